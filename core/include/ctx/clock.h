@@ -1,0 +1,33 @@
+// ctx/clock.h: deadline arithmetic shared by the bridges (not in Go, where time.Time is both clocks).
+//
+// Deadlines run on ctx::Clock (steady_clock). gRPC and HTTP speak system_clock or relative timeouts;
+// these helpers convert without overflow:
+//
+//   std::optional<ctx::Clock::duration> left = ctx::Remaining(c);      // nullopt: no deadline
+//   client_context.set_deadline(ctx::ToSystemTime(*c.Deadline()));
+
+#ifndef CTX_CLOCK_H_
+#define CTX_CLOCK_H_
+
+#include <chrono>
+#include <optional>
+
+#include "ctx/context.h"
+
+namespace ctx {
+
+// Remaining returns how long until c's deadline (zero or negative once it has passed), or nullopt when c
+// has no deadline. A deadline of TimePoint::max() gives Clock::duration::max().
+[[nodiscard]] std::optional<Clock::duration> Remaining(const Context& c, TimePoint now = Clock::now());
+
+// ToSystemTime converts a Clock time point to system_clock by the current offset between the clocks;
+// TimePoint::max() maps to system_clock::time_point::max() and min() to min() (saturating, never
+// overflowing).
+[[nodiscard]] std::chrono::system_clock::time_point ToSystemTime(TimePoint t);
+
+// FromSystemTime is the inverse of ToSystemTime, saturating the same way.
+[[nodiscard]] TimePoint FromSystemTime(std::chrono::system_clock::time_point t);
+
+}  // namespace ctx
+
+#endif  // CTX_CLOCK_H_
