@@ -1,0 +1,207 @@
+// Wire formats shared by the bridges: timeouts, ids, log-safe rendering. See
+// ctx/propagation.h.
+
+#include "ctx/propagation.h"
+
+#include <sys/random.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <thread>
+
+namespace ctx {
+namespace {
+
+using std::chrono::nanoseconds;
+
+constexpr int64_t kMaxGrpcTimeoutValue = 99'999'999;  // 8 digits
+constexpr std::size_t kMaxGrpcTimeoutDigits = 8;
+
+// A grpc-timeout unit and its length in nanoseconds, finest first
+// (FormatGrpcTimeout walks this order).
+struct Unit {
+  char letter;
+  int64_t nanos;
+};
+constexpr std::array<Unit, 6> kUnits = {{
+    {'n', 1},
+    {'u', 1'000},
+    {'m', 1'000'000},
+    {'S', 1'000'000'000},
+    {'M', 60LL * 1'000'000'000},
+    {'H', 3600LL * 1'000'000'000},
+}};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// CeilDiv returns ceil(a / b) for a >= 0, b > 0, without overflowing (a + b - 1
+// could).
+int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
+
+bool IsIdChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) ||
+         c == '.' || c == '_' || c == ':' || c == '-';
+}
+
+// FillRandom fills `out` with random bytes from getrandom(2). If the kernel
+// cannot provide them (very old kernel, seccomp), it falls back to a per-thread
+// engine seeded from std::random_device, the clock and the thread id: ids stay
+// unique in practice but are no longer unpredictable.
+void FillRandom(std::array<unsigned char, 16>& out) {
+  std::size_t filled = 0;
+  while (filled < out.size()) {
+    const ssize_t n = getrandom(out.data() + filled, out.size() - filled, 0);
+    if (n > 0) {
+      filled += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      break;
+    }
+  }
+  if (filled == out.size()) return;
+  thread_local std::mt19937_64 engine = [] {
+    std::random_device rd;
+    std::seed_seq seq{
+        rd(),
+        rd(),
+        rd(),
+        rd(),
+        static_cast<unsigned>(
+            std::chrono::steady_clock::now().time_since_epoch().count()),
+        static_cast<unsigned>(
+            std::hash<std::thread::id>()(std::this_thread::get_id()))};
+    return std::mt19937_64(seq);
+  }();
+  for (std::size_t i = 0; i < out.size(); i += 8) {
+    uint64_t r = engine();
+    for (std::size_t j = 0; j < 8; ++j)
+      out[i + j] = static_cast<unsigned char>(r >> (8 * j));
+  }
+}
+
+}  // namespace
+
+ParseResult<nanoseconds> ParseGrpcTimeout(std::string_view value) noexcept {
+  if (value.empty()) return {std::nullopt, "grpc-timeout: empty"};
+  if (IsDigit(value.back()))
+    return {std::nullopt, "grpc-timeout: missing unit"};
+  const std::size_t digits = value.size() - 1;
+  if (digits == 0)
+    return {std::nullopt, "grpc-timeout: no digits before the unit"};
+  for (std::size_t i = 0; i < digits; ++i) {
+    if (!IsDigit(value[i]))
+      return {std::nullopt, "grpc-timeout: value must be ASCII digits"};
+  }
+  if (digits > kMaxGrpcTimeoutDigits)
+    return {std::nullopt, "grpc-timeout: more than 8 digits"};
+  int64_t n = 0;
+  for (std::size_t i = 0; i < digits; ++i)
+    n = n * 10 + (value[i] - '0');  // at most 99999999
+  for (const Unit& u : kUnits) {
+    if (value.back() != u.letter) continue;
+    if (n > std::numeric_limits<int64_t>::max() / u.nanos)
+      return {nanoseconds::max(), {}};  // saturate
+    return {nanoseconds(n * u.nanos), {}};
+  }
+  return {std::nullopt, "grpc-timeout: unit must be one of H M S m u n"};
+}
+
+std::string FormatGrpcTimeout(nanoseconds timeout) {
+  const int64_t ns = timeout.count();
+  if (ns <= 0) return "0n";
+  // Finest unit whose rounded-up value fits in 8 digits. The coarsest (hours)
+  // always fits: int64 nanoseconds are at most 2562048 hours.
+  std::size_t i = 0;
+  while (i + 1 < kUnits.size() &&
+         CeilDiv(ns, kUnits[i].nanos) > kMaxGrpcTimeoutValue)
+    ++i;
+  // A coarser unit that divides the value exactly says the same thing in fewer
+  // digits.
+  while (i + 1 < kUnits.size() && ns % kUnits[i + 1].nanos == 0) ++i;
+  return std::to_string(CeilDiv(ns, kUnits[i].nanos)) + kUnits[i].letter;
+}
+
+ParseResult<std::chrono::milliseconds> ParseRequestTimeout(
+    std::string_view value) noexcept {
+  if (value.empty()) return {std::nullopt, "x-request-timeout: empty"};
+  int64_t ms = 0;
+  for (char c : value) {
+    if (!IsDigit(c)) {
+      return {std::nullopt,
+              "x-request-timeout: must be a non-negative integer number of "
+              "milliseconds"};
+    }
+    const int digit = c - '0';
+    if (ms > (std::numeric_limits<int64_t>::max() - digit) / 10) {
+      return {std::nullopt, "x-request-timeout: too large"};
+    }
+    ms = ms * 10 + digit;
+  }
+  return {std::chrono::milliseconds(ms), {}};
+}
+
+std::string FormatRequestTimeout(nanoseconds timeout) {
+  const int64_t ns = timeout.count();
+  if (ns <= 0) return "0";
+  return std::to_string(CeilDiv(ns, 1'000'000));
+}
+
+bool IsValidRequestId(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  for (char c : id) {
+    if (!IsIdChar(c)) return false;
+  }
+  return true;
+}
+
+bool IsValidSessionId(std::string_view id) noexcept {
+  return IsValidRequestId(id);
+}
+
+std::string NewRequestId() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::array<unsigned char, 16> bytes;
+  FillRandom(bytes);
+  std::string id(2 * bytes.size(), '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    id[2 * i] = kHex[bytes[i] >> 4];
+    id[2 * i + 1] = kHex[bytes[i] & 0xF];
+  }
+  return id;
+}
+
+AcceptedId AcceptRequestId(std::optional<std::string_view> incoming) {
+  if (!incoming) return {NewRequestId(), IdSource::kGenerated};
+  if (!IsValidRequestId(*incoming))
+    return {NewRequestId(), IdSource::kReplaced};
+  return {std::string(*incoming), IdSource::kIncoming};
+}
+
+std::string LogSafe(std::string_view untrusted, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const std::size_t shown =
+      untrusted.size() < max_bytes ? untrusted.size() : max_bytes;
+  std::string out;
+  out.reserve(shown + 16);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const auto b = static_cast<unsigned char>(untrusted[i]);
+    if (b == '\\' || b == '"') {
+      out += '\\';
+      out += static_cast<char>(b);
+    } else if (b >= 0x20 && b <= 0x7E) {
+      out += static_cast<char>(b);
+    } else {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xF];
+    }
+  }
+  if (shown < untrusted.size()) {
+    out += "...(+" + std::to_string(untrusted.size() - shown) + " bytes)";
+  }
+  return out;
+}
+
+}  // namespace ctx
