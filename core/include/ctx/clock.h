@@ -1,9 +1,11 @@
-// ctx/clock.h: deadline arithmetic shared by the bridges (not in Go, where time.Time is both clocks).
+// ctx/clock.h: deadline arithmetic shared by the bridges (not in Go, where
+// time.Time is both clocks).
 //
-// Deadlines run on ctx::Clock (steady_clock). gRPC and HTTP speak system_clock or relative timeouts;
-// these helpers convert without overflow:
+// Deadlines run on ctx::Clock (steady_clock). gRPC and HTTP speak system_clock
+// or relative timeouts; these helpers convert without overflow:
 //
-//   std::optional<ctx::Clock::duration> left = ctx::Remaining(c);      // nullopt: no deadline
+//   std::optional<ctx::Clock::duration> left = ctx::Remaining(c);      //
+//   nullopt: no deadline
 //   client_context.set_deadline(ctx::ToSystemTime(*c.Deadline()));
 
 #ifndef CTX_CLOCK_H_
@@ -16,12 +18,15 @@
 
 namespace ctx {
 
-// Remaining returns how long until c's deadline (zero or negative once it has passed), or nullopt when c
-// has no deadline. A deadline of TimePoint::max() gives Clock::duration::max().
-[[nodiscard]] std::optional<Clock::duration> Remaining(const Context& c, TimePoint now = Clock::now());
+// Remaining returns how long until c's deadline (zero or negative once it has
+// passed), or nullopt when c has no deadline. A deadline of TimePoint::max()
+// gives Clock::duration::max().
+[[nodiscard]] std::optional<Clock::duration> Remaining(
+    const Context& c, TimePoint now = Clock::now());
 
-// ToSystemTime converts a Clock time point to system_clock by the current offset between the clocks;
-// TimePoint::max() maps to system_clock::time_point::max() and min() to min() (saturating, never
+// ToSystemTime converts a Clock time point to system_clock by the current
+// offset between the clocks; TimePoint::max() maps to
+// system_clock::time_point::max() and min() to min() (saturating, never
 // overflowing).
 [[nodiscard]] std::chrono::system_clock::time_point ToSystemTime(TimePoint t);
 

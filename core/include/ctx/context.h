@@ -1,37 +1,49 @@
 // ctx/context.h: Go's context package in C++20.
 //
-// A Context carries a deadline, a cancellation signal and request-scoped values across API boundaries
-// and threads. Contexts form a tree: each derived context has one parent, and canceling a context cancels
-// all of its descendants, never its ancestors.
+// A Context carries a deadline, a cancellation signal and request-scoped values
+// across API boundaries and threads. Contexts form a tree: each derived context
+// has one parent, and canceling a context cancels all of its descendants, never
+// its ancestors.
 //
-//   auto [c, cancel] = ctx::WithTimeout(parent, 2s);   // c is done after 2 s or on cancel()
-//   std::jthread worker([c] { while (!c.Done().Ready()) DoWork(); });
+//   auto [c, cancel] = ctx::WithTimeout(parent, 2s);   // c is done after 2 s
+//   or on cancel() std::jthread worker([c] { while (!c.Done().Ready())
+//   DoWork(); });
 //   ...
-//   cancel();                                           // first cancel wins; later calls do nothing
-//   if (c.Err() == ctx::Errc::kCanceled) { ... }
+//   cancel();                                           // first cancel wins;
+//   later calls do nothing if (c.Err() == ctx::Errc::kCanceled) { ... }
 //
-// Main names: Context, Background, TODO, WithCancel, WithCancelCause, Cause, WithDeadline, WithTimeout,
-// WithValue, WithoutCancel, AfterFunc (and their *Cause forms).
+// Main names: Context, Background, TODO, WithCancel, WithCancelCause, Cause,
+// WithDeadline, WithTimeout, WithValue, WithoutCancel, AfterFunc (and their
+// *Cause forms).
 //
 // Usage rules (Go's, and they hold here):
-//   - Pass a Context explicitly, as the first parameter of each function that needs it, by const
-//     reference; do not store one in a long-lived struct, except for an object whose lifetime is one
-//     request.
-//   - Use TODO when unsure which context to use; a default-constructed Context is Background.
-//   - Use values only for request-scoped data that crosses process and API boundaries, not for passing
+//   - Pass a Context explicitly, as the first parameter of each function that
+//   needs it, by const
+//     reference; do not store one in a long-lived struct, except for an object
+//     whose lifetime is one request.
+//   - Use TODO when unsure which context to use; a default-constructed Context
+//   is Background.
+//   - Use values only for request-scoped data that crosses process and API
+//   boundaries, not for passing
 //     optional parameters.
-//   - One Context may be used by any number of threads at once; every method is thread-safe.
-//   - Call the cancel function as soon as the work is done. Unlike Go, forgetting it leaks nothing: a
-//     context whose handles and cancel function are all destroyed unregisters from its parent and removes
-//     its timer. A pending AfterFunc is the exception: like Go, it keeps its context alive until the
-//     context is done or the AfterFunc is stopped.
+//   - One Context may be used by any number of threads at once; every method is
+//   thread-safe.
+//   - Call the cancel function as soon as the work is done. Unlike Go,
+//   forgetting it leaks nothing: a
+//     context whose handles and cancel function are all destroyed unregisters
+//     from its parent and removes its timer. A pending AfterFunc is the
+//     exception: like Go, it keeps its context alive until the context is done
+//     or the AfterFunc is stopped.
 //
-// Callbacks (AfterFunc, std::stop_callback on StopToken()) run on the thread that cancels the context,
-// outside every ctx lock, so they may call any ctx function, including canceling other contexts. A
-// callback registered on a context that is already done runs inline before the registering call returns.
-// Callbacks must not throw (std::terminate) and should not block for long: they delay the canceler.
+// Callbacks (AfterFunc, std::stop_callback on StopToken()) run on the thread
+// that cancels the context, outside every ctx lock, so they may call any ctx
+// function, including canceling other contexts. A callback registered on a
+// context that is already done runs inline before the registering call returns.
+// Callbacks must not throw (std::terminate) and should not block for long: they
+// delay the canceler.
 //
-// Deadlines use ctx::Clock (steady_clock); ctx/clock.h converts to system_clock for the bridges.
+// Deadlines use ctx::Clock (steady_clock); ctx/clock.h converts to system_clock
+// for the bridges.
 
 #ifndef CTX_CONTEXT_H_
 #define CTX_CONTEXT_H_
@@ -55,39 +67,45 @@ namespace ctx {
 class CancelFunc;
 class CancelCauseFunc;
 
-// Context is a cheap, copyable, thread-safe handle to a context node. Copies refer to the same context.
-// A default-constructed Context is Background(). Moving leaves the source as Background().
+// Context is a cheap, copyable, thread-safe handle to a context node. Copies
+// refer to the same context. A default-constructed Context is Background().
+// Moving leaves the source as Background().
 //
-// Lifetime: a handle keeps its context and all of that context's ancestors alive.
+// Lifetime: a handle keeps its context and all of that context's ancestors
+// alive.
 class Context {
  public:
   Context() noexcept = default;
-  Context(const Context& other) noexcept : node_(other.node_) { internal::Ref(node_); }
-  Context(Context&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  Context(const Context& other) noexcept : node_(other.node_) {
+    internal::Ref(node_);
+  }
+  Context(Context&& other) noexcept
+      : node_(std::exchange(other.node_, nullptr)) {}
   Context& operator=(const Context& other) noexcept;
   Context& operator=(Context&& other) noexcept;
   ~Context() { internal::Unref(node_); }
 
-  // Deadline returns the time when work done on behalf of this context should be canceled, or nullopt
-  // when no deadline is set (Background, TODO, WithoutCancel, and contexts below them without one).
+  // Deadline returns the time when work done on behalf of this context should
+  // be canceled, or nullopt when no deadline is set (Background, TODO,
+  // WithoutCancel, and contexts below them without one).
   [[nodiscard]] std::optional<TimePoint> Deadline() const noexcept;
 
-  // Done returns the context's done signal. Repeated calls return the same object; contexts that share
-  // their nearest cancelable ancestor (WithValue children) share it. For contexts that can never be done
-  // it returns a signal whose CanBeDone() is false. See ctx/done_signal.h.
+  // Done returns the context's done signal. Repeated calls return the same
+  // object; contexts that share their nearest cancelable ancestor (WithValue
+  // children) share it. For contexts that can never be done it returns a signal
+  // whose CanBeDone() is false. See ctx/done_signal.h.
   [[nodiscard]] const DoneSignal& Done() const noexcept {
     return node_ ? *node_->done_ : internal::NeverDone();
   }
 
-  // Err returns a default (false) error_code while the context is live. Once it is done it returns
-  // Errc::kCanceled or Errc::kDeadlineExceeded, the same value on every call.
-  [[nodiscard]] std::error_code Err() const noexcept {
-    const DoneSignal& d = Done();
-    return d.Ready() ? d.err_ : std::error_code();
-  }
+  // Err returns a default (false) error_code while the context is live. Once it
+  // is done it returns Errc::kCanceled or Errc::kDeadlineExceeded, the same
+  // value on every call.
+  [[nodiscard]] std::error_code Err() const noexcept { return Done().Err(); }
 
-  // Value returns the value stored under key by the nearest WithValue on the path to the root, or
-  // nullptr. The pointer is valid as long as this context (or a handle to it) lives.
+  // Value returns the value stored under key by the nearest WithValue on the
+  // path to the root, or nullptr. The pointer is valid as long as this context
+  // (or a handle to it) lives.
   template <class T>
   [[nodiscard]] const T* Value(const Key<T>& key) const noexcept {
     return static_cast<const T*>(internal::FindValue(node_, &key));
@@ -98,8 +116,12 @@ class Context {
   [[nodiscard]] std::string ToString() const;
 
   // Two handles are equal when they refer to the same context.
-  friend bool operator==(const Context& a, const Context& b) noexcept { return a.node_ == b.node_; }
-  friend std::ostream& operator<<(std::ostream& os, const Context& c) { return os << c.ToString(); }
+  friend bool operator==(const Context& a, const Context& b) noexcept {
+    return a.node_ == b.node_;
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Context& c) {
+    return os << c.ToString();
+  }
 
  private:
   friend class CancelFunc;
@@ -110,24 +132,29 @@ class Context {
   internal::Node* node_ = nullptr;  // null is Background
 };
 
-// Background returns a context that is never canceled, has no values and no deadline: the root of
-// every tree of contexts (main, tests, server roots).
+// Background returns a context that is never canceled, has no values and no
+// deadline: the root of every tree of contexts (main, tests, server roots).
 [[nodiscard]] Context Background() noexcept;
 
-// TODO returns a context like Background, to mark code where the right context is not yet clear.
+// TODO returns a context like Background, to mark code where the right context
+// is not yet clear.
 [[nodiscard]] Context TODO() noexcept;
 
-// CancelFunc cancels its context with Errc::kCanceled. Only the first call (of this or any other way to
-// cancel the context) has an effect; it does not wait for the work to stop. Safe to call from any thread
-// and from inside callbacks, any number of times. Copies cancel the same context. A default CancelFunc
+// CancelFunc cancels its context with Errc::kCanceled. Only the first call (of
+// this or any other way to cancel the context) has an effect; it does not wait
+// for the work to stop. Safe to call from any thread and from inside callbacks,
+// any number of times. Copies cancel the same context. A default CancelFunc
 // does nothing.
 //
 // Lifetime: holds its context alive (like a Context handle) until destroyed.
 class CancelFunc {
  public:
   CancelFunc() noexcept = default;
-  CancelFunc(const CancelFunc& other) noexcept : node_(other.node_) { internal::Ref(node_); }
-  CancelFunc(CancelFunc&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  CancelFunc(const CancelFunc& other) noexcept : node_(other.node_) {
+    internal::Ref(node_);
+  }
+  CancelFunc(CancelFunc&& other) noexcept
+      : node_(std::exchange(other.node_, nullptr)) {}
   CancelFunc& operator=(CancelFunc other) noexcept {
     std::swap(node_, other.node_);
     return *this;
@@ -138,17 +165,23 @@ class CancelFunc {
 
  private:
   friend struct ContextPeer;
-  explicit CancelFunc(internal::Node* n) noexcept : node_(n) { internal::Ref(node_); }
+  explicit CancelFunc(internal::Node* n) noexcept : node_(n) {
+    internal::Ref(node_);
+  }
   internal::Node* node_ = nullptr;
 };
 
-// CancelCauseFunc is a CancelFunc that also records why: cancel(cause) sets Err() to Errc::kCanceled and
-// Cause() to `cause`; a cause with no error (the default) records Errc::kCanceled. First call wins.
+// CancelCauseFunc is a CancelFunc that also records why: cancel(cause) sets
+// Err() to Errc::kCanceled and Cause() to `cause`; a cause with no error (the
+// default) records Errc::kCanceled. First call wins.
 class CancelCauseFunc {
  public:
   CancelCauseFunc() noexcept = default;
-  CancelCauseFunc(const CancelCauseFunc& other) noexcept : node_(other.node_) { internal::Ref(node_); }
-  CancelCauseFunc(CancelCauseFunc&& other) noexcept : node_(std::exchange(other.node_, nullptr)) {}
+  CancelCauseFunc(const CancelCauseFunc& other) noexcept : node_(other.node_) {
+    internal::Ref(node_);
+  }
+  CancelCauseFunc(CancelCauseFunc&& other) noexcept
+      : node_(std::exchange(other.node_, nullptr)) {}
   CancelCauseFunc& operator=(CancelCauseFunc other) noexcept {
     std::swap(node_, other.node_);
     return *this;
@@ -159,12 +192,14 @@ class CancelCauseFunc {
 
  private:
   friend struct ContextPeer;
-  explicit CancelCauseFunc(internal::Node* n) noexcept : node_(n) { internal::Ref(node_); }
+  explicit CancelCauseFunc(internal::Node* n) noexcept : node_(n) {
+    internal::Ref(node_);
+  }
   internal::Node* node_ = nullptr;
 };
 
-// ContextAndCancel is what the With* functions return: unpack it with a structured binding,
-// `auto [c, cancel] = ctx::WithCancel(parent);`.
+// ContextAndCancel is what the With* functions return: unpack it with a
+// structured binding, `auto [c, cancel] = ctx::WithCancel(parent);`.
 struct [[nodiscard]] ContextAndCancel {
   Context context;
   CancelFunc cancel;
@@ -174,12 +209,14 @@ struct [[nodiscard]] ContextAndCancelCause {
   CancelCauseFunc cancel;
 };
 
-// WithCancel returns a child of parent that is done when cancel is called or when parent is done,
-// whichever happens first. A parent that is already done gives a child born done, with the parent's error
-// and cause. Safe to call from any thread.
+// WithCancel returns a child of parent that is done when cancel is called or
+// when parent is done, whichever happens first. A parent that is already done
+// gives a child born done, with the parent's error and cause. Safe to call from
+// any thread.
 ContextAndCancel WithCancel(const Context& parent);
 
-// WithCancelCause is WithCancel whose cancel function takes a cause, reported by Cause().
+// WithCancelCause is WithCancel whose cancel function takes a cause, reported
+// by Cause().
 //
 //   auto [c, cancel] = ctx::WithCancelCause(parent);
 //   cancel(ctx::Error(std::errc::connection_reset, "peer reset"));
@@ -187,57 +224,69 @@ ContextAndCancel WithCancel(const Context& parent);
 //   ctx::Cause(c);    // {connection_reset, "peer reset"}
 ContextAndCancelCause WithCancelCause(const Context& parent);
 
-// Cause returns why c is done: the cause given to the first cancel along the chain (a CancelCauseFunc's
-// argument, a *Cause deadline's cause, or a parent's cause when the parent's cancel reached c first),
-// else c.Err(). Returns a default Error while c is live, and for contexts that can never be done.
+// Cause returns why c is done: the cause given to the first cancel along the
+// chain (a CancelCauseFunc's argument, a *Cause deadline's cause, or a parent's
+// cause when the parent's cancel reached c first), else c.Err(). Returns a
+// default Error while c is live, and for contexts that can never be done.
 //
-// Worked case: parent canceled with cause A, then child canceled with cause B: Cause(child) is A, since
-// the parent's cancel reached the child first.
+// Worked case: parent canceled with cause A, then child canceled with cause B:
+// Cause(child) is A, since the parent's cancel reached the child first.
 [[nodiscard]] Error Cause(const Context& c);
 
-// WithDeadline returns a child of parent that is also done at `deadline` (Err: kDeadlineExceeded). When
-// parent's deadline is already earlier, the child is just WithCancel (no timer). A deadline in the past
-// gives a child born done with kDeadlineExceeded. TimePoint::max() means "never" (no timer is armed, but
-// Deadline() reports it). Timers run on one shared thread; canceling or destroying the child removes its
-// timer.
+// WithDeadline returns a child of parent that is also done at `deadline` (Err:
+// kDeadlineExceeded). When parent's deadline is already earlier, the child is
+// just WithCancel (no timer). A deadline in the past gives a child born done
+// with kDeadlineExceeded. TimePoint::max() means "never" (no timer is armed,
+// but Deadline() reports it). Timers run on one shared thread; canceling or
+// destroying the child removes its timer.
 ContextAndCancel WithDeadline(const Context& parent, TimePoint deadline);
 
-// WithDeadlineCause is WithDeadline that reports `cause` from Cause() when the deadline fires (Err is
-// still kDeadlineExceeded). The returned cancel function records no cause.
-ContextAndCancel WithDeadlineCause(const Context& parent, TimePoint deadline, Error cause);
+// WithDeadlineCause is WithDeadline that reports `cause` from Cause() when the
+// deadline fires (Err is still kDeadlineExceeded). The returned cancel function
+// records no cause.
+ContextAndCancel WithDeadlineCause(const Context& parent, TimePoint deadline,
+                                   Error cause);
 
-// WithTimeout is WithDeadline(parent, Clock::now() + timeout). Zero or negative timeouts give a child
-// born done; huge ones saturate at TimePoint::max() instead of overflowing.
+// WithTimeout is WithDeadline(parent, Clock::now() + timeout). Zero or negative
+// timeouts give a child born done; huge ones saturate at TimePoint::max()
+// instead of overflowing.
 template <class Rep, class Period>
-ContextAndCancel WithTimeout(const Context& parent, std::chrono::duration<Rep, Period> timeout);
+ContextAndCancel WithTimeout(const Context& parent,
+                             std::chrono::duration<Rep, Period> timeout);
 
 // WithTimeoutCause is WithDeadlineCause(parent, Clock::now() + timeout, cause).
 template <class Rep, class Period>
-ContextAndCancel WithTimeoutCause(const Context& parent, std::chrono::duration<Rep, Period> timeout,
+ContextAndCancel WithTimeoutCause(const Context& parent,
+                                  std::chrono::duration<Rep, Period> timeout,
                                   Error cause);
 
-// WithValue returns a child of parent in which Value(key) returns a pointer to a T constructed from
-// `value`; other lookups pass to parent. The child is done when parent is done; it has no cancel of its own.
-// The value is destroyed with the last handle to the child. Use it for request-scoped data only.
+// WithValue returns a child of parent in which Value(key) returns a pointer to
+// a T constructed from `value`; other lookups pass to parent. The child is done
+// when parent is done; it has no cancel of its own. The value is destroyed with
+// the last handle to the child. Use it for request-scoped data only.
 template <class T, class U>
-[[nodiscard]] Context WithValue(const Context& parent, const Key<T>& key, U&& value);
+[[nodiscard]] Context WithValue(const Context& parent, const Key<T>& key,
+                                U&& value);
 
-// WithoutCancel returns a child that keeps parent's values but is never done: no deadline, no Err, no
-// Cause, not canceled with parent. For work that must outlive the request (audit logs, cleanup).
+// WithoutCancel returns a child that keeps parent's values but is never done:
+// no deadline, no Err, no Cause, not canceled with parent. For work that must
+// outlive the request (audit logs, cleanup).
 [[nodiscard]] Context WithoutCancel(const Context& parent);
 
-// StopFunc stops an AfterFunc. Stop() (or operator()) returns true if it prevented the call: the call had
-// not started and now never will. It returns false when f has already started (it does not wait for f to
-// finish) or was already stopped. Safe from any thread, including from inside f. Copies stop the same
-// registration. Destroying a StopFunc does not stop anything (Go's semantics); a default one does nothing
-// and returns false.
+// StopFunc stops an AfterFunc. Stop() (or operator()) returns true if it
+// prevented the call: the call had not started and now never will. It returns
+// false when f has already started (it does not wait for f to finish) or was
+// already stopped. Safe from any thread, including from inside f. Copies stop
+// the same registration. Destroying a StopFunc does not stop anything (Go's
+// semantics); a default one does nothing and returns false.
 class StopFunc {
  public:
   StopFunc() noexcept = default;
   StopFunc(const StopFunc& other) noexcept : reg_(other.reg_) {
     if (reg_) reg_->AddRef();
   }
-  StopFunc(StopFunc&& other) noexcept : reg_(std::exchange(other.reg_, nullptr)) {}
+  StopFunc(StopFunc&& other) noexcept
+      : reg_(std::exchange(other.reg_, nullptr)) {}
   StopFunc& operator=(StopFunc other) noexcept {
     std::swap(reg_, other.reg_);
     return *this;
@@ -255,66 +304,98 @@ class StopFunc {
   internal::Callback* reg_ = nullptr;
 };
 
-// AfterFunc arranges for f() to run once c is done, and returns a StopFunc that can prevent it.
+// AfterFunc arranges for f() to run once c is done, and returns a StopFunc that
+// can prevent it.
 //
-// f runs on the thread that cancels c (or on the shared timer thread for a deadline), after c's state is
-// final and outside every ctx lock; if c is already done, f runs inline before AfterFunc returns. (Go
-// starts a goroutine instead: if f must block, hand it to a thread of your own.) f must not throw. For a
-// context that can never be done, f never runs and nothing is registered.
+// f runs on the thread that cancels c (or on the shared timer thread for a
+// deadline), after c's state is final and outside every ctx lock; if c is
+// already done, f runs inline before AfterFunc returns. (Go starts a goroutine
+// instead: if f must block, hand it to a thread of your own.) f must not throw.
+// For a context that can never be done, f never runs and nothing is registered.
 //
-// Lifetime: f (a copy or move of it) is kept until it has run or been stopped. While pending, the
-// registration keeps c's nearest cancelable context alive, as in Go: stop it when no longer needed.
+// Lifetime: f (a copy or move of it) is kept until it has run or been stopped.
+// While pending, the registration keeps c's nearest cancelable context alive,
+// as in Go: stop it when no longer needed.
 template <class F>
 StopFunc AfterFunc(const Context& c, F&& f);
 
 // Implementation details follow.
 
-// ContextPeer reaches the private parts of the handles, for core's own code and tests. Not API.
+// ContextPeer reaches the private parts of the handles, for core's own code and
+// tests. Not API.
 struct ContextPeer {
   static Context Adopt(internal::Node* n) noexcept { return Context(n); }
   static internal::Node* NodeOf(const Context& c) noexcept { return c.node_; }
-  static CancelFunc MakeCancel(internal::Node* n) noexcept { return CancelFunc(n); }
-  static CancelCauseFunc MakeCancelCause(internal::Node* n) noexcept { return CancelCauseFunc(n); }
-  static StopFunc MakeStop(internal::Callback* reg) noexcept { return StopFunc(reg); }
-  static internal::Callback* RegistrationOf(const StopFunc& s) noexcept { return s.reg_; }
+  static CancelFunc MakeCancel(internal::Node* n) noexcept {
+    return CancelFunc(n);
+  }
+  static CancelCauseFunc MakeCancelCause(internal::Node* n) noexcept {
+    return CancelCauseFunc(n);
+  }
+  static StopFunc MakeStop(internal::Callback* reg) noexcept {
+    return StopFunc(reg);
+  }
+  static internal::Callback* RegistrationOf(const StopFunc& s) noexcept {
+    return s.reg_;
+  }
 };
 
 namespace internal {
-ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline, Error cause);
-Node* AdoptValueParent(const Context& parent) noexcept;  // a new reference to parent's node
+ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
+                             Error cause);
+// AdoptValueParent returns a new reference to parent's node for a value node
+// about to be built; AbandonValueParent undoes it when building throws.
+Node* AdoptValueParent(const Context& parent) noexcept;
+void AbandonValueParent(Node* parent) noexcept;
 StopFunc RegisterAfterFunc(const Context& c, Callback* cb);
 
-// SaturatingDeadline returns now + timeout, clamped to TimePoint's range (never overflows).
+// SaturatingDeadline returns now + timeout, clamped to TimePoint's range (never
+// overflows).
 template <class Rep, class Period>
-TimePoint SaturatingDeadline(std::chrono::duration<Rep, Period> timeout) noexcept {
+TimePoint SaturatingDeadline(
+    std::chrono::duration<Rep, Period> timeout) noexcept {
+  using Seconds = std::chrono::duration<double>;
   const TimePoint now = Clock::now();
-  const std::chrono::duration<double> t(timeout);
-  if (t >= std::chrono::duration<double>(TimePoint::max() - now)) return TimePoint::max();
-  if (t <= std::chrono::duration<double>(TimePoint::min() - now)) return TimePoint::min();
+  // Compared in floating point: the distances to either end of the clock cannot
+  // overflow there.
+  const Seconds t(timeout);
+  const Seconds since_epoch(now.time_since_epoch());
+  // (A one-second margin absorbs the rounding of doubles near the end of the
+  // range.)
+  if (t >=
+      Seconds(TimePoint::max().time_since_epoch()) - since_epoch - Seconds(1))
+    return TimePoint::max();
+  if (t <= Seconds(TimePoint::min().time_since_epoch()) - since_epoch)
+    return TimePoint::min();
   return now + std::chrono::ceil<Clock::duration>(timeout);
 }
 }  // namespace internal
 
 template <class Rep, class Period>
-ContextAndCancel WithTimeout(const Context& parent, std::chrono::duration<Rep, Period> timeout) {
-  return internal::NewDeadline(parent, internal::SaturatingDeadline(timeout), Error());
+ContextAndCancel WithTimeout(const Context& parent,
+                             std::chrono::duration<Rep, Period> timeout) {
+  return internal::NewDeadline(parent, internal::SaturatingDeadline(timeout),
+                               Error());
 }
 
 template <class Rep, class Period>
-ContextAndCancel WithTimeoutCause(const Context& parent, std::chrono::duration<Rep, Period> timeout,
+ContextAndCancel WithTimeoutCause(const Context& parent,
+                                  std::chrono::duration<Rep, Period> timeout,
                                   Error cause) {
-  return internal::NewDeadline(parent, internal::SaturatingDeadline(timeout), std::move(cause));
+  return internal::NewDeadline(parent, internal::SaturatingDeadline(timeout),
+                               std::move(cause));
 }
 
 template <class T, class U>
 Context WithValue(const Context& parent, const Key<T>& key, U&& value) {
-  static_assert(std::is_constructible_v<T, U&&>, "ctx::WithValue: value must convert to the key's type");
+  static_assert(std::is_constructible_v<T, U&&>,
+                "ctx::WithValue: value must convert to the key's type");
   internal::Node* p = internal::AdoptValueParent(parent);
   internal::Node* n;
   try {
     n = new internal::ValueNodeOf<T>(p, &key, std::forward<U>(value));
   } catch (...) {
-    internal::Unref(p);
+    internal::AbandonValueParent(p);
     throw;
   }
   return ContextPeer::Adopt(n);
@@ -322,8 +403,10 @@ Context WithValue(const Context& parent, const Key<T>& key, U&& value) {
 
 template <class F>
 StopFunc AfterFunc(const Context& c, F&& f) {
-  static_assert(std::is_invocable_v<std::decay_t<F>&>, "ctx::AfterFunc: f must be callable as f()");
-  return internal::RegisterAfterFunc(c, new internal::CallbackOf<std::decay_t<F>>(std::forward<F>(f)));
+  static_assert(std::is_invocable_v<std::decay_t<F>&>,
+                "ctx::AfterFunc: f must be callable as f()");
+  return internal::RegisterAfterFunc(
+      c, new internal::CallbackOf<std::decay_t<F>>(std::forward<F>(f)));
 }
 
 }  // namespace ctx

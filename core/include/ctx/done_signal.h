@@ -1,17 +1,21 @@
-// ctx/done_signal.h: what `Context::Done()` returns, a waitable "this context is done" signal.
+// ctx/done_signal.h: what `Context::Done()` returns, a waitable "this context
+// is done" signal.
 //
-// Go's Done returns a channel that is closed when the context ends. Here it returns a `DoneSignal`: the same
-// object for every call on the same context (and on contexts that share a cancelable ancestor), which can
-// be checked without blocking, waited on with or without a timeout, and bridged to other event systems:
+// Go's Done returns a channel that is closed when the context ends. Here it
+// returns a `DoneSignal`: the same object for every call on the same context
+// (and on contexts that share a cancelable ancestor), which can be checked
+// without blocking, waited on with or without a timeout, and bridged to other
+// event systems:
 //
-//   if (c.Done().Ready()) return c.Err();                  // non-blocking check
-//   c.Done().Wait();                                       // block until done
-//   if (!c.Done().WaitFor(100ms)) { ... }                  // timed wait, false on timeout
-//   std::stop_token st = c.Done().StopToken();             // for std::jthread / std::stop_callback users
-//   pollfd p{c.Done().Fd(), POLLIN, 0};                    // for poll/epoll loops
+//   if (c.Done().Ready()) return c.Err();                  // non-blocking
+//   check c.Done().Wait();                                       // block until
+//   done if (!c.Done().WaitFor(100ms)) { ... }                  // timed wait,
+//   false on timeout std::stop_token st = c.Done().StopToken();             //
+//   for std::jthread / std::stop_callback users pollfd p{c.Done().Fd(), POLLIN,
+//   0};                    // for poll/epoll loops
 //
-// Waiting costs no thread and no mutex/condvar per context: the signal is one 32-bit word and waiters
-// sleep on it with a futex.
+// Waiting costs no thread and no mutex/condvar per context: the signal is one
+// 32-bit word and waiters sleep on it with a futex.
 
 #ifndef CTX_DONE_SIGNAL_H_
 #define CTX_DONE_SIGNAL_H_
@@ -22,99 +26,125 @@
 #include <stop_token>
 #include <system_error>
 
+#include "ctx/errors.h"
+
 namespace ctx {
 
-// Clock is the clock every deadline runs on: monotonic, so a wall-clock jump never fires or delays a
-// timeout. ctx/clock.h converts to and from std::chrono::system_clock.
+// Clock is the clock every deadline runs on: monotonic, so a wall-clock jump
+// never fires or delays a timeout. ctx/clock.h converts to and from
+// std::chrono::system_clock.
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 
+class DoneSignal;
 namespace internal {
 class CancelNode;
-const class DoneSignal& NeverDone() noexcept;
+class NeverDoneSignal;
+// NeverDone returns the signal of contexts that can never be done.
+const DoneSignal& NeverDone() noexcept;
 }  // namespace internal
 
-// DoneSignal is the done signal of a context. Obtain it from `Context::Done()`; it cannot be created,
-// copied or moved by users.
+// DoneSignal is the done signal of a context. Obtain it from `Context::Done()`;
+// it cannot be created, copied or moved by users.
 //
-// Thread-safety: every method is safe to call from any thread, concurrently with cancellation.
-// Lifetime: the signal lives as long as the context it came from (any handle to that context, or to a
-// context derived from it, keeps it alive). Do not keep a reference past the last handle.
-// Memory: a thread that sees the signal ready (Ready, Wait*, a readable Fd, a stop request) also sees
+// Thread-safety: every method is safe to call from any thread, concurrently
+// with cancellation. Lifetime: the signal lives as long as the context it came
+// from (any handle to that context, or to a context derived from it, keeps it
+// alive). Do not keep a reference past the last handle. Memory: a thread that
+// sees the signal ready (Ready, Wait*, a readable Fd, a stop request) also sees
 // everything the canceling thread did before it canceled.
 class DoneSignal {
  public:
   DoneSignal(const DoneSignal&) = delete;
   DoneSignal& operator=(const DoneSignal&) = delete;
 
-  // Ready reports, without blocking, whether the context is done. Once true it stays true.
-  [[nodiscard]] bool Ready() const noexcept { return state_.load(std::memory_order_acquire) & kDone; }
+  // Ready reports, without blocking, whether the context is done. Once true it
+  // stays true.
+  [[nodiscard]] bool Ready() const noexcept {
+    return state_.load(std::memory_order_acquire) & kDone;
+  }
 
-  // CanBeDone reports whether the context can ever be done: false for Background, TODO and contexts
-  // derived from WithoutCancel (Go's nil Done channel). (Not in Go.)
+  // CanBeDone reports whether the context can ever be done: false for
+  // Background, TODO and contexts derived from WithoutCancel (Go's nil Done
+  // channel). (Not in Go.)
   [[nodiscard]] bool CanBeDone() const noexcept {
     return !(state_.load(std::memory_order_relaxed) & kNever);
   }
 
-  // Wait blocks until the context is done. On a signal that can never be done it blocks forever, like
-  // receiving from Go's nil channel.
+  // Wait blocks until the context is done. On a signal that can never be done
+  // it blocks forever, like receiving from Go's nil channel.
   void Wait() const noexcept;
 
-  // WaitFor blocks until the context is done or `timeout` has passed; it returns Ready(). A zero or
-  // negative timeout only checks; a huge one saturates (waits forever).
+  // WaitFor blocks until the context is done or `timeout` has passed; it
+  // returns Ready(). A zero or negative timeout only checks; a huge one
+  // saturates (waits forever).
   template <class Rep, class Period>
   bool WaitFor(std::chrono::duration<Rep, Period> timeout) const noexcept;
 
-  // WaitUntil blocks until the context is done or `deadline` is reached (on Clock); it returns Ready().
-  // A deadline in the past only checks. Other clocks' time points are converted to Clock.
+  // WaitUntil blocks until the context is done or `deadline` is reached (on
+  // Clock); it returns Ready(). A deadline in the past only checks. Other
+  // clocks' time points are converted to Clock.
   bool WaitUntil(TimePoint deadline) const noexcept;
   template <class C, class D>
   bool WaitUntil(std::chrono::time_point<C, D> deadline) const noexcept;
 
-  // StopToken returns a std::stop_token that is stop-requested when the context is done. The stop state
-  // is created on the first call; later calls return tokens of the same state. For a signal that can
-  // never be done it returns a default token (stop_possible() is false). (Not in Go.)
+  // StopToken returns a std::stop_token that is stop-requested when the context
+  // is done. The stop state is created on the first call; later calls return
+  // tokens of the same state. For a signal that can never be done it returns a
+  // default token (stop_possible() is false). (Not in Go.)
   [[nodiscard]] std::stop_token StopToken() const;
 
-  // Fd returns a file descriptor that becomes readable (POLLIN / EPOLLIN) when the context is done and
-  // stays readable; created on the first call (an eventfd) and closed when the context is destroyed, so
-  // remove it from any epoll set before dropping the context. Never read from or close it. Returns -1
-  // for a signal that can never be done, or when the process is out of file descriptors (then poll
-  // ignores it; use Wait instead). (Not in Go.)
+  // Fd returns a file descriptor that becomes readable (POLLIN / EPOLLIN) when
+  // the context is done and stays readable; created on the first call (an
+  // eventfd) and closed when the context is destroyed, so remove it from any
+  // epoll set before dropping the context. Never read from or close it. Returns
+  // -1 for a signal that can never be done, or when the process is out of file
+  // descriptors (then poll ignores it; use Wait instead). (Not in Go.)
   [[nodiscard]] int Fd() const;
 
  private:
   friend class internal::CancelNode;
-  friend const DoneSignal& internal::NeverDone() noexcept;
+  friend class internal::NeverDoneSignal;
   friend class Context;
 
-  // state_ bits. kDone: set once by the first cancel (release), never cleared. kWaiters: set by a
-  // thread about to sleep on the futex, so cancel only issues a wake syscall when someone sleeps.
-  // kNever: fixed at construction for signals that can never be done.
+  // state_ layout (one 32-bit word, also the futex word waiters sleep on):
+  //   bit 0 kDone     set once by the first cancel (release, together with the
+  //   error bits), never cleared bit 1 kWaiters  set by a thread about to
+  //   sleep, so cancel makes a wake syscall only when needed bit 2 kNever fixed
+  //   at construction for signals that can never be done bits 8-15       the
+  //   Errc value of Err(), written in the same atomic step as kDone
   static constexpr uint32_t kDone = 1;
   static constexpr uint32_t kWaiters = 2;
   static constexpr uint32_t kNever = 4;
+  static constexpr int kErrShift = 8;
 
-  explicit DoneSignal(uint32_t initial) noexcept : state_(initial) {}
+  constexpr explicit DoneSignal(uint32_t initial) noexcept : state_(initial) {}
   ~DoneSignal() = default;
 
-  // WaitUntilNanos waits until done or the monotonic deadline (nanoseconds since Clock's epoch; a
-  // negative value means forever). Returns Ready().
+  // Err returns the error once done, else a default code. One acquire load:
+  // what the canceler wrote before setting kDone is visible after.
+  std::error_code Err() const noexcept {
+    const uint32_t s = state_.load(std::memory_order_acquire);
+    if (!(s & kDone)) return {};
+    return make_error_code(static_cast<Errc>((s >> kErrShift) & 0xff));
+  }
+
+  // WaitUntilNanos waits until done or the monotonic deadline (nanoseconds
+  // since Clock's epoch; a negative value means forever). Returns Ready().
   bool WaitUntilNanos(int64_t deadline_ns) const noexcept;
 
   mutable std::atomic<uint32_t> state_;
-  // err_: written once by the first cancel before kDone is set (release); read only after kDone is seen
-  // (acquire), so reads need no lock.
-  std::error_code err_;
 };
 
 // Implementation details follow.
 
 template <class Rep, class Period>
-bool DoneSignal::WaitFor(std::chrono::duration<Rep, Period> timeout) const noexcept {
+bool DoneSignal::WaitFor(
+    std::chrono::duration<Rep, Period> timeout) const noexcept {
   if (Ready() || timeout <= timeout.zero()) return Ready();
   const auto now = Clock::now();
-  // Saturate instead of overflowing: anything beyond the clock's range waits forever.
+  // Saturate instead of overflowing: anything beyond the clock's range waits
+  // forever.
   if (std::chrono::duration<double>(timeout) >=
       std::chrono::duration<double>(TimePoint::max() - now)) {
     return WaitUntilNanos(-1);
@@ -123,7 +153,8 @@ bool DoneSignal::WaitFor(std::chrono::duration<Rep, Period> timeout) const noexc
 }
 
 template <class C, class D>
-bool DoneSignal::WaitUntil(std::chrono::time_point<C, D> deadline) const noexcept {
+bool DoneSignal::WaitUntil(
+    std::chrono::time_point<C, D> deadline) const noexcept {
   if constexpr (std::is_same_v<C, Clock>) {
     return WaitUntil(std::chrono::time_point_cast<Clock::duration>(deadline));
   } else {

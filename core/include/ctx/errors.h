@@ -1,16 +1,20 @@
 // ctx/errors.h: the errors a context reports.
 //
-// A context that is done reports why through `Context::Err()`, a `std::error_code` in the `ctx` category:
+// A context that is done reports why through `Context::Err()`, a
+// `std::error_code` in the `ctx` category:
 //
-//   Errc::kCanceled          "context canceled"           (== std::errc::operation_canceled)
-//   Errc::kDeadlineExceeded  "context deadline exceeded"  (== std::errc::timed_out)
+//   Errc::kCanceled          "context canceled"           (==
+//   std::errc::operation_canceled) Errc::kDeadlineExceeded  "context deadline
+//   exceeded"  (== std::errc::timed_out)
 //
-// `ctx::Error` is an error code plus an optional message; it is what `Cause()` returns and what a
-// `CancelCauseFunc` takes, so a cause can say more than the code ("client disconnected").
+// `ctx::Error` is an error code plus an optional message; it is what `Cause()`
+// returns and what a `CancelCauseFunc` takes, so a cause can say more than the
+// code ("client disconnected").
 //
 //   if (c.Err() == ctx::Errc::kDeadlineExceeded) { ... }
-//   if (c.Err() == std::errc::timed_out) { ... }        // the portable condition works too
-//   ctx::Error why = ctx::Cause(c);                      // e.g. {kCanceled, "client disconnected"}
+//   if (c.Err() == std::errc::timed_out) { ... }        // the portable
+//   condition works too ctx::Error why = ctx::Cause(c);                      //
+//   e.g. {kCanceled, "client disconnected"}
 
 #ifndef CTX_ERRORS_H_
 #define CTX_ERRORS_H_
@@ -24,52 +28,81 @@
 
 namespace ctx {
 
-// Errc lists the errors of the `ctx` category. Zero is never used: a default `std::error_code` means
-// "no error", which is what `Err()` returns while a context is live.
+// Errc lists the errors of the `ctx` category. Zero is never used: a default
+// `std::error_code` means "no error", which is what `Err()` returns while a
+// context is live.
 enum class Errc : int {
-  // kCanceled: the context was canceled by a cancel function, a parent, or a bridge (client gone).
-  // Across an RPC boundary it becomes gRPC CANCELLED / HTTP 499 (client closed request).
+  // kCanceled: the context was canceled by a cancel function, a parent, or a
+  // bridge (client gone).
+  // Across an RPC boundary it becomes gRPC CANCELLED / HTTP 499 (client closed
+  // request).
   kCanceled = 1,
-  // kDeadlineExceeded: the context's deadline passed. Across an RPC boundary it becomes gRPC
+  // kDeadlineExceeded: the context's deadline passed. Across an RPC boundary it
+  // becomes gRPC
   // DEADLINE_EXCEEDED / HTTP 504.
   kDeadlineExceeded = 2,
 };
 
-// Category returns the `ctx` error category. Its default_error_condition maps kCanceled to
-// std::errc::operation_canceled and kDeadlineExceeded to std::errc::timed_out.
+// Category returns the `ctx` error category. Its default_error_condition maps
+// kCanceled to std::errc::operation_canceled and kDeadlineExceeded to
+// std::errc::timed_out.
 const std::error_category& Category() noexcept;
 
-// make_error_code makes `Errc` usable wherever a std::error_code is expected (found by ADL).
-inline std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), Category()}; }
+// make_error_code makes `Errc` usable wherever a std::error_code is expected
+// (found by ADL).
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), Category()};
+}
 
-// Error is an error code with an optional message: the cause of a cancellation. Cheap to copy (the
-// message is shared, immutable). A default Error is "no error" and converts to false.
+// Error is an error code with an optional message: the cause of a cancellation.
+// Cheap to copy (the message is shared, immutable). A default Error is "no
+// error" and converts to false.
 class Error {
  public:
   Error() = default;
   Error(std::error_code code) : code_(code) {}  // NOLINT: implicit by design
-  Error(Errc code) : code_(make_error_code(code)) {}  // NOLINT: implicit by design
+  Error(Errc code)
+      : code_(make_error_code(code)) {}  // NOLINT: implicit by design
   Error(std::error_code code, std::string_view message);
-  Error(Errc code, std::string_view message) : Error(make_error_code(code), message) {}
+  Error(Errc code, std::string_view message)
+      : Error(make_error_code(code), message) {}
+  // A portable std::errc becomes a generic_category code:
+  // Error(std::errc::connection_reset, "...").
+  Error(std::errc code)
+      : code_(std::make_error_code(code)) {}  // NOLINT: implicit by design
+  Error(std::errc code, std::string_view message)
+      : Error(std::make_error_code(code), message) {}
 
   // code returns the error code; a default code means no error.
   [[nodiscard]] const std::error_code& code() const noexcept { return code_; }
-  // message returns the message given at construction, or the code's own message when none was given.
+  // message returns the message given at construction, or the code's own
+  // message when none was given.
   [[nodiscard]] std::string message() const;
-  // ToString returns message() with the code's category and value: "client gone (ctx:1)".
+  // ToString returns message() with the code's category and value: "client gone
+  // (ctx:1)".
   [[nodiscard]] std::string ToString() const;
   explicit operator bool() const noexcept { return static_cast<bool>(code_); }
 
-  // Errors compare by code and message; an Error compares to a bare code (or enum) by code alone.
+  // Errors compare by code and message; an Error compares to a bare code (or
+  // enum) by code alone.
   friend bool operator==(const Error& a, const Error& b) noexcept;
-  friend bool operator==(const Error& a, const std::error_code& b) noexcept { return a.code_ == b; }
-  friend bool operator==(const Error& a, Errc b) noexcept { return a.code_ == make_error_code(b); }
-  friend bool operator==(const Error& a, std::errc b) noexcept { return a.code_ == b; }
-  friend std::ostream& operator<<(std::ostream& os, const Error& e) { return os << e.message(); }
+  friend bool operator==(const Error& a, const std::error_code& b) noexcept {
+    return a.code_ == b;
+  }
+  friend bool operator==(const Error& a, Errc b) noexcept {
+    return a.code_ == make_error_code(b);
+  }
+  friend bool operator==(const Error& a, std::errc b) noexcept {
+    return a.code_ == b;
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Error& e) {
+    return os << e.message();
+  }
 
  private:
   std::error_code code_;
-  std::shared_ptr<const std::string> message_;  // null when no message was given
+  std::shared_ptr<const std::string>
+      message_;  // null when no message was given
 };
 
 }  // namespace ctx

@@ -1,4 +1,5 @@
-// ctx/internal/callback.h: the record behind AfterFunc and the other done callbacks. Not API.
+// ctx/internal/callback.h: the record behind AfterFunc and the other done
+// callbacks. Not API.
 
 #ifndef CTX_INTERNAL_CALLBACK_H_
 #define CTX_INTERNAL_CALLBACK_H_
@@ -11,9 +12,10 @@ namespace ctx::internal {
 
 class CancelNode;
 
-// Callback is a registration in a cancel node's callback list. It is reference counted: one count for
-// the list (while linked) and one per StopFunc. Its state moves once, from kPending to kStarted (the
-// canceler claimed it and runs it) or to kStopped (Stop claimed it); whoever wins the CAS decides.
+// Callback is a registration in a cancel node's callback list. It is reference
+// counted: one count for the list (while linked) and one per StopFunc. Its
+// state moves once, from kPending to kStarted (the canceler claimed it and runs
+// it) or to kStopped (Stop claimed it); whoever wins the CAS decides.
 class Callback {
  public:
   enum State : uint8_t { kPending, kStarted, kStopped };
@@ -23,24 +25,28 @@ class Callback {
   Callback& operator=(const Callback&) = delete;
   virtual ~Callback() = default;
 
-  // Run invokes the user's function. Called at most once, on the canceling thread, outside all locks.
+  // Run invokes the user's function. Called at most once, on the canceling
+  // thread, outside all locks.
   virtual void Run() noexcept = 0;
 
   // TryClaim moves kPending to `to`; true if this caller won.
   bool TryClaim(State to) noexcept {
     uint8_t expected = kPending;
-    return state_.compare_exchange_strong(expected, to, std::memory_order_acq_rel);
+    return state_.compare_exchange_strong(expected, to,
+                                          std::memory_order_acq_rel);
   }
   void AddRef() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void Release() noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  // Links in the owner's list; written only under the owner's lock. pprev_ is null when unlinked.
+  // Links in the owner's list; written only under the owner's lock. pprev_ is
+  // null when unlinked.
   Callback* next_ = nullptr;
   Callback** pprev_ = nullptr;
-  // owner_: the cancel node this callback is registered on; set before linking, never changed. The
-  // list's reference to the owner keeps it alive while the callback is pending.
+  // owner_: the cancel node this callback is registered on; set before linking,
+  // never changed. The list's reference to the owner keeps it alive while the
+  // callback is pending.
   CancelNode* owner_ = nullptr;
 
  private:
@@ -48,7 +54,8 @@ class Callback {
   std::atomic<uint8_t> state_{kPending};
 };
 
-// CallbackOf stores the user's function in the record itself (one allocation per AfterFunc).
+// CallbackOf stores the user's function in the record itself (one allocation
+// per AfterFunc).
 template <class F>
 class CallbackOf final : public Callback {
  public:

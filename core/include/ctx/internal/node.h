@@ -1,5 +1,6 @@
-// ctx/internal/node.h: the part of a context node that inline code needs. Not API: everything here may
-// change without notice. The cancel and timer nodes live in core/src/.
+// ctx/internal/node.h: the part of a context node that inline code needs. Not
+// API: everything here may change without notice. The cancel and timer nodes
+// live in core/src/.
 
 #ifndef CTX_INTERNAL_NODE_H_
 #define CTX_INTERNAL_NODE_H_
@@ -15,26 +16,31 @@
 namespace ctx::internal {
 
 enum class NodeKind : uint8_t {
-  kRoot,           // TODO (Background is the null node); never destroyed
-  kCancel,         // WithCancel / WithCancelCause: a CancelNode
-  kTimer,          // WithDeadline / WithTimeout: a TimerNode (a CancelNode with a deadline)
-  kValue,          // WithValue: a ValueNode
+  kRoot,    // TODO (Background is the null node); never destroyed
+  kCancel,  // WithCancel / WithCancelCause: a CancelNode
+  kTimer,   // WithDeadline / WithTimeout: a TimerNode (a CancelNode with a
+            // deadline)
+  kValue,   // WithValue: a ValueNode
   kWithoutCancel,  // WithoutCancel: values only
 };
 
-// Node is the shared part of every context node. Nodes are immutable in shape once built: parent_, done_
-// and kind_ never change. Only the reference count and a cancel node's own state do.
+// Node is the shared part of every context node. Nodes are immutable in shape
+// once built: parent_, done_ and kind_ never change. Only the reference count
+// and a cancel node's own state do.
 class Node {
  public:
-  // refs_: handles (Context, cancel functions) plus one per child node. Roots start near 2^30 and are
-  // never destroyed. Increments are relaxed (a new reference is made from an existing one); the final
-  // decrement is acq_rel so the destroying thread sees every write made through other references.
+  // refs_: handles (Context, cancel functions) plus one per child node. Roots
+  // start near 2^30 and are never destroyed. Increments are relaxed (a new
+  // reference is made from an existing one); the final decrement is acq_rel so
+  // the destroying thread sees every write made through other references.
   std::atomic<uint32_t> refs_{1};
   const NodeKind kind_;
-  // parent_: strong reference (one count of the parent's refs_), null for roots.
+  // parent_: strong reference (one count of the parent's refs_), null for
+  // roots.
   Node* const parent_;
-  // done_: the done signal of the nearest cancelable node (this one for cancel and timer nodes), or
-  // NeverDone() when no ancestor up to the root or a WithoutCancel can be canceled.
+  // done_: the done signal of the nearest cancelable node (this one for cancel
+  // and timer nodes), or NeverDone() when no ancestor up to the root or a
+  // WithoutCancel can be canceled.
   const DoneSignal* const done_;
 
  protected:
@@ -43,8 +49,8 @@ class Node {
   ~Node() = default;
 };
 
-// ValueNode holds one key and a pointer to its value, which lives in the same allocation
-// (ValueNodeOf<T>). destroy_ deletes the concrete node.
+// ValueNode holds one key and a pointer to its value, which lives in the same
+// allocation (ValueNodeOf<T>). destroy_ deletes the concrete node.
 class ValueNode : public Node {
  public:
   const KeyBase* const key_;
@@ -52,7 +58,8 @@ class ValueNode : public Node {
   void (*const destroy_)(ValueNode*) noexcept;
 
  protected:
-  ValueNode(Node* parent, const KeyBase* key, void (*destroy)(ValueNode*) noexcept) noexcept
+  ValueNode(Node* parent, const KeyBase* key,
+            void (*destroy)(ValueNode*) noexcept) noexcept
       : Node(NodeKind::kValue, parent, parent ? parent->done_ : &NeverDone()),
         key_(key),
         destroy_(destroy) {}
@@ -64,12 +71,15 @@ class ValueNodeOf final : public ValueNode {
  public:
   template <class U>
   ValueNodeOf(Node* parent, const KeyBase* key, U&& value)
-      : ValueNode(parent, key, &Destroy), value_storage_(std::forward<U>(value)) {
+      : ValueNode(parent, key, &Destroy),
+        value_storage_(std::forward<U>(value)) {
     value_ = &value_storage_;
   }
 
  private:
-  static void Destroy(ValueNode* n) noexcept { delete static_cast<ValueNodeOf*>(n); }
+  static void Destroy(ValueNode* n) noexcept {
+    delete static_cast<ValueNodeOf*>(n);
+  }
   T value_storage_;
 };
 
@@ -77,16 +87,18 @@ class ValueNodeOf final : public ValueNode {
 inline void Ref(Node* n) noexcept {
   if (n) n->refs_.fetch_add(1, std::memory_order_relaxed);
 }
-// DestroyNode frees a node whose count reached zero, then releases its parent, iteratively so a
-// million-deep chain cannot overflow the stack.
+// DestroyNode frees a node whose count reached zero, then releases its parent,
+// iteratively so a million-deep chain cannot overflow the stack.
 void DestroyNode(Node* n) noexcept;
-// Unref drops a reference, destroying the node (and unregistering it from its parent) on the last one.
+// Unref drops a reference, destroying the node (and unregistering it from its
+// parent) on the last one.
 inline void Unref(Node* n) noexcept {
-  if (n && n->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) DestroyNode(n);
+  if (n && n->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    DestroyNode(n);
 }
 
-// FindValue walks from n towards the root and returns the value stored under key by the nearest value
-// node, or null.
+// FindValue walks from n towards the root and returns the value stored under
+// key by the nearest value node, or null.
 const void* FindValue(const Node* n, const KeyBase* key) noexcept;
 
 }  // namespace ctx::internal

@@ -1,0 +1,275 @@
+// Cancel nodes: registration with the nearest cancelable ancestor,
+// first-cancel-wins, and the cascade.
+//
+// Lock order: parent mu_ before child mu_ (a NOTE marks every place a second
+// lock is taken). Callbacks, wake-ups and children's cancels always run after
+// the node's lock is released.
+
+#include "cancel_node.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "futex.h"
+#include "live_nodes.h"
+#include "timer_service.h"
+
+namespace ctx::internal {
+namespace {
+
+// WriteEventFd makes an eventfd readable; EAGAIN (counter full) cannot happen
+// with one write of 1.
+void WriteEventFd(int fd) {
+  const uint64_t one = 1;
+  ssize_t r;
+  do {
+    r = write(fd, &one, sizeof(one));
+  } while (r < 0 && errno == EINTR);
+}
+
+// CopyCause returns a heap copy of cause for a node's cause_, or null when
+// cause says nothing more than err (no cause, or the same code without a
+// message).
+Error* CopyCause(Errc err, const Error* cause) {
+  if (cause == nullptr || !*cause) return nullptr;
+  if (cause->code() == make_error_code(err) &&
+      cause->message() == cause->code().message())
+    return nullptr;
+  return new Error(*cause);
+}
+
+}  // namespace
+
+bool TryRefNode(Node* n) noexcept {
+  uint32_t r = n->refs_.load(std::memory_order_relaxed);
+  while (r != 0) {
+    // Relaxed is enough: the caller already reaches n through a pointer
+    // published under a lock.
+    if (n->refs_.compare_exchange_weak(r, r + 1, std::memory_order_relaxed))
+      return true;
+  }
+  return false;
+}
+
+CancelNode::CancelNode(NodeKind kind, Node* parent) noexcept
+    : Node(kind, parent, static_cast<DoneSignal*>(this)), DoneSignal(0) {
+  LiveNodes::Add(1);
+}
+
+CancelNode::~CancelNode() CTX_NO_THREAD_SAFETY_ANALYSIS {
+  // Destruction is exclusive: no other reference exists, so no lock is needed.
+  if (fd_ >= 0) close(fd_);
+  delete stop_;
+  delete cause_;
+  LiveNodes::Add(-1);
+}
+
+CancelNode* CancelNode::Create(Node* parent) {
+  CancelNode* n = new CancelNode(NodeKind::kCancel, parent);
+  n->Register();
+  return n;
+}
+
+void CancelNode::Register() {
+  const DoneSignal* owner = parent_ ? parent_->done_ : &NeverDone();
+  if (!owner->CanBeDone())
+    return;  // parent is never canceled: nothing to register with
+  CancelNode* p = FromSignal(owner);
+  Errc parent_err;
+  Error parent_cause;
+  {
+    MutexLock lock(p->mu_);
+    if (!p->Ready()) {
+      // Push front: O(1), and the order of children is not observable.
+      next_ = p->children_;
+      if (next_) next_->pprev_ = &next_;
+      pprev_ = &p->children_;
+      p->children_ = this;
+      reg_parent_ = p;
+      return;
+    }
+    parent_err = static_cast<Errc>(
+        (p->state_.load(std::memory_order_relaxed) >> kErrShift) & 0xff);
+    parent_cause = p->cause_ ? *p->cause_ : Error(parent_err);
+  }
+  // The parent is done: the child is born done with the parent's error and
+  // cause.
+  Cancel(false, parent_err, &parent_cause);
+}
+
+bool CancelNode::TryRef() noexcept { return TryRefNode(this); }
+
+bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
+                          Callback** callbacks, int* fd,
+                          std::stop_source** stop) {
+  MutexLock lock(mu_);
+  if (Ready()) return false;  // first cancel wins
+  cause_ = CopyCause(err, cause);
+  // Children: drop the whole list. Each child still alive gets a reference so
+  // it cannot be destroyed while we cancel it; a child whose count is already
+  // zero is being destroyed and will find itself unlinked (pprev_ null) when it
+  // takes our lock.
+  CancelNode* live = nullptr;
+  for (CancelNode* c = children_; c != nullptr;) {
+    CancelNode* next = c->next_;
+    c->pprev_ = nullptr;
+    if (c->TryRef()) {
+      c->next_ = live;  // reuse next_ as our private work-list link
+      live = c;
+    }
+    c = next;
+  }
+  children_ = nullptr;
+  *children = live;
+  // Callbacks: detach all; their list references (and node references) now
+  // belong to this cancel.
+  for (Callback* cb = callbacks_; cb != nullptr; cb = cb->next_)
+    cb->pprev_ = nullptr;
+  *callbacks = callbacks_;
+  callbacks_ = nullptr;
+  *fd = fd_;
+  *stop = stop_;
+  // Publish: the error bits and kDone in one release step; waiters that see
+  // kDone see all of the above.
+  const uint32_t old =
+      state_.fetch_or(kDone | (static_cast<uint32_t>(err) << kErrShift),
+                      std::memory_order_acq_rel);
+  if (old & kWaiters) FutexWakeAll(&state_);
+  return true;
+}
+
+void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
+  // Iterative over the tree, so a very deep chain cannot overflow the stack.
+  // `work` holds referenced nodes linked through next_ (they are no longer in
+  // any children list).
+  CancelNode* work = nullptr;
+  CancelNode* n = this;
+  while (n != nullptr) {
+    CancelNode* children;
+    Callback* callbacks;
+    int fd;
+    std::stop_source* stop;
+    if (n->MarkDone(err, cause, &children, &callbacks, &fd, &stop)) {
+      if (fd >= 0) WriteEventFd(fd);
+      if (stop)
+        stop->request_stop();  // runs std::stop_callbacks on this thread
+      while (callbacks != nullptr) {
+        Callback* cb = callbacks;
+        callbacks = cb->next_;
+        if (cb->TryClaim(Callback::kStarted)) cb->Run();
+        cb->Release();
+        Unref(n);  // the pending callback's hold on its node; n itself is
+                   // referenced by us
+      }
+      if (n->kind_ == NodeKind::kTimer)
+        TimerService::Get().Remove(static_cast<TimerNode*>(n));
+      // Children inherit this cancel's error and cause (the parent's reached
+      // them first).
+      while (children != nullptr) {
+        CancelNode* c = children;
+        children = c->next_;
+        c->next_ = work;
+        work = c;
+      }
+    }
+    if (n != this) Unref(n);
+    n = work;
+    if (work) work = work->next_;
+  }
+  if (remove_from_parent) Unlink();
+}
+
+void CancelNode::Unlink() noexcept {
+  CancelNode* p = reg_parent_;
+  if (p == nullptr) return;
+  MutexLock lock(p->mu_);
+  if (pprev_ == nullptr)
+    return;  // the parent's cancel already dropped its list
+  *pprev_ = next_;
+  if (next_) next_->pprev_ = pprev_;
+  pprev_ = nullptr;
+  next_ = nullptr;
+}
+
+Error CancelNode::CauseOf() {
+  if (!Ready()) return Error();
+  // cause_ is constant once done (written before the release that set kDone).
+  return cause_ ? *cause_ : Error(Err());
+}
+
+void CancelNode::AddCallback(Callback* cb) {
+  cb->owner_ = this;
+  {
+    MutexLock lock(mu_);
+    if (!Ready()) {
+      Ref(this);  // a pending callback keeps its node alive (Go's AfterFunc
+                  // does too)
+      cb->next_ = callbacks_;
+      if (cb->next_) cb->next_->pprev_ = &cb->next_;
+      cb->pprev_ = &callbacks_;
+      callbacks_ = cb;
+      return;
+    }
+  }
+  // Already done: run inline, outside the lock.
+  if (cb->TryClaim(Callback::kStarted)) cb->Run();
+  cb->Release();
+}
+
+bool CancelNode::RemoveCallback(Callback* cb) {
+  MutexLock lock(mu_);
+  if (cb->pprev_ == nullptr)
+    return false;  // cancel detached it; cancel releases it
+  *cb->pprev_ = cb->next_;
+  if (cb->next_) cb->next_->pprev_ = cb->pprev_;
+  cb->pprev_ = nullptr;
+  cb->next_ = nullptr;
+  return true;
+}
+
+int CancelNode::EventFd() {
+  MutexLock lock(mu_);
+  if (fd_ < 0) fd_ = eventfd(Ready() ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
+  return fd_;
+}
+
+std::stop_token CancelNode::StopToken() {
+  std::stop_source* source;
+  bool request = false;
+  {
+    MutexLock lock(mu_);
+    if (stop_ == nullptr) {
+      stop_ = new std::stop_source();
+      // A cancel that already happened did not see stop_: request the stop
+      // here, outside the lock.
+      request = Ready();
+    }
+    source = stop_;  // constant once set, freed only with the node
+  }
+  if (request) source->request_stop();
+  return source->get_token();
+}
+
+size_t CancelNode::ChildCountForTest() {
+  MutexLock lock(mu_);
+  size_t n = 0;
+  for (CancelNode* c = children_; c != nullptr; c = c->next_) ++n;
+  return n;
+}
+
+void CancelNode::Destroy(CancelNode* n) noexcept {
+  // Leave the parent's list (a child destroyed without cancel: Go would leak it
+  // until the parent ends).
+  n->Unlink();
+  if (n->kind_ == NodeKind::kTimer) {
+    TimerNode* t = static_cast<TimerNode*>(n);
+    TimerService::Get().Remove(t);
+    delete t;
+  } else {
+    delete n;
+  }
+}
+
+}  // namespace ctx::internal

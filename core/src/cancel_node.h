@@ -1,0 +1,153 @@
+// core/src/cancel_node.h: the cancelable node (Go's cancelCtx) and the timer
+// node (timerCtx). Internal.
+//
+// Lock order: a parent's mu_ before a child's mu_. In practice no code path
+// holds two node locks at once: cancel detaches its children under its own lock
+// and cancels them after releasing it.
+
+#ifndef CTX_SRC_CANCEL_NODE_H_
+#define CTX_SRC_CANCEL_NODE_H_
+
+#include <cstdint>
+#include <stop_token>
+#include <system_error>
+
+#include "ctx/context.h"
+#include "ctx/internal/callback.h"
+#include "ctx/internal/node.h"
+#include "ctx/internal/thread_annotations.h"
+#include "mutex.h"
+
+namespace ctx::internal {
+
+// CancelNode is a context that can be canceled: WithCancel, WithCancelCause,
+// and the base of TimerNode.
+//
+// Registration (Go's propagateCancel): a new cancel node links itself into the
+// children list of its nearest cancelable ancestor (reg_parent_), which points
+// at it without owning it. The child owns its parent chain through
+// Node::parent_. A child leaves the list when it is canceled on its own, when
+// it is destroyed, or when reg_parent_ is canceled (which drops the whole
+// list).
+class CancelNode : public Node, public DoneSignal {
+ public:
+  // Create makes a cancel node under parent (adopting one reference to it) and
+  // registers it; a node whose parent is already done is born done with the
+  // parent's error and cause.
+  static CancelNode* Create(Node* parent);
+
+  static CancelNode* FromSignal(const DoneSignal* d) noexcept {
+    return static_cast<CancelNode*>(const_cast<DoneSignal*>(d));
+  }
+
+  // Cancel marks this node and every registered descendant done with err
+  // (kCanceled or kDeadlineExceeded) and cause (null: the cause is err). First
+  // call wins; later calls do nothing. Wakes waiters, signals the fd and
+  // stop_token, runs pending callbacks and cancels children, all outside the
+  // lock, then (remove_from_parent) unlinks from reg_parent_. The caller holds
+  // a reference.
+  void Cancel(bool remove_from_parent, Errc err, const Error* cause)
+      CTX_LOCKS_EXCLUDED(mu_);
+
+  // CauseOf returns the cause once done, or a default Error while live.
+  Error CauseOf() CTX_LOCKS_EXCLUDED(mu_);
+
+  // AddCallback links cb (which arrives with one reference for the list) or,
+  // when already done, runs it inline and drops that reference.
+  void AddCallback(Callback* cb) CTX_LOCKS_EXCLUDED(mu_);
+  // RemoveCallback unlinks cb if it is still linked; true if it was (the caller
+  // then owns the list's reference and the node reference it held).
+  bool RemoveCallback(Callback* cb) CTX_LOCKS_EXCLUDED(mu_);
+
+  int EventFd() CTX_LOCKS_EXCLUDED(mu_);
+  std::stop_token StopToken() CTX_LOCKS_EXCLUDED(mu_);
+
+  // Destroy releases what the node holds (registration, timer, fd) and frees
+  // it. Called once the reference count is zero; no child, no pending callback
+  // and no handle remains.
+  static void Destroy(CancelNode* n) noexcept;
+
+  // Test hooks (via CancelNodeTestPeer): number of registered children.
+  size_t ChildCountForTest() CTX_LOCKS_EXCLUDED(mu_);
+
+ protected:
+  CancelNode(NodeKind kind, Node* parent) noexcept;
+  ~CancelNode();
+  // Register links this node under its nearest cancelable ancestor, or cancels
+  // it at once when that ancestor is already done. Called once, right after
+  // construction, before the node is shared.
+  void Register();
+
+ private:
+  friend class TimerNode;
+  // TryRef takes a reference unless the count already reached zero (the node is
+  // being destroyed).
+  bool TryRef() noexcept;
+  // MarkDone is the locked part of Cancel. Returns false if the node was
+  // already done; otherwise detaches children (returned through *children, each
+  // with a reference taken) and callbacks.
+  bool MarkDone(Errc err, const Error* cause, CancelNode** children,
+                Callback** callbacks, int* fd, std::stop_source** stop)
+      CTX_LOCKS_EXCLUDED(mu_);
+  void Unlink() noexcept;
+
+  Mutex mu_;
+  // fd_: eventfd, created lazily by EventFd() under mu_; -1 until then. Closed
+  // in Destroy.
+  int fd_ CTX_GUARDED_BY(mu_) = -1;
+  // reg_parent_: the node whose children list holds us; set by Register before
+  // the node is shared, then constant. Null when the ancestor chain cannot be
+  // canceled or we were born done.
+  CancelNode* reg_parent_ = nullptr;
+  // Links in reg_parent_'s children list, under reg_parent_->mu_. pprev_ is
+  // null when not linked (never linked, unlinked, or the parent dropped its
+  // list on cancel). After the parent drops its list, the parent's cancel
+  // reuses next_ as a private work-list link.
+  CancelNode* next_ = nullptr;
+  CancelNode** pprev_ = nullptr;
+  CancelNode* children_ CTX_GUARDED_BY(mu_) = nullptr;
+  Callback* callbacks_ CTX_GUARDED_BY(mu_) = nullptr;
+  // cause_: set by the first cancel under mu_ (null: the cause is Err()),
+  // constant once done.
+  Error* cause_ = nullptr;
+  // stop_: created lazily by StopToken() under mu_; stop requested by the first
+  // cancel.
+  std::stop_source* stop_ CTX_GUARDED_BY(mu_) = nullptr;
+};
+
+// TimerNode is a CancelNode with a deadline and an entry in the shared timer
+// service.
+class TimerNode final : public CancelNode {
+ public:
+  // Create makes a timer node under parent (adopting a reference), registers it
+  // and arms its timer, or marks it done at once if the parent is done or the
+  // deadline has passed.
+  static TimerNode* Create(Node* parent, TimePoint deadline, Error cause);
+
+  TimePoint deadline() const noexcept { return deadline_; }
+  // Fire is the timer service's cancel: kDeadlineExceeded with the *Cause
+  // deadline's cause.
+  void Fire();
+
+  // heap_index_: position in the timer service's heap, or kNoIndex; under the
+  // timer service's lock.
+  static constexpr uint32_t kNoIndex = UINT32_MAX;
+  uint32_t heap_index_ = kNoIndex;
+
+ private:
+  friend class CancelNode;
+  TimerNode(Node* parent, TimePoint deadline, Error cause) noexcept;
+  ~TimerNode();
+
+  const TimePoint deadline_;
+  // deadline_cause_: the cause reported when the deadline fires (null:
+  // kDeadlineExceeded itself).
+  Error* const deadline_cause_;
+};
+
+// TryRefNode takes a reference to n unless its count already reached zero.
+bool TryRefNode(Node* n) noexcept;
+
+}  // namespace ctx::internal
+
+#endif  // CTX_SRC_CANCEL_NODE_H_

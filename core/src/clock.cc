@@ -1,0 +1,57 @@
+#include "ctx/clock.h"
+
+namespace ctx {
+namespace {
+
+using SysClock = std::chrono::system_clock;
+
+// Shift returns t re-expressed on another clock (to_now + (t - from_now)),
+// computed in 128 bits and clamped to the target's range, so no input
+// overflows.
+template <class To, class FromPoint>
+To Shift(FromPoint t, FromPoint from_now, To to_now) {
+  using std::chrono::nanoseconds;
+  const __int128 delta =
+      static_cast<__int128>(
+          std::chrono::duration_cast<nanoseconds>(t.time_since_epoch())
+              .count()) -
+      std::chrono::duration_cast<nanoseconds>(from_now.time_since_epoch())
+          .count();
+  const __int128 ns =
+      delta + std::chrono::duration_cast<nanoseconds>(to_now.time_since_epoch())
+                  .count();
+  const __int128 max =
+      std::chrono::duration_cast<nanoseconds>(To::max().time_since_epoch())
+          .count();
+  const __int128 min =
+      std::chrono::duration_cast<nanoseconds>(To::min().time_since_epoch())
+          .count();
+  if (ns >= max) return To::max();
+  if (ns <= min) return To::min();
+  return To(std::chrono::duration_cast<typename To::duration>(
+      nanoseconds(static_cast<int64_t>(ns))));
+}
+
+}  // namespace
+
+std::optional<Clock::duration> Remaining(const Context& c, TimePoint now) {
+  std::optional<TimePoint> d = c.Deadline();
+  if (!d) return std::nullopt;
+  if (*d == TimePoint::max()) return Clock::duration::max();
+  if (*d == TimePoint::min()) return Clock::duration::min();
+  return *d - now;
+}
+
+SysClock::time_point ToSystemTime(TimePoint t) {
+  if (t == TimePoint::max()) return SysClock::time_point::max();
+  if (t == TimePoint::min()) return SysClock::time_point::min();
+  return Shift<SysClock::time_point>(t, Clock::now(), SysClock::now());
+}
+
+TimePoint FromSystemTime(SysClock::time_point t) {
+  if (t == SysClock::time_point::max()) return TimePoint::max();
+  if (t == SysClock::time_point::min()) return TimePoint::min();
+  return Shift<TimePoint>(t, SysClock::now(), Clock::now());
+}
+
+}  // namespace ctx

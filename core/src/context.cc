@@ -1,0 +1,271 @@
+// The context tree: roots, the With* constructors, values, AfterFunc, and node
+// destruction.
+
+#include "ctx/context.h"
+
+#include <iomanip>
+#include <sstream>
+#include <vector>
+
+#include "cancel_node.h"
+#include "ctx/clock.h"
+#include "live_nodes.h"
+
+namespace ctx {
+namespace internal {
+namespace {
+
+// RootNode is TODO's node (Background is the null node). Its count starts high
+// and it is never freed.
+class RootNode final : public Node {
+ public:
+  RootNode() noexcept : Node(NodeKind::kRoot, nullptr, &NeverDone()) {
+    refs_.store(1u << 30, std::memory_order_relaxed);
+  }
+};
+
+// WithoutCancelNode keeps its parent's values but none of its cancellation or
+// deadline.
+class WithoutCancelNode final : public Node {
+ public:
+  explicit WithoutCancelNode(Node* parent) noexcept
+      : Node(NodeKind::kWithoutCancel, parent, &NeverDone()) {
+    LiveNodes::Add(1);
+  }
+  ~WithoutCancelNode() { LiveNodes::Add(-1); }
+};
+
+RootNode* TodoNode() {
+  static RootNode* const todo =
+      new RootNode();  // never freed: handles may outlive static destruction
+  return todo;
+}
+
+Node* NewRef(const Context& c) noexcept {
+  Node* n = ContextPeer::NodeOf(c);
+  Ref(n);
+  return n;
+}
+
+CancelNode* AsCancel(Node* n) noexcept { return static_cast<CancelNode*>(n); }
+
+// Describe writes one node's own part of a description ("WithCancel",
+// "WithValue(k, v)", ...).
+void Describe(std::ostream& os, const Node* n) {
+  switch (n->kind_) {
+    case NodeKind::kRoot:
+      os << "context.TODO";
+      return;
+    case NodeKind::kCancel:
+      os << ".WithCancel";
+      return;
+    case NodeKind::kTimer: {
+      const TimePoint d = static_cast<const TimerNode*>(n)->deadline();
+      os << ".WithDeadline(";
+      if (d == TimePoint::max()) {
+        os << "never";
+      } else {
+        const std::time_t t =
+            std::chrono::system_clock::to_time_t(ToSystemTime(d));
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        os << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ") << " ["
+           << std::chrono::duration_cast<std::chrono::milliseconds>(
+                  d - Clock::now())
+                  .count()
+           << "ms]";
+      }
+      os << ")";
+      return;
+    }
+    case NodeKind::kValue: {
+      const auto* v = static_cast<const ValueNode*>(n);
+      os << ".WithValue(" << v->key_->name() << ", ";
+      v->key_->Print(os, v->value_);
+      os << ")";
+      return;
+    }
+    case NodeKind::kWithoutCancel:
+      os << ".WithoutCancel";
+      return;
+  }
+}
+
+}  // namespace
+
+void DestroyNode(Node* n) noexcept {
+  // Iterative: freeing a node releases its parent, which may be the parent's
+  // last reference.
+  while (n != nullptr) {
+    Node* parent = n->parent_;
+    switch (n->kind_) {
+      case NodeKind::kRoot:
+        return;  // never freed (its count never reaches zero)
+      case NodeKind::kCancel:
+      case NodeKind::kTimer:
+        CancelNode::Destroy(AsCancel(n));
+        break;
+      case NodeKind::kValue: {
+        auto* v = static_cast<ValueNode*>(n);
+        v->destroy_(v);
+        LiveNodes::Add(-1);
+        break;
+      }
+      case NodeKind::kWithoutCancel:
+        delete static_cast<WithoutCancelNode*>(n);
+        break;
+    }
+    if (parent == nullptr ||
+        parent->refs_.fetch_sub(1, std::memory_order_acq_rel) != 1)
+      return;
+    n = parent;
+  }
+}
+
+const void* FindValue(const Node* n, const KeyBase* key) noexcept {
+  for (; n != nullptr; n = n->parent_) {
+    if (n->kind_ == NodeKind::kValue) {
+      const auto* v = static_cast<const ValueNode*>(n);
+      if (v->key_ == key) return v->value_;
+    }
+  }
+  return nullptr;
+}
+
+Node* AdoptValueParent(const Context& parent) noexcept {
+  LiveNodes::Add(1);  // the value node about to be built; DestroyNode (or
+                      // Abandon) takes it back
+  return NewRef(parent);
+}
+
+void AbandonValueParent(Node* parent) noexcept {
+  LiveNodes::Add(-1);
+  Unref(parent);
+}
+
+ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
+                             Error cause) {
+  if (std::optional<TimePoint> current = parent.Deadline();
+      current && *current < deadline) {
+    return WithCancel(parent);  // the parent's deadline is sooner: a timer here
+                                // would never fire first
+  }
+  TimerNode* n = TimerNode::Create(NewRef(parent), deadline, std::move(cause));
+  return {ContextPeer::Adopt(n), ContextPeer::MakeCancel(n)};
+}
+
+StopFunc RegisterAfterFunc(const Context& c, Callback* cb) {
+  const DoneSignal& done = c.Done();
+  if (done.CanBeDone()) {
+    cb->AddRef();  // the list's reference
+    CancelNode::FromSignal(&done)->AddCallback(cb);
+  }
+  // Never done: nothing is registered; Stop() still claims it and returns true,
+  // as in Go.
+  return ContextPeer::MakeStop(cb);
+}
+
+}  // namespace internal
+
+using internal::CancelNode;
+using internal::Node;
+using internal::NodeKind;
+
+Context& Context::operator=(const Context& other) noexcept {
+  internal::Ref(other.node_);
+  internal::Unref(std::exchange(node_, other.node_));
+  return *this;
+}
+
+Context& Context::operator=(Context&& other) noexcept {
+  std::swap(node_, other.node_);
+  return *this;
+}
+
+std::optional<TimePoint> Context::Deadline() const noexcept {
+  for (const Node* n = node_; n != nullptr; n = n->parent_) {
+    switch (n->kind_) {
+      case NodeKind::kTimer:
+        return static_cast<const internal::TimerNode*>(n)->deadline();
+      case NodeKind::kRoot:
+      case NodeKind::kWithoutCancel:
+        return std::nullopt;
+      case NodeKind::kCancel:
+      case NodeKind::kValue:
+        break;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string Context::ToString() const {
+  std::vector<const Node*> path;
+  for (const Node* n = node_; n != nullptr; n = n->parent_) path.push_back(n);
+  std::ostringstream os;
+  if (path.empty() || path.back()->kind_ != NodeKind::kRoot)
+    os << "context.Background";
+  for (auto it = path.rbegin(); it != path.rend(); ++it)
+    internal::Describe(os, *it);
+  return os.str();
+}
+
+Context Background() noexcept { return Context(); }
+
+Context TODO() noexcept {
+  Node* n = internal::TodoNode();
+  internal::Ref(n);
+  return ContextPeer::Adopt(n);
+}
+
+void CancelFunc::operator()() const noexcept {
+  if (node_)
+    static_cast<CancelNode*>(node_)->Cancel(true, Errc::kCanceled, nullptr);
+}
+
+void CancelCauseFunc::operator()(Error cause) const noexcept {
+  if (node_)
+    static_cast<CancelNode*>(node_)->Cancel(true, Errc::kCanceled, &cause);
+}
+
+ContextAndCancel WithCancel(const Context& parent) {
+  CancelNode* n = CancelNode::Create(internal::NewRef(parent));
+  return {ContextPeer::Adopt(n), ContextPeer::MakeCancel(n)};
+}
+
+ContextAndCancelCause WithCancelCause(const Context& parent) {
+  CancelNode* n = CancelNode::Create(internal::NewRef(parent));
+  return {ContextPeer::Adopt(n), ContextPeer::MakeCancelCause(n)};
+}
+
+Error Cause(const Context& c) {
+  const DoneSignal& done = c.Done();
+  if (!done.CanBeDone()) return Error();
+  return CancelNode::FromSignal(&done)->CauseOf();
+}
+
+ContextAndCancel WithDeadline(const Context& parent, TimePoint deadline) {
+  return internal::NewDeadline(parent, deadline, Error());
+}
+
+ContextAndCancel WithDeadlineCause(const Context& parent, TimePoint deadline,
+                                   Error cause) {
+  return internal::NewDeadline(parent, deadline, std::move(cause));
+}
+
+Context WithoutCancel(const Context& parent) {
+  return ContextPeer::Adopt(
+      new internal::WithoutCancelNode(internal::NewRef(parent)));
+}
+
+bool StopFunc::Stop() const noexcept {
+  if (reg_ == nullptr || !reg_->TryClaim(internal::Callback::kStopped))
+    return false;
+  CancelNode* owner = reg_->owner_;
+  if (owner != nullptr && owner->RemoveCallback(reg_)) {
+    reg_->Release();         // the list's reference
+    internal::Unref(owner);  // the pending callback's hold on its node
+  }
+  return true;
+}
+
+}  // namespace ctx

@@ -1,0 +1,54 @@
+#include "ctx/errors.h"
+
+namespace ctx {
+namespace {
+
+class CtxCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "ctx"; }
+  std::string message(int ev) const override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::kCanceled:
+        return "context canceled";
+      case Errc::kDeadlineExceeded:
+        return "context deadline exceeded";
+    }
+    return "unknown ctx error " + std::to_string(ev);
+  }
+  std::error_condition default_error_condition(int ev) const noexcept override {
+    switch (static_cast<Errc>(ev)) {
+      case Errc::kCanceled:
+        return std::errc::operation_canceled;
+      case Errc::kDeadlineExceeded:
+        return std::errc::timed_out;
+    }
+    return {ev, *this};
+  }
+};
+
+}  // namespace
+
+const std::error_category& Category() noexcept {
+  static const CtxCategory category;
+  return category;
+}
+
+Error::Error(std::error_code code, std::string_view message)
+    : code_(code), message_(std::make_shared<const std::string>(message)) {}
+
+std::string Error::message() const {
+  if (message_) return *message_;
+  return code_ ? code_.message() : std::string();
+}
+
+std::string Error::ToString() const {
+  if (!code_) return message_ ? *message_ : std::string("no error");
+  return message() + " (" + code_.category().name() + ":" +
+         std::to_string(code_.value()) + ")";
+}
+
+bool operator==(const Error& a, const Error& b) noexcept {
+  return a.code_ == b.code_ && a.message() == b.message();
+}
+
+}  // namespace ctx

@@ -1,0 +1,48 @@
+// Errors: the ctx category, its portable conditions, and ctx::Error.
+
+#include "ctx/errors.h"
+
+#include <system_error>
+
+#include "gtest/gtest.h"
+
+namespace ctx {
+namespace {
+
+TEST(Errc, MessagesMatchGo) {
+  EXPECT_EQ(std::error_code(Errc::kCanceled).message(), "context canceled");
+  EXPECT_EQ(std::error_code(Errc::kDeadlineExceeded).message(),
+            "context deadline exceeded");
+  EXPECT_STREQ(Category().name(), "ctx");
+}
+
+TEST(Errc, ComparesEqualToPortableConditions) {
+  EXPECT_EQ(std::error_code(Errc::kCanceled), std::errc::operation_canceled);
+  EXPECT_EQ(std::error_code(Errc::kDeadlineExceeded), std::errc::timed_out);
+  EXPECT_NE(std::error_code(Errc::kCanceled), std::errc::timed_out);
+}
+
+TEST(Error, DefaultIsNoError) {
+  Error e;
+  EXPECT_FALSE(e);
+  EXPECT_EQ(e.message(), "");
+  EXPECT_EQ(e.ToString(), "no error");
+}
+
+TEST(Error, MessageFallsBackToCodeMessage) {
+  Error e(Errc::kCanceled);
+  EXPECT_EQ(e.message(), "context canceled");
+  EXPECT_EQ(e.ToString(), "context canceled (ctx:1)");
+}
+
+TEST(Error, CarriesItsMessage) {
+  Error e(std::errc::connection_reset, "client went away");
+  EXPECT_TRUE(e);
+  EXPECT_EQ(e.message(), "client went away");
+  EXPECT_EQ(e, std::errc::connection_reset);
+  EXPECT_EQ(e, std::make_error_code(std::errc::connection_reset));
+  EXPECT_FALSE(e == Error(std::errc::connection_reset, "other"));
+}
+
+}  // namespace
+}  // namespace ctx

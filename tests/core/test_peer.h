@@ -1,0 +1,39 @@
+// tests/core/test_peer.h: what core tests may observe of the internals, through
+// one named peer.
+
+#ifndef CTX_TESTS_CORE_TEST_PEER_H_
+#define CTX_TESTS_CORE_TEST_PEER_H_
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "cancel_node.h"
+#include "ctx/context.h"
+#include "live_nodes.h"
+#include "timer_service.h"
+
+namespace ctx {
+
+struct ContextTestPeer {
+  // LiveNodes counts every cancel, timer, value and without-cancel node alive
+  // in the process.
+  static int64_t LiveNodes() { return internal::LiveNodes::Count(); }
+  // Children counts the cancelable children registered with c's nearest
+  // cancelable node.
+  static size_t Children(const Context& c) {
+    const DoneSignal& d = c.Done();
+    if (!d.CanBeDone()) return 0;
+    return internal::CancelNode::FromSignal(&d)->ChildCountForTest();
+  }
+  // ArmedTimers counts the timers armed in the shared timer service.
+  static size_t ArmedTimers() { return internal::TimerService::Get().Armed(); }
+};
+
+// A cap for waits in tests: generous, so a loaded machine never fails a test
+// that is correct.
+inline constexpr std::chrono::seconds kWaitCap{20};
+
+}  // namespace ctx
+
+#endif  // CTX_TESTS_CORE_TEST_PEER_H_
