@@ -4,9 +4,9 @@
 // Deadlines run on ctx::Clock (steady_clock). gRPC and HTTP speak system_clock
 // or relative timeouts; these helpers convert without overflow:
 //
-//   std::optional<ctx::Clock::duration> left = ctx::Remaining(c);      //
-//   nullopt: no deadline
-//   client_context.set_deadline(ctx::ToSystemTime(*c.Deadline()));
+//   // nullopt when c has no deadline:
+//   std::optional<ctx::Clock::duration> left = ctx::Remaining(c);
+//   cc.set_deadline(ctx::ToSystemTime(*c.Deadline()));
 
 #ifndef CTX_CLOCK_H_
 #define CTX_CLOCK_H_

@@ -5,35 +5,33 @@
 // has one parent, and canceling a context cancels all of its descendants, never
 // its ancestors.
 //
-//   auto [c, cancel] = ctx::WithTimeout(parent, 2s);   // c is done after 2 s
-//   or on cancel() std::jthread worker([c] { while (!c.Done().Ready())
-//   DoWork(); });
+//   auto [c, cancel] = ctx::WithTimeout(parent, 2s);  // done in 2 s or on
+//   std::jthread worker([c] {                          // cancel()
+//     while (!c.Done().Ready()) DoWork();
+//   });
 //   ...
-//   cancel();                                           // first cancel wins;
-//   later calls do nothing if (c.Err() == ctx::Errc::kCanceled) { ... }
+//   cancel();  // first cancel wins; later calls do nothing
+//   if (c.Err() == ctx::Errc::kCanceled) { ... }
 //
 // Main names: Context, Background, TODO, WithCancel, WithCancelCause, Cause,
 // WithDeadline, WithTimeout, WithValue, WithoutCancel, AfterFunc (and their
 // *Cause forms).
 //
 // Usage rules (Go's, and they hold here):
-//   - Pass a Context explicitly, as the first parameter of each function that
-//   needs it, by const
-//     reference; do not store one in a long-lived struct, except for an object
-//     whose lifetime is one request.
-//   - Use TODO when unsure which context to use; a default-constructed Context
-//   is Background.
+//   - Pass a Context explicitly, by const reference, as the first parameter
+//     of each function that needs it. Do not store one in a long-lived
+//     struct, except in an object whose lifetime is one request.
+//   - Use TODO when unsure which context to use; a default-constructed
+//     Context is Background.
 //   - Use values only for request-scoped data that crosses process and API
-//   boundaries, not for passing
-//     optional parameters.
-//   - One Context may be used by any number of threads at once; every method is
-//   thread-safe.
+//     boundaries, not for passing optional parameters.
+//   - One Context may be used by any number of threads at once; every
+//     method is thread-safe.
 //   - Call the cancel function as soon as the work is done. Unlike Go,
-//   forgetting it leaks nothing: a
-//     context whose handles and cancel function are all destroyed unregisters
-//     from its parent and removes its timer. A pending AfterFunc is the
-//     exception: like Go, it keeps its context alive until the context is done
-//     or the AfterFunc is stopped.
+//     forgetting it leaks nothing: a context whose handles and cancel
+//     function are all destroyed unregisters from its parent and removes its
+//     timer. A pending AfterFunc is the exception: as in Go, it keeps its
+//     context alive until the context is done or the AfterFunc is stopped.
 //
 // Callbacks (AfterFunc, std::stop_callback on StopToken()) run on the thread
 // that cancels the context, outside every ctx lock, so they may call any ctx

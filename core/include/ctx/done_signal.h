@@ -7,12 +7,11 @@
 // without blocking, waited on with or without a timeout, and bridged to other
 // event systems:
 //
-//   if (c.Done().Ready()) return c.Err();                  // non-blocking
-//   check c.Done().Wait();                                       // block until
-//   done if (!c.Done().WaitFor(100ms)) { ... }                  // timed wait,
-//   false on timeout std::stop_token st = c.Done().StopToken();             //
-//   for std::jthread / std::stop_callback users pollfd p{c.Done().Fd(), POLLIN,
-//   0};                    // for poll/epoll loops
+//   if (c.Done().Ready()) return c.Err();  // non-blocking check
+//   c.Done().Wait();                       // block until done
+//   if (!c.Done().WaitFor(100ms)) { }      // timed wait, false on timeout
+//   std::stop_token st = c.Done().StopToken();  // std::jthread and friends
+//   pollfd p{c.Done().Fd(), POLLIN, 0};         // poll/epoll loops
 //
 // Waiting costs no thread and no mutex/condvar per context: the signal is one
 // 32-bit word and waiters sleep on it with a futex.
@@ -108,11 +107,11 @@ class DoneSignal {
   friend class Context;
 
   // state_ layout (one 32-bit word, also the futex word waiters sleep on):
-  //   bit 0 kDone     set once by the first cancel (release, together with the
-  //   error bits), never cleared bit 1 kWaiters  set by a thread about to
-  //   sleep, so cancel makes a wake syscall only when needed bit 2 kNever fixed
-  //   at construction for signals that can never be done bits 8-15       the
-  //   Errc value of Err(), written in the same atomic step as kDone
+  //   bit 0      kDone: set once by the first cancel, with the error bits,
+  //              never cleared
+  //   bit 1      kWaiters: a thread is about to sleep, so cancel must wake
+  //   bit 2      kNever: fixed at construction, the signal can never fire
+  //   bits 8-15  the Errc of Err(), written in the same atomic step as kDone
   static constexpr uint32_t kDone = 1;
   static constexpr uint32_t kWaiters = 2;
   static constexpr uint32_t kNever = 4;

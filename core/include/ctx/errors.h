@@ -3,18 +3,18 @@
 // A context that is done reports why through `Context::Err()`, a
 // `std::error_code` in the `ctx` category:
 //
-//   Errc::kCanceled          "context canceled"           (==
-//   std::errc::operation_canceled) Errc::kDeadlineExceeded  "context deadline
-//   exceeded"  (== std::errc::timed_out)
+//   Errc::kCanceled          "context canceled"
+//                            == std::errc::operation_canceled
+//   Errc::kDeadlineExceeded  "context deadline exceeded"
+//                            == std::errc::timed_out
 //
 // `ctx::Error` is an error code plus an optional message; it is what `Cause()`
 // returns and what a `CancelCauseFunc` takes, so a cause can say more than the
 // code ("client disconnected").
 //
 //   if (c.Err() == ctx::Errc::kDeadlineExceeded) { ... }
-//   if (c.Err() == std::errc::timed_out) { ... }        // the portable
-//   condition works too ctx::Error why = ctx::Cause(c);                      //
-//   e.g. {kCanceled, "client disconnected"}
+//   if (c.Err() == std::errc::timed_out) { ... }  // portable condition
+//   ctx::Error why = ctx::Cause(c);  // e.g. {kCanceled, "client gone"}
 
 #ifndef CTX_ERRORS_H_
 #define CTX_ERRORS_H_

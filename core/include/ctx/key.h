@@ -5,10 +5,10 @@
 // values by the key's address and fixes their type, so a lookup needs no cast
 // and two libraries cannot collide.
 //
-//   inline constexpr ctx::Key<std::string> kUser{"user"};    // one per
-//   program: namespace scope ctx::Context c = ctx::WithValue(parent, kUser,
-//   "gopher"); if (const std::string* user = c.Value(kUser)) { ... }   //
-//   nullptr when absent
+//   // One key per program, at namespace scope:
+//   inline constexpr ctx::Key<std::string> kUser{"user"};
+//   ctx::Context c = ctx::WithValue(parent, kUser, "gopher");
+//   if (const std::string* user = c.Value(kUser)) { ... }  // null if absent
 
 #ifndef CTX_KEY_H_
 #define CTX_KEY_H_
