@@ -164,5 +164,41 @@ TEST(AfterFunc, ManyCallbacksAllRunOnce) {
   EXPECT_EQ(calls.load(), 500);
 }
 
+TEST(AfterFunc, CallbackMayCancelItsOwnContextAgain) {
+  auto [c, cancel] = WithCancel(Background());
+  int calls = 0;
+  StopFunc stop = AfterFunc(c, [&calls, cancel = cancel] {
+    ++calls;
+    cancel();  // a duplicate cancel from inside the callback: a no-op
+  });
+  cancel();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+}
+
+TEST(AfterFunc, CallbackRegisteringOnItsDoneContextRunsInline) {
+  auto [c, cancel] = WithCancel(Background());
+  bool inner = false;
+  StopFunc keep;
+  StopFunc stop = AfterFunc(
+      c, [&, c = c] { keep = AfterFunc(c, [&inner] { inner = true; }); });
+  cancel();
+  EXPECT_TRUE(inner);
+}
+
+TEST(AfterFunc, CallbackMayStopAnotherPendingCallback) {
+  auto [c, cancel] = WithCancel(Background());
+  int calls = 0;
+  StopFunc second;
+  StopFunc first = AfterFunc(c, [&] {
+    ++calls;
+    second();  // stopping a sibling that has not run: no deadlock, no call
+  });
+  second = AfterFunc(c, [&calls] { ++calls; });
+  cancel();
+  EXPECT_GE(calls, 1);
+  EXPECT_LE(calls, 2);  // the order of siblings is unspecified
+}
+
 }  // namespace
 }  // namespace ctx
