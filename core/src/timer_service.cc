@@ -107,6 +107,11 @@ void TimerService::Remove(TimerNode* n) {
   if (n->heap_index_ != TimerNode::kNoIndex) RemoveAt(n->heap_index_);
 }
 
+void TimerService::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mu_);
+  idle_cv_.wait(lock, [this] { return !firing_; });
+}
+
 size_t TimerService::Armed() {
   std::lock_guard<std::mutex> lock(mu_);
   return heap_.size();
@@ -126,6 +131,7 @@ void TimerService::Run() {
       if (TryRefNode(n)) due.push_back(n);
     }
     if (!due.empty()) {
+      firing_ = true;
       lock.unlock();
       for (TimerNode* n : due) {
         n->Fire();
@@ -133,6 +139,8 @@ void TimerService::Run() {
       }
       due.clear();
       lock.lock();
+      firing_ = false;
+      idle_cv_.notify_all();
       continue;
     }
     TimePoint next = heap_.empty() ? TimePoint::max() : heap_[0]->deadline();

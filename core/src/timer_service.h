@@ -39,6 +39,10 @@ class TimerService {
   // Armed returns how many timers are armed (tests and benchmarks).
   size_t Armed();
 
+  // WaitIdle returns once the thread is not firing timers (so every reference
+  // it took has been released). For tests that count live nodes.
+  void WaitIdle();
+
   // Stop fires nothing more and joins the thread; called at exit.
   void Stop();
 
@@ -59,6 +63,8 @@ class TimerService {
   // later deadlines costs no wake-ups.
   TimePoint wake_at_ = TimePoint::max();
   bool stopping_ = false;  // under mu_
+  bool firing_ = false;    // under mu_: Run is firing timers outside the lock
+  std::condition_variable idle_cv_;
   std::thread thread_;
 };
 

@@ -17,8 +17,13 @@ namespace ctx {
 
 struct ContextTestPeer {
   // LiveNodes counts every cancel, timer, value and without-cancel node alive
-  // in the process.
-  static int64_t LiveNodes() { return internal::LiveNodes::Count(); }
+  // in the process. It first waits for the timer thread to release the
+  // references it takes while firing: a fired node may be freed there just
+  // after a waiter has seen it done.
+  static int64_t LiveNodes() {
+    internal::TimerService::Get().WaitIdle();
+    return internal::LiveNodes::Count();
+  }
   // Children counts the cancelable children registered with c's nearest
   // cancelable node.
   static size_t Children(const Context& c) {
