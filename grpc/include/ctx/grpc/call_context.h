@@ -1,0 +1,79 @@
+// ctx/grpc/call_context.h: the accessor a gRPC handler uses to get its call's
+// ctx::Context.
+//
+//   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc, const Req*
+//   req, Resp* resp) override {
+//     ctx::Context c = ctx::grpc::CallContext(sc);
+//     const std::string* id = c.Value(ctx::kRequestIdKey);          // always
+//     set by the bridge const ctx::grpc::CallInfo* call =
+//     c.Value(ctx::grpc::kCallInfoKey);
+//     ...
+//   }
+//
+// Main names: CallContext, CallInfo, kCallInfoKey. The interceptor that creates
+// the contexts is in ctx/grpc/server_interceptor.h.
+
+#ifndef CTX_GRPC_CALL_CONTEXT_H_
+#define CTX_GRPC_CALL_CONTEXT_H_
+
+#include <grpcpp/server_context.h>
+
+#include <ostream>
+#include <string>
+
+#include "ctx/context.h"
+#include "ctx/propagation.h"
+
+namespace ctx::grpc {
+
+// CallContext returns the context of the call that `server_context` belongs to,
+// as built by the interceptor of MakeServerInterceptorFactory: canceled when
+// the client cancels or disconnects, when its deadline passes, when the server
+// cancels the call, and when the call ends.
+//
+// Valid phase: from the moment the handler is invoked (sync: the handler
+// function; callback: the method that returns the reactor, and reactor
+// callbacks; async: once the request tag has been delivered) until gRPC
+// destroys the call's interceptors, which happens after the call is finished
+// (sync: after the handler returns; callback: possibly before OnDone runs;
+// async: when the ServerContext is destroyed). Copy the returned Context if you
+// need it beyond that: the copy stays valid, and is done by then. Outside that
+// phase, or when the interceptor is not installed, it returns a context that is
+// already canceled, with Cause "ctx::grpc: no call context ...", so that misuse
+// stops work instead of letting it run unbounded.
+//
+// Sync API: the first call to CallContext made on the handler's own thread also
+// enrolls the call with the server's cancellation watcher (see
+// ServerOptions::sync_watch_period). Call it there before handing the context
+// to other threads; a sync call whose context was never asked for on its
+// handler thread notices cancellation only when it ends.
+//
+// Thread-safety: safe from any thread. Cost: one sharded-map lookup and a
+// handle copy.
+[[nodiscard]] Context CallContext(
+    const ::grpc::ServerContextBase* server_context);
+
+// CallInfo describes the call a context belongs to; the bridge stores one under
+// kCallInfoKey.
+struct CallInfo {
+  // method is the full method name, "/package.Service/Method". For generic
+  // services it is whatever the client sent as the HTTP/2 :path: log it through
+  // ctx::LogSafe.
+  std::string method;
+  // peer is gRPC's description of the client, e.g. "ipv4:127.0.0.1:50212".
+  std::string peer;
+  // request_id_source says whether the request id (under ctx::kRequestIdKey)
+  // came from the client or was generated because the client sent none or an
+  // invalid one (kReplaced: worth a log line).
+  IdSource request_id_source = IdSource::kGenerated;
+};
+
+// kCallInfoKey is the context value holding the call's CallInfo.
+inline constexpr Key<CallInfo> kCallInfoKey{"grpc-call"};
+
+// operator<< prints "method=... peer=...", with the method made log-safe.
+std::ostream& operator<<(std::ostream& os, const CallInfo& info);
+
+}  // namespace ctx::grpc
+
+#endif  // CTX_GRPC_CALL_CONTEXT_H_

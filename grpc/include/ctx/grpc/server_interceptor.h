@@ -1,0 +1,127 @@
+// ctx/grpc/server_interceptor.h: one ctx::Context per incoming gRPC call.
+//
+// Install the interceptor factory on a grpc::ServerBuilder; every call then
+// gets a context derived from ServerOptions::root that is canceled when the
+// client cancels, disconnects or runs out of time, when the server shuts the
+// call down, and when the call ends. Handlers read it with
+// ctx::grpc::CallContext (ctx/grpc/call_context.h), for sync, callback and
+// async services alike.
+//
+//   ctx::grpc::ServerOptions options;
+//   options.max_timeout = std::chrono::seconds(30);
+//   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+//   creators;
+//   creators.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
+//   grpc::ServerBuilder builder;
+//   builder.experimental().SetInterceptorCreators(std::move(creators));
+//   ...
+//   grpc::Status Echo(grpc::ServerContext* sc, const Req* req, Resp* resp)
+//   override {
+//     ctx::Context c = ctx::grpc::CallContext(sc);   // deadline, request id,
+//     cancellation if (!DoWork(c, *req, resp)) return
+//     ctx::grpc::StatusFromContext(c); return grpc::Status::OK;
+//   }
+//
+// Main names: ServerOptions, MakeServerInterceptorFactory.
+//
+// What each call's context holds (outermost first): ServerOptions::root; a
+// deadline, the earlier of the client's (grpc-timeout) and now + max_timeout,
+// or now + default_timeout when the client sent none; a cancel of the bridge's
+// own; and values: the request id (ctx::kRequestIdKey, always valid: the
+// client's x-request-id if it is valid, else a generated one, which is echoed
+// back in the initial metadata), the session id (ctx::kSessionIdKey, only when
+// the client sent one valid value) and a ctx::grpc::CallInfo (method, peer).
+// Client metadata is validated before anything is stored, echoed or compared;
+// nothing from the wire asserts, and the bridge itself logs nothing (callers
+// log, through ctx::LogSafe).
+//
+// How cancellation reaches the context, per server API (measured costs in
+// BENCHMARKS.md):
+//   - callback and async: pushed by gRPC when the call closes (interceptor
+//   POST_RECV_CLOSE), typically
+//     within a fraction of a millisecond.
+//   - sync: gRPC pushes nothing while the handler runs, so one watcher thread
+//   per server polls
+//     grpc::ServerContext::IsCancelled() for the sync calls whose handler asked
+//     for its context, every sync_watch_period, slowing down when a sweep gets
+//     expensive (sync_watch_max_cpu). Prefer the callback API when prompt
+//     cancellation matters.
+
+#ifndef CTX_GRPC_SERVER_INTERCEPTOR_H_
+#define CTX_GRPC_SERVER_INTERCEPTOR_H_
+
+#include <grpcpp/support/server_interceptor.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ctx/context.h"
+#include "ctx/propagation.h"
+
+namespace ctx::grpc {
+
+// ServerOptions configures MakeServerInterceptorFactory. The defaults suit a
+// typical server.
+struct ServerOptions {
+  // root is the parent of every call's context. Cancel it (before or during
+  // grpc::Server::Shutdown) to cancel every call in flight at once. Default:
+  // Background (never canceled).
+  Context root;
+
+  // max_timeout caps every call's budget: its deadline is at most now +
+  // max_timeout, whatever the client sent (a client may send up to 99999999
+  // hours). nullopt: no cap. Default 5 minutes; raise it (or set nullopt) for
+  // long-lived streams.
+  std::optional<Clock::duration> max_timeout = std::chrono::minutes(5);
+
+  // default_timeout is the budget of calls whose client sent no deadline.
+  // nullopt (the default): such calls have no deadline of their own
+  // (max_timeout still applies).
+  std::optional<Clock::duration> default_timeout;
+
+  // request_id_key is the metadata key read for the request id and used to echo
+  // it. Lowercase ASCII (gRPC keys are); the factory lowercases it. Default
+  // "x-request-id".
+  std::string request_id_key = std::string(kRequestIdHeader);
+
+  // echo_request_id: send the accepted request id back in the initial metadata
+  // (under request_id_key). Only ids that pass IsValidRequestId are ever
+  // echoed. Default true.
+  bool echo_request_id = true;
+
+  // session_key is the metadata key read for the session id. Default
+  // "x-session-id".
+  std::string session_key = std::string(kSessionIdHeader);
+
+  // sync_watch_period is how often the watcher polls each watched sync call
+  // (see the file comment). Cancel latency for sync handlers is about this
+  // period (+ ~1 ms); each poll costs ~17 µs of CPU. Default 1 ms. Values below
+  // 100 µs are raised to 100 µs.
+  Clock::duration sync_watch_period = std::chrono::milliseconds(1);
+
+  // sync_watch_max_cpu bounds the watcher's share of one core: after a sweep
+  // that took t, it sleeps at least t * (1 - max_cpu) / max_cpu, so with many
+  // sync calls in flight the period grows instead of the CPU cost. In (0, 1];
+  // out-of-range values are clamped. Default 0.1.
+  double sync_watch_max_cpu = 0.1;
+};
+
+// MakeServerInterceptorFactory returns the interceptor factory to pass to
+// grpc::ServerBuilder::experimental().SetInterceptorCreators(). It is the first
+// element a server should register, so that other interceptors can read the
+// call's context too.
+//
+// Lifetime: the server owns the factory. State shared by the server's calls
+// (options, the sync watcher thread) lives until the factory and the last call
+// it intercepted are gone; the watcher thread starts with the first watched
+// sync call and is joined when that state is destroyed. Thread-safety: gRPC
+// calls the factory from its own threads; nothing else calls it.
+[[nodiscard]] std::unique_ptr<
+    ::grpc::experimental::ServerInterceptorFactoryInterface>
+MakeServerInterceptorFactory(ServerOptions options = {});
+
+}  // namespace ctx::grpc
+
+#endif  // CTX_GRPC_SERVER_INTERCEPTOR_H_

@@ -1,0 +1,127 @@
+// A server call's record, the registry that finds it, and the starting-call
+// marker. See call_state.h.
+
+#include "call_state.h"
+
+#include <functional>
+#include <utility>
+
+namespace ctx::grpc::internal {
+
+Error ClientCanceledCause() {
+  return Error(Errc::kCanceled,
+               "ctx::grpc: call canceled by the client, a disconnect or gRPC");
+}
+Error CallFinishedCause() {
+  return Error(Errc::kCanceled, "ctx::grpc: call finished");
+}
+Error ServerCanceledCause() {
+  return Error(Errc::kCanceled,
+               "ctx::grpc: call canceled by the server (TryCancel)");
+}
+Error NoCallContextCause() {
+  return Error(Errc::kCanceled,
+               "ctx::grpc: no call context (interceptor not installed, or the "
+               "call has ended)");
+}
+
+std::atomic<int64_t> CallState::live_{0};
+
+CallState::CallState(Context context, CancelCauseFunc end_call,
+                     CancelFunc end_deadline, std::optional<TimePoint> deadline,
+                     const ::grpc::ServerContextBase* server_context,
+                     bool callback_api, SyncWatcher* watcher) noexcept
+    : context_(std::move(context)),
+      end_call_(std::move(end_call)),
+      end_deadline_(std::move(end_deadline)),
+      deadline_(deadline),
+      server_context_(server_context),
+      callback_api_(callback_api),
+      watcher_(watcher) {
+  live_.fetch_add(1, std::memory_order_relaxed);
+}
+
+CallState::~CallState() { live_.fetch_sub(1, std::memory_order_relaxed); }
+
+void CallState::End(const Error& cause) noexcept {
+  // Deadline due: leave it to the timer, so Err() says kDeadlineExceeded (see
+  // the header).
+  if (deadline_ && Clock::now() + kDeadlineSlack >= *deadline_) return;
+  end_call_(cause);
+  // The call's context is done now; ending the deadline node too releases its
+  // timer early. It cannot change the call context's error any more (first
+  // cancel wins).
+  end_deadline_();
+}
+
+// --- CallRegistry ---
+
+CallRegistry& CallRegistry::Global() {
+  // Never destroyed: gRPC threads may still end calls while static destructors
+  // run at exit.
+  static CallRegistry* const registry = new CallRegistry;
+  return *registry;
+}
+
+CallRegistry::Shard& CallRegistry::ShardOf(
+    const ::grpc::ServerContextBase* key) const {
+  // ServerContexts are at least 16-byte aligned heap or arena objects: drop the
+  // low bits.
+  const std::size_t h = std::hash<const void*>()(key) >> 4;
+  return shards_[h % kShards];
+}
+
+void CallRegistry::Insert(const ::grpc::ServerContextBase* key,
+                          std::shared_ptr<CallState> call) {
+  Shard& s = ShardOf(key);
+  MutexLock lock(s.mu);
+  s.calls.insert_or_assign(key, std::move(call));
+}
+
+void CallRegistry::Erase(const ::grpc::ServerContextBase* key,
+                         const CallState* owner) {
+  Shard& s = ShardOf(key);
+  std::shared_ptr<CallState>
+      doomed;  // released after the lock: its destructor may do real work
+  MutexLock lock(s.mu);
+  auto it = s.calls.find(key);
+  if (it == s.calls.end() || it->second.get() != owner) return;
+  doomed = std::move(it->second);
+  s.calls.erase(it);
+}
+
+std::shared_ptr<CallState> CallRegistry::Find(
+    const ::grpc::ServerContextBase* key) const {
+  Shard& s = ShardOf(key);
+  MutexLock lock(s.mu);
+  auto it = s.calls.find(key);
+  return it == s.calls.end() ? nullptr : it->second;
+}
+
+std::size_t CallRegistry::Size() const {
+  std::size_t n = 0;
+  for (Shard& s : shards_) {
+    MutexLock lock(s.mu);
+    n += s.calls.size();
+  }
+  return n;
+}
+
+// --- StartingCallScope ---
+
+namespace {
+thread_local const CallState* t_starting_call = nullptr;
+}  // namespace
+
+StartingCallScope::StartingCallScope(const CallState* call) noexcept
+    : previous_(t_starting_call) {
+  t_starting_call = call;
+}
+
+StartingCallScope::~StartingCallScope() { t_starting_call = previous_; }
+
+const CallState* StartingCallScope::Current() noexcept {
+  return t_starting_call;
+}
+
+}  // namespace ctx::grpc::internal

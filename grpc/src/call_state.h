@@ -1,0 +1,161 @@
+// grpc/src/call_state.h: the bridge's record of one server call, and the map
+// from a call's grpc::ServerContextBase to it. Internal.
+//
+// One CallState exists per intercepted call, from POST_RECV_INITIAL_METADATA
+// until the call's interceptor is destroyed. It is shared (std::shared_ptr) by
+// the interceptor, the registry (so that CallContext can find it from the
+// ServerContext) and, for sync calls, the watcher.
+
+#ifndef CTX_GRPC_SRC_CALL_STATE_H_
+#define CTX_GRPC_SRC_CALL_STATE_H_
+
+#include <grpcpp/server_context.h>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "ctx/context.h"
+#include "ctx/errors.h"
+#include "mutex.h"
+
+namespace ctx::grpc::internal {
+
+class SyncWatcher;
+
+// The causes the bridge cancels a call's context with (Err() is kCanceled for
+// all of them).
+Error ClientCanceledCause();  // the client canceled, disconnected, or gRPC
+                              // closed the call
+Error CallFinishedCause();    // the handler finished and the status was sent
+Error ServerCanceledCause();  // the server called TryCancel()
+Error NoCallContextCause();  // CallContext() found no call (see call_context.h)
+
+// CallState is one call's context and the means to end it.
+class CallState {
+ public:
+  // `deadline` is the deadline of `context` (nullopt: none); `end_deadline`
+  // cancels the deadline node (if any) and `end_call` the bridge's own cancel
+  // node, both ancestors of `context`. `watcher` is the server's sync watcher;
+  // it outlives the call (the interceptor that owns this state keeps it alive).
+  CallState(Context context, CancelCauseFunc end_call, CancelFunc end_deadline,
+            std::optional<TimePoint> deadline,
+            const ::grpc::ServerContextBase* server_context, bool callback_api,
+            SyncWatcher* watcher) noexcept;
+  ~CallState();
+  CallState(const CallState&) = delete;
+  CallState& operator=(const CallState&) = delete;
+
+  [[nodiscard]] const Context& context() const noexcept { return context_; }
+  [[nodiscard]] const ::grpc::ServerContextBase* server_context()
+      const noexcept {
+    return server_context_;
+  }
+  [[nodiscard]] bool callback_api() const noexcept { return callback_api_; }
+  [[nodiscard]] SyncWatcher* watcher() const noexcept { return watcher_; }
+
+  // End cancels the call's context with `cause`. Idempotent; thread-safe; runs
+  // the context's callbacks on this thread. Shortcut: when the deadline is due
+  // (within kDeadlineSlack), it does nothing and lets the deadline timer end
+  // the context, so that a call gRPC closes because its deadline passed reports
+  // kDeadlineExceeded rather than kCanceled.
+  void End(const Error& cause) noexcept;
+
+  // MarkStatusSent records that the server is sending its status
+  // (PRE_SEND_STATUS); afterwards a close of the call counts as "finished", not
+  // "client canceled".
+  void MarkStatusSent() noexcept {
+    status_sent_.store(true, std::memory_order_relaxed);
+  }
+  [[nodiscard]] bool StatusSent() const noexcept {
+    // Relaxed: set and read by hooks gRPC already orders (PRE_SEND_STATUS
+    // happens before the POST_RECV_CLOSE that completes the call); a stale read
+    // only changes the cause's wording.
+    return status_sent_.load(std::memory_order_relaxed);
+  }
+
+  // Live returns how many CallStates exist in the process (for tests: none may
+  // outlive its call).
+  static int64_t Live() noexcept {
+    return live_.load(std::memory_order_relaxed);
+  }
+
+  // kDeadlineSlack: how close to the deadline a transport close counts as the
+  // deadline's doing. gRPC enforces the deadline ~0.4 ms after it passes
+  // (grpc-notes.md); the context's own timer fires first or within this slack.
+  static constexpr Clock::duration kDeadlineSlack =
+      std::chrono::milliseconds(2);
+
+  // Written only by the SyncWatcher, under its mutex.
+  bool watched_ = false;
+  std::size_t watch_index_ = 0;
+
+ private:
+  const Context context_;
+  const CancelCauseFunc end_call_;
+  const CancelFunc end_deadline_;
+  const std::optional<TimePoint> deadline_;
+  const ::grpc::ServerContextBase* const server_context_;
+  const bool callback_api_;
+  SyncWatcher* const watcher_;
+  std::atomic<bool> status_sent_{false};
+
+  static std::atomic<int64_t> live_;
+};
+
+// CallRegistry maps a live call's ServerContextBase to its CallState. gRPC
+// reuses ServerContext addresses, but only after the previous call's
+// interceptor is destroyed, so an entry inserted at call start and erased (by
+// its owner) in the interceptor's destructor never names the wrong call.
+class CallRegistry {
+ public:
+  static CallRegistry& Global();
+
+  void Insert(const ::grpc::ServerContextBase* key,
+              std::shared_ptr<CallState> call);
+  // Erase removes the entry for `key` if it still belongs to `owner`.
+  void Erase(const ::grpc::ServerContextBase* key, const CallState* owner);
+  [[nodiscard]] std::shared_ptr<CallState> Find(
+      const ::grpc::ServerContextBase* key) const;
+  [[nodiscard]] std::size_t Size() const;
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  struct Shard {
+    mutable Mutex mu;
+    std::unordered_map<const ::grpc::ServerContextBase*,
+                       std::shared_ptr<CallState>>
+        calls CTX_GUARDED_BY(mu);
+  };
+  Shard& ShardOf(const ::grpc::ServerContextBase* key) const;
+
+  mutable std::array<Shard, kShards> shards_;
+};
+
+// StartingCall is the call whose POST_RECV_INITIAL_METADATA hook is running on
+// this thread. gRPC runs a sync handler inside that hook's Proceed() (the
+// handler is nested on the same stack), so a CallContext() that finds its call
+// here is on a sync handler's thread, and the call can be polled safely:
+// polling an async call's IsCancelled() can crash (grpc-notes.md), and async
+// handlers never run nested this way. Callback handlers are nested too; they
+// are told apart by their CallbackServerContext.
+class StartingCallScope {
+ public:
+  explicit StartingCallScope(const CallState* call) noexcept;
+  ~StartingCallScope();
+  StartingCallScope(const StartingCallScope&) = delete;
+  StartingCallScope& operator=(const StartingCallScope&) = delete;
+
+  [[nodiscard]] static const CallState* Current() noexcept;
+
+ private:
+  const CallState* const previous_;
+};
+
+}  // namespace ctx::grpc::internal
+
+#endif  // CTX_GRPC_SRC_CALL_STATE_H_

@@ -1,0 +1,115 @@
+// Outgoing calls bound to a context. See ctx/grpc/client_context.h.
+
+#include "ctx/grpc/client_context.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "ctx/clock.h"
+#include "ctx/propagation.h"
+#include "mutex.h"
+
+namespace ctx::grpc {
+namespace internal {
+
+// CancelTarget is the ClientContext an AfterFunc may cancel, shared between the
+// BoundClientContext and its callback. Detach() makes later Cancel() calls
+// no-ops and waits for one in progress (the lock is held across TryCancel,
+// which does not block and takes no lock of ours).
+class CancelTarget {
+ public:
+  explicit CancelTarget(::grpc::ClientContext* target) : target_(target) {}
+
+  void Cancel() CTX_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(mu_);
+    if (target_ != nullptr) target_->TryCancel();
+  }
+
+  void Detach() CTX_LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(mu_);
+    target_ = nullptr;
+  }
+
+ private:
+  Mutex mu_;
+  ::grpc::ClientContext* target_ CTX_GUARDED_BY(mu_);
+};
+
+}  // namespace internal
+
+namespace {
+
+// OutgoingDeadline is `deadline` shortened by the options' margin (see
+// ClientOptions).
+TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
+                           const ClientOptions& options) {
+  if (deadline <= now) return deadline;
+  const Clock::duration remaining = deadline - now;
+  const double ratio = std::clamp(options.deadline_margin_ratio, 0.0, 1.0);
+  const auto proportional = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(remaining) * ratio);
+  const Clock::duration margin =
+      std::max(Clock::duration::zero(), options.deadline_margin);
+  if (margin >= remaining - proportional)
+    return now;  // nothing left to spend: fail fast
+  return deadline - proportional - margin;
+}
+
+// AlreadyExpired is a deadline gRPC fails at once, before the call is sent.
+std::chrono::system_clock::time_point AlreadyExpired() {
+  return std::chrono::system_clock::now() - std::chrono::seconds(1);
+}
+
+}  // namespace
+
+BoundClientContext::BoundClientContext(const Context& c,
+                                       const ClientOptions& options)
+    : context_(c) {
+  const TimePoint now = Clock::now();
+  if (std::optional<TimePoint> deadline = c.Deadline();
+      deadline && *deadline != TimePoint::max()) {
+    const TimePoint out = OutgoingDeadline(*deadline, now, options);
+    client_context_.set_deadline(out <= now ? AlreadyExpired()
+                                            : ToSystemTime(out));
+  }
+  if (options.forward_request_id) {
+    if (const std::string* id = c.Value(kRequestIdKey);
+        id && IsValidRequestId(*id)) {
+      client_context_.AddMetadata(std::string(kRequestIdHeader), *id);
+    }
+  }
+  if (options.forward_session_id) {
+    if (const std::string* id = c.Value(kSessionIdKey);
+        id && IsValidSessionId(*id)) {
+      client_context_.AddMetadata(std::string(kSessionIdHeader), *id);
+    }
+  }
+  // Already done: fail the call before it starts, with the matching code and no
+  // network I/O.
+  if (const std::error_code err = c.Err()) {
+    if (err == Errc::kDeadlineExceeded) {
+      client_context_.set_deadline(AlreadyExpired());
+    } else {
+      client_context_.TryCancel();
+    }
+    return;
+  }
+  if (!c.Done().CanBeDone())
+    return;  // Background and friends: nothing to watch
+  target_ = std::make_shared<internal::CancelTarget>(&client_context_);
+  stop_ = AfterFunc(c, [target = target_, c] {
+    // A context that reached its deadline needs no TryCancel: gRPC's own deadline, which is earlier
+    // by the margin, ends the call and reports DEADLINE_EXCEEDED rather than CANCELLED.
+    if (c.Err() != Errc::kDeadlineExceeded) target->Cancel();
+  });
+}
+
+BoundClientContext::~BoundClientContext() {
+  stop_.Stop();
+  // The callback may have started before Stop(): wait for it, and disarm it for
+  // good.
+  if (target_) target_->Detach();
+}
+
+}  // namespace ctx::grpc

@@ -1,0 +1,208 @@
+// The server interceptor: builds each call's context and ends it. See
+// ctx/grpc/server_interceptor.h.
+//
+// Hook points used (grpc-notes.md has the measured order per API):
+//   POST_RECV_INITIAL_METADATA  build the context, register it, echo the
+//   request id. A sync (and
+//                               callback) handler runs nested inside this
+//                               hook's Proceed().
+//   PRE_SEND_STATUS             the handler is finishing: stop watching (sync)
+//   before the status goes out. POST_RECV_CLOSE             the call is over
+//   (canceled, or finished after its status): end the
+//                               context. Never call IsCancelled() here (sync:
+//                               unbounded recursion).
+//   PRE_SEND_CANCEL             the server called TryCancel(): end the context.
+// The interceptor's destructor ends the context (if no hook did) and
+// unregisters the call.
+
+#include "ctx/grpc/server_interceptor.h"
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/interceptor.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "call_state.h"
+#include "ctx/clock.h"
+#include "ctx/grpc/call_context.h"
+#include "incoming_metadata.h"
+#include "sync_watcher.h"
+
+namespace ctx::grpc {
+namespace internal {
+namespace {
+
+using ::grpc::experimental::InterceptionHookPoints;
+using ::grpc::experimental::InterceptorBatchMethods;
+using ::grpc::experimental::ServerRpcInfo;
+
+constexpr Clock::duration kMinWatchPeriod = std::chrono::microseconds(100);
+
+std::string Lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return s;
+}
+
+// ServerShared is what all calls of one server share. Interceptors hold it by
+// shared_ptr, so it lives until the factory and the last interceptor are gone
+// (callback-API interceptors can outlive the server's shutdown by a little).
+struct ServerShared {
+  explicit ServerShared(ServerOptions o)
+      : options(std::move(o)),
+        watcher(std::max(options.sync_watch_period, kMinWatchPeriod),
+                options.sync_watch_max_cpu) {
+    options.request_id_key = Lowercase(std::move(options.request_id_key));
+    options.session_key = Lowercase(std::move(options.session_key));
+  }
+
+  ServerOptions options;
+  SyncWatcher watcher;
+};
+
+// EffectiveDeadline combines the client's deadline with the server's policy
+// (see ServerOptions).
+std::optional<TimePoint> EffectiveDeadline(
+    const ServerOptions& options, std::chrono::system_clock::time_point client,
+    TimePoint now) {
+  std::optional<TimePoint> deadline;
+  if (client != std::chrono::system_clock::time_point::max()) {
+    deadline = FromSystemTime(
+        client);  // saturates: an absurd grpc-timeout cannot overflow
+  } else if (options.default_timeout) {
+    deadline = now + std::min(*options.default_timeout, TimePoint::max() - now);
+  }
+  if (options.max_timeout) {
+    const TimePoint cap =
+        now + std::min(*options.max_timeout, TimePoint::max() - now);
+    deadline = std::min(deadline.value_or(TimePoint::max()), cap);
+  }
+  return deadline;
+}
+
+class ServerInterceptor final : public ::grpc::experimental::Interceptor {
+ public:
+  ServerInterceptor(std::shared_ptr<ServerShared> shared, ServerRpcInfo* info)
+      : shared_(std::move(shared)), info_(info) {}
+
+  ~ServerInterceptor() override {
+    if (!call_) return;  // the call failed before its metadata arrived
+    shared_->watcher.Unwatch(call_.get());
+    call_->End(CallFinishedCause());
+    CallRegistry::Global().Erase(call_->server_context(), call_.get());
+  }
+
+  void Intercept(InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      StartCall(methods);
+      if (call_ && !call_->callback_api()) {
+        // A sync handler runs inside this Proceed(), and when it returns this
+        // interceptor may already be destroyed: touch no member after it. The
+        // scope only restores a thread_local.
+        StartingCallScope scope(call_.get());
+        methods->Proceed();
+        return;
+      }
+    }
+    if (call_) {
+      if (methods->QueryInterceptionHookPoint(
+              InterceptionHookPoints::PRE_SEND_STATUS)) {
+        call_->MarkStatusSent();
+        shared_->watcher.Unwatch(call_.get());
+      }
+      if (methods->QueryInterceptionHookPoint(
+              InterceptionHookPoints::POST_RECV_CLOSE)) {
+        shared_->watcher.Unwatch(call_.get());
+        call_->End(call_->StatusSent() ? CallFinishedCause()
+                                       : ClientCanceledCause());
+      }
+      if (methods->QueryInterceptionHookPoint(
+              InterceptionHookPoints::PRE_SEND_CANCEL)) {
+        call_->End(ServerCanceledCause());
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  // StartCall builds the call's context (see the header for its shape) from the
+  // client's metadata and deadline, registers it for CallContext and echoes the
+  // request id.
+  void StartCall(InterceptorBatchMethods* methods) {
+    ::grpc::ServerContextBase* sc = info_->server_context();
+    const Metadata* metadata = methods->GetRecvInitialMetadata();
+    if (sc == nullptr || metadata == nullptr) return;
+    const ServerOptions& options = shared_->options;
+    IncomingIds ids =
+        ReadIncomingIds(*metadata, options.request_id_key, options.session_key);
+
+    const std::optional<TimePoint> deadline =
+        EffectiveDeadline(options, sc->deadline(), Clock::now());
+    // The deadline node sits above the bridge's cancel node: when gRPC closes a
+    // call because its deadline passed, the context then reports
+    // kDeadlineExceeded (CallState::End defers to the timer).
+    Context parent = options.root;
+    CancelFunc end_deadline;
+    if (deadline) {
+      auto [c, cancel] = WithDeadline(parent, *deadline);
+      parent = std::move(c);
+      end_deadline = std::move(cancel);
+    }
+    auto [c, end_call] = WithCancelCause(parent);
+    Context context = WithValue(c, kRequestIdKey, ids.request_id.id);
+    if (ids.session_id)
+      context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
+    context = WithValue(context, kCallInfoKey,
+                        CallInfo{info_->method() ? info_->method() : "",
+                                 sc->peer(), ids.request_id.source});
+
+    if (options.echo_request_id)
+      sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
+
+    const bool callback_api =
+        dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
+    call_ = std::make_shared<CallState>(std::move(context), std::move(end_call),
+                                        std::move(end_deadline), deadline, sc,
+                                        callback_api, &shared_->watcher);
+    CallRegistry::Global().Insert(sc, call_);
+  }
+
+  const std::shared_ptr<ServerShared> shared_;
+  ServerRpcInfo* const info_;
+  // call_: set by POST_RECV_INITIAL_METADATA, which gRPC runs before every
+  // other hook of the call; only read afterwards (hooks of one call may run on
+  // different threads, but never before that one).
+  std::shared_ptr<CallState> call_;
+};
+
+class ServerInterceptorFactory final
+    : public ::grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit ServerInterceptorFactory(ServerOptions options)
+      : shared_(std::make_shared<ServerShared>(std::move(options))) {}
+
+  ::grpc::experimental::Interceptor* CreateServerInterceptor(
+      ServerRpcInfo* info) override {
+    return new ServerInterceptor(shared_, info);
+  }
+
+ private:
+  const std::shared_ptr<ServerShared> shared_;
+};
+
+}  // namespace
+}  // namespace internal
+
+std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>
+MakeServerInterceptorFactory(ServerOptions options) {
+  return std::make_unique<internal::ServerInterceptorFactory>(
+      std::move(options));
+}
+
+}  // namespace ctx::grpc

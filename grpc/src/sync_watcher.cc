@@ -1,0 +1,131 @@
+// The sync-API cancellation watcher. See sync_watcher.h for the rules it keeps.
+
+#include "sync_watcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+namespace ctx::grpc::internal {
+
+SyncWatcher::SyncWatcher(Clock::duration period, double max_cpu) noexcept
+    : period_(period), max_cpu_(max_cpu) {}
+
+SyncWatcher::~SyncWatcher() {
+  std::thread thread;
+  {
+    MutexLock lock(mu_);
+    stop_ = true;
+    thread = std::move(thread_);
+  }
+  wake_.notify_all();
+  if (!thread.joinable()) return;
+  // The last reference to the server's shared state could in principle be
+  // dropped on the watcher thread itself (a hook it ran); joining would then
+  // deadlock, and the thread exits on its own.
+  if (thread.get_id() == std::this_thread::get_id()) {
+    thread.detach();
+  } else {
+    thread.join();
+  }
+}
+
+void SyncWatcher::Watch(const std::shared_ptr<CallState>& call) {
+  {
+    MutexLock lock(mu_);
+    if (call->watched_ || stop_) return;
+    call->watched_ = true;
+    call->watch_index_ = calls_.size();
+    calls_.push_back(call);
+    if (!thread_.joinable()) {
+      thread_ = std::thread([this] { Run(); });
+      thread_id_ = thread_.get_id();
+    }
+  }
+  wake_.notify_one();
+}
+
+void SyncWatcher::RemoveLocked(CallState* call) {
+  if (!call->watched_) return;
+  call->watched_ = false;
+  const std::size_t i = call->watch_index_;
+  if (i + 1 != calls_.size()) {
+    calls_[i] = std::move(calls_.back());
+    calls_[i]->watch_index_ = i;
+  }
+  calls_.pop_back();
+}
+
+void SyncWatcher::Unwatch(CallState* call) {
+  MutexLock lock(mu_);
+  RemoveLocked(call);
+  // From inside the poll (its POST_RECV_CLOSE hook runs on the watcher thread)
+  // there is nothing to wait for: the poll is this very stack.
+  while (polling_ == call && std::this_thread::get_id() != thread_id_)
+    poll_done_.wait(lock);
+}
+
+std::size_t SyncWatcher::Watched() const {
+  MutexLock lock(mu_);
+  return calls_.size();
+}
+
+void SyncWatcher::Run() {
+  const double max_cpu = std::clamp(max_cpu_, 0.001, 1.0);
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      wake_.wait(lock, [this]() CTX_NO_THREAD_SAFETY_ANALYSIS {
+        return stop_ || !calls_.empty();
+      });
+      if (stop_) return;
+    }
+    const TimePoint start = Clock::now();
+    Sweep();
+    const auto took = Clock::now() - start;
+    const auto backoff = std::chrono::duration_cast<Clock::duration>(
+        took * ((1 - max_cpu) / max_cpu));
+    {
+      MutexLock lock(mu_);
+      wake_.wait_for(lock, std::max(period_, backoff),
+                     [this]() CTX_NO_THREAD_SAFETY_ANALYSIS { return stop_; });
+      if (stop_) return;
+    }
+  }
+}
+
+void SyncWatcher::Sweep() {
+  std::vector<std::shared_ptr<CallState>> snapshot;
+  {
+    MutexLock lock(mu_);
+    snapshot = calls_;
+  }
+  for (const std::shared_ptr<CallState>& call : snapshot) {
+    {
+      MutexLock lock(mu_);
+      if (stop_) return;
+      if (!call->watched_) continue;
+      // A context that is already done (deadline, root canceled) has nothing
+      // left to learn.
+      if (call->context().Done().Ready()) {
+        RemoveLocked(call.get());
+        continue;
+      }
+      polling_ = call.get();
+    }
+    // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
+    // ends the context and unwatches the call.
+    const bool cancelled = call->server_context()->IsCancelled();
+    {
+      MutexLock lock(mu_);
+      polling_ = nullptr;
+      if (cancelled) RemoveLocked(call.get());
+    }
+    poll_done_.notify_all();
+    // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
+    // before its request was read); End() is idempotent.
+    if (cancelled) call->End(ClientCanceledCause());
+  }
+}
+
+}  // namespace ctx::grpc::internal

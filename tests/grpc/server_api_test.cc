@@ -1,0 +1,285 @@
+// The call context under each server API (sync, callback, async): what it
+// carries, and every way it ends: client cancel, deadline, call end, server
+// shutdown, root cancel.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "call_state.h"
+#include "ctx/context.h"
+#include "ctx/grpc/call_context.h"
+#include "ctx/propagation.h"
+#include "test_support.h"
+
+namespace ctx::grpc::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class ServerApiTest : public ::testing::TestWithParam<Api> {
+ protected:
+  void Start(const ServerOptions& options = {}) {
+    server_ = std::make_unique<ApiServer>(GetParam(), &env_, options);
+    stub_ = server_->NewStub();
+  }
+
+  void TearDown() override {
+    stub_.reset();
+    server_.reset();
+    EXPECT_EQ(internal::CallRegistry::Global().Size(), 0u)
+        << "after the server is gone: calls still registered";
+  }
+
+  // Env first: the server's shutdown still uses its executor.
+  Env env_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<ctxtest::TestService::Stub> stub_;
+};
+
+INSTANTIATE_TEST_SUITE_P(AllApis, ServerApiTest,
+                         ::testing::Values(Api::kSync, Api::kCallback,
+                                           Api::kAsync),
+                         ApiName);
+
+TEST_P(ServerApiTest, GeneratesRequestIdWhenMissingAndEchoesIt) {
+  Start();
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(Echo(stub_.get(), "echo", &response, nullptr, &md).ok());
+  EXPECT_TRUE(IsValidRequestId(response.request_id())) << response.request_id();
+  EXPECT_EQ(response.request_id().size(), 32u);
+  ASSERT_EQ(md.count("x-request-id"), 1u);
+  EXPECT_EQ(md.find("x-request-id")->second, response.request_id())
+      << "echoed id differs from the handler's";
+}
+
+TEST_P(ServerApiTest, KeepsValidRequestIdAndEchoesIt) {
+  Start();
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(Echo(
+                  stub_.get(), "echo", &response,
+                  [](::grpc::ClientContext* c) {
+                    c->AddMetadata("x-request-id", "req-42.a_b:c");
+                  },
+                  &md)
+                  .ok());
+  EXPECT_EQ(response.request_id(), "req-42.a_b:c");
+  ASSERT_EQ(md.count("x-request-id"), 1u);
+  EXPECT_EQ(md.find("x-request-id")->second, "req-42.a_b:c");
+}
+
+TEST_P(ServerApiTest, CarriesClientDeadline) {
+  Start();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(
+      Echo(stub_.get(), "echo", &response, [](::grpc::ClientContext* c) {
+        c->set_deadline(std::chrono::system_clock::now() + seconds(10));
+      }).ok());
+  // gRPC rounds the timeout up (at most +1 %, grpc-notes.md); the lower bound
+  // is generous slack.
+  EXPECT_LE(response.deadline_ms(), 10'100);
+  EXPECT_GE(response.deadline_ms(), 5'000);
+}
+
+TEST_P(ServerApiTest, ClientCancelCancelsContext) {
+  Start();
+  auto [client_ctx, cancel] = WithCancel(Background());
+  std::unique_ptr<PendingCall> call =
+      StartEcho(stub_.get(), client_ctx, "wait");
+  ASSERT_TRUE(env_.recorder.WaitForCount(1)) << "handler never ran";
+  cancel();
+  const Context server_ctx = env_.recorder.Get(0);
+  ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
+      << "client canceled: server context still live";
+  EXPECT_EQ(server_ctx.Err(), Errc::kCanceled);
+  EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+TEST_P(ServerApiTest, DeadlineExpiryEndsContextWithDeadlineExceeded) {
+  Start();
+  auto [client_ctx, cancel] = WithTimeout(Background(), milliseconds(200));
+  std::unique_ptr<PendingCall> call =
+      StartEcho(stub_.get(), client_ctx, "wait");
+  ASSERT_TRUE(env_.recorder.WaitForCount(1)) << "handler never ran";
+  const Context server_ctx = env_.recorder.Get(0);
+  ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
+      << "deadline passed: server context still live";
+  EXPECT_EQ(server_ctx.Err(), Errc::kDeadlineExceeded) << Cause(server_ctx);
+  EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_P(ServerApiTest, ContextEndsWhenCallFinishes) {
+  Start();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_.get(), "echo", &response).ok());
+  ASSERT_EQ(env_.recorder.Count(), 1u);
+  const Context server_ctx = env_.recorder.Get(0);
+  ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
+      << "call finished: its context is still live";
+  EXPECT_EQ(server_ctx.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(server_ctx).message(), "ctx::grpc: call finished");
+}
+
+TEST_P(ServerApiTest, ContextCarriesMethodPeerAndRequestIdSource) {
+  Start();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_.get(), "echo", &response).ok());
+  const Context server_ctx = env_.recorder.Get(0);
+  const CallInfo* info = server_ctx.Value(kCallInfoKey);
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->method, "/ctxtest.TestService/Echo");
+  EXPECT_EQ(info->peer.rfind("ipv4:127.0.0.1:", 0), 0u) << info->peer;
+  EXPECT_EQ(info->request_id_source, IdSource::kGenerated);
+}
+
+TEST_P(ServerApiTest, ShutdownCancelsCallsInFlight) {
+  Start();
+  constexpr int kCalls = 4;
+  std::vector<std::unique_ptr<PendingCall>> calls;
+  for (int i = 0; i < kCalls; ++i)
+    calls.push_back(StartEcho(stub_.get(), Background(), "wait"));
+  ASSERT_TRUE(env_.recorder.WaitForCount(kCalls)) << "handlers never ran";
+  ShutdownNow(server_->server());
+  for (int i = 0; i < kCalls; ++i) {
+    const Context c = env_.recorder.Get(i);
+    ASSERT_TRUE(c.Done().WaitFor(kCap))
+        << "after shutdown: call " << i << " still live";
+    EXPECT_EQ(c.Err(), Errc::kCanceled);
+  }
+  for (auto& call : calls) EXPECT_FALSE(call->Await().ok());
+}
+
+TEST_P(ServerApiTest, RootCancelCancelsCallsInFlight) {
+  auto [root, cancel_root] = WithCancelCause(Background());
+  ServerOptions options;
+  options.root = root;
+  Start(options);
+  constexpr int kCalls = 3;
+  std::vector<std::unique_ptr<PendingCall>> calls;
+  for (int i = 0; i < kCalls; ++i)
+    calls.push_back(StartEcho(stub_.get(), Background(), "wait"));
+  ASSERT_TRUE(env_.recorder.WaitForCount(kCalls)) << "handlers never ran";
+  cancel_root(Error(Errc::kCanceled, "draining"));
+  for (int i = 0; i < kCalls; ++i) {
+    const Context c = env_.recorder.Get(i);
+    ASSERT_TRUE(c.Done().WaitFor(kCap))
+        << "root canceled: call " << i << " still live";
+    EXPECT_EQ(Cause(c).message(), "draining");
+  }
+  for (auto& call : calls)
+    EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+TEST(CallContext, WithoutInterceptorIsBornCanceled) {
+  Env env;
+  SyncService service(&env);
+  TestServer server = StartServer(&service, {}, /*with_interceptor=*/false);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub.get(), "echo", &response).ok());
+  const Context c = env.recorder.Get(0);
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_NE(Cause(c).message().find("no call context"), std::string::npos)
+      << Cause(c);
+  ShutdownNow(server.server.get());
+}
+
+TEST(CallContext, NullServerContextIsBornCanceled) {
+  EXPECT_EQ(CallContext(nullptr).Err(), Errc::kCanceled);
+}
+
+TEST(ServerOptions, CapShortensClientDeadline) {
+  Env env;
+  ServerOptions options;
+  options.max_timeout = seconds(2);
+  ApiServer server(Api::kSync, &env, options);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
+                c->set_deadline(std::chrono::system_clock::now() + seconds(60));
+              }).ok());
+  EXPECT_LE(response.deadline_ms(), 2'000);
+  EXPECT_GT(response.deadline_ms(), 0);
+}
+
+TEST(ServerOptions, DefaultTimeoutAppliesWhenClientSendsNone) {
+  Env env;
+  ServerOptions options;
+  options.max_timeout.reset();
+  options.default_timeout = seconds(3);
+  ApiServer server(Api::kSync, &env, options);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
+                c->set_deadline(std::chrono::system_clock::time_point::max());
+              }).ok());
+  EXPECT_LE(response.deadline_ms(), 3'000);
+  EXPECT_GT(response.deadline_ms(), 0);
+}
+
+TEST(ServerOptions, NoDeadlineWithoutClientDeadlineOrPolicy) {
+  Env env;
+  ServerOptions options;
+  options.max_timeout.reset();
+  ApiServer server(Api::kSync, &env, options);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
+                c->set_deadline(std::chrono::system_clock::time_point::max());
+              }).ok());
+  EXPECT_EQ(response.deadline_ms(), -1);
+}
+
+TEST(ServerOptions, EchoCanBeTurnedOff) {
+  Env env;
+  ServerOptions options;
+  options.echo_request_id = false;
+  ApiServer server(Api::kCallback, &env, options);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(Echo(stub.get(), "echo", &response, nullptr, &md).ok());
+  EXPECT_EQ(md.count("x-request-id"), 0u);
+  EXPECT_TRUE(IsValidRequestId(response.request_id()));
+}
+
+TEST(ServerOptions, CustomKeysAreLowercased) {
+  Env env;
+  ServerOptions options;
+  options.request_id_key = "X-Trace-Id";
+  options.session_key = "X-Tenant";
+  ApiServer server(Api::kSync, &env, options);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(Echo(
+                  stub.get(), "echo", &response,
+                  [](::grpc::ClientContext* c) {
+                    c->AddMetadata("x-trace-id", "t-1");
+                    c->AddMetadata("x-tenant", "acme");
+                  },
+                  &md)
+                  .ok());
+  EXPECT_EQ(response.request_id(), "t-1");
+  EXPECT_EQ(response.session_id(), "acme");
+  EXPECT_EQ(md.count("x-trace-id"), 1u);
+}
+
+TEST(ServerOptions, SessionIdIsCarried) {
+  Env env;
+  ApiServer server(Api::kSync, &env);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
+                c->AddMetadata("x-session-id", "sess-7");
+              }).ok());
+  EXPECT_EQ(response.session_id(), "sess-7");
+}
+
+}  // namespace
+}  // namespace ctx::grpc::testing

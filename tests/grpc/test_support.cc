@@ -1,0 +1,529 @@
+// Test servers and services for the gRPC bridge suite. See test_support.h.
+
+#include "test_support.h"
+
+#include <grpcpp/alarm.h>
+
+#include <utility>
+
+#include "ctx/clock.h"
+#include "ctx/grpc/call_context.h"
+#include "ctx/grpc/client_context.h"
+#include "ctx/grpc/status.h"
+#include "ctx/propagation.h"
+
+namespace ctx::grpc::testing {
+namespace {
+
+// Head is the first element of a '/'-separated action list; Rest is what
+// follows it.
+std::string Head(const std::string& action) {
+  return action.substr(0, action.find('/'));
+}
+std::string Rest(const std::string& action) {
+  const std::size_t slash = action.find('/');
+  return slash == std::string::npos ? std::string() : action.substr(slash + 1);
+}
+
+// FinalStatus is what a "wait" handler returns: the context's end, or ABORTED
+// if kCap ran out first.
+::grpc::Status FinalStatus(const Context& c) {
+  if (!c.Err())
+    return ::grpc::Status(::grpc::StatusCode::ABORTED, "test cap reached");
+  return StatusFromContext(c);
+}
+
+}  // namespace
+
+// --- Recorder, Executor ---
+
+void Recorder::Record(const Context& c) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    contexts_.push_back(c);
+  }
+  cv_.notify_all();
+}
+
+bool Recorder::WaitForCount(std::size_t n) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, kCap, [&] { return contexts_.size() >= n; });
+}
+
+Context Recorder::Get(std::size_t i) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return contexts_.at(i);
+}
+
+std::size_t Recorder::Count() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return contexts_.size();
+}
+
+Executor::Executor() {
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stop_ and drained
+      std::function<void()> f = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      f();
+      lock.lock();
+    }
+  });
+}
+
+Executor::~Executor() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Executor::Post(std::function<void()> f) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(f));
+  }
+  cv_.notify_all();
+}
+
+void Fill(const Context& c, ctxtest::EchoResponse* response) {
+  if (const std::string* id = c.Value(kRequestIdKey))
+    response->set_request_id(*id);
+  if (const std::string* id = c.Value(kSessionIdKey))
+    response->set_session_id(*id);
+  const std::optional<Clock::duration> left = Remaining(c);
+  response->set_deadline_ms(
+      left
+          ? std::chrono::duration_cast<std::chrono::milliseconds>(*left).count()
+          : -1);
+}
+
+// --- SyncService ---
+
+::grpc::Status SyncService::Echo(::grpc::ServerContext* sc,
+                                 const ctxtest::EchoRequest* request,
+                                 ctxtest::EchoResponse* response) {
+  const Context c = CallContext(sc);
+  const std::string head = Head(request->action());
+  if (head == "echo") {
+    env_->recorder.Record(c);
+    Fill(c, response);
+    return ::grpc::Status::OK;
+  }
+  if (head == "wait") {
+    env_->recorder.Record(c);
+    (void)c.Done().WaitFor(kCap);
+    Fill(c, response);
+    return FinalStatus(c);
+  }
+  if (head == "forward") {
+    env_->recorder.Record(c);
+    if (env_->downstream == nullptr) {
+      return ::grpc::Status(::grpc::StatusCode::FAILED_PRECONDITION,
+                            "no downstream");
+    }
+    ctxtest::EchoRequest next;
+    next.set_action(Rest(request->action()));
+    BoundClientContext call(c);
+    ::grpc::Status s = env_->downstream->Echo(call.get(), next, response);
+    if (!s.ok() && c.Err()) return StatusFromContext(c);
+    return s;
+  }
+  return ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown action");
+}
+
+::grpc::Status SyncService::ServerStream(
+    ::grpc::ServerContext* sc, const ctxtest::EchoRequest* request,
+    ::grpc::ServerWriter<ctxtest::EchoResponse>* writer) {
+  const Context c = CallContext(sc);
+  env_->recorder.Record(c);
+  for (int i = 0; request->count() == 0 || i < request->count(); ++i) {
+    if (c.Done().Ready()) return StatusFromContext(c);
+    ctxtest::EchoResponse r;
+    Fill(c, &r);
+    r.set_message(std::to_string(i));
+    if (!writer->Write(r)) break;
+    (void)c.Done().WaitFor(std::chrono::milliseconds(1));  // pace the stream
+  }
+  return c.Err() ? StatusFromContext(c) : ::grpc::Status::OK;
+}
+
+::grpc::Status SyncService::ClientStream(
+    ::grpc::ServerContext* sc,
+    ::grpc::ServerReader<ctxtest::EchoRequest>* reader,
+    ctxtest::EchoResponse* response) {
+  const Context c = CallContext(sc);
+  env_->recorder.Record(c);
+  ctxtest::EchoRequest r;
+  int n = 0;
+  while (!c.Done().Ready() && reader->Read(&r)) ++n;
+  Fill(c, response);
+  response->set_message(std::to_string(n));
+  return c.Err() ? StatusFromContext(c) : ::grpc::Status::OK;
+}
+
+::grpc::Status SyncService::Bidi(
+    ::grpc::ServerContext* sc,
+    ::grpc::ServerReaderWriter<ctxtest::EchoResponse, ctxtest::EchoRequest>*
+        stream) {
+  const Context c = CallContext(sc);
+  env_->recorder.Record(c);
+  ctxtest::EchoRequest r;
+  while (!c.Done().Ready() && stream->Read(&r)) {
+    ctxtest::EchoResponse out;
+    Fill(c, &out);
+    out.set_message(r.message());
+    if (!stream->Write(out)) break;
+  }
+  return c.Err() ? StatusFromContext(c) : ::grpc::Status::OK;
+}
+
+// --- CallbackService ---
+
+::grpc::ServerUnaryReactor* CallbackService::Echo(
+    ::grpc::CallbackServerContext* sc, const ctxtest::EchoRequest* request,
+    ctxtest::EchoResponse* response) {
+  ::grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+  const Context c = CallContext(sc);
+  const std::string head = Head(request->action());
+  if (head == "echo") {
+    env_->recorder.Record(c);
+    Fill(c, response);
+    reactor->Finish(::grpc::Status::OK);
+  } else if (head == "wait") {
+    env_->recorder.Record(c);
+    Env* env = env_;
+    // AfterFunc runs on the canceling thread, possibly inside a gRPC hook:
+    // finish elsewhere.
+    (void)AfterFunc(c, [env, reactor, c, response] {
+      env->executor.Post([reactor, c, response] {
+        Fill(c, response);
+        reactor->Finish(FinalStatus(c));
+      });
+    });
+  } else {
+    reactor->Finish(
+        ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown action"));
+  }
+  return reactor;
+}
+
+namespace {
+
+// StreamWriter streams responses until its context is done or `count` were
+// sent.
+class StreamWriter final
+    : public ::grpc::ServerWriteReactor<ctxtest::EchoResponse> {
+ public:
+  StreamWriter(Env* env, ::grpc::CallbackServerContext* sc, int count)
+      : context_(CallContext(sc)), count_(count) {
+    env->recorder.Record(context_);
+    Next();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(StatusFromContext(context_).ok() ? ::grpc::Status::CANCELLED
+                                              : StatusFromContext(context_));
+      return;
+    }
+    Next();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  void Next() {
+    if (context_.Done().Ready()) {
+      Finish(StatusFromContext(context_));
+      return;
+    }
+    if (count_ != 0 && sent_ == count_) {
+      Finish(::grpc::Status::OK);
+      return;
+    }
+    response_.Clear();
+    Fill(context_, &response_);
+    response_.set_message(std::to_string(sent_++));
+    StartWrite(&response_);
+  }
+
+  const Context context_;
+  const int count_;
+  int sent_ = 0;
+  ctxtest::EchoResponse response_;
+};
+
+// Echoer answers each message of a bidi stream until the stream or the context
+// ends.
+class Echoer final : public ::grpc::ServerBidiReactor<ctxtest::EchoRequest,
+                                                      ctxtest::EchoResponse> {
+ public:
+  Echoer(Env* env, ::grpc::CallbackServerContext* sc)
+      : context_(CallContext(sc)) {
+    env->recorder.Record(context_);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok || context_.Done().Ready()) {
+      Finish(context_.Err() ? StatusFromContext(context_) : ::grpc::Status::OK);
+      return;
+    }
+    response_.Clear();
+    Fill(context_, &response_);
+    response_.set_message(request_.message());
+    StartWrite(&response_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(context_.Err() ? StatusFromContext(context_)
+                            : ::grpc::Status::CANCELLED);
+      return;
+    }
+    StartRead(&request_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  const Context context_;
+  ctxtest::EchoRequest request_;
+  ctxtest::EchoResponse response_;
+};
+
+}  // namespace
+
+::grpc::ServerWriteReactor<ctxtest::EchoResponse>*
+CallbackService::ServerStream(::grpc::CallbackServerContext* sc,
+                              const ctxtest::EchoRequest* request) {
+  return new StreamWriter(env_, sc, request->count());
+}
+
+::grpc::ServerBidiReactor<ctxtest::EchoRequest, ctxtest::EchoResponse>*
+CallbackService::Bidi(::grpc::CallbackServerContext* sc) {
+  return new Echoer(env_, sc);
+}
+
+// --- servers ---
+
+std::unique_ptr<ctxtest::TestService::Stub> TestServer::NewStub() const {
+  return ctxtest::TestService::NewStub(
+      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                            ::grpc::InsecureChannelCredentials()));
+}
+
+TestServer StartServer(::grpc::Service* service, const ServerOptions& options,
+                       bool with_interceptor,
+                       std::unique_ptr<::grpc::ServerCompletionQueue>* cq) {
+  ::grpc::ServerBuilder builder;
+  TestServer s;
+  builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(),
+                           &s.port);
+  builder.RegisterService(service);
+  if (with_interceptor) {
+    std::vector<std::unique_ptr<
+        ::grpc::experimental::ServerInterceptorFactoryInterface>>
+        creators;
+    creators.push_back(MakeServerInterceptorFactory(options));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  if (cq != nullptr) *cq = builder.AddCompletionQueue();
+  s.server = builder.BuildAndStart();
+  return s;
+}
+
+void ShutdownNow(::grpc::Server* server) {
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+// --- AsyncServer ---
+
+struct AsyncServer::Call {
+  enum class Step { kRequested, kWaiting, kFinishing };
+
+  ::grpc::ServerContext sc;
+  ctxtest::EchoRequest request;
+  ctxtest::EchoResponse response;
+  ::grpc::ServerAsyncResponseWriter<ctxtest::EchoResponse> responder{&sc};
+  ::grpc::Alarm alarm;
+  Context context;
+  Step step = Step::kRequested;
+};
+
+AsyncServer::AsyncServer(Env* env, const ServerOptions& options) : env_(env) {
+  server_ = StartServer(&service_, options, /*with_interceptor=*/true, &cq_);
+  RequestOne();
+  thread_ = std::thread([this] { Loop(); });
+}
+
+AsyncServer::~AsyncServer() {
+  ShutdownNow(server_.server.get());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    shutting_down_ = true;
+  }
+  cq_->Shutdown();
+  thread_.join();
+  for (Call* call : live_) delete call;
+}
+
+void AsyncServer::RequestOne() {
+  auto* call = new Call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutting_down_) {
+      delete call;
+      return;
+    }
+    live_.insert(call);
+  }
+  service_.RequestEcho(&call->sc, &call->request, &call->responder, cq_.get(),
+                       cq_.get(), call);
+}
+
+void AsyncServer::Loop() {
+  void* tag;
+  bool ok;
+  while (cq_->Next(&tag, &ok)) Handle(static_cast<Call*>(tag), ok);
+}
+
+void AsyncServer::Handle(Call* call, bool ok) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Finished, failed, or shutting down (then start no operation: the queue
+    // may be shut down).
+    if (shutting_down_ || !ok || call->step == Call::Step::kFinishing) {
+      live_.erase(call);
+      delete call;
+      return;
+    }
+  }
+  switch (call->step) {
+    case Call::Step::kRequested: {
+      RequestOne();
+      call->context = CallContext(&call->sc);
+      const std::string head = Head(call->request.action());
+      if (head == "wait") {
+        env_->recorder.Record(call->context);
+        call->step = Call::Step::kWaiting;
+        (void)AfterFunc(call->context, [this, call] {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!shutting_down_)
+            call->alarm.Set(cq_.get(), std::chrono::system_clock::now(), call);
+        });
+        return;
+      }
+      call->step = Call::Step::kFinishing;
+      if (head == "echo") {
+        env_->recorder.Record(call->context);
+        Fill(call->context, &call->response);
+        call->responder.Finish(call->response, ::grpc::Status::OK, call);
+      } else {
+        call->responder.Finish(
+            call->response,
+            ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown"),
+            call);
+      }
+      return;
+    }
+    case Call::Step::kWaiting:
+      call->step = Call::Step::kFinishing;
+      Fill(call->context, &call->response);
+      call->responder.Finish(call->response, FinalStatus(call->context), call);
+      return;
+    case Call::Step::kFinishing:
+      return;  // handled above
+  }
+}
+
+}  // namespace ctx::grpc::testing
+
+namespace ctx::grpc::testing {
+
+std::string ApiName(const ::testing::TestParamInfo<Api>& info) {
+  switch (info.param) {
+    case Api::kSync:
+      return "Sync";
+    case Api::kCallback:
+      return "Callback";
+    case Api::kAsync:
+      return "Async";
+  }
+  return "Unknown";
+}
+
+ApiServer::ApiServer(Api api, Env* env, const ServerOptions& options) {
+  switch (api) {
+    case Api::kSync:
+      sync_ = std::make_unique<SyncService>(env);
+      server_ = StartServer(sync_.get(), options);
+      break;
+    case Api::kCallback:
+      callback_ = std::make_unique<CallbackService>(env);
+      server_ = StartServer(callback_.get(), options);
+      break;
+    case Api::kAsync:
+      async_ = std::make_unique<AsyncServer>(env, options);
+      break;
+  }
+}
+
+ApiServer::~ApiServer() {
+  if (server_.server) ShutdownNow(server_.server.get());
+}
+
+std::unique_ptr<ctxtest::TestService::Stub> ApiServer::NewStub() const {
+  return async_ ? async_->NewStub() : server_.NewStub();
+}
+
+::grpc::Server* ApiServer::server() {
+  return async_ ? async_->server() : server_.server.get();
+}
+
+::grpc::Status PendingCall::Await() {
+  if (result.wait_for(kCap) != std::future_status::ready) {
+    return ::grpc::Status(::grpc::StatusCode::ABORTED, "test cap");
+  }
+  return result.get();
+}
+
+std::unique_ptr<PendingCall> StartEcho(
+    ctxtest::TestService::Stub* stub, const Context& c,
+    const std::string& action, const ClientOptions& options,
+    const std::function<void(::grpc::ClientContext*)>& prepare) {
+  auto call = std::make_unique<PendingCall>();
+  call->request.set_action(action);
+  call->client = std::make_unique<BoundClientContext>(c, options);
+  if (prepare) prepare(call->client->get());
+  PendingCall* p = call.get();
+  stub->async()->Echo(
+      call->client->get(), &call->request, &call->response,
+      [p](::grpc::Status s) { p->promise.set_value(std::move(s)); });
+  return call;
+}
+
+::grpc::Status Echo(ctxtest::TestService::Stub* stub, const std::string& action,
+                    ctxtest::EchoResponse* response,
+                    const std::function<void(::grpc::ClientContext*)>& prepare,
+                    std::multimap<std::string, std::string>* initial_metadata) {
+  ::grpc::ClientContext client;
+  client.set_deadline(std::chrono::system_clock::now() + kCap);
+  if (prepare) prepare(&client);
+  ctxtest::EchoRequest request;
+  request.set_action(action);
+  ::grpc::Status s = stub->Echo(&client, request, response);
+  if (initial_metadata != nullptr) {
+    for (const auto& [k, v] : client.GetServerInitialMetadata()) {
+      initial_metadata->emplace(std::string(k.data(), k.size()),
+                                std::string(v.data(), v.size()));
+    }
+  }
+  return s;
+}
+
+}  // namespace ctx::grpc::testing

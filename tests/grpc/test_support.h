@@ -1,0 +1,232 @@
+// tests/grpc/test_support.h: servers on 127.0.0.1 with ephemeral ports, test
+// services for the three server APIs, and helpers to wait for events without
+// sleeping.
+//
+// Every test service implements ctxtest.TestService with the same behaviour,
+// chosen per request by `action`, a '/'-separated list whose first element
+// applies to this hop:
+//   "echo"     answer at once with what the call's context holds (request id,
+//   session, budget) "wait"     record the call's context, then finish when it
+//   is done, with StatusFromContext "forward"  record the context, call the
+//   downstream server with the rest of the list, through a
+//              BoundClientContext, and return its answer (sync service only)
+// Streaming methods record the context and stream until it is done (or `count`
+// messages were sent).
+
+#ifndef CTX_TESTS_GRPC_TEST_SUPPORT_H_
+#define CTX_TESTS_GRPC_TEST_SUPPORT_H_
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ctx/context.h"
+#include "ctx/grpc/client_context.h"
+#include "ctx/grpc/server_interceptor.h"
+#include "ctx_test.grpc.pb.h"
+
+namespace ctx::grpc::testing {
+
+// kCap bounds every wait for an event in these tests; reaching it fails the
+// test instead of hanging.
+inline constexpr std::chrono::seconds kCap{30};
+
+// Recorder keeps the contexts handlers saw, so that the test thread can wait
+// for them. Thread-safe.
+class Recorder {
+ public:
+  void Record(const Context& c);
+  // WaitForCount waits (at most kCap) until n contexts were recorded; returns
+  // whether they were.
+  [[nodiscard]] bool WaitForCount(std::size_t n);
+  [[nodiscard]] Context Get(std::size_t i);
+  [[nodiscard]] std::size_t Count();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Context> contexts_;
+};
+
+// Executor runs posted functions on one thread of its own, in order.
+// Callback-API handlers use it to Finish when a context ends, since AfterFunc
+// callbacks run on the canceling thread (possibly inside a gRPC hook). The
+// destructor runs what is queued, then joins.
+class Executor {
+ public:
+  Executor();
+  ~Executor();
+  void Post(std::function<void()> f);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+// Env is what the test services share: where to record, where to forward, and
+// the executor.
+struct Env {
+  Recorder recorder;
+  Executor executor;
+  // downstream: the stub "forward" calls (null: forwarding fails with
+  // FAILED_PRECONDITION).
+  ctxtest::TestService::Stub* downstream = nullptr;
+};
+
+// Fill writes what context c holds into a response (request id, session,
+// remaining budget).
+void Fill(const Context& c, ctxtest::EchoResponse* response);
+
+// SyncService implements the actions with the sync API.
+class SyncService final : public ctxtest::TestService::Service {
+ public:
+  explicit SyncService(Env* env) : env_(env) {}
+  ::grpc::Status Echo(::grpc::ServerContext* sc,
+                      const ctxtest::EchoRequest* request,
+                      ctxtest::EchoResponse* response) override;
+  ::grpc::Status ServerStream(
+      ::grpc::ServerContext* sc, const ctxtest::EchoRequest* request,
+      ::grpc::ServerWriter<ctxtest::EchoResponse>* writer) override;
+  ::grpc::Status ClientStream(
+      ::grpc::ServerContext* sc,
+      ::grpc::ServerReader<ctxtest::EchoRequest>* reader,
+      ctxtest::EchoResponse* response) override;
+  ::grpc::Status Bidi(
+      ::grpc::ServerContext* sc,
+      ::grpc::ServerReaderWriter<ctxtest::EchoResponse, ctxtest::EchoRequest>*
+          stream) override;
+
+ private:
+  Env* const env_;
+};
+
+// CallbackService implements the actions with the callback API.
+class CallbackService final : public ctxtest::TestService::CallbackService {
+ public:
+  explicit CallbackService(Env* env) : env_(env) {}
+  ::grpc::ServerUnaryReactor* Echo(::grpc::CallbackServerContext* sc,
+                                   const ctxtest::EchoRequest* request,
+                                   ctxtest::EchoResponse* response) override;
+  ::grpc::ServerWriteReactor<ctxtest::EchoResponse>* ServerStream(
+      ::grpc::CallbackServerContext* sc,
+      const ctxtest::EchoRequest* request) override;
+  ::grpc::ServerBidiReactor<ctxtest::EchoRequest, ctxtest::EchoResponse>* Bidi(
+      ::grpc::CallbackServerContext* sc) override;
+
+ private:
+  Env* const env_;
+};
+
+// TestServer is a started server on 127.0.0.1:<ephemeral port>.
+struct TestServer {
+  std::unique_ptr<::grpc::Server> server;
+  int port = 0;
+
+  [[nodiscard]] std::unique_ptr<ctxtest::TestService::Stub> NewStub() const;
+};
+
+// StartServer builds and starts a server for `service` with the bridge's
+// interceptor (unless `with_interceptor` is false). `cq`, if given, receives a
+// completion queue for async services.
+TestServer StartServer(
+    ::grpc::Service* service, const ServerOptions& options,
+    bool with_interceptor = true,
+    std::unique_ptr<::grpc::ServerCompletionQueue>* cq = nullptr);
+
+// AsyncServer serves Echo ("echo" and "wait") with the async API on a
+// completion-queue thread of its own. It never calls AsyncNotifyWhenDone: the
+// bridge must not rely on it (nor poll such calls).
+class AsyncServer {
+ public:
+  AsyncServer(Env* env, const ServerOptions& options);
+  ~AsyncServer();  // shuts the server down, drains the queue, joins
+  [[nodiscard]] std::unique_ptr<ctxtest::TestService::Stub> NewStub() const {
+    return server_.NewStub();
+  }
+  ::grpc::Server* server() { return server_.server.get(); }
+
+ private:
+  struct Call;
+  void RequestOne();
+  void Loop();
+  void Handle(Call* call, bool ok);
+
+  Env* const env_;
+  ctxtest::TestService::AsyncService service_;
+  std::unique_ptr<::grpc::ServerCompletionQueue> cq_;
+  TestServer server_;
+  std::mutex mu_;
+  bool shutting_down_ = false;  // under mu_: no new alarms once set
+  std::set<Call*> live_;        // under mu_
+  std::thread thread_;
+};
+
+// ShutdownNow shuts a server down with an already-passed deadline (in-flight
+// calls are canceled).
+void ShutdownNow(::grpc::Server* server);
+
+// Api names a server API; ApiServer serves TestService with it.
+enum class Api { kSync, kCallback, kAsync };
+std::string ApiName(const ::testing::TestParamInfo<Api>& info);
+
+class ApiServer {
+ public:
+  ApiServer(Api api, Env* env, const ServerOptions& options = {});
+  ~ApiServer();  // shuts down at once (in-flight calls are canceled)
+  [[nodiscard]] std::unique_ptr<ctxtest::TestService::Stub> NewStub() const;
+  ::grpc::Server* server();
+
+ private:
+  std::unique_ptr<SyncService> sync_;
+  std::unique_ptr<CallbackService> callback_;
+  TestServer server_;
+  std::unique_ptr<AsyncServer> async_;
+};
+
+// PendingCall is a unary Echo in flight from the test, bound to a client-side
+// context.
+struct PendingCall {
+  ctxtest::EchoRequest request;
+  ctxtest::EchoResponse response;
+  std::unique_ptr<BoundClientContext> client;
+  std::promise<::grpc::Status> promise;
+  std::future<::grpc::Status> result = promise.get_future();
+
+  // Await waits (at most kCap) for the status; a call still running then gives
+  // ABORTED "test cap".
+  ::grpc::Status Await();
+};
+
+// StartEcho starts stub->Echo(action) with a BoundClientContext for c (client
+// options as given), after `prepare` (if any) has adjusted the
+// grpc::ClientContext.
+std::unique_ptr<PendingCall> StartEcho(
+    ctxtest::TestService::Stub* stub, const Context& c,
+    const std::string& action, const ClientOptions& options = {},
+    const std::function<void(::grpc::ClientContext*)>& prepare = nullptr);
+
+// Echo makes a blocking Echo call with a plain grpc::ClientContext prepared by
+// `prepare`.
+::grpc::Status Echo(
+    ctxtest::TestService::Stub* stub, const std::string& action,
+    ctxtest::EchoResponse* response,
+    const std::function<void(::grpc::ClientContext*)>& prepare = nullptr,
+    std::multimap<std::string, std::string>* initial_metadata = nullptr);
+
+}  // namespace ctx::grpc::testing
+
+#endif  // CTX_TESTS_GRPC_TEST_SUPPORT_H_
