@@ -34,9 +34,7 @@ void WriteEventFd(int fd) {
 // message).
 Error* CopyCause(Errc err, const Error* cause) {
   if (cause == nullptr || !*cause) return nullptr;
-  if (cause->code() == make_error_code(err) &&
-      cause->message() == cause->code().message())
-    return nullptr;
+  if (*cause == Error(err)) return nullptr;  // no allocation for a bare code
   return new Error(*cause);
 }
 
@@ -55,6 +53,9 @@ bool TryRefNode(Node* n) noexcept {
 
 CancelNode::CancelNode(NodeKind kind, Node* parent) noexcept
     : Node(kind, parent, static_cast<DoneSignal*>(this)), DoneSignal(0) {
+  // Two references: the Context and the cancel function the With* call
+  // returns (ContextPeer::AdoptCancel). Set before Register shares the node.
+  refs_.store(2, std::memory_order_relaxed);
   LiveNodes::Add(1);
 }
 
@@ -78,10 +79,10 @@ void CancelNode::Register() {
     return;  // parent is never canceled: nothing to register with
   CancelNode* p = FromSignal(owner);
   Errc parent_err;
-  Error parent_cause;
+  const Error* parent_cause;
   {
     MutexLock lock(p->mu_);
-    if (!p->Ready()) {
+    if (p->AttachLocked()) {
       // Push front: O(1), and the order of children is not observable.
       next_ = p->children_;
       if (next_) next_->pprev_ = &next_;
@@ -92,21 +93,68 @@ void CancelNode::Register() {
     }
     parent_err = static_cast<Errc>(
         (p->state_.load(std::memory_order_relaxed) >> kErrShift) & 0xff);
-    parent_cause = p->cause_ ? *p->cause_ : Error(parent_err);
+    // cause_ is constant once the parent is done, and our reference to the
+    // parent chain keeps it alive: pointing at it is enough (null: the cause
+    // is parent_err). Copying it here cost an Error per born-done child.
+    parent_cause = p->cause_;
   }
   // The parent is done: the child is born done with the parent's error and
   // cause.
-  Cancel(false, parent_err, &parent_cause);
+  Cancel(false, parent_err, parent_cause);
 }
 
 bool CancelNode::TryRef() noexcept { return TryRefNode(this); }
 
+bool CancelNode::AttachLocked() {
+  uint32_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & kDone) return false;
+    if (s & kDependents) return true;  // only lock holders set kDone now
+    // Acquire on failure too: a cancel that won shows its writes.
+    if (state_.compare_exchange_weak(s, s | kDependents,
+                                     std::memory_order_acquire))
+      return true;
+  }
+}
+
 bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
                           Callback** callbacks, int* fd,
                           std::stop_source** stop) {
+  const uint32_t done = kDone | (static_cast<uint32_t>(err) << kErrShift);
+  Error* own_cause = CopyCause(err, cause);
+  if (own_cause == nullptr) {
+    // Fast path: nothing attached (no child, callback, fd or stop_source)
+    // and no cause to store, so there is nothing to detach and no lock to
+    // take. One compare-and-swap decides the first cancel: it fails if
+    // another cancel won (kDone) or a dependent was attached meanwhile
+    // (kDependents, set under mu_ only while not done), and then we take the
+    // locked path. acq_rel: release publishes what the canceler did before;
+    // acquire pairs with a racing cancel. Measured: WithCancel(Background) +
+    // cancel lost the lock, the fetch_or and the unlock (3 locked
+    // instructions, about 25 ns on this VM), and each child of a fan-out
+    // cancel the same.
+    uint32_t s = state_.load(std::memory_order_relaxed);
+    while (!(s & (kDone | kDependents))) {
+      if (state_.compare_exchange_weak(s, s | done,
+                                       std::memory_order_acq_rel)) {
+        if (s & kWaiters) FutexWakeAll(&state_);
+        *children = nullptr;
+        *callbacks = nullptr;
+        *fd = -1;
+        *stop = nullptr;
+        return true;
+      }
+    }
+    if (s & kDone) return false;  // first cancel wins
+  }
   MutexLock lock(mu_);
-  if (Ready()) return false;  // first cancel wins
-  cause_ = CopyCause(err, cause);
+  // Setting kDependents (if not yet set) shuts the fast path, so from here on
+  // only holders of mu_ can mark the node done.
+  if (!AttachLocked()) {
+    delete own_cause;
+    return false;  // first cancel wins
+  }
+  cause_ = own_cause;
   // Children: drop the whole list. Each child still alive gets a reference so
   // it cannot be destroyed while we cancel it; a child whose count is already
   // zero is being destroyed and will find itself unlinked (pprev_ null) when it
@@ -133,9 +181,7 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
   *stop = stop_;
   // Publish: the error bits and kDone in one release step; waiters that see
   // kDone see all of the above.
-  const uint32_t old =
-      state_.fetch_or(kDone | (static_cast<uint32_t>(err) << kErrShift),
-                      std::memory_order_acq_rel);
+  const uint32_t old = state_.fetch_or(done, std::memory_order_acq_rel);
   if (old & kWaiters) FutexWakeAll(&state_);
   return true;
 }
@@ -203,7 +249,7 @@ void CancelNode::AddCallback(Callback* cb) {
   cb->owner_ = this;
   {
     MutexLock lock(mu_);
-    if (!Ready()) {
+    if (AttachLocked()) {
       Ref(this);  // a pending callback keeps its node alive (Go's AfterFunc
                   // does too)
       cb->next_ = callbacks_;
@@ -231,7 +277,9 @@ bool CancelNode::RemoveCallback(Callback* cb) {
 
 int CancelNode::EventFd() {
   MutexLock lock(mu_);
-  if (fd_ < 0) fd_ = eventfd(Ready() ? 1 : 0, EFD_CLOEXEC | EFD_NONBLOCK);
+  // AttachLocked: a live node's cancel must now take the lock to signal fd_.
+  if (fd_ < 0)
+    fd_ = eventfd(AttachLocked() ? 0 : 1, EFD_CLOEXEC | EFD_NONBLOCK);
   return fd_;
 }
 
@@ -243,8 +291,9 @@ std::stop_token CancelNode::StopToken() {
     if (stop_ == nullptr) {
       stop_ = new std::stop_source();
       // A cancel that already happened did not see stop_: request the stop
-      // here, outside the lock.
-      request = Ready();
+      // here, outside the lock. (AttachLocked: a later cancel takes the lock
+      // and sees stop_.)
+      request = !AttachLocked();
     }
     source = stop_;  // constant once set, freed only with the node
   }

@@ -33,7 +33,8 @@ class CancelNode : public Node, public DoneSignal {
  public:
   // Create makes a cancel node under parent (adopting one reference to it) and
   // registers it; a node whose parent is already done is born done with the
-  // parent's error and cause.
+  // parent's error and cause. The node starts with two references, for the
+  // Context and the cancel function of the With* call.
   static CancelNode* Create(Node* parent);
 
   static CancelNode* FromSignal(const DoneSignal* d) noexcept {
@@ -83,6 +84,10 @@ class CancelNode : public Node, public DoneSignal {
   // TryRef takes a reference unless the count already reached zero (the node is
   // being destroyed).
   bool TryRef() noexcept;
+  // AttachLocked is called under mu_ before attaching a dependent (child,
+  // callback, fd, stop_source): it returns false if the node is done, else
+  // sets kDependents so that every later cancel takes mu_ and sees it.
+  bool AttachLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // MarkDone is the locked part of Cancel. Returns false if the node was
   // already done; otherwise detaches children (returned through *children, each
   // with a reference taken) and callbacks.

@@ -151,7 +151,7 @@ ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
                                 // would never fire first
   }
   TimerNode* n = TimerNode::Create(NewRef(parent), deadline, std::move(cause));
-  return {ContextPeer::Adopt(n), ContextPeer::MakeCancel(n)};
+  return {ContextPeer::Adopt(n), ContextPeer::AdoptCancel(n)};
 }
 
 StopFunc RegisterAfterFunc(const Context& c, Callback* cb) {
@@ -229,12 +229,12 @@ void CancelCauseFunc::operator()(Error cause) const noexcept {
 
 ContextAndCancel WithCancel(const Context& parent) {
   CancelNode* n = CancelNode::Create(internal::NewRef(parent));
-  return {ContextPeer::Adopt(n), ContextPeer::MakeCancel(n)};
+  return {ContextPeer::Adopt(n), ContextPeer::AdoptCancel(n)};
 }
 
 ContextAndCancelCause WithCancelCause(const Context& parent) {
   CancelNode* n = CancelNode::Create(internal::NewRef(parent));
-  return {ContextPeer::Adopt(n), ContextPeer::MakeCancelCause(n)};
+  return {ContextPeer::Adopt(n), ContextPeer::AdoptCancelCause(n)};
 }
 
 Error Cause(const Context& c) {

@@ -48,7 +48,13 @@ std::string Error::ToString() const {
 }
 
 bool operator==(const Error& a, const Error& b) noexcept {
-  return a.code_ == b.code_ && a.message() == b.message();
+  if (a.code_ != b.code_) return false;
+  // Same message object (or neither has one): equal without building strings.
+  // Cancel compares every cause with its Errc this way, so the common case
+  // (no message) allocates nothing; before, message() built two strings
+  // longer than the SSO buffer per born-done child.
+  if (a.message_ == b.message_) return true;
+  return a.message() == b.message();
 }
 
 }  // namespace ctx

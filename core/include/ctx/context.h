@@ -330,6 +330,19 @@ struct ContextPeer {
   static CancelCauseFunc MakeCancelCause(internal::Node* n) noexcept {
     return CancelCauseFunc(n);
   }
+  // AdoptCancel / AdoptCancelCause wrap a reference the caller already holds
+  // (a new node starts with two: its Context and its cancel function, which
+  // saves an atomic increment per With* call).
+  static CancelFunc AdoptCancel(internal::Node* n) noexcept {
+    CancelFunc f;
+    f.node_ = n;
+    return f;
+  }
+  static CancelCauseFunc AdoptCancelCause(internal::Node* n) noexcept {
+    CancelCauseFunc f;
+    f.node_ = n;
+    return f;
+  }
   static StopFunc MakeStop(internal::Callback* reg) noexcept {
     return StopFunc(reg);
   }

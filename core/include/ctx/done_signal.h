@@ -111,10 +111,16 @@ class DoneSignal {
   //              never cleared
   //   bit 1      kWaiters: a thread is about to sleep, so cancel must wake
   //   bit 2      kNever: fixed at construction, the signal can never fire
+  //   bit 3      kDependents: set (under the node's lock, only while not done)
+  //              once a child, callback, fd or stop_source was attached;
+  //              never cleared. While it is clear, cancel needs no lock: one
+  //              compare-and-swap from "live, no dependents" to kDone decides
+  //              the first cancel (see CancelNode::MarkDone)
   //   bits 8-15  the Errc of Err(), written in the same atomic step as kDone
   static constexpr uint32_t kDone = 1;
   static constexpr uint32_t kWaiters = 2;
   static constexpr uint32_t kNever = 4;
+  static constexpr uint32_t kDependents = 8;
   static constexpr int kErrShift = 8;
 
   constexpr explicit DoneSignal(uint32_t initial) noexcept : state_(initial) {}
