@@ -1,0 +1,159 @@
+// ctx/http/client.h: an HTTP client whose calls carry a ctx::Context.
+//
+// Each call takes a context and
+//   - sends what is left of its deadline as X-Request-Timeout (milliseconds,
+//     minus ClientOptions::deadline_margin), and never waits on the socket
+//     (connect, send, receive) longer than that;
+//   - sends its request id (ctx::kRequestIdKey; a fresh one when the context
+//     has none) and session (ctx::kSessionIdKey), replacing any headers of
+//     those names the caller passed;
+//   - ends as soon as the context is done, whatever it is waiting for, with
+//     an error that says which: ctx::Errc::kCanceled,
+//     ctx::Errc::kDeadlineExceeded, or an httplib transport failure
+//     (TransportCategory(), see ctx/http/status.h). A response with any
+//     status is a success at this level.
+//
+//   ctx::http::Client client("127.0.0.1", 8080);
+//   auto [c, cancel] = ctx::WithTimeout(parent, std::chrono::seconds(2));
+//   ctx::http::Result r = client.Get(c, "/work");
+//   if (!r) {
+//     if (r.error() == ctx::Errc::kDeadlineExceeded) { ... }
+//     spdlog::warn("call {} failed: {}", r.request_id(), r.error().message());
+//   } else if (r->status == 200) {
+//     Use(r->body);
+//   }
+//
+// Aborting: every wait polls the context's Done().Fd() next to the socket, so
+// the thread making the call sees the cancel itself (no other thread touches
+// its socket). The call returns within one wake-up of the cancel. A context
+// whose descriptor cannot be created (out of fds) is still bounded by its
+// deadline through the socket timeouts. Plain http only: through a proxy or a
+// bound interface the connect step is httplib's own, which cannot be
+// interrupted (it still ends by the deadline).
+
+#ifndef CTX_HTTP_CLIENT_H_
+#define CTX_HTTP_CLIENT_H_
+
+#include <httplib.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "ctx/context.h"
+#include "ctx/errors.h"
+
+namespace ctx::http {
+
+namespace internal {
+class ContextClientImpl;
+}  // namespace internal
+
+// ClientOptions configures what a Client adds to httplib's client.
+struct ClientOptions {
+  // deadline_margin is subtracted from the remaining time before it is sent
+  // as X-Request-Timeout, so the server gives up a little before we do
+  // (network time). Zero by default.
+  std::chrono::nanoseconds deadline_margin{0};
+  // generate_request_id sends a fresh request id when the context carries
+  // none (the default); false sends no X-Request-Id then.
+  bool generate_request_id = true;
+};
+
+// Result is the outcome of one call: a response, or an error. Move-only.
+class Result {
+ public:
+  // ok reports whether a response arrived (of any status).
+  [[nodiscard]] bool ok() const noexcept { return response_ != nullptr; }
+  explicit operator bool() const noexcept { return ok(); }
+
+  // response returns the response. Only when ok().
+  [[nodiscard]] const httplib::Response& response() const { return *response_; }
+  const httplib::Response& operator*() const { return *response_; }
+  const httplib::Response* operator->() const { return response_.get(); }
+
+  // error says why there is no response: ctx::Errc::kCanceled or
+  // kDeadlineExceeded (the message is the context's cause, e.g. "client
+  // disconnected"), or a TransportCategory() code. Default (false) when ok().
+  [[nodiscard]] const Error& error() const noexcept { return error_; }
+  // canceled, deadline_exceeded and transport_failed classify error().
+  [[nodiscard]] bool canceled() const noexcept {
+    return error_ == Errc::kCanceled;
+  }
+  [[nodiscard]] bool deadline_exceeded() const noexcept {
+    return error_ == Errc::kDeadlineExceeded;
+  }
+  [[nodiscard]] bool transport_failed() const noexcept;
+
+  // request_id is the X-Request-Id the call sent (empty when none was sent).
+  [[nodiscard]] const std::string& request_id() const noexcept {
+    return request_id_;
+  }
+
+ private:
+  friend class Client;
+  Result(std::unique_ptr<httplib::Response> response, Error error,
+         std::string request_id)
+      : response_(std::move(response)),
+        error_(std::move(error)),
+        request_id_(std::move(request_id)) {}
+
+  std::unique_ptr<httplib::Response> response_;
+  Error error_;
+  std::string request_id_;
+};
+
+// Client makes context-aware calls to one host over plain HTTP.
+//
+// Thread-safety: calls may come from any thread; they are serialized (one
+// connection, as httplib::Client). Use one Client per concurrent caller for
+// parallel calls.
+// Lifetime: a call holds nothing after it returns; destroy the Client when no
+// call is running.
+class Client {
+ public:
+  Client(const std::string& host, int port, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Get, Head, Delete, Post, Put and Patch make one call each, as described
+  // in the file comment. `headers` are sent as given, except the context
+  // headers the client sets itself. A context already done returns its error
+  // without connecting.
+  Result Get(const Context& c, const std::string& path,
+             const httplib::Headers& headers = {});
+  Result Head(const Context& c, const std::string& path,
+              const httplib::Headers& headers = {});
+  Result Delete(const Context& c, const std::string& path,
+                const httplib::Headers& headers = {});
+  Result Post(const Context& c, const std::string& path,
+              const std::string& body, const std::string& content_type,
+              const httplib::Headers& headers = {});
+  Result Put(const Context& c, const std::string& path, const std::string& body,
+             const std::string& content_type,
+             const httplib::Headers& headers = {});
+  Result Patch(const Context& c, const std::string& path,
+               const std::string& body, const std::string& content_type,
+               const httplib::Headers& headers = {});
+  // Send makes a call from a prepared request (method, path, headers, body).
+  Result Send(const Context& c, httplib::Request request);
+
+  // httplib_client returns the underlying client for httplib's settings
+  // (keep-alive, timeouts as upper bounds, default headers, ...). Change
+  // settings only while no call runs. Calls made directly on it bypass the
+  // context handling.
+  [[nodiscard]] httplib::ClientImpl& httplib_client() noexcept;
+
+ private:
+  Result SendLocked(const Context& c, httplib::Request& request);
+
+  const ClientOptions options_;
+  std::mutex mu_;  // serializes calls
+  std::unique_ptr<internal::ContextClientImpl> impl_;
+};
+
+}  // namespace ctx::http
+
+#endif  // CTX_HTTP_CLIENT_H_

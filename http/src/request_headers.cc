@@ -1,0 +1,164 @@
+// Reading the context headers of an inbound request. See
+// ctx/http/request_headers.h for the rules.
+
+#include "ctx/http/request_headers.h"
+
+#include <algorithm>
+#include <string>
+
+namespace ctx::http {
+namespace {
+
+using std::chrono::nanoseconds;
+
+// Header names as std::string: httplib::Headers is a std::multimap keyed by
+// std::string, so lookups need one; built once.
+const std::string& RequestTimeoutName() {
+  static const std::string name(kRequestTimeoutHeader);
+  return name;
+}
+const std::string& GrpcTimeoutName() {
+  static const std::string name(kGrpcTimeoutHeader);
+  return name;
+}
+const std::string& RequestIdName() {
+  static const std::string name(kRequestIdHeader);
+  return name;
+}
+const std::string& SessionIdName() {
+  static const std::string name(kSessionIdHeader);
+  return name;
+}
+
+// Single is the value of a header that may appear at most once.
+struct Single {
+  bool present = false;
+  bool repeated = false;
+  std::string_view value;
+};
+
+Single FindSingle(const httplib::Headers& headers, const std::string& name) {
+  Single s;
+  auto [first, last] = headers.equal_range(name);
+  if (first == last) return s;
+  s.present = true;
+  s.value = first->second;
+  s.repeated = std::next(first) != last;
+  return s;
+}
+
+bool IsCookieSpace(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view TrimCookieSpace(std::string_view s) {
+  while (!s.empty() && IsCookieSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsCookieSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::string_view> FindCookie(const httplib::Headers& headers,
+                                           std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  std::optional<std::string_view> found;
+  auto [first, last] = headers.equal_range("Cookie");
+  for (auto it = first; it != last; ++it) {
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      const size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      rest = semi == std::string_view::npos ? std::string_view()
+                                            : rest.substr(semi + 1);
+      const size_t eq = pair.find('=');
+      if (eq == std::string_view::npos) continue;  // not a name=value pair
+      if (TrimCookieSpace(pair.substr(0, eq)) != name) continue;
+      // The same name twice is ambiguous: trust neither.
+      if (found) return std::nullopt;
+      std::string_view value = TrimCookieSpace(pair.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      found = value;
+    }
+  }
+  return found;
+}
+
+RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
+                                  const HeaderPolicy& policy) {
+  RequestHeaders out;
+
+  // The request id first: even a rejected request echoes one.
+  const Single id = FindSingle(headers, RequestIdName());
+  if (id.repeated) {
+    out.request_id = NewRequestId();
+    out.request_id_source = IdSource::kReplaced;
+  } else {
+    AcceptedId accepted = AcceptRequestId(
+        id.present ? std::optional<std::string_view>(id.value) : std::nullopt);
+    out.request_id = std::move(accepted.id);
+    out.request_id_source = accepted.source;
+  }
+
+  // The budget: each syntax parsed on its own, the smaller one wins.
+  std::optional<nanoseconds> budget;
+  const Single ms = FindSingle(headers, RequestTimeoutName());
+  if (ms.present) {
+    if (ms.repeated) {
+      out.rejected_header = kRequestTimeoutHeader;
+      out.error = "repeated header";
+      return out;
+    }
+    ParseResult<std::chrono::milliseconds> parsed =
+        ParseRequestTimeout(ms.value);
+    if (!parsed) {
+      out.rejected_header = kRequestTimeoutHeader;
+      out.error = parsed.error;
+      return out;
+    }
+    // Every int64 millisecond count the parser accepts fits in nanoseconds
+    // only up to ~292 years; saturate beyond that instead of overflowing.
+    constexpr auto kMaxMs =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            nanoseconds::max());
+    budget = *parsed.value >= kMaxMs ? nanoseconds::max()
+                                     : nanoseconds(*parsed.value);
+  }
+  const Single grpc = FindSingle(headers, GrpcTimeoutName());
+  if (grpc.present) {
+    if (grpc.repeated) {
+      out.rejected_header = kGrpcTimeoutHeader;
+      out.error = "repeated header";
+      return out;
+    }
+    ParseResult<nanoseconds> parsed = ParseGrpcTimeout(grpc.value);
+    if (!parsed) {
+      out.rejected_header = kGrpcTimeoutHeader;
+      out.error = parsed.error;
+      return out;
+    }
+    budget = budget ? std::min(*budget, *parsed.value) : *parsed.value;
+  }
+  if (!budget) budget = policy.default_timeout;
+  if (policy.max_timeout) {
+    budget =
+        budget ? std::min(*budget, *policy.max_timeout) : *policy.max_timeout;
+  }
+  if (budget && *budget < nanoseconds::zero()) budget = nanoseconds::zero();
+  out.timeout = budget;
+
+  // The session: the header decides when present; the cookie only otherwise.
+  const Single session = FindSingle(headers, SessionIdName());
+  if (session.present) {
+    if (!session.repeated && IsValidSessionId(session.value)) {
+      out.session_id.emplace(session.value);
+    }
+  } else if (!policy.session_cookie.empty()) {
+    std::optional<std::string_view> cookie =
+        FindCookie(headers, policy.session_cookie);
+    if (cookie && IsValidSessionId(*cookie)) out.session_id.emplace(*cookie);
+  }
+  return out;
+}
+
+}  // namespace ctx::http

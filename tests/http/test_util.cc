@@ -1,0 +1,231 @@
+// Helpers for the HTTP bridge tests. See test_util.h.
+
+#include "test_util.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "disconnect_watcher.h"
+
+namespace ctx::http {
+
+size_t ServerTestPeer::WatchedConnections(const Server& s) {
+  return s.watcher_->size();
+}
+
+void ServerTestPeer::RaiseBacklog(Server& s, int backlog) {
+  // listen(2) on a listening socket only updates its backlog.
+  ::listen(s.svr_sock_, backlog);
+}
+
+namespace testing {
+
+void Counter::Add(int n) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    value_ += n;
+  }
+  cv_.notify_all();
+}
+
+int Counter::WaitAtLeast(int n) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, kCap, [&] { return value_ >= n; });
+  return value_;
+}
+
+int Counter::value() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return value_;
+}
+
+RequestLogger LogCapture::Logger() {
+  return [this](const RequestLogRecord& r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_.push_back(Owned{r, std::string(r.request_id),
+                             std::string(r.method), std::string(r.path),
+                             std::string(r.reason)});
+  };
+}
+
+std::vector<RequestLogRecord> LogCapture::records() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<RequestLogRecord> out;
+  for (const Owned& o : records_) {
+    RequestLogRecord r = o.record;
+    r.request_id = o.request_id;
+    r.method = o.method;
+    r.path = o.path;
+    r.reason = o.reason;
+    out.push_back(r);
+  }
+  return out;
+}
+
+RunningServer::RunningServer(ServerOptions options, size_t threads)
+    : server_(std::move(options)) {
+  server_.new_task_queue = [threads] {
+    return new httplib::ThreadPool(threads);
+  };
+}
+
+RunningServer::~RunningServer() { Stop(); }
+
+void RunningServer::Start() {
+  port_ = server_.bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) throw std::runtime_error("bind_to_any_port failed");
+  ServerTestPeer::RaiseBacklog(server_, 1024);
+  // Clients may connect right away: the socket listens already, and the
+  // kernel queues connections until the accept loop runs.
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+void RunningServer::Stop() {
+  if (!thread_.joinable()) return;
+  server_.stop();
+  thread_.join();
+}
+
+int Connect(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  timeval tv{};
+  tv.tv_sec = kCap.count();
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    throw std::runtime_error("connect failed");
+  }
+  return fd;
+}
+
+void SendAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      throw std::runtime_error("send failed");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string RawResponse::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+namespace {
+
+// FillUntil reads into `buffer` until it holds `pred`-satisfying data; false
+// on EOF, error or timeout.
+template <class Pred>
+bool FillUntil(int fd, std::string& buffer, Pred pred) {
+  char chunk[4096];
+  while (!pred()) {
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+}  // namespace
+
+std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
+                                        bool skip_interim) {
+  for (;;) {
+    if (!FillUntil(fd, buffer, [&] {
+          return buffer.find("\r\n\r\n") != std::string::npos;
+        })) {
+      return std::nullopt;
+    }
+    const size_t end = buffer.find("\r\n\r\n");
+    const std::string head = buffer.substr(0, end);
+    buffer.erase(0, end + 4);
+    RawResponse r;
+    // Status line: HTTP/1.1 200 OK
+    const size_t sp = head.find(' ');
+    if (sp == std::string::npos) return std::nullopt;
+    r.status = std::atoi(head.c_str() + sp + 1);
+    size_t pos = head.find("\r\n");
+    while (pos != std::string::npos) {
+      const size_t next = head.find("\r\n", pos + 2);
+      const std::string line =
+          head.substr(pos + 2, next == std::string::npos ? std::string::npos
+                                                         : next - pos - 2);
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        std::string value = line.substr(colon + 1);
+        while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+        r.headers.emplace(Lower(line.substr(0, colon)), value);
+      }
+      pos = next;
+    }
+    if (r.status >= 100 && r.status < 200) {
+      if (skip_interim) continue;
+      return r;
+    }
+    const std::string length = r.header("content-length");
+    const size_t n = length.empty() ? 0 : std::stoul(length);
+    if (!FillUntil(fd, buffer, [&] { return buffer.size() >= n; })) {
+      return std::nullopt;
+    }
+    r.body = buffer.substr(0, n);
+    buffer.erase(0, n);
+    return r;
+  }
+}
+
+std::string ReadToEof(int fd) {
+  std::string out;
+  char chunk[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return out;
+    out.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+void CloseWithReset(int fd) {
+  linger l{};
+  l.l_onoff = 1;
+  l.l_linger = 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  ::close(fd);
+}
+
+std::string GetRequest(std::string_view path,
+                       const std::vector<std::string>& extra,
+                       std::string_view version) {
+  std::string r = "GET ";
+  r.append(path).append(" ").append(version).append("\r\nHost: test\r\n");
+  for (const std::string& line : extra) r.append(line).append("\r\n");
+  r.append("\r\n");
+  return r;
+}
+
+}  // namespace testing
+}  // namespace ctx::http

@@ -1,0 +1,128 @@
+// tests/http/test_util.h: loopback servers, raw sockets and one-shot events
+// for the HTTP bridge tests.
+
+#ifndef CTX_TESTS_HTTP_TEST_UTIL_H_
+#define CTX_TESTS_HTTP_TEST_UTIL_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ctx/context.h"
+#include "ctx/http/server.h"
+
+namespace ctx::http {
+
+// ServerTestPeer reaches a Server's internals for tests.
+struct ServerTestPeer {
+  // WatchedConnections is how many connections the disconnect watcher holds.
+  static size_t WatchedConnections(const Server& s);
+  // RaiseBacklog lets many clients connect at once (httplib listens with a
+  // backlog of 5, which drops SYNs when 200 clients connect in a burst).
+  static void RaiseBacklog(Server& s, int backlog);
+};
+
+namespace testing {
+
+// kCap bounds every wait for an event: generous, so a slow (sanitized,
+// loaded) machine never fails a test by timing, only a real hang does.
+inline constexpr std::chrono::seconds kCap(30);
+
+// Event is a one-shot signal made of a context: Fire() cancels it, waiters
+// wait on its Done().
+class Event {
+ public:
+  Event() : pair_(WithCancel(Background())) {}
+  void Fire() const { pair_.cancel(); }
+  [[nodiscard]] bool WaitFor(std::chrono::milliseconds t = kCap) const {
+    return pair_.context.Done().WaitFor(t);
+  }
+  [[nodiscard]] bool Fired() const { return pair_.context.Done().Ready(); }
+  [[nodiscard]] const Context& context() const { return pair_.context; }
+
+ private:
+  ContextAndCancel pair_;
+};
+
+// Counter counts and lets a test wait until it reaches a value.
+class Counter {
+ public:
+  void Add(int n = 1);
+  // WaitAtLeast waits (up to kCap) until the count is >= n; returns the
+  // count.
+  int WaitAtLeast(int n);
+  [[nodiscard]] int value();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int value_ = 0;
+};
+
+// LogCapture is a RequestLogger that keeps the records (as strings).
+class LogCapture {
+ public:
+  RequestLogger Logger();
+  [[nodiscard]] std::vector<RequestLogRecord> records();
+
+ private:
+  struct Owned {
+    RequestLogRecord record;
+    std::string request_id, method, path, reason;
+  };
+  std::mutex mu_;
+  std::vector<Owned> records_;
+};
+
+// RunningServer owns a Server listening on an ephemeral loopback port. Add
+// routes through server() before Start(); the destructor stops and joins.
+class RunningServer {
+ public:
+  explicit RunningServer(ServerOptions options = {}, size_t threads = 8);
+  ~RunningServer();
+  Server& server() { return server_; }
+  void Start();
+  [[nodiscard]] int port() const { return port_; }
+  // Stop stops the server and waits (up to the test's own timeout) for
+  // listen to return.
+  void Stop();
+
+ private:
+  Server server_;
+  int port_ = -1;
+  std::thread thread_;
+};
+
+// Raw loopback sockets. All reads are bounded by kCap (SO_RCVTIMEO).
+int Connect(int port);
+void SendAll(int fd, std::string_view data);
+// ReadResponse reads one HTTP response (interim 1xx responses are returned
+// too, as their own responses, when skip_interim is false).
+struct RawResponse {
+  int status = 0;
+  std::multimap<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  [[nodiscard]] std::string header(const std::string& lower_name) const;
+};
+std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
+                                        bool skip_interim = true);
+// ReadToEof reads until the peer closes (or kCap passes).
+std::string ReadToEof(int fd);
+// CloseWithReset closes with SO_LINGER 0: the peer sees RST, not FIN.
+void CloseWithReset(int fd);
+// Get builds "GET <path> HTTP/1.1" with Host and the given extra header
+// lines (each without CRLF).
+std::string GetRequest(std::string_view path,
+                       const std::vector<std::string>& extra = {},
+                       std::string_view version = "HTTP/1.1");
+
+}  // namespace testing
+}  // namespace ctx::http
+
+#endif  // CTX_TESTS_HTTP_TEST_UTIL_H_
