@@ -59,12 +59,31 @@ CancelNode::CancelNode(NodeKind kind, Node* parent) noexcept
   LiveNodes::Add(1);
 }
 
-CancelNode::~CancelNode() CTX_NO_THREAD_SAFETY_ANALYSIS {
+CancelNode::~CancelNode() {
   // Destruction is exclusive: no other reference exists, so no lock is needed.
-  if (fd_ >= 0) close(fd_);
-  delete stop_;
-  delete cause_;
+  delete extras_.load(std::memory_order_relaxed);
   LiveNodes::Add(-1);
+}
+
+CancelNode::Extras::~Extras() {
+  if (fd >= 0) close(fd);
+  delete stop;
+  delete cause;
+  delete deadline_cause;
+}
+
+CancelNode::Extras* CancelNode::ExtrasLocked() {
+  Extras* e = extras_.load(std::memory_order_relaxed);
+  if (e == nullptr) {
+    e = new Extras();
+    extras_.store(e, std::memory_order_release);  // see extras_
+  }
+  return e;
+}
+
+const Error* CancelNode::CauseOrNull() const noexcept {
+  const Extras* e = extras_.load(std::memory_order_acquire);
+  return e ? e->cause : nullptr;
 }
 
 CancelNode* CancelNode::Create(Node* parent) {
@@ -88,7 +107,9 @@ void CancelNode::Register() {
       if (next_) next_->pprev_ = &next_;
       pprev_ = &p->children_;
       p->children_ = this;
-      reg_parent_ = p;
+      // Relaxed: the node is not yet shared; whoever gets it later does so
+      // through a synchronizing handoff.
+      cancel_flags_.store(kLinked, std::memory_order_relaxed);
       return;
     }
     parent_err = static_cast<Errc>(
@@ -96,7 +117,7 @@ void CancelNode::Register() {
     // cause_ is constant once the parent is done, and our reference to the
     // parent chain keeps it alive: pointing at it is enough (null: the cause
     // is parent_err). Copying it here cost an Error per born-done child.
-    parent_cause = p->cause_;
+    parent_cause = p->CauseOrNull();
   }
   // The parent is done: the child is born done with the parent's error and
   // cause.
@@ -154,7 +175,7 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
     delete own_cause;
     return false;  // first cancel wins
   }
-  cause_ = own_cause;
+  if (own_cause != nullptr) ExtrasLocked()->cause = own_cause;
   // Children: drop the whole list. Each child still alive gets a reference so
   // it cannot be destroyed while we cancel it; a child whose count is already
   // zero is being destroyed and will find itself unlinked (pprev_ null) when it
@@ -177,8 +198,9 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
     cb->pprev_ = nullptr;
   *callbacks = callbacks_;
   callbacks_ = nullptr;
-  *fd = fd_;
-  *stop = stop_;
+  const Extras* extras = extras_.load(std::memory_order_relaxed);
+  *fd = extras ? extras->fd : -1;
+  *stop = extras ? extras->stop : nullptr;
   // Publish: the error bits and kDone in one release step; waiters that see
   // kDone see all of the above.
   const uint32_t old = state_.fetch_or(done, std::memory_order_acq_rel);
@@ -228,21 +250,30 @@ void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
 }
 
 void CancelNode::Unlink() noexcept {
-  CancelNode* p = reg_parent_;
-  if (p == nullptr) return;
-  MutexLock lock(p->mu_);
-  if (pprev_ == nullptr)
-    return;  // the parent's cancel already dropped its list
-  *pprev_ = next_;
-  if (next_) next_->pprev_ = pprev_;
-  pprev_ = nullptr;
-  next_ = nullptr;
+  // Relaxed: kLinked was written before the node was shared; kUnlinked is
+  // written by an Unlink of ours under the parent's lock, after which the
+  // parent never touches us again, so seeing it lets us skip the lock. (The
+  // parent dropping its list does not set it: then we must take the lock, to
+  // wait until its cancel is done with us.)
+  const uint8_t flags = cancel_flags_.load(std::memory_order_relaxed);
+  if (!(flags & kLinked) || (flags & kUnlinked)) return;
+  CancelNode* p = RegParent();
+  MutexLock lock(p->mu_);   // NOTE: parent's lock; we hold none of ours
+  if (pprev_ != nullptr) {  // else the parent's cancel already dropped its list
+    *pprev_ = next_;
+    if (next_) next_->pprev_ = pprev_;
+    pprev_ = nullptr;
+    next_ = nullptr;
+  }
+  cancel_flags_.store(flags | kUnlinked, std::memory_order_relaxed);
 }
 
 Error CancelNode::CauseOf() {
   if (!Ready()) return Error();
-  // cause_ is constant once done (written before the release that set kDone).
-  return cause_ ? *cause_ : Error(Err());
+  // The cause is constant once done (written before the release that set
+  // kDone).
+  const Error* cause = CauseOrNull();
+  return cause ? *cause : Error(Err());
 }
 
 void CancelNode::AddCallback(Callback* cb) {
@@ -278,9 +309,10 @@ bool CancelNode::RemoveCallback(Callback* cb) {
 int CancelNode::EventFd() {
   MutexLock lock(mu_);
   // AttachLocked: a live node's cancel must now take the lock to signal fd_.
-  if (fd_ < 0)
-    fd_ = eventfd(AttachLocked() ? 0 : 1, EFD_CLOEXEC | EFD_NONBLOCK);
-  return fd_;
+  Extras* e = ExtrasLocked();
+  if (e->fd < 0)
+    e->fd = eventfd(AttachLocked() ? 0 : 1, EFD_CLOEXEC | EFD_NONBLOCK);
+  return e->fd;
 }
 
 std::stop_token CancelNode::StopToken() {
@@ -288,14 +320,15 @@ std::stop_token CancelNode::StopToken() {
   bool request = false;
   {
     MutexLock lock(mu_);
-    if (stop_ == nullptr) {
-      stop_ = new std::stop_source();
+    Extras* e = ExtrasLocked();
+    if (e->stop == nullptr) {
+      e->stop = new std::stop_source();
       // A cancel that already happened did not see stop_: request the stop
       // here, outside the lock. (AttachLocked: a later cancel takes the lock
       // and sees stop_.)
       request = !AttachLocked();
     }
-    source = stop_;  // constant once set, freed only with the node
+    source = e->stop;  // constant once set, freed only with the node
   }
   if (request) source->request_stop();
   return source->get_token();
@@ -320,5 +353,9 @@ void CancelNode::Destroy(CancelNode* n) noexcept {
     delete n;
   }
 }
+
+// The memory budget (see Extras): one 96-byte malloc chunk per timer node.
+static_assert(sizeof(CancelNode) <= 72);
+static_assert(sizeof(TimerNode) <= 88);
 
 }  // namespace ctx::internal

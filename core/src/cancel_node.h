@@ -8,6 +8,7 @@
 #ifndef CTX_SRC_CANCEL_NODE_H_
 #define CTX_SRC_CANCEL_NODE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <stop_token>
 #include <system_error>
@@ -95,16 +96,47 @@ class CancelNode : public Node, public DoneSignal {
                 Callback** callbacks, int* fd, std::stop_source** stop)
       CTX_LOCKS_EXCLUDED(mu_);
   void Unlink() noexcept;
+  // RegParent is the node whose children list holds us (or held us): the
+  // nearest cancelable ancestor, whose signal our parent shares. Meaningful
+  // only when kLinked is set.
+  CancelNode* RegParent() const noexcept { return FromSignal(parent_->done_); }
+  // ExtrasLocked returns extras_, creating it.
+  struct Extras;
+  Extras* ExtrasLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // CauseOrNull is the cause stored by the first cancel (null: the cause is
+  // Err()). Valid once done: it is constant from then on.
+  const Error* CauseOrNull() const noexcept;
+
+  // Extras holds what few contexts need, so that every node does not pay for
+  // it: a node is 72 bytes (a timer node 88, one 96-byte malloc chunk) instead
+  // of 104 (120). Measured: one million live WithTimeout contexts went from
+  // 136 to 104 heap bytes each.
+  struct Extras {
+    ~Extras();
+    // fd: eventfd, created lazily by EventFd() under mu_; -1 until then.
+    int fd = -1;
+    // stop: created lazily by StopToken() under mu_; stop requested by the
+    // first cancel.
+    std::stop_source* stop = nullptr;
+    // cause: set by the first cancel under mu_ (null: the cause is Err()),
+    // constant once done.
+    Error* cause = nullptr;
+    // deadline_cause: a *Cause deadline's cause, set before the node is
+    // shared, then constant.
+    Error* deadline_cause = nullptr;
+  };
+
+  // Link state, in Node::cancel_flags_. kLinked: Register put us in
+  // RegParent()'s children list (written before the node is shared). kUnlinked:
+  // our own Unlink ran (written under RegParent()->mu_); the parent no longer
+  // points at us, so a later Unlink (from Destroy) needs no lock. Measured:
+  // WithCancel(live parent) + cancel took the parent's lock twice (cancel and
+  // destroy), now once.
+  static constexpr uint8_t kLinked = 1;
+  static constexpr uint8_t kUnlinked = 2;
 
   Mutex mu_;
-  // fd_: eventfd, created lazily by EventFd() under mu_; -1 until then. Closed
-  // in Destroy.
-  int fd_ CTX_GUARDED_BY(mu_) = -1;
-  // reg_parent_: the node whose children list holds us; set by Register before
-  // the node is shared, then constant. Null when the ancestor chain cannot be
-  // canceled or we were born done.
-  CancelNode* reg_parent_ = nullptr;
-  // Links in reg_parent_'s children list, under reg_parent_->mu_. pprev_ is
+  // Links in RegParent()'s children list, under RegParent()->mu_. pprev_ is
   // null when not linked (never linked, unlinked, or the parent dropped its
   // list on cancel). After the parent drops its list, the parent's cancel
   // reuses next_ as a private work-list link.
@@ -112,12 +144,10 @@ class CancelNode : public Node, public DoneSignal {
   CancelNode** pprev_ = nullptr;
   CancelNode* children_ CTX_GUARDED_BY(mu_) = nullptr;
   Callback* callbacks_ CTX_GUARDED_BY(mu_) = nullptr;
-  // cause_: set by the first cancel under mu_ (null: the cause is Err()),
-  // constant once done.
-  Error* cause_ = nullptr;
-  // stop_: created lazily by StopToken() under mu_; stop requested by the first
-  // cancel.
-  std::stop_source* stop_ CTX_GUARDED_BY(mu_) = nullptr;
+  // extras_: created lazily under mu_ (or by the TimerNode constructor, before
+  // the node is shared), then constant until Destroy. Release/acquire: a
+  // reader that finds it without the lock sees its fields as of creation.
+  std::atomic<Extras*> extras_{nullptr};
 };
 
 // TimerNode is a CancelNode with a deadline and an entry in the shared timer
@@ -141,13 +171,10 @@ class TimerNode final : public CancelNode {
 
  private:
   friend class CancelNode;
-  TimerNode(Node* parent, TimePoint deadline, Error cause) noexcept;
-  ~TimerNode();
+  TimerNode(Node* parent, TimePoint deadline, Error cause);
+  ~TimerNode() = default;
 
   const TimePoint deadline_;
-  // deadline_cause_: the cause reported when the deadline fires (null:
-  // kDeadlineExceeded itself).
-  Error* const deadline_cause_;
 };
 
 // TryRefNode takes a reference to n unless its count already reached zero.

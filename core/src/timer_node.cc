@@ -8,12 +8,15 @@
 
 namespace ctx::internal {
 
-TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause) noexcept
-    : CancelNode(NodeKind::kTimer, parent),
-      deadline_(deadline),
-      deadline_cause_(cause ? new Error(std::move(cause)) : nullptr) {}
-
-TimerNode::~TimerNode() { delete deadline_cause_; }
+TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
+    : CancelNode(NodeKind::kTimer, parent), deadline_(deadline) {
+  if (cause) {
+    // Not yet shared: no lock needed.
+    auto* extras = new Extras();
+    extras->deadline_cause = new Error(std::move(cause));
+    extras_.store(extras, std::memory_order_relaxed);
+  }
+}
 
 TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause) {
   TimerNode* n = new TimerNode(parent, deadline, std::move(cause));
@@ -28,7 +31,11 @@ TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause) {
 }
 
 void TimerNode::Fire() {
-  Cancel(true, Errc::kDeadlineExceeded, deadline_cause_);
+  // extras_ with a deadline cause was set before the node was shared; one
+  // created later by EventFd/StopToken has none.
+  const Extras* extras = extras_.load(std::memory_order_acquire);
+  Cancel(true, Errc::kDeadlineExceeded,
+         extras ? extras->deadline_cause : nullptr);
 }
 
 }  // namespace ctx::internal

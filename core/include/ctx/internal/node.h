@@ -35,6 +35,9 @@ class Node {
   // the destroying thread sees every write made through other references.
   std::atomic<uint32_t> refs_{1};
   const NodeKind kind_;
+  // cancel_flags_: a cancel node's link state (CancelNode::kLinked,
+  // kUnlinked); it sits in what would be padding. Unused by other kinds.
+  std::atomic<uint8_t> cancel_flags_{0};
   // parent_: strong reference (one count of the parent's refs_), null for
   // roots.
   Node* const parent_;
