@@ -1,5 +1,7 @@
 #include "timer_service.h"
 
+#include <sys/prctl.h>
+
 #include <cstdlib>
 
 #include "cancel_node.h"
@@ -41,46 +43,44 @@ void TimerService::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void TimerService::Place(size_t i, TimerNode* n) {
-  heap_[i] = n;
-  n->heap_index_ = static_cast<uint32_t>(i);
+void TimerService::Place(size_t i, const Entry& e) {
+  heap_[i] = e;
+  e.node->heap_index_ = static_cast<uint32_t>(i);
 }
 
 void TimerService::SiftUp(size_t i) {
-  TimerNode* n = heap_[i];
+  const Entry e = heap_[i];
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (heap_[parent]->deadline() <= n->deadline()) break;
+    if (heap_[parent].when <= e.when) break;
     Place(i, heap_[parent]);
     i = parent;
   }
-  Place(i, n);
+  Place(i, e);
 }
 
 void TimerService::SiftDown(size_t i) {
-  TimerNode* n = heap_[i];
+  const Entry e = heap_[i];
   const size_t size = heap_.size();
   for (;;) {
     size_t child = 2 * i + 1;
     if (child >= size) break;
-    if (child + 1 < size &&
-        heap_[child + 1]->deadline() < heap_[child]->deadline())
-      ++child;
-    if (n->deadline() <= heap_[child]->deadline()) break;
+    if (child + 1 < size && heap_[child + 1].when < heap_[child].when) ++child;
+    if (e.when <= heap_[child].when) break;
     Place(i, heap_[child]);
     i = child;
   }
-  Place(i, n);
+  Place(i, e);
 }
 
 void TimerService::RemoveAt(size_t i) {
-  heap_[i]->heap_index_ = TimerNode::kNoIndex;
-  TimerNode* last = heap_.back();
+  heap_[i].node->heap_index_ = TimerNode::kNoIndex;
+  const Entry last = heap_.back();
   heap_.pop_back();
   if (i == heap_.size()) return;
   Place(i, last);
   SiftDown(i);
-  SiftUp(last->heap_index_);
+  SiftUp(last.node->heap_index_);
 }
 
 void TimerService::Add(TimerNode* n) {
@@ -92,7 +92,7 @@ void TimerService::Add(TimerNode* n) {
     // on a done node.
     if (stopping_ || n->Ready() || n->heap_index_ != TimerNode::kNoIndex)
       return;
-    heap_.push_back(n);
+    heap_.push_back(Entry{n->deadline(), n});
     SiftUp(heap_.size() - 1);
     if (n->deadline() < wake_at_) {
       wake_at_ = n->deadline();
@@ -118,6 +118,10 @@ size_t TimerService::Armed() {
 }
 
 void TimerService::Run() {
+  // Timer slack: Linux may delay this thread's timed sleeps by up to 50 us by
+  // default, to batch wake-ups; a timer thread wants its wake-ups on time.
+  // (Lateness figures, before and after: BENCHMARKS.md, Core.)
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // 1 us
   std::unique_lock<std::mutex> lock(mu_);
   std::vector<TimerNode*> due;
   while (!stopping_) {
@@ -125,8 +129,8 @@ void TimerService::Run() {
     // Collect every expired timer, taking a reference so none is destroyed
     // while we fire it. A node whose count already reached zero is being
     // destroyed; its Remove is waiting for mu_ and will find it gone.
-    while (!heap_.empty() && heap_[0]->deadline() <= now) {
-      TimerNode* n = heap_[0];
+    while (!heap_.empty() && heap_[0].when <= now) {
+      TimerNode* n = heap_[0].node;
       RemoveAt(0);
       if (TryRefNode(n)) due.push_back(n);
     }
@@ -143,7 +147,7 @@ void TimerService::Run() {
       idle_cv_.notify_all();
       continue;
     }
-    TimePoint next = heap_.empty() ? TimePoint::max() : heap_[0]->deadline();
+    TimePoint next = heap_.empty() ? TimePoint::max() : heap_[0].when;
     // With nothing armed, keep the wake-up already planned (if still ahead): a
     // later spurious wake-up is cheaper than a notify on every Add of a
     // create/cancel loop.

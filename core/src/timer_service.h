@@ -52,12 +52,23 @@ class TimerService {
   void Start();
   void SiftUp(size_t i);
   void SiftDown(size_t i);
-  void Place(size_t i, TimerNode* n);
+  // Entry is a heap slot. The deadline is copied into it so that sifting
+  // compares within the heap's own array instead of loading a node (a cache
+  // miss each, with a million timers) per comparison; only the nodes that
+  // move are touched, to update their heap_index_. 16 bytes per armed timer
+  // instead of 8. Measured: creating one million WithTimeout contexts (random
+  // 1-10 s) and canceling each took 22-27% less CPU (perf stat task-clock of
+  // the whole benchmark process, 2.0-2.3 s -> 1.5-1.8 s).
+  struct Entry {
+    TimePoint when;
+    TimerNode* node;
+  };
+  void Place(size_t i, const Entry& e);
   void RemoveAt(size_t i);
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<TimerNode*> heap_;  // under mu_; ordered by deadline
+  std::vector<Entry> heap_;  // under mu_; a min-heap on Entry::when
   // wake_at_: when the thread will next wake on its own (under mu_). Add
   // signals the condvar only for a deadline earlier than this, so a stream of
   // later deadlines costs no wake-ups.
