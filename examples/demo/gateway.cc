@@ -1,0 +1,210 @@
+// examples/demo/gateway.cc: the edge of the demo. An HTTP service (the ctx
+// HTTP bridge) whose GET /order places an order through the orders service over
+// gRPC. The request's context comes from the bridge: its deadline from
+// X-Request-Timeout (capped, with a default), its request id from X-Request-Id
+// (generated when missing, replaced when invalid), and it is canceled when the
+// client hangs up. All three travel to orders with the call.
+//
+//   gateway [--listen=127.0.0.1:8080]            ($GATEWAY_LISTEN)
+//           [--orders=127.0.0.1:50051]           ($ORDERS_ADDR)
+//           [--default-timeout-ms=5000]          ($GATEWAY_DEFAULT_TIMEOUT_MS)
+//           [--max-timeout-ms=30000]             ($GATEWAY_MAX_TIMEOUT_MS)
+//
+//   GET /order?item=book&qty=1&work_ms=50   200 with the order and every hop's
+//                                           request id and remaining budget
+//   GET /healthz                            200 "ok"
+
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "ctx/context.h"
+#include "ctx/grpc/client_context.h"
+#include "ctx/http/server.h"
+#include "ctx/log/log.h"
+#include "ctx/propagation.h"
+#include "demo.grpc.pb.h"
+#include "end_watch.h"
+#include "grpc_service.h"
+#include "hop.h"
+#include "order_json.h"
+#include "service_log.h"
+#include "settings.h"
+#include "shutdown.h"
+#include "validate.h"
+
+namespace {
+
+// IntParam returns the query parameter `name` as an integer in [min, max],
+// `fallback` when it is absent, or nullopt when it is present but invalid.
+std::optional<long long> IntParam(const httplib::Request& req, const char* name,
+                                  long long fallback, long long min,
+                                  long long max) {
+  if (!req.has_param(name)) return fallback;
+  const std::string v = req.get_param_value(name);
+  long long out = 0;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size() || out < min ||
+      out > max) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+// HttpStatusFor maps a failure reported by orders (while our own context is
+// still live) to the status the gateway answers.
+int HttpStatusFor(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return 504;  // the budget ran out downstream first (deadline margins)
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return 400;
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::CANCELLED:  // a service downstream is stopping
+      return 503;
+    default:
+      return 502;
+  }
+}
+
+// LogIncomingId says when the bridge did not use the caller's X-Request-Id,
+// showing the rejected value only through ctx::LogSafe.
+void LogIncomingId(const ctx::Context& c, const httplib::Request& req) {
+  if (!req.has_header("X-Request-Id")) {
+    ctx::log::Info(c, "gateway: no X-Request-Id: generated one");
+    return;
+  }
+  const std::string sent = req.get_header_value("X-Request-Id");
+  const std::string* used = c.Value(ctx::kRequestIdKey);
+  if (used == nullptr || *used != sent) {
+    ctx::log::Warn(c, "gateway: invalid X-Request-Id replaced: \"{}\"",
+                   ctx::LogSafe(sent));
+  }
+}
+
+// PlaceOrder serves GET /order (see the file comment).
+void PlaceOrder(ctxdemo::Orders::Stub& orders, const ctx::Context& c,
+                const httplib::Request& req, httplib::Response& res) {
+  const ctxdemo::Hop hop = demo::MakeHop(c, "gateway");
+  LogIncomingId(c, req);
+  const std::string item =
+      req.has_param("item") ? req.get_param_value("item") : "book";
+  const std::optional<long long> qty = IntParam(req, "qty", 1, 1, 1000);
+  const std::optional<long long> work_ms =
+      IntParam(req, "work_ms", 50, 0, demo::kMaxWorkMs);
+  if (!demo::IsValidItem(item) || !qty || !work_ms) {
+    ctx::log::Warn(c, "gateway: 400: bad query parameters");
+    res.status = 400;
+    res.set_content(demo::ErrorJson(hop.request_id(), "bad query parameters"),
+                    "application/json");
+    return;
+  }
+  ctx::log::Info(c, "gateway: GET /order item={} qty={} work_ms={}", item, *qty,
+                 *work_ms);
+  const demo::EndWatch watch(c, "gateway");
+
+  ctxdemo::PlaceOrderRequest request;
+  request.set_item(item);
+  request.set_quantity(static_cast<int>(*qty));
+  request.set_work_ms(*work_ms);
+  ctxdemo::PlaceOrderReply reply;
+  grpc::Status status;
+  {
+    // The call runs under a child of c: when c ends, its own callbacks (the
+    // EndWatch line) run before the cancel reaches the child and travels on.
+    auto [call_context, release] = ctx::WithCancel(c);
+    ctx::grpc::BoundClientContext call(call_context);  // deadline, id, cancel
+    status = orders.PlaceOrder(call.get(), request, &reply);
+  }  // `call` goes first, then the child context and `release` (unused: a
+     // child whose handles are all gone unregisters itself)
+
+  if (c.Err()) {  // the bridge answers for us: 504, 499 (logged) or 503
+    ctx::log::Warn(c, "gateway: gave up: {}", ctx::Cause(c).message());
+    return;
+  }
+  if (!status.ok()) {
+    res.status = HttpStatusFor(status.error_code());
+    ctx::log::Warn(c, "gateway: {}: orders failed: {} ({})", res.status,
+                   demo::CodeName(status.error_code()), status.error_message());
+    res.set_content(
+        demo::ErrorJson(hop.request_id(), demo::CodeName(status.error_code())),
+        "application/json");
+    return;
+  }
+  res.set_content(demo::OrderJson(hop, reply), "application/json");
+  ctx::log::Info(c, "gateway: 200: {}", reply.order_id());
+}
+
+// HttpHealthcheck asks a running gateway for /healthz (for --healthcheck).
+int HttpHealthcheck(const demo::HostPort& listen) {
+  const demo::HostPort target = listen.Dialable();
+  httplib::Client client(target.host, target.port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(2));
+  const httplib::Result r = client.Get("/healthz");
+  return r && r->status == 200 ? 0 : 1;
+}
+
+const demo::Flag kFlags[] = {
+    {"listen", "GATEWAY_LISTEN", "127.0.0.1:8080",
+     "address to serve HTTP on (port 0: any free port)"},
+    {"orders", "ORDERS_ADDR", "127.0.0.1:50051",
+     "address of the orders service"},
+    {"default-timeout-ms", "GATEWAY_DEFAULT_TIMEOUT_MS", "5000",
+     "budget of requests that send no X-Request-Timeout"},
+    {"max-timeout-ms", "GATEWAY_MAX_TIMEOUT_MS", "30000",
+     "cap on every request's budget"},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  demo::BlockShutdownSignals();
+  demo::SetUpLogging("gateway");
+  const demo::Settings settings =
+      demo::Settings::ParseOrExit(argc, argv, "gateway", kFlags);
+  const demo::HostPort listen = settings.GetHostPort("listen");
+  if (settings.healthcheck()) return HttpHealthcheck(listen);
+
+  std::unique_ptr<ctxdemo::Orders::Stub> orders = ctxdemo::Orders::NewStub(
+      grpc::CreateChannel(settings.GetHostPort("orders").ToString(),
+                          grpc::InsecureChannelCredentials()));
+
+  ctx::http::ServerOptions options;
+  options.headers.default_timeout =
+      std::chrono::milliseconds(settings.GetInt("default-timeout-ms"));
+  options.headers.max_timeout =
+      std::chrono::milliseconds(settings.GetInt("max-timeout-ms"));
+  ctx::http::Server server(options);
+  server.Get("/order",
+             [&](const ctx::Context& c, const httplib::Request& req,
+                 httplib::Response& res) { PlaceOrder(*orders, c, req, res); });
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+
+  const int port =
+      listen.port == 0
+          ? server.bind_to_any_port(listen.host)
+          : (server.bind_to_port(listen.host, listen.port) ? listen.port : -1);
+  if (port <= 0) {
+    spdlog::error("gateway cannot listen on {}", listen.ToString());
+    return 1;
+  }
+  spdlog::info("gateway listening on {}:{}", listen.host, port);
+  std::thread serving([&] { server.listen_after_bind(); });
+
+  const char* signal = demo::WaitForShutdownSignal();
+  spdlog::info("gateway stopping ({})", signal);
+  server.stop();  // cancels the requests in flight (503)
+  serving.join();
+  spdlog::info("gateway stopped");
+  return 0;
+}

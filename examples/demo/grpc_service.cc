@@ -1,0 +1,101 @@
+#include "grpc_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ctx/context.h"
+#include "ctx/grpc/server_interceptor.h"
+#include "shutdown.h"
+
+namespace demo {
+
+int ServeGrpcUntilSignal(const std::string& name, grpc::Service* service,
+                         const HostPort& listen) {
+  // Canceling `root` cancels every call in flight: in-flight work stops at
+  // once instead of holding the shutdown up.
+  auto [root, cancel_all] = ctx::WithCancel(ctx::Background());
+  ctx::grpc::ServerOptions options;
+  options.root = root;
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      interceptors;
+  interceptors.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
+
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(service);
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    spdlog::error("{} cannot listen on {}", name, listen.ToString());
+    return 1;
+  }
+  spdlog::info("{} listening on {}:{}", name, listen.host, port);
+
+  const char* signal = WaitForShutdownSignal();
+  spdlog::info("{} stopping ({})", name, signal);
+  cancel_all();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  spdlog::info("{} stopped", name);
+  return 0;
+}
+
+const char* CodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN_CODE";
+  }
+}
+
+int GrpcHealthcheck(const HostPort& address) {
+  auto channel = grpc::CreateChannel(address.Dialable().ToString(),
+                                     grpc::InsecureChannelCredentials());
+  const bool up = channel->WaitForConnected(std::chrono::system_clock::now() +
+                                            std::chrono::seconds(2));
+  return up ? 0 : 1;
+}
+
+}  // namespace demo

@@ -1,0 +1,30 @@
+// examples/demo/order_json.h: the gateway's JSON answers.
+//
+//   {"request_id": "4bf9...", "order_id": "order-1", "hops": [
+//     {"service": "gateway", "request_id": "4bf9...", "left_ms": 1999},
+//     {"service": "orders", "request_id": "4bf9...", "left_ms": 1996},
+//     {"service": "inventory/east", "request_id": "4bf9...", "left_ms": 1985},
+//     {"service": "inventory/west", "request_id": "4bf9...", "left_ms": 1985}]}
+
+#ifndef CTX_EXAMPLES_DEMO_ORDER_JSON_H_
+#define CTX_EXAMPLES_DEMO_ORDER_JSON_H_
+
+#include <string>
+#include <string_view>
+
+#include "demo.pb.h"
+
+namespace demo {
+
+// OrderJson renders a placed order: the gateway's own hop, then the hops
+// orders reported.
+[[nodiscard]] std::string OrderJson(const ctxdemo::Hop& gateway,
+                                    const ctxdemo::PlaceOrderReply& reply);
+
+// ErrorJson renders a failure: {"request_id": ..., "error": ...}.
+[[nodiscard]] std::string ErrorJson(std::string_view request_id,
+                                    std::string_view error);
+
+}  // namespace demo
+
+#endif  // CTX_EXAMPLES_DEMO_ORDER_JSON_H_
