@@ -1,0 +1,68 @@
+# Starting and stopping the three demo services (sourced by scripts/demo).
+#
+#   demo_start_all BIN_DIR LOG_DIR   inventory, then orders, then gateway, each on the address in
+#                                    $INVENTORY_LISTEN / $ORDERS_LISTEN / $GATEWAY_LISTEN (default
+#                                    127.0.0.1:0: an ephemeral port), each told where the next one is
+#                                    listening; sets DEMO_GATEWAY (host:port) and DEMO_LOG_<NAME>
+#   demo_stop_all                    SIGTERM to each service started, SIGKILL after 5 s; idempotent,
+#                                    safe from an EXIT trap
+#
+# Services are started with setsid, each in a process group of its own, and only those groups are ever
+# signalled.
+
+DEMO_PIDS=()
+
+# demo_listening_port LOG: the port from the "<name> listening on <host>:<port>" line, once written.
+demo_listening_port() {
+  sed -n 's/.* listening on .*:\([0-9][0-9]*\)$/\1/p' "$1" | head -n 1
+}
+
+# demo_start NAME BINARY LOG ARGS...: starts one service and waits (up to 15 s) until it listens;
+# sets DEMO_PORT to its port. (Not in a subshell: DEMO_PIDS must keep the pid.)
+demo_start() {
+  local name=$1 bin=$2 log=$3 pid i
+  shift 3
+  : >"$log"
+  setsid "$bin" "$@" >>"$log" 2>&1 </dev/null &
+  pid=$!
+  DEMO_PIDS+=("$pid")
+  for ((i = 0; i < 300; i++)); do
+    DEMO_PORT=$(demo_listening_port "$log")
+    [[ -n $DEMO_PORT ]] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  ctx_log "$name did not start; its log ($log):" >&2
+  cat "$log" >&2
+  return 1
+}
+
+demo_start_all() {
+  local bin=$1 logs=$2
+  mkdir -p "$logs"
+  DEMO_LOG_INVENTORY=$logs/inventory.log
+  DEMO_LOG_ORDERS=$logs/orders.log
+  DEMO_LOG_GATEWAY=$logs/gateway.log
+  demo_start inventory "$bin/demo_inventory" "$DEMO_LOG_INVENTORY" \
+    --listen="${INVENTORY_LISTEN:-127.0.0.1:0}" || return 1
+  demo_start orders "$bin/demo_orders" "$DEMO_LOG_ORDERS" \
+    --listen="${ORDERS_LISTEN:-127.0.0.1:0}" --inventory="127.0.0.1:$DEMO_PORT" || return 1
+  demo_start gateway "$bin/demo_gateway" "$DEMO_LOG_GATEWAY" \
+    --listen="${GATEWAY_LISTEN:-127.0.0.1:0}" --orders="127.0.0.1:$DEMO_PORT" || return 1
+  DEMO_GATEWAY=127.0.0.1:$DEMO_PORT
+}
+
+demo_stop_all() {
+  local pid i
+  ((${#DEMO_PIDS[@]})) || return 0
+  for pid in "${DEMO_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  for pid in "${DEMO_PIDS[@]}"; do
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  DEMO_PIDS=()
+}

@@ -1,0 +1,255 @@
+// End-to-end: the three demo services (examples/demo/) as separate processes
+// on ephemeral loopback ports, driven through the four scenarios of issue 7
+// (the same ones scripts/demo shows). Outcomes are read from the gateway's
+// responses and from the services' logs, where every line written for a
+// request starts with "[req=<id> left=<ms>ms ...]".
+//
+// Time: each wait has a generous cap (seconds) and no test asserts a tighter
+// timing; simulated work is 30 s wherever a test proves that it stopped early.
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "service_process.h"
+
+namespace {
+
+using std::chrono::seconds;
+
+constexpr auto kCap = std::chrono::milliseconds(10'000);
+
+// Tag returns "[req=<id> ", what every log line of request `id` contains.
+std::string Tag(const std::string& id) { return "[req=" + id + " "; }
+
+class DemoTest : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // Each service starts on a free port, told where its callee listens.
+    int port = Start(inventory_, "inventory", CTX_DEMO_INVENTORY, "");
+    ASSERT_GT(port, 0) << "inventory did not start";
+    port = Start(orders_, "orders", CTX_DEMO_ORDERS,
+                 "--inventory=127.0.0.1:" + std::to_string(port));
+    ASSERT_GT(port, 0) << "orders did not start";
+    gateway_port_ = Start(gateway_, "gateway", CTX_DEMO_GATEWAY,
+                          "--orders=127.0.0.1:" + std::to_string(port));
+    ASSERT_GT(gateway_port_, 0) << "gateway did not start";
+  }
+
+  // Start runs one service on 127.0.0.1:0 (with `callee`, when not empty)
+  // into `slot`, and returns its port, or -1.
+  static int Start(std::unique_ptr<e2e::ServiceProcess>& slot,
+                   const std::string& name, const std::string& path,
+                   const std::string& callee) {
+    std::vector<std::string> args = {"--listen=127.0.0.1:0"};
+    if (!callee.empty()) args.push_back(callee);
+    slot = std::make_unique<e2e::ServiceProcess>(name, path, args,
+                                                 CTX_E2E_LOG_DIR);
+    return slot->WaitForPort();
+  }
+
+  static void TearDownTestSuite() {
+    // Reverse order, so that no service sees its callee vanish first.
+    gateway_.reset();
+    orders_.reset();
+    inventory_.reset();
+  }
+
+  void SetUp() override {
+    ASSERT_GT(gateway_port_, 0)
+        << "the services did not start; logs in " << CTX_E2E_LOG_DIR;
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::cerr << "service logs: " << CTX_E2E_LOG_DIR << "\n";
+    }
+  }
+
+  // Get sends GET `path` to the gateway with `headers`.
+  static httplib::Result Get(const std::string& path,
+                             const httplib::Headers& headers) {
+    httplib::Client client("127.0.0.1", gateway_port_);
+    client.set_read_timeout(seconds(20));
+    return client.Get(path.c_str(), headers);
+  }
+
+  // InAllLogs reports whether each of the three services wrote a line
+  // containing every one of `parts`.
+  static bool InAllLogs(std::initializer_list<std::string_view> parts) {
+    return gateway_->WaitForLine(parts, kCap) &&
+           orders_->WaitForLine(parts, kCap) &&
+           inventory_->WaitForLine(parts, kCap);
+  }
+
+  static inline std::unique_ptr<e2e::ServiceProcess> inventory_;
+  static inline std::unique_ptr<e2e::ServiceProcess> orders_;
+  static inline std::unique_ptr<e2e::ServiceProcess> gateway_;
+  static inline int gateway_port_ = -1;
+};
+
+// Scenario 1.
+TEST_F(DemoTest, NormalRequestAnswers200WithOneRequestIdAtEveryHop) {
+  const std::string id = "e2e-normal-1";
+  httplib::Result r =
+      Get("/order?item=book&qty=2&work_ms=20",
+          {{"X-Request-Id", id}, {"X-Request-Timeout", "5000"}});
+  ASSERT_TRUE(r) << "GET /order: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("X-Request-Id"), id);
+  EXPECT_NE(r->body.find("\"service\": \"inventory/east\", \"request_id\": \"" +
+                         id + "\""),
+            std::string::npos)
+      << r->body;
+  EXPECT_TRUE(gateway_->WaitForLine({Tag(id), "gateway: 200"}, kCap));
+  EXPECT_TRUE(orders_->WaitForLine({Tag(id), "orders: placed"}, kCap));
+  EXPECT_TRUE(
+      inventory_->WaitForLine({Tag(id), "inventory/east: reserved"}, kCap));
+  EXPECT_TRUE(
+      inventory_->WaitForLine({Tag(id), "inventory/west: reserved"}, kCap));
+}
+
+TEST_F(DemoTest, EveryHopLogsARemainingBudgetBelowTheEdgeBudget) {
+  const std::string id = "e2e-budget-1";
+  httplib::Result r = Get("/order?work_ms=0", {{"X-Request-Id", id},
+                                               {"X-Request-Timeout", "5000"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  for (e2e::ServiceProcess* s :
+       {gateway_.get(), orders_.get(), inventory_.get()}) {
+    std::optional<std::string> line = s->WaitForLine({Tag(id), " left="}, kCap);
+    ASSERT_TRUE(line) << s->name() << " logged nothing for " << id;
+    const size_t at = line->find(" left=") + 6;
+    const long left = std::stol(line->substr(at));
+    EXPECT_GT(left, 0) << s->name() << ": " << *line;
+    EXPECT_LE(left, 5000) << s->name() << ": " << *line;
+  }
+}
+
+// Scenario 2.
+TEST_F(DemoTest, EdgeDeadlineShorterThanTheWorkGives504AndEndsInventory) {
+  const std::string id = "e2e-deadline-1";
+  const auto start = std::chrono::steady_clock::now();
+  httplib::Result r = Get("/order?work_ms=30000",
+                          {{"X-Request-Id", id}, {"X-Request-Timeout", "300"}});
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(r) << "GET /order: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 504) << r->body;
+  EXPECT_LT(took, seconds(15)) << "the answer waited for the 30 s of work";
+  EXPECT_TRUE(inventory_->WaitForLine(
+      {Tag(id), "done=deadline_exceeded",
+       "context ended while working: context deadline exceeded"},
+      kCap));
+  EXPECT_TRUE(inventory_->WaitForLine({Tag(id), "stopped work after"}, kCap));
+}
+
+// A raw connection that sends one request and can hang up mid-request (an
+// HTTP client library would wait for the answer).
+class RawRequest {
+ public:
+  RawRequest(int port, const std::string& request) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = fd_ >= 0 &&
+          connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+          send(fd_, request.data(), request.size(), MSG_NOSIGNAL) ==
+              static_cast<ssize_t>(request.size());
+  }
+  ~RawRequest() { HangUp(); }
+  [[nodiscard]] bool ok() const { return ok_; }
+  void HangUp() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+// Scenario 3.
+TEST_F(DemoTest, ClientHangUpCancelsOrdersAndInventoryAndStopsTheWork) {
+  const std::string id = "e2e-hangup-1";
+  RawRequest request(gateway_port_,
+                     "GET /order?work_ms=30000 HTTP/1.1\r\nHost: demo\r\n"
+                     "X-Request-Id: " +
+                         id +
+                         "\r\n"
+                         "X-Request-Timeout: 60000\r\n\r\n");
+  ASSERT_TRUE(request.ok());
+  // Hang up once both reservations are working.
+  ASSERT_TRUE(
+      inventory_->WaitForLine({Tag(id), "inventory/east: reserve"}, kCap));
+  ASSERT_TRUE(
+      inventory_->WaitForLine({Tag(id), "inventory/west: reserve"}, kCap));
+  request.HangUp();
+
+  EXPECT_TRUE(gateway_->WaitForLine(
+      {Tag(id), "gateway: context ended while working: client disconnected"},
+      kCap));
+  EXPECT_TRUE(gateway_->WaitForLine({"http 499", id}, kCap));
+  EXPECT_TRUE(orders_->WaitForLine(
+      {Tag(id), "done=canceled", "orders: context ended while working"}, kCap));
+  for (const char* warehouse : {"east", "west"}) {
+    const std::string hop = std::string("inventory/") + warehouse;
+    EXPECT_TRUE(inventory_->WaitForLine(
+        {Tag(id), "done=canceled", hop + ": context ended while working"},
+        kCap))
+        << hop;
+    // kCap (10 s) < 30 s of work: the line proves the work stopped early.
+    EXPECT_TRUE(
+        inventory_->WaitForLine({Tag(id), hop + ": stopped work"}, kCap))
+        << hop;
+  }
+}
+
+// Scenario 4, missing id.
+TEST_F(DemoTest, MissingRequestIdIsGeneratedAtTheEdgeAndReusedDownstream) {
+  httplib::Result r = Get("/order?work_ms=0", {{"X-Request-Timeout", "5000"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const std::string id = r->get_header_value("X-Request-Id");
+  ASSERT_EQ(id.size(), 32u) << "generated id: " << id;
+  EXPECT_TRUE(
+      gateway_->WaitForLine({Tag(id), "no X-Request-Id: generated"}, kCap));
+  EXPECT_TRUE(InAllLogs({Tag(id)})) << id;
+}
+
+// Scenario 4, hostile id.
+TEST_F(DemoTest, HostileRequestIdIsReplacedAndLoggedOnlyEscaped) {
+  const std::string hostile = "evil\x1b[31m-red";
+  httplib::Result r = Get("/order?work_ms=0", {{"X-Request-Id", hostile},
+                                               {"X-Request-Timeout", "5000"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  const std::string id = r->get_header_value("X-Request-Id");
+  EXPECT_NE(id, hostile);
+  ASSERT_EQ(id.size(), 32u) << "replacement id: " << id;
+  EXPECT_TRUE(gateway_->WaitForLine(
+      {Tag(id), "invalid X-Request-Id replaced: \"evil\\x1B[31m-red\""}, kCap));
+  EXPECT_TRUE(InAllLogs({Tag(id)})) << id;
+  for (e2e::ServiceProcess* s :
+       {gateway_.get(), orders_.get(), inventory_.get()}) {
+    for (const std::string& line : s->Lines()) {
+      EXPECT_EQ(line.find('\x1b'), std::string::npos)
+          << s->name() << " logged a raw escape byte: " << line;
+    }
+  }
+}
+
+}  // namespace
