@@ -9,6 +9,12 @@
 namespace ctx::http {
 
 RequestLogger DefaultRequestLogger() {
+  // Create spdlog's registry (a function-local static inside libspdlog) now,
+  // on the thread that configures the server, rather than on the first
+  // worker that logs: workers then start after it exists, which also keeps
+  // ThreadSanitizer from misreading the uninstrumented library's one-time
+  // initialization as a race.
+  spdlog::default_logger_raw();
   return [](const RequestLogRecord& r) {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed);
