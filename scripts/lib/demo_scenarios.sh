@@ -37,6 +37,13 @@ demo_ms() {
   awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f ms", (b - a) / 1000 }'
 }
 
+# demo_relative FROM_US TO_US: "1.2 ms before" / "1.2 ms after" (TO relative to FROM).
+demo_relative() {
+  [[ -n $1 && -n $2 ]] || { echo "? (not logged) relative to"; return; }
+  awk -v a="$1" -v b="$2" \
+    'BEGIN { d = (b - a) / 1000; printf "%.1f ms %s", (d < 0 ? -d : d), (d < 0 ? "before" : "after") }'
+}
+
 # demo_wait_line LOG ID TEXT: waits (up to 5 s) until LOG has a line of ID containing TEXT.
 demo_wait_line() {
   local i
@@ -126,8 +133,8 @@ demo_scenario_deadline() {
   printf '   outcome:     %s in %d ms\n' "$CODE" "$MS"
   printf '   request id:  %s\n' "$id"
   printf '   budget left: %s\n' "$(demo_hops "$id")"
-  printf '   inventory:   context ended (deadline exceeded) %s after the gateway'"'"'s; %s\n' \
-    "$(demo_ms "$gw_end" "$inv_end")" "$work_stop"
+  printf '   inventory:   context ended (deadline exceeded) %s the gateway'"'"'s; %s\n' \
+    "$(demo_relative "$gw_end" "$inv_end")" "$work_stop"
   echo "                (each hop forwards its budget minus a small margin: the deepest hop gives up first)"
   demo_check "504 Gateway Timeout" test "$CODE" = 504
   demo_check "the answer came long before the work would have ended (< 1500 ms)" test "$MS" -lt 1500
