@@ -154,19 +154,14 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
     // cancel lost the lock, the fetch_or and the unlock (3 locked
     // instructions, about 25 ns on this VM), and each child of a fan-out
     // cancel the same.
-    uint32_t s = state_.load(std::memory_order_relaxed);
-    while (!(s & (kDone | kDependents))) {
-      if (state_.compare_exchange_weak(s, s | done,
-                                       std::memory_order_acq_rel)) {
-        if (s & kWaiters) FutexWakeAll(&state_);
-        *children = nullptr;
-        *callbacks = nullptr;
-        *fd = -1;
-        *stop = nullptr;
-        return true;
-      }
+    const FastResult r = TryMarkDoneFast(done);
+    if (r != FastResult::kLocked) {
+      *children = nullptr;
+      *callbacks = nullptr;
+      *fd = -1;
+      *stop = nullptr;
+      return r == FastResult::kWon;  // else: first cancel wins
     }
-    if (s & kDone) return false;  // first cancel wins
   }
   MutexLock lock(mu_);
   // Setting kDependents (if not yet set) shuts the fast path, so from here on
@@ -176,14 +171,33 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
     return false;  // first cancel wins
   }
   if (own_cause != nullptr) ExtrasLocked()->cause = own_cause;
-  // Children: drop the whole list. Each child still alive gets a reference so
-  // it cannot be destroyed while we cancel it; a child whose count is already
-  // zero is being destroyed and will find itself unlinked (pprev_ null) when it
+  // Publish: the error bits and kDone in one release step; waiters that see
+  // kDone see the cause. (What follows is read only under mu_.) Published
+  // before any child is marked, so a child seen done implies its parent is.
+  const uint32_t old = state_.fetch_or(done, std::memory_order_acq_rel);
+  if (old & kWaiters) FutexWakeAll(&state_);
+  // Children: drop the whole list. A plain WithCancel child with nothing
+  // attached is marked done right here, in the same pass, by its own
+  // lock-free step (it can neither be freed meanwhile, since its Destroy
+  // waits for our lock in Unlink, nor need more work: no children, callbacks,
+  // fd, stop_source or timer). Measured: a fan-out cancel of 100,000 children
+  // walked them three times (detach, queue, cancel; a cache miss each) with a
+  // reference taken and dropped per child; now once, with one CAS each.
+  // Every other child still alive gets a reference so it cannot be destroyed
+  // while we cancel it outside the lock; a child whose count is already zero
+  // is being destroyed and will find itself unlinked (pprev_ null) when it
   // takes our lock.
+  // (Only when the cause says no more than err: the children inherit it.)
+  const bool inherit_fast = own_cause == nullptr;
   CancelNode* live = nullptr;
   for (CancelNode* c = children_; c != nullptr;) {
     CancelNode* next = c->next_;
     c->pprev_ = nullptr;
+    if (inherit_fast && c->kind_ == NodeKind::kCancel &&
+        c->TryMarkDoneFast(done) != FastResult::kLocked) {
+      c = next;  // done now (by us, or by its own cancel before)
+      continue;
+    }
     if (c->TryRef()) {
       c->next_ = live;  // reuse next_ as our private work-list link
       live = c;
@@ -201,11 +215,18 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
   const Extras* extras = extras_.load(std::memory_order_relaxed);
   *fd = extras ? extras->fd : -1;
   *stop = extras ? extras->stop : nullptr;
-  // Publish: the error bits and kDone in one release step; waiters that see
-  // kDone see all of the above.
-  const uint32_t old = state_.fetch_or(done, std::memory_order_acq_rel);
-  if (old & kWaiters) FutexWakeAll(&state_);
   return true;
+}
+
+CancelNode::FastResult CancelNode::TryMarkDoneFast(uint32_t done) noexcept {
+  uint32_t s = state_.load(std::memory_order_relaxed);
+  while (!(s & (kDone | kDependents))) {
+    if (state_.compare_exchange_weak(s, s | done, std::memory_order_acq_rel)) {
+      if (s & kWaiters) FutexWakeAll(&state_);
+      return FastResult::kWon;
+    }
+  }
+  return (s & kDone) ? FastResult::kAlreadyDone : FastResult::kLocked;
 }
 
 void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {

@@ -85,6 +85,11 @@ class CancelNode : public Node, public DoneSignal {
   // TryRef takes a reference unless the count already reached zero (the node is
   // being destroyed).
   bool TryRef() noexcept;
+  // TryMarkDoneFast marks the node done (`done`: kDone and the error bits)
+  // with one CAS if nothing is attached. kLocked: something is, or may be;
+  // take mu_ and the locked path.
+  enum class FastResult { kWon, kAlreadyDone, kLocked };
+  FastResult TryMarkDoneFast(uint32_t done) noexcept;
   // AttachLocked is called under mu_ before attaching a dependent (child,
   // callback, fd, stop_source): it returns false if the node is done, else
   // sets kDependents so that every later cancel takes mu_ and sees it.
