@@ -204,6 +204,24 @@ TEST(FindCookie, ParsesPairsAcrossHeadersAndStripsQuotes) {
   EXPECT_FALSE(FindCookie(h, "d").has_value());
 }
 
+// Found by session_id_fuzzer: quotes are stripped, spaces inside them kept.
+TEST(FindCookie, QuotedValueKeepsInnerSpaces) {
+  const httplib::Headers h{{"Cookie", "a=1; sid=\" sidq\"; =b=2b="}};
+  EXPECT_EQ(FindCookie(h, "sid"), " sidq");
+  HeaderPolicy p;
+  p.session_cookie = "sid";
+  EXPECT_FALSE(Read(h, p).session_id.has_value())
+      << "a session id with a space must be ignored";
+}
+
+// Found by request_timeout_fuzzer (in the fuzzer's own round trip): the
+// largest int64 of milliseconds must saturate, not overflow, as nanoseconds.
+TEST(RequestTimeout, Int64MaxMillisecondsSaturates) {
+  RequestHeaders r = Read({{"X-Request-Timeout", "9223372036854775807"}});
+  ASSERT_TRUE(r.ok()) << r.error;
+  EXPECT_EQ(r.timeout, nanoseconds::max());
+}
+
 TEST(FindCookie, DuplicateNameIsAmbiguous) {
   EXPECT_FALSE(FindCookie({{"Cookie", "sid=a; sid=b"}}, "sid").has_value());
   EXPECT_FALSE(FindCookie({{"Cookie", "sid=a"}, {"Cookie", "sid=b"}}, "sid")
