@@ -81,7 +81,8 @@ class OrdersService final : public ctxdemo::Orders::Service {
       std::jthread east(run_branch, 0);
       run_branch(1);
     }  // joins east
-    cancel_group();  // both calls are over: release the group (no-op if done)
+    // Both calls are over: release the group (a no-op when it already ended).
+    cancel_group();
 
     if (c.Err()) {  // our caller gave up: the branches failed because of it
       ctx::log::Warn(c, "orders: abandoned: {}", ctx::Cause(c).message());
