@@ -31,6 +31,15 @@ demo_us() {
   echo $(((10#$h * 3600 + 10#$m * 60 + 10#$s) * 1000000 + 10#$us))
 }
 
+# demo_first_us LOG ID TEXT_A TEXT_B: the earlier of demo_us for TEXT_A and for TEXT_B. (The end of a
+# context is logged by the thread that ended it and by the handler that noticed; either may come first.)
+demo_first_us() {
+  local a b
+  a=$(demo_us "$1" "$2" "$3")
+  b=$(demo_us "$1" "$2" "$4")
+  if [[ -z $a || (-n $b && $b -lt $a) ]]; then echo "$b"; else echo "$a"; fi
+}
+
 # demo_ms FROM_US TO_US: the interval between two demo_us values, as "+1.2 ms".
 demo_ms() {
   [[ -n $1 && -n $2 ]] || { echo "?"; return; }
@@ -151,8 +160,10 @@ demo_scenario_hangup() {
   demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "inventory/west: stopped work" || true
   gw=$(demo_us "$DEMO_LOG_GATEWAY" "$id" "gateway: context ended while working")
   orders=$(demo_us "$DEMO_LOG_ORDERS" "$id" "orders: context ended while working")
-  inv_e=$(demo_us "$DEMO_LOG_INVENTORY" "$id" "inventory/east: context ended while working")
-  inv_w=$(demo_us "$DEMO_LOG_INVENTORY" "$id" "inventory/west: context ended while working")
+  inv_e=$(demo_first_us "$DEMO_LOG_INVENTORY" "$id" "inventory/east: context ended while working" \
+    "inventory/east: stopped work")
+  inv_w=$(demo_first_us "$DEMO_LOG_INVENTORY" "$id" "inventory/west: context ended while working" \
+    "inventory/west: stopped work")
   inv=$inv_e
   [[ -n $inv_w && (-z $inv || $inv_w -gt $inv) ]] && inv=$inv_w
   work_stop=$(demo_lines "$DEMO_LOG_INVENTORY" "$id" "stopped work" | head -n 1 | sed 's/.*: stopped/stopped/')
