@@ -97,9 +97,15 @@ void CancelNode::Register() {
   if (!owner->CanBeDone())
     return;  // parent is never canceled: nothing to register with
   CancelNode* p = FromSignal(owner);
-  Errc parent_err;
+  // Acquire: a done parent's error and cause are final and visible once kDone
+  // is seen, so a child born done needs no lock on its parent. Measured:
+  // CancelTree under a closed root lost two locked instructions per node.
+  const uint32_t state = p->state_.load(std::memory_order_acquire);
+  Errc parent_err = static_cast<Errc>((state >> kErrShift) & 0xff);
   const Error* parent_cause;
-  {
+  if (state & kDone) {
+    parent_cause = p->CauseOrNull();
+  } else {
     MutexLock lock(p->mu_);
     if (p->AttachLocked()) {
       // Push front: O(1), and the order of children is not observable.
@@ -112,6 +118,7 @@ void CancelNode::Register() {
       cancel_flags_.store(kLinked, std::memory_order_relaxed);
       return;
     }
+    // Done since our first look.
     parent_err = static_cast<Errc>(
         (p->state_.load(std::memory_order_relaxed) >> kErrShift) & 0xff);
     // cause_ is constant once the parent is done, and our reference to the
