@@ -42,38 +42,13 @@ Client::~Client() = default;
 
 httplib::ClientImpl& Client::httplib_client() noexcept { return *impl_; }
 
-Result Client::Get(const Context& c, const std::string& path,
-                   const httplib::Headers& headers) {
-  httplib::Request req;
-  req.method = "GET";
-  req.path = path;
-  req.headers = headers;
-  return Send(c, std::move(req));
-}
-
-Result Client::Head(const Context& c, const std::string& path,
-                    const httplib::Headers& headers) {
-  httplib::Request req;
-  req.method = "HEAD";
-  req.path = path;
-  req.headers = headers;
-  return Send(c, std::move(req));
-}
-
-Result Client::Delete(const Context& c, const std::string& path,
-                      const httplib::Headers& headers) {
-  httplib::Request req;
-  req.method = "DELETE";
-  req.path = path;
-  req.headers = headers;
-  return Send(c, std::move(req));
-}
-
 namespace {
-httplib::Request WithBody(std::string method, const std::string& path,
-                          const std::string& body,
-                          const std::string& content_type,
-                          const httplib::Headers& headers) {
+
+// MakeRequest builds a request; a non-empty content_type sets Content-Type.
+httplib::Request MakeRequest(std::string method, const std::string& path,
+                             const httplib::Headers& headers,
+                             const std::string& body = {},
+                             const std::string& content_type = {}) {
   httplib::Request req;
   req.method = std::move(method);
   req.path = path;
@@ -82,24 +57,40 @@ httplib::Request WithBody(std::string method, const std::string& path,
   if (!content_type.empty()) SetOnly(req.headers, "Content-Type", content_type);
   return req;
 }
+
 }  // namespace
+
+Result Client::Get(const Context& c, const std::string& path,
+                   const httplib::Headers& headers) {
+  return Send(c, MakeRequest("GET", path, headers));
+}
+
+Result Client::Head(const Context& c, const std::string& path,
+                    const httplib::Headers& headers) {
+  return Send(c, MakeRequest("HEAD", path, headers));
+}
+
+Result Client::Delete(const Context& c, const std::string& path,
+                      const httplib::Headers& headers) {
+  return Send(c, MakeRequest("DELETE", path, headers));
+}
 
 Result Client::Post(const Context& c, const std::string& path,
                     const std::string& body, const std::string& content_type,
                     const httplib::Headers& headers) {
-  return Send(c, WithBody("POST", path, body, content_type, headers));
+  return Send(c, MakeRequest("POST", path, headers, body, content_type));
 }
 
 Result Client::Put(const Context& c, const std::string& path,
                    const std::string& body, const std::string& content_type,
                    const httplib::Headers& headers) {
-  return Send(c, WithBody("PUT", path, body, content_type, headers));
+  return Send(c, MakeRequest("PUT", path, headers, body, content_type));
 }
 
 Result Client::Patch(const Context& c, const std::string& path,
                      const std::string& body, const std::string& content_type,
                      const httplib::Headers& headers) {
-  return Send(c, WithBody("PATCH", path, body, content_type, headers));
+  return Send(c, MakeRequest("PATCH", path, headers, body, content_type));
 }
 
 Result Client::Send(const Context& c, httplib::Request request) {

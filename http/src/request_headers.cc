@@ -11,23 +11,18 @@ namespace {
 
 using std::chrono::nanoseconds;
 
-// Header names as std::string: httplib::Headers is a std::multimap keyed by
-// std::string, so lookups need one; built once.
-const std::string& RequestTimeoutName() {
-  static const std::string name(kRequestTimeoutHeader);
-  return name;
-}
-const std::string& GrpcTimeoutName() {
-  static const std::string name(kGrpcTimeoutHeader);
-  return name;
-}
-const std::string& RequestIdName() {
-  static const std::string name(kRequestIdHeader);
-  return name;
-}
-const std::string& SessionIdName() {
-  static const std::string name(kSessionIdHeader);
-  return name;
+// HeaderNames holds the header names as std::string: httplib::Headers is a
+// std::multimap keyed by std::string, so lookups need one. Built once, on
+// first use (safe even from other translation units' static initializers).
+struct HeaderNames {
+  const std::string request_timeout{kRequestTimeoutHeader};
+  const std::string grpc_timeout{kGrpcTimeoutHeader};
+  const std::string request_id{kRequestIdHeader};
+  const std::string session_id{kSessionIdHeader};
+};
+const HeaderNames& Names() {
+  static const HeaderNames names;
+  return names;
 }
 
 // Single is the value of a header that may appear at most once.
@@ -89,7 +84,7 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
   RequestHeaders out;
 
   // The request id first: even a rejected request echoes one.
-  const Single id = FindSingle(headers, RequestIdName());
+  const Single id = FindSingle(headers, Names().request_id);
   if (id.repeated) {
     out.request_id = NewRequestId();
     out.request_id_source = IdSource::kReplaced;
@@ -102,7 +97,7 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
 
   // The budget: each syntax parsed on its own, the smaller one wins.
   std::optional<nanoseconds> budget;
-  const Single ms = FindSingle(headers, RequestTimeoutName());
+  const Single ms = FindSingle(headers, Names().request_timeout);
   if (ms.present) {
     if (ms.repeated) {
       out.rejected_header = kRequestTimeoutHeader;
@@ -124,7 +119,7 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
     budget = *parsed.value >= kMaxMs ? nanoseconds::max()
                                      : nanoseconds(*parsed.value);
   }
-  const Single grpc = FindSingle(headers, GrpcTimeoutName());
+  const Single grpc = FindSingle(headers, Names().grpc_timeout);
   if (grpc.present) {
     if (grpc.repeated) {
       out.rejected_header = kGrpcTimeoutHeader;
@@ -148,7 +143,7 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
   out.timeout = budget;
 
   // The session: the header decides when present; the cookie only otherwise.
-  const Single session = FindSingle(headers, SessionIdName());
+  const Single session = FindSingle(headers, Names().session_id);
   if (session.present) {
     if (!session.repeated && IsValidSessionId(session.value)) {
       out.session_id.emplace(session.value);

@@ -20,10 +20,10 @@ using testing::Connect;
 using testing::Counter;
 using testing::Event;
 using testing::GetRequest;
-using testing::kCap;
 using testing::ReadResponse;
 using testing::RunningServer;
 using testing::SendAll;
+using testing::WaitUntilDoneOr;
 
 constexpr int kClients = 200;
 
@@ -33,22 +33,19 @@ TEST(ManyClients, ExactlyTheDisconnectedHalfIsCanceled) {
   Event release;
   std::mutex mu;
   std::set<int> canceled, completed;
-  server.server().Get(
-      R"(/slow/(\d+))", [&](const Context& c, const httplib::Request& req,
-                            httplib::Response& res) {
-        const int index = std::stoi(req.matches[1]);
-        started.Add();
-        auto [either, stop_waiting] = WithCancel(c);
-        StopFunc unhook = AfterFunc(release.context(), stop_waiting);
-        either.Done().WaitFor(kCap);
-        unhook.Stop();
-        {
-          std::lock_guard<std::mutex> lock(mu);
-          (c.Err() ? canceled : completed).insert(index);
-        }
-        ended.Add();
-        res.set_content("done", "text/plain");
-      });
+  server.server().Get(R"(/slow/(\d+))",
+                      [&](const Context& c, const httplib::Request& req,
+                          httplib::Response& res) {
+                        const int index = std::stoi(req.matches[1]);
+                        started.Add();
+                        WaitUntilDoneOr(c, release);
+                        {
+                          std::lock_guard<std::mutex> lock(mu);
+                          (c.Err() ? canceled : completed).insert(index);
+                        }
+                        ended.Add();
+                        res.set_content("done", "text/plain");
+                      });
   server.Start();
 
   std::vector<int> fds;

@@ -23,10 +23,7 @@ class SlowRoute {
     server.Get(path, [this](const Context& c, const httplib::Request&,
                             httplib::Response& res) {
       started_.Fire();
-      auto [either, stop_waiting] = WithCancel(c);
-      StopFunc unhook = AfterFunc(release_.context(), stop_waiting);
-      either.Done().WaitFor(kCap);
-      unhook.Stop();
+      WaitUntilDoneOr(c, release_);
       {
         std::lock_guard<std::mutex> lock(mu_);
         err_ = c.Err();

@@ -29,6 +29,13 @@ void ServerTestPeer::RaiseBacklog(Server& s, int backlog) {
 
 namespace testing {
 
+void WaitUntilDoneOr(const Context& c, const Event& release) {
+  auto [either, stop_waiting] = WithCancel(c);
+  StopFunc unhook = AfterFunc(release.context(), stop_waiting);
+  either.Done().WaitFor(kCap);
+  unhook.Stop();
+}
+
 void Counter::Add(int n) {
   {
     std::lock_guard<std::mutex> lock(mu_);

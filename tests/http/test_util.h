@@ -50,6 +50,10 @@ class Event {
   ContextAndCancel pair_;
 };
 
+// WaitUntilDoneOr blocks until `c` is done or `release` fires (at most
+// kCap); a handler's "slow work" that the test can end either way.
+void WaitUntilDoneOr(const Context& c, const Event& release);
+
 // Counter counts and lets a test wait until it reaches a value.
 class Counter {
  public:
