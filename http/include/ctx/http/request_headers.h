@@ -19,6 +19,9 @@
 //   X-Request-Timeout  ctx::ParseRequestTimeout (digits only, milliseconds).
 //                      Empty, signed, fractional, non-numeric or overflowing
 //                      values are rejected (400); so is a repeated header.
+//                      (Through ctx::http::Server an empty value never
+//                      arrives: httplib's parser drops header lines with an
+//                      empty value, so "X-Request-Timeout:" counts as absent.)
 //   grpc-timeout       ctx::ParseGrpcTimeout (1-8 digits and a unit letter).
 //                      Bad digits or units are rejected (400); so is a
 //                      repeated header.
