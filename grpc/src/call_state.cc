@@ -3,6 +3,7 @@
 
 #include "call_state.h"
 
+#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -35,6 +36,8 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
       end_call_(std::move(end_call)),
       end_deadline_(std::move(end_deadline)),
       deadline_(deadline),
+      deadline_slack_(deadline ? DeadlineSlack(*deadline - Clock::now())
+                               : Clock::duration::zero()),
       server_context_(server_context),
       callback_api_(callback_api),
       watcher_(watcher) {
@@ -46,12 +49,19 @@ CallState::~CallState() { live_.fetch_sub(1, std::memory_order_relaxed); }
 void CallState::End(const Error& cause) noexcept {
   // Deadline due: leave it to the timer, so Err() says kDeadlineExceeded (see
   // the header).
-  if (deadline_ && Clock::now() + kDeadlineSlack >= *deadline_) return;
+  if (deadline_ && Clock::now() + deadline_slack_ >= *deadline_) return;
   end_call_(cause);
   // The call's context is done now; ending the deadline node too releases its
   // timer early. It cannot change the call context's error any more (first
   // cancel wins).
   end_deadline_();
+}
+
+Clock::duration CallState::DeadlineSlack(Clock::duration budget) noexcept {
+  constexpr Clock::duration kBase = std::chrono::milliseconds(2);
+  constexpr Clock::duration kMax = std::chrono::milliseconds(50);
+  if (budget <= Clock::duration::zero()) return kBase;
+  return std::min(kMax, kBase + budget / 50);
 }
 
 // --- CallRegistry ---

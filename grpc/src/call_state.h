@@ -60,9 +60,9 @@ class CallState {
 
   // End cancels the call's context with `cause`. Idempotent; thread-safe; runs
   // the context's callbacks on this thread. Shortcut: when the deadline is due
-  // (within kDeadlineSlack), it does nothing and lets the deadline timer end
-  // the context, so that a call gRPC closes because its deadline passed reports
-  // kDeadlineExceeded rather than kCanceled.
+  // (within DeadlineSlack of it), it does nothing and lets the deadline timer
+  // end the context, so that a call that closes because a deadline passed
+  // reports kDeadlineExceeded rather than kCanceled.
   void End(const Error& cause) noexcept;
 
   // MarkStatusSent records that the server is sending its status
@@ -84,11 +84,17 @@ class CallState {
     return live_.load(std::memory_order_relaxed);
   }
 
-  // kDeadlineSlack: how close to the deadline a transport close counts as the
-  // deadline's doing. gRPC enforces the deadline ~0.4 ms after it passes
-  // (grpc-notes.md); the context's own timer fires first or within this slack.
-  static constexpr Clock::duration kDeadlineSlack =
-      std::chrono::milliseconds(2);
+  // DeadlineSlack says how close to its deadline a call's close counts as the
+  // deadline's doing, for a call whose whole budget is `budget`. A client's
+  // expired deadline reaches the server as a plain cancel (RST_STREAM), and
+  // before the server's own deadline: the server computed its deadline from a
+  // relative grpc-timeout on arrival, so it is later by the one-way latency
+  // plus gRPC's rounding up (measured here: up to ~5 ms on a loaded loopback at
+  // a 200 ms budget). 2 ms + 2 % of the budget, at most 50 ms: a close that
+  // late is reported as the deadline, and the context ends when its timer
+  // fires.
+  [[nodiscard]] static Clock::duration DeadlineSlack(
+      Clock::duration budget) noexcept;
 
   // Written only by the SyncWatcher, under its mutex.
   bool watched_ = false;
@@ -99,6 +105,8 @@ class CallState {
   const CancelCauseFunc end_call_;
   const CancelFunc end_deadline_;
   const std::optional<TimePoint> deadline_;
+  // deadline_slack_: DeadlineSlack of the budget the call had at its start.
+  const Clock::duration deadline_slack_;
   const ::grpc::ServerContextBase* const server_context_;
   const bool callback_api_;
   SyncWatcher* const watcher_;
@@ -136,8 +144,8 @@ class CallRegistry {
   mutable std::array<Shard, kShards> shards_;
 };
 
-// StartingCall is the call whose POST_RECV_INITIAL_METADATA hook is running on
-// this thread. gRPC runs a sync handler inside that hook's Proceed() (the
+// StartingCallScope marks the call whose POST_RECV_INITIAL_METADATA hook runs
+// on this thread. gRPC runs a sync handler inside that hook's Proceed() (the
 // handler is nested on the same stack), so a CallContext() that finds its call
 // here is on a sync handler's thread, and the call can be polled safely:
 // polling an async call's IsCancelled() can crash (grpc-notes.md), and async

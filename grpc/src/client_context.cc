@@ -95,12 +95,13 @@ BoundClientContext::BoundClientContext(const Context& c,
     }
     return;
   }
-  if (!c.Done().CanBeDone())
-    return;  // Background and friends: nothing to watch
+  // Background and friends: nothing to watch.
+  if (!c.Done().CanBeDone()) return;
   target_ = std::make_shared<internal::CancelTarget>(&client_context_);
   stop_ = AfterFunc(c, [target = target_, c] {
-    // A context that reached its deadline needs no TryCancel: gRPC's own deadline, which is earlier
-    // by the margin, ends the call and reports DEADLINE_EXCEEDED rather than CANCELLED.
+    // A context that reached its deadline needs no TryCancel: gRPC's own
+    // deadline, earlier by the margin, ends the call and reports
+    // DEADLINE_EXCEEDED rather than CANCELLED.
     if (c.Err() != Errc::kDeadlineExceeded) target->Cancel();
   });
 }

@@ -29,11 +29,11 @@ struct IncomingIds {
 };
 
 // ReadIncomingIds reads `request_id_key` and `session_key` from `metadata`
-// (keys compare exactly; gRPC lowercases them). Rules: no value → a generated
-// request id (kGenerated) / no session; exactly one value → used if valid, else
-// replaced (kReplaced) / dropped; two or more values → ambiguous, treated as
-// invalid. Values are never copied unless valid. Never throws on content, never
-// asserts.
+// (keys compare exactly; gRPC lowercases them). Rules, request id / session:
+//   no value:            generated (kGenerated) / none
+//   exactly one value:   kept if valid, else replaced (kReplaced) / dropped
+//   two or more values:  ambiguous, treated as invalid
+// Values are never copied unless valid. Never throws on content, never asserts.
 IncomingIds ReadIncomingIds(const Metadata& metadata,
                             std::string_view request_id_key,
                             std::string_view session_key);

@@ -2,16 +2,15 @@
 // ctx/grpc/server_interceptor.h.
 //
 // Hook points used (grpc-notes.md has the measured order per API):
-//   POST_RECV_INITIAL_METADATA  build the context, register it, echo the
-//   request id. A sync (and
-//                               callback) handler runs nested inside this
-//                               hook's Proceed().
-//   PRE_SEND_STATUS             the handler is finishing: stop watching (sync)
-//   before the status goes out. POST_RECV_CLOSE             the call is over
-//   (canceled, or finished after its status): end the
-//                               context. Never call IsCancelled() here (sync:
-//                               unbounded recursion).
-//   PRE_SEND_CANCEL             the server called TryCancel(): end the context.
+//   POST_RECV_INITIAL_METADATA: build the context, register it, echo the
+//     request id. Sync and callback handlers run nested inside this hook's
+//     Proceed().
+//   PRE_SEND_STATUS: the handler is finishing: stop watching (sync) before the
+//     status goes out.
+//   POST_RECV_CLOSE: the call is over (canceled, or finished after its
+//     status): end the context. Never call IsCancelled() here (sync: unbounded
+//     recursion).
+//   PRE_SEND_CANCEL: the server called TryCancel(): end the context.
 // The interceptor's destructor ends the context (if no hook did) and
 // unregisters the call.
 

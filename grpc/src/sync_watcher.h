@@ -8,17 +8,16 @@
 // enrolled with Watch() and ends their context when IsCancelled() turns true.
 //
 // Rules it keeps (grpc-notes.md, two crashes):
-//   - It polls only sync calls (CallContext enrolls a call only from its sync
-//   handler's thread); an
-//     async call's IsCancelled() can jump through a null pointer.
-//   - It never polls a call after that call started sending its status: the
-//   interceptor calls Unwatch()
-//     at PRE_SEND_STATUS, which waits for a poll in progress, and IsCancelled()
-//     after the handler returned can recurse until the stack overflows.
+//   - It polls only sync calls: CallContext enrolls a call only from its sync
+//     handler's own thread. An async call's IsCancelled() can jump through a
+//     null pointer.
+//   - It never polls a call after the call started sending its status: the
+//     interceptor calls Unwatch() at PRE_SEND_STATUS, which waits for a poll in
+//     progress. IsCancelled() after the handler returned can recurse until the
+//     stack overflows.
 //   - It holds no lock while calling IsCancelled(): that call may run the
-//   call's POST_RECV_CLOSE hook on
-//     the watcher thread, which calls Unwatch() (and ends the context, running
-//     its callbacks).
+//     call's POST_RECV_CLOSE hook on the watcher thread, which calls Unwatch()
+//     (and ends the context, running its callbacks).
 // Cost: each sweep polls every watched call once; the next sweep starts after
 // max(period, sweep time * (1 - max_cpu) / max_cpu), so the watcher uses at
 // most ~max_cpu of one core.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -91,16 +93,31 @@ TEST_P(ServerApiTest, ClientCancelCancelsContext) {
   auto [client_ctx, cancel] = WithCancel(Background());
   std::unique_ptr<PendingCall> call =
       StartEcho(stub_.get(), client_ctx, "wait");
-  ASSERT_TRUE(env_.recorder.WaitForCount(1)) << "handler never ran";
-  cancel();
-  const Context server_ctx = env_.recorder.Get(0);
-  ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
-      << "client canceled: server context still live";
-  EXPECT_EQ(server_ctx.Err(), Errc::kCanceled);
+  ASSERT_TRUE(CancelReachesHandler(env_.recorder, cancel));
   EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::CANCELLED);
 }
 
-TEST_P(ServerApiTest, DeadlineExpiryEndsContextWithDeadlineExceeded) {
+TEST_P(ServerApiTest, ServerDeadlineEndsContextWithDeadlineExceeded) {
+  ServerOptions options;
+  options.max_timeout =
+      milliseconds(100);  // earlier than anything the client knows of
+  Start(options);
+  std::unique_ptr<PendingCall> call =
+      StartEcho(stub_.get(), Background(), "wait");
+  ASSERT_TRUE(env_.recorder.WaitForCount(1)) << "handler never ran";
+  const Context server_ctx = env_.recorder.Get(0);
+  ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
+      << "deadline passed: server context still live";
+  EXPECT_EQ(server_ctx.Err(), Errc::kDeadlineExceeded) << Cause(server_ctx);
+  EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+// A client's expired deadline reaches the server as a cancel, slightly before
+// the server's own copy of the deadline (which is later by the latency): the
+// context ends either way, normally reported as kDeadlineExceeded
+// (CallState::DeadlineSlack), as kCanceled when the cancel arrives unusually
+// early.
+TEST_P(ServerApiTest, ClientDeadlineExpiryEndsContext) {
   Start();
   auto [client_ctx, cancel] = WithTimeout(Background(), milliseconds(200));
   std::unique_ptr<PendingCall> call =
@@ -109,7 +126,9 @@ TEST_P(ServerApiTest, DeadlineExpiryEndsContextWithDeadlineExceeded) {
   const Context server_ctx = env_.recorder.Get(0);
   ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
       << "deadline passed: server context still live";
-  EXPECT_EQ(server_ctx.Err(), Errc::kDeadlineExceeded) << Cause(server_ctx);
+  EXPECT_TRUE(server_ctx.Err() == Errc::kDeadlineExceeded ||
+              server_ctx.Err() == Errc::kCanceled)
+      << server_ctx.Err();
   EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
 }
 
@@ -193,92 +212,83 @@ TEST(CallContext, NullServerContextIsBornCanceled) {
   EXPECT_EQ(CallContext(nullptr).Err(), Errc::kCanceled);
 }
 
-TEST(ServerOptions, CapShortensClientDeadline) {
+// EchoOnce serves one "echo" call prepared by `prepare` on a sync server with
+// `options`, and returns the handler's answer (and the echoed metadata in md).
+ctxtest::EchoResponse EchoOnce(
+    const ServerOptions& options,
+    const std::function<void(::grpc::ClientContext*)>& prepare,
+    std::multimap<std::string, std::string>* md = nullptr) {
   Env env;
+  ApiServer server(Api::kSync, &env, options);
+  ctxtest::EchoResponse response;
+  const ::grpc::Status s =
+      Echo(server.NewStub().get(), "echo", &response, prepare, md);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return response;
+}
+
+void DeadlineIn(::grpc::ClientContext* c, std::chrono::seconds d) {
+  c->set_deadline(std::chrono::system_clock::now() + d);
+}
+void NoDeadline(::grpc::ClientContext* c) {
+  c->set_deadline(std::chrono::system_clock::time_point::max());
+}
+
+TEST(ServerOptions, CapShortensClientDeadline) {
   ServerOptions options;
   options.max_timeout = seconds(2);
-  ApiServer server(Api::kSync, &env, options);
-  auto stub = server.NewStub();
-  ctxtest::EchoResponse response;
-  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
-                c->set_deadline(std::chrono::system_clock::now() + seconds(60));
-              }).ok());
-  EXPECT_LE(response.deadline_ms(), 2'000);
-  EXPECT_GT(response.deadline_ms(), 0);
+  const ctxtest::EchoResponse r =
+      EchoOnce(options, [](auto* c) { DeadlineIn(c, seconds(60)); });
+  EXPECT_LE(r.deadline_ms(), 2'000);
+  EXPECT_GT(r.deadline_ms(), 0);
 }
 
 TEST(ServerOptions, DefaultTimeoutAppliesWhenClientSendsNone) {
-  Env env;
   ServerOptions options;
   options.max_timeout.reset();
   options.default_timeout = seconds(3);
-  ApiServer server(Api::kSync, &env, options);
-  auto stub = server.NewStub();
-  ctxtest::EchoResponse response;
-  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
-                c->set_deadline(std::chrono::system_clock::time_point::max());
-              }).ok());
-  EXPECT_LE(response.deadline_ms(), 3'000);
-  EXPECT_GT(response.deadline_ms(), 0);
+  const ctxtest::EchoResponse r = EchoOnce(options, NoDeadline);
+  EXPECT_LE(r.deadline_ms(), 3'000);
+  EXPECT_GT(r.deadline_ms(), 0);
 }
 
 TEST(ServerOptions, NoDeadlineWithoutClientDeadlineOrPolicy) {
-  Env env;
   ServerOptions options;
   options.max_timeout.reset();
-  ApiServer server(Api::kSync, &env, options);
-  auto stub = server.NewStub();
-  ctxtest::EchoResponse response;
-  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
-                c->set_deadline(std::chrono::system_clock::time_point::max());
-              }).ok());
-  EXPECT_EQ(response.deadline_ms(), -1);
+  EXPECT_EQ(EchoOnce(options, NoDeadline).deadline_ms(), -1);
 }
 
 TEST(ServerOptions, EchoCanBeTurnedOff) {
-  Env env;
   ServerOptions options;
   options.echo_request_id = false;
-  ApiServer server(Api::kCallback, &env, options);
-  auto stub = server.NewStub();
-  ctxtest::EchoResponse response;
   std::multimap<std::string, std::string> md;
-  ASSERT_TRUE(Echo(stub.get(), "echo", &response, nullptr, &md).ok());
+  const ctxtest::EchoResponse r = EchoOnce(options, nullptr, &md);
   EXPECT_EQ(md.count("x-request-id"), 0u);
-  EXPECT_TRUE(IsValidRequestId(response.request_id()));
+  EXPECT_TRUE(IsValidRequestId(r.request_id()));
 }
 
 TEST(ServerOptions, CustomKeysAreLowercased) {
-  Env env;
   ServerOptions options;
   options.request_id_key = "X-Trace-Id";
   options.session_key = "X-Tenant";
-  ApiServer server(Api::kSync, &env, options);
-  auto stub = server.NewStub();
-  ctxtest::EchoResponse response;
   std::multimap<std::string, std::string> md;
-  ASSERT_TRUE(Echo(
-                  stub.get(), "echo", &response,
-                  [](::grpc::ClientContext* c) {
-                    c->AddMetadata("x-trace-id", "t-1");
-                    c->AddMetadata("x-tenant", "acme");
-                  },
-                  &md)
-                  .ok());
-  EXPECT_EQ(response.request_id(), "t-1");
-  EXPECT_EQ(response.session_id(), "acme");
+  const ctxtest::EchoResponse r = EchoOnce(
+      options,
+      [](::grpc::ClientContext* c) {
+        c->AddMetadata("x-trace-id", "t-1");
+        c->AddMetadata("x-tenant", "acme");
+      },
+      &md);
+  EXPECT_EQ(r.request_id(), "t-1");
+  EXPECT_EQ(r.session_id(), "acme");
   EXPECT_EQ(md.count("x-trace-id"), 1u);
 }
 
 TEST(ServerOptions, SessionIdIsCarried) {
-  Env env;
-  ApiServer server(Api::kSync, &env);
-  auto stub = server.NewStub();
-  ctxtest::EchoResponse response;
-  ASSERT_TRUE(Echo(stub.get(), "echo", &response, [](::grpc::ClientContext* c) {
-                c->AddMetadata("x-session-id", "sess-7");
-              }).ok());
-  EXPECT_EQ(response.session_id(), "sess-7");
+  const ctxtest::EchoResponse r = EchoOnce({}, [](::grpc::ClientContext* c) {
+    c->AddMetadata("x-session-id", "sess-7");
+  });
+  EXPECT_EQ(r.session_id(), "sess-7");
 }
 
 }  // namespace

@@ -92,6 +92,26 @@ void Executor::Post(std::function<void()> f) {
   cv_.notify_all();
 }
 
+::testing::AssertionResult CancelReachesHandler(Recorder& recorder,
+                                                const CancelFunc& cancel) {
+  if (!recorder.WaitForCount(1)) {
+    cancel();
+    return ::testing::AssertionFailure() << "the handler never ran";
+  }
+  cancel();
+  const Context server_ctx = recorder.Get(0);
+  if (!server_ctx.Done().WaitFor(kCap)) {
+    return ::testing::AssertionFailure()
+           << "client canceled: the handler's context is still live";
+  }
+  if (server_ctx.Err() != Errc::kCanceled) {
+    return ::testing::AssertionFailure()
+           << "handler context ended with " << server_ctx.Err().message()
+           << ", want context canceled";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 void Fill(const Context& c, ctxtest::EchoResponse* response) {
   if (const std::string* id = c.Value(kRequestIdKey))
     response->set_request_id(*id);
@@ -481,15 +501,34 @@ std::unique_ptr<ctxtest::TestService::Stub> ApiServer::NewStub() const {
   return async_ ? async_->NewStub() : server_.NewStub();
 }
 
+int ApiServer::port() const { return async_ ? async_->port() : server_.port; }
+
 ::grpc::Server* ApiServer::server() {
   return async_ ? async_->server() : server_.server.get();
 }
 
 ::grpc::Status PendingCall::Await() {
-  if (result.wait_for(kCap) != std::future_status::ready) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!cv_.wait_for(lock, kCap, [this] { return status_.has_value(); })) {
     return ::grpc::Status(::grpc::StatusCode::ABORTED, "test cap");
   }
-  return result.get();
+  return *status_;
+}
+
+void PendingCall::Complete(::grpc::Status s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = std::move(s);
+  cv_.notify_all();
+}
+
+PendingCall::~PendingCall() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (status_ || !client) return;
+  }
+  client->get()->TryCancel();  // unlocked: the callback may run inline
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return status_.has_value(); });
 }
 
 std::unique_ptr<PendingCall> StartEcho(
@@ -501,9 +540,8 @@ std::unique_ptr<PendingCall> StartEcho(
   call->client = std::make_unique<BoundClientContext>(c, options);
   if (prepare) prepare(call->client->get());
   PendingCall* p = call.get();
-  stub->async()->Echo(
-      call->client->get(), &call->request, &call->response,
-      [p](::grpc::Status s) { p->promise.set_value(std::move(s)); });
+  stub->async()->Echo(call->client->get(), &call->request, &call->response,
+                      [p](::grpc::Status s) { p->Complete(std::move(s)); });
   return call;
 }
 

@@ -5,11 +5,13 @@
 // Every test service implements ctxtest.TestService with the same behaviour,
 // chosen per request by `action`, a '/'-separated list whose first element
 // applies to this hop:
-//   "echo"     answer at once with what the call's context holds (request id,
-//   session, budget) "wait"     record the call's context, then finish when it
-//   is done, with StatusFromContext "forward"  record the context, call the
-//   downstream server with the rest of the list, through a
-//              BoundClientContext, and return its answer (sync service only)
+//   "echo"     record the call's context and answer at once with what it
+//              holds (request id, session, remaining budget)
+//   "wait"     record the call's context, then finish when it is done, with
+//              StatusFromContext
+//   "forward"  record the context, call the downstream server with the rest
+//              of the list through a BoundClientContext, and return its
+//              answer (sync service only)
 // Streaming methods record the context and stream until it is done (or `count`
 // messages were sent).
 
@@ -23,9 +25,9 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -76,6 +78,11 @@ class Executor {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// CancelReachesHandler waits for the first handler context `recorder` gets,
+// calls `cancel`, and checks that the context then ends with kCanceled.
+::testing::AssertionResult CancelReachesHandler(Recorder& recorder,
+                                                const CancelFunc& cancel);
 
 // Env is what the test services share: where to record, where to forward, and
 // the executor.
@@ -158,6 +165,7 @@ class AsyncServer {
     return server_.NewStub();
   }
   ::grpc::Server* server() { return server_.server.get(); }
+  [[nodiscard]] int port() const { return server_.port; }
 
  private:
   struct Call;
@@ -189,6 +197,7 @@ class ApiServer {
   ~ApiServer();  // shuts down at once (in-flight calls are canceled)
   [[nodiscard]] std::unique_ptr<ctxtest::TestService::Stub> NewStub() const;
   ::grpc::Server* server();
+  [[nodiscard]] int port() const;
 
  private:
   std::unique_ptr<SyncService> sync_;
@@ -198,17 +207,31 @@ class ApiServer {
 };
 
 // PendingCall is a unary Echo in flight from the test, bound to a client-side
-// context.
-struct PendingCall {
-  ctxtest::EchoRequest request;
-  ctxtest::EchoResponse response;
-  std::unique_ptr<BoundClientContext> client;
-  std::promise<::grpc::Status> promise;
-  std::future<::grpc::Status> result = promise.get_future();
+// context. Its destructor cancels the call if it is still running and waits
+// for it to complete, so a test that fails early leaves nothing in flight.
+// (It uses a mutex and condition variable rather than std::promise: under
+// TSan, promise::set_value's call_once was seen to hang.)
+class PendingCall {
+ public:
+  PendingCall() = default;
+  ~PendingCall();
+  PendingCall(const PendingCall&) = delete;
+  PendingCall& operator=(const PendingCall&) = delete;
 
   // Await waits (at most kCap) for the status; a call still running then gives
   // ABORTED "test cap".
   ::grpc::Status Await();
+  // Complete records the final status (gRPC's callback thread).
+  void Complete(::grpc::Status s);
+
+  ctxtest::EchoRequest request;
+  ctxtest::EchoResponse response;
+  std::unique_ptr<BoundClientContext> client;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<::grpc::Status> status_;  // under mu_
 };
 
 // StartEcho starts stub->Echo(action) with a BoundClientContext for c (client

@@ -8,13 +8,12 @@
 // report bad input as a value (they never throw and never assert), and LogSafe
 // renders any untrusted string for a log line.
 //
-//   ctx::ParseResult<std::chrono::nanoseconds> t =
-//   ctx::ParseGrpcTimeout("250m"); if (!t) log("bad grpc-timeout: {}",
-//   t.error);          // t.error is a static, log-safe reason std::string out
-//   = ctx::FormatGrpcTimeout(1500ms);       // "1500m" ctx::AcceptedId id =
-//   ctx::AcceptRequestId(header_or_nullopt); ctx::Context c =
-//   ctx::WithValue(parent, ctx::kRequestIdKey, id.id); log("request {}",
-//   ctx::LogSafe(raw_header));           // never log a raw header
+//   auto t = ctx::ParseGrpcTimeout("250m");     // ParseResult<nanoseconds>
+//   if (!t) Log("bad grpc-timeout: ", t.error);  // a static, log-safe reason
+//   std::string out = ctx::FormatGrpcTimeout(1500ms);         // "1500m"
+//   ctx::AcceptedId id = ctx::AcceptRequestId(header_or_nullopt);
+//   ctx::Context c = ctx::WithValue(parent, ctx::kRequestIdKey, id.id);
+//   Log("request ", ctx::LogSafe(raw_header));  // never log a raw header
 //
 // Main names: kRequestIdHeader, kSessionIdHeader, kGrpcTimeoutHeader,
 // kRequestTimeoutHeader, kRequestIdKey, kSessionIdKey, ParseResult,
@@ -154,10 +153,9 @@ struct AcceptedId {
 inline constexpr std::size_t kLogSafeDefaultMax = 64;
 
 // LogSafe renders an untrusted string for a log line. Bytes 0x20..0x7E other
-// than `\` and `"` are copied;
-// `\` and `"` become `\\` and `\"`; every other byte (control characters, CR,
-// LF, NUL, DEL, non-ASCII) becomes `\xNN`. Only the first `max_bytes` input
-// bytes are rendered; a longer input ends with
+// than `\` and `"` are copied; `\` and `"` become `\\` and `\"`; every other
+// byte (control characters, CR, LF, NUL, DEL, non-ASCII) becomes `\xNN`. Only
+// the first `max_bytes` input bytes are rendered; a longer input ends with
 // "...(+N bytes)". The result is at most 4 * max_bytes + 32 bytes long and
 // holds no control characters.
 [[nodiscard]] std::string LogSafe(std::string_view untrusted,

@@ -1,12 +1,11 @@
 // ctx/grpc/call_context.h: the accessor a gRPC handler uses to get its call's
 // ctx::Context.
 //
-//   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc, const Req*
-//   req, Resp* resp) override {
+//   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc,
+//                                  const Req* q, Resp* r) override {
 //     ctx::Context c = ctx::grpc::CallContext(sc);
-//     const std::string* id = c.Value(ctx::kRequestIdKey);          // always
-//     set by the bridge const ctx::grpc::CallInfo* call =
-//     c.Value(ctx::grpc::kCallInfoKey);
+//     const std::string* id = c.Value(ctx::kRequestIdKey);  // always set
+//     const ctx::grpc::CallInfo* call = c.Value(ctx::grpc::kCallInfoKey);
 //     ...
 //   }
 //

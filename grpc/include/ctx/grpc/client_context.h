@@ -2,14 +2,14 @@
 //
 // BoundClientContext owns a grpc::ClientContext set up from a context: the
 // remaining deadline (minus a safety margin), the request id and session id as
-// metadata, and cancellation: when the context ends, the call is canceled
+// metadata, and cancellation: when the context is canceled, so is the call
 // (TryCancel). A context that is already done makes the call fail at once,
 // without reaching the network.
 //
-//   ctx::grpc::BoundClientContext call(c);                   // c: e.g.
-//   ctx::grpc::CallContext(sc) grpc::Status s = stub->Echo(call.get(), request,
-//   &response); if (!s.ok() && c.Err()) return ctx::grpc::StatusFromContext(c);
-//   // we gave up, not the server
+//   ctx::Context c = ctx::grpc::CallContext(sc);  // or any other context
+//   ctx::grpc::BoundClientContext call(c);
+//   grpc::Status s = stub->Echo(call.get(), request, &response);
+//   if (!s.ok() && c.Err()) return ctx::grpc::StatusFromContext(c);
 //
 // Main names: ClientOptions, BoundClientContext.
 
@@ -46,7 +46,9 @@ struct ClientOptions {
   // forward_request_id / forward_session_id: send the context's
   // ctx::kRequestIdKey / ctx::kSessionIdKey values as x-request-id /
   // x-session-id metadata. Values that fail IsValidRequestId / IsValidSessionId
-  // are not sent. Defaults: true.
+  // are not sent (gRPC's C++ client would abort the process on a value with
+  // bytes outside 0x20..0x7E, and others would be refused or logged raw
+  // downstream). Defaults: true.
   bool forward_request_id = true;
   bool forward_session_id = true;
 };

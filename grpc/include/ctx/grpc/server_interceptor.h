@@ -7,19 +7,17 @@
 // ctx::grpc::CallContext (ctx/grpc/call_context.h), for sync, callback and
 // async services alike.
 //
+//   namespace gx = grpc::experimental;
 //   ctx::grpc::ServerOptions options;
 //   options.max_timeout = std::chrono::seconds(30);
-//   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-//   creators;
-//   creators.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
-//   grpc::ServerBuilder builder;
-//   builder.experimental().SetInterceptorCreators(std::move(creators));
+//   std::vector<std::unique_ptr<gx::ServerInterceptorFactoryInterface>> v;
+//   v.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
+//   builder.experimental().SetInterceptorCreators(std::move(v));
 //   ...
-//   grpc::Status Echo(grpc::ServerContext* sc, const Req* req, Resp* resp)
-//   override {
-//     ctx::Context c = ctx::grpc::CallContext(sc);   // deadline, request id,
-//     cancellation if (!DoWork(c, *req, resp)) return
-//     ctx::grpc::StatusFromContext(c); return grpc::Status::OK;
+//   grpc::Status Echo(grpc::ServerContext* sc, const Req* q, Resp* r) {
+//     ctx::Context c = ctx::grpc::CallContext(sc);
+//     if (!DoWork(c, *q, r)) return ctx::grpc::StatusFromContext(c);
+//     return grpc::Status::OK;
 //   }
 //
 // Main names: ServerOptions, MakeServerInterceptorFactory.
@@ -35,17 +33,22 @@
 // nothing from the wire asserts, and the bridge itself logs nothing (callers
 // log, through ctx::LogSafe).
 //
-// How cancellation reaches the context, per server API (measured costs in
-// BENCHMARKS.md):
-//   - callback and async: pushed by gRPC when the call closes (interceptor
-//   POST_RECV_CLOSE), typically
-//     within a fraction of a millisecond.
+// How cancellation reaches the context, per server API (measured latencies in
+// BENCHMARKS.md, "gRPC bridge"):
+//   - callback and async: pushed by gRPC when the call closes (the
+//     interceptor's POST_RECV_CLOSE hook), within a fraction of a millisecond.
 //   - sync: gRPC pushes nothing while the handler runs, so one watcher thread
-//   per server polls
-//     grpc::ServerContext::IsCancelled() for the sync calls whose handler asked
-//     for its context, every sync_watch_period, slowing down when a sweep gets
-//     expensive (sync_watch_max_cpu). Prefer the callback API when prompt
-//     cancellation matters.
+//     per server polls grpc::ServerContext::IsCancelled() for the sync calls
+//     whose handler asked for its context, every sync_watch_period, slowing
+//     down when a sweep gets expensive (sync_watch_max_cpu). Prefer the
+//     callback API when prompt cancellation matters.
+//
+// Err() of a call's context: kDeadlineExceeded when its deadline passed, else
+// kCanceled (Cause() says by whom: client, server TryCancel, call finished, or
+// the root's cause). A client whose own deadline expires sends a plain cancel,
+// which arrives shortly before the server's copy of that deadline; a close in
+// the deadline's last moments (2 ms + 2 % of the budget, at most 50 ms) is
+// therefore reported as kDeadlineExceeded, once the deadline's timer fires.
 
 #ifndef CTX_GRPC_SERVER_INTERCEPTOR_H_
 #define CTX_GRPC_SERVER_INTERCEPTOR_H_
@@ -109,15 +112,17 @@ struct ServerOptions {
 };
 
 // MakeServerInterceptorFactory returns the interceptor factory to pass to
-// grpc::ServerBuilder::experimental().SetInterceptorCreators(). It is the first
-// element a server should register, so that other interceptors can read the
-// call's context too.
+// grpc::ServerBuilder::experimental().SetInterceptorCreators(). Put it last in
+// that list: gRPC runs receive hooks from the last interceptor to the first,
+// so the others can then read the call's context from their own
+// POST_RECV_INITIAL_METADATA hook on.
 //
 // Lifetime: the server owns the factory. State shared by the server's calls
 // (options, the sync watcher thread) lives until the factory and the last call
 // it intercepted are gone; the watcher thread starts with the first watched
-// sync call and is joined when that state is destroyed. Thread-safety: gRPC
-// calls the factory from its own threads; nothing else calls it.
+// sync call and is joined when that state is destroyed.
+//
+// Thread-safety: gRPC calls the factory from its own threads.
 [[nodiscard]] std::unique_ptr<
     ::grpc::experimental::ServerInterceptorFactoryInterface>
 MakeServerInterceptorFactory(ServerOptions options = {});

@@ -1,18 +1,16 @@
 // ctx/grpc/status.h: how a context's end becomes a grpc::Status, in one place.
 //
 //   ctx::Context c = ctx::grpc::CallContext(sc);
-//   if (c.Err()) return ctx::grpc::StatusFromContext(c);   // CANCELLED or
-//   DEADLINE_EXCEEDED
+//   if (c.Err()) return ctx::grpc::StatusFromContext(c);
 //
-// The mapping (the reverse of what ctx::Errc documents for RPC boundaries):
+// The mapping (ctx::Errc documents the same names for RPC boundaries):
 //
-//   context state                 | grpc::StatusCode   | HTTP bridge, for
-//   comparison
-//   ------------------------------+--------------------+----------------------------
-//   live (Err() is empty)         | OK                 | -
-//   Errc::kCanceled               | CANCELLED          | 499 (client closed
-//   request) Errc::kDeadlineExceeded       | DEADLINE_EXCEEDED  | 504 any other
-//   error code (Error)  | UNKNOWN            | 500
+//   context state             | grpc::StatusCode  | HTTP bridge
+//   --------------------------+-------------------+-------------------------
+//   live (Err() is empty)     | OK                | -
+//   Errc::kCanceled           | CANCELLED         | 499 client closed request
+//   Errc::kDeadlineExceeded   | DEADLINE_EXCEEDED | 504
+//   other error code (Error)  | UNKNOWN           | 500
 //
 // std::errc::operation_canceled and std::errc::timed_out (the portable
 // conditions of the two ctx codes) map like the ctx codes. The status message

@@ -1,0 +1,534 @@
+// bench/grpc/bridge_load.cc: load figures for the gRPC bridge (ctx::grpc), over
+// loopback.
+//
+//   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
+//   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P]
+//
+// echo: unary Echo on a callback server, with and without the bridge's
+// interceptor, in alternating rounds (bare, bridged, bare, ...) on one client
+// with C calls always in flight; prints QPS and p50/p99 latency per variant,
+// summed over its rounds. The bridged handler also reads its context
+// (CallContext + request id), as real handlers do.
+//
+// cancel: for each server API (sync, callback, async), N calls one after
+// another: once the handler has its context, the client cancels its own context
+// (BoundClientContext -> TryCancel) and the time until the handler's context is
+// done (stamped by an AfterFunc) is recorded; prints p50/p99. P sets the sync
+// watcher's period (ServerOptions::sync_watch_period).
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ctx/context.h"
+#include "ctx/grpc/call_context.h"
+#include "ctx/grpc/client_context.h"
+#include "ctx/grpc/server_interceptor.h"
+#include "ctx/grpc/status.h"
+#include "ctx_test.grpc.pb.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Stub = ctxtest::TestService::Stub;
+
+constexpr std::chrono::seconds kCap{30};
+
+double Micros(Clock::duration d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
+
+// Percentile of sorted samples (nearest rank).
+double Percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const std::size_t i = static_cast<std::size_t>(
+      p * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+struct Server {
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq;
+  int port = 0;
+};
+
+Server Start(grpc::Service* service, bool bridged,
+             const ctx::grpc::ServerOptions& options, bool want_cq = false) {
+  grpc::ServerBuilder builder;
+  Server s;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &s.port);
+  builder.RegisterService(service);
+  if (bridged) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        v;
+    v.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
+    builder.experimental().SetInterceptorCreators(std::move(v));
+  }
+  if (want_cq) s.cq = builder.AddCompletionQueue();
+  s.server = builder.BuildAndStart();
+  return s;
+}
+
+std::unique_ptr<Stub> Connect(int port) {
+  return ctxtest::TestService::NewStub(grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+}
+
+// --- echo ---
+
+class EchoService final : public ctxtest::TestService::CallbackService {
+ public:
+  explicit EchoService(bool bridged) : bridged_(bridged) {}
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc,
+                                 const ctxtest::EchoRequest* q,
+                                 ctxtest::EchoResponse* r) override {
+    r->set_message(q->message());
+    if (bridged_) {
+      const ctx::Context c = ctx::grpc::CallContext(sc);
+      if (const std::string* id = c.Value(ctx::kRequestIdKey))
+        r->set_request_id(*id);
+    }
+    grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+ private:
+  const bool bridged_;
+};
+
+struct RoundResult {
+  std::vector<double> latencies_us;
+  double seconds = 0;
+};
+
+// Runs `concurrency` chains of back-to-back calls for `length`.
+RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length) {
+  struct Chain {
+    Stub* stub;
+    Clock::time_point end;
+    std::unique_ptr<grpc::ClientContext> client;
+    ctxtest::EchoRequest request;
+    ctxtest::EchoResponse response;
+    Clock::time_point start;
+    std::vector<double> latencies_us;
+    std::mutex* mu;
+    std::condition_variable* cv;
+    int* running;
+
+    void Next() {
+      client = std::make_unique<grpc::ClientContext>();
+      start = Clock::now();
+      stub->async()->Echo(client.get(), &request, &response,
+                          [this](grpc::Status s) {
+                            const Clock::time_point now = Clock::now();
+                            if (s.ok())
+                              latencies_us.push_back(Micros(now - start));
+                            if (now < end) {
+                              Next();
+                              return;
+                            }
+                            std::lock_guard<std::mutex> lock(*mu);
+                            if (--*running == 0) cv->notify_all();
+                          });
+    }
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = concurrency;
+  const Clock::time_point begin = Clock::now();
+  std::vector<std::unique_ptr<Chain>> chains;
+  for (int i = 0; i < concurrency; ++i) {
+    auto c = std::make_unique<Chain>();
+    c->stub = stub;
+    c->end = begin + length;
+    c->request.set_message("hello");
+    c->mu = &mu;
+    c->cv = &cv;
+    c->running = &running;
+    chains.push_back(std::move(c));
+  }
+  for (auto& c : chains) c->Next();
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return running == 0; });
+  }
+  RoundResult r;
+  r.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  for (auto& c : chains) {
+    r.latencies_us.insert(r.latencies_us.end(), c->latencies_us.begin(),
+                          c->latencies_us.end());
+  }
+  return r;
+}
+
+int RunEcho(int seconds, int rounds, int concurrency) {
+  EchoService bare_service(false), bridged_service(true);
+  Server bare = Start(&bare_service, false, {});
+  Server bridged = Start(&bridged_service, true, {});
+  auto bare_stub = Connect(bare.port);
+  auto bridged_stub = Connect(bridged.port);
+  // Warm up both connections.
+  RunRound(bare_stub.get(), concurrency, std::chrono::milliseconds(500));
+  RunRound(bridged_stub.get(), concurrency, std::chrono::milliseconds(500));
+
+  std::vector<double> lat[2];
+  double secs[2] = {0, 0};
+  std::vector<double> round_qps[2];
+  for (int i = 0; i < 2 * rounds; ++i) {
+    const int v = i % 2;  // 0 bare, 1 bridged: alternating
+    RoundResult r = RunRound(v ? bridged_stub.get() : bare_stub.get(),
+                             concurrency, std::chrono::seconds(seconds));
+    round_qps[v].push_back(static_cast<double>(r.latencies_us.size()) /
+                           r.seconds);
+    secs[v] += r.seconds;
+    lat[v].insert(lat[v].end(), r.latencies_us.begin(), r.latencies_us.end());
+  }
+  std::printf(
+      "unary echo, callback server, loopback, concurrency %d, %d x %d s rounds "
+      "per variant\n",
+      concurrency, rounds, seconds);
+  std::printf("%-10s %10s %10s %10s  %s\n", "variant", "QPS", "p50 us",
+              "p99 us", "QPS per round");
+  double qps[2];
+  for (int v = 0; v < 2; ++v) {
+    std::sort(lat[v].begin(), lat[v].end());
+    qps[v] = static_cast<double>(lat[v].size()) / secs[v];
+    std::string rounds_text;
+    for (double q : round_qps[v])
+      rounds_text += std::to_string(static_cast<int>(q)) + " ";
+    std::printf("%-10s %10.0f %10.1f %10.1f  %s\n", v ? "bridged" : "bare",
+                qps[v], Percentile(lat[v], 0.50), Percentile(lat[v], 0.99),
+                rounds_text.c_str());
+  }
+  std::printf("bridged / bare QPS: %.1f %%\n", 100.0 * qps[1] / qps[0]);
+  bare.server->Shutdown(std::chrono::system_clock::now());
+  bridged.server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
+
+// --- cancel latency ---
+
+// Slot hands the handler's context to the client and stamps when it ends.
+class Slot {
+ public:
+  void Publish(const ctx::Context& c) {
+    (void)ctx::AfterFunc(c, [this] {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_at_ = Clock::now();
+      cv_.notify_all();
+    });
+    std::lock_guard<std::mutex> lock(mu_);
+    published_ = true;
+    cv_.notify_all();
+  }
+  bool WaitPublished() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, kCap, [this] { return published_; });
+  }
+  std::optional<Clock::time_point> WaitDone() {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!cv_.wait_for(lock, kCap, [this] { return done_at_.has_value(); }))
+      return std::nullopt;
+    return done_at_;
+  }
+  void Reset() {
+    std::lock_guard<std::mutex> lock(mu_);
+    published_ = false;
+    done_at_.reset();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool published_ = false;
+  std::optional<Clock::time_point> done_at_;
+};
+
+// Executor runs posted functions on a thread of its own (callback handlers
+// finish there).
+class Executor {
+ public:
+  Executor() : thread_([this] { Loop(); }) {}
+  ~Executor() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void Post(std::function<void()> f) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      queue_.push_back(std::move(f));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto f = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      f();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class SyncWait final : public ctxtest::TestService::Service {
+ public:
+  explicit SyncWait(Slot* slot) : slot_(slot) {}
+  grpc::Status Echo(grpc::ServerContext* sc, const ctxtest::EchoRequest*,
+                    ctxtest::EchoResponse*) override {
+    const ctx::Context c = ctx::grpc::CallContext(sc);
+    slot_->Publish(c);
+    (void)c.Done().WaitFor(kCap);
+    return ctx::grpc::StatusFromContext(c);
+  }
+
+ private:
+  Slot* const slot_;
+};
+
+class CallbackWait final : public ctxtest::TestService::CallbackService {
+ public:
+  CallbackWait(Slot* slot, Executor* executor)
+      : slot_(slot), executor_(executor) {}
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc,
+                                 const ctxtest::EchoRequest*,
+                                 ctxtest::EchoResponse*) override {
+    grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+    const ctx::Context c = ctx::grpc::CallContext(sc);
+    slot_->Publish(c);
+    Executor* executor = executor_;
+    (void)ctx::AfterFunc(c, [executor, reactor, c] {
+      executor->Post(
+          [reactor, c] { reactor->Finish(ctx::grpc::StatusFromContext(c)); });
+    });
+    return reactor;
+  }
+
+ private:
+  Slot* const slot_;
+  Executor* const executor_;
+};
+
+// AsyncWait serves one waiting Echo at a time on a completion-queue thread.
+class AsyncWait {
+ public:
+  AsyncWait(Slot* slot, const ctx::grpc::ServerOptions& options) : slot_(slot) {
+    server_ = Start(&service_, true, options, /*want_cq=*/true);
+    Request();
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~AsyncWait() {
+    server_.server->Shutdown(std::chrono::system_clock::now());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    server_.cq->Shutdown();
+    thread_.join();
+    for (Call* c : live_) delete c;
+  }
+  int port() const { return server_.port; }
+
+ private:
+  struct Call {
+    grpc::ServerContext sc;
+    ctxtest::EchoRequest request;
+    ctxtest::EchoResponse response;
+    grpc::ServerAsyncResponseWriter<ctxtest::EchoResponse> responder{&sc};
+    grpc::Alarm alarm;
+    ctx::Context context;
+    int step = 0;  // 0 requested, 1 waiting, 2 finishing
+  };
+  void Request() {
+    auto* c = new Call;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) {
+        delete c;
+        return;
+      }
+      live_.push_back(c);
+    }
+    service_.RequestEcho(&c->sc, &c->request, &c->responder, server_.cq.get(),
+                         server_.cq.get(), c);
+  }
+  void Forget(Call* c) {
+    live_.erase(std::find(live_.begin(), live_.end(), c));
+    delete c;
+  }
+  void Loop() {
+    void* tag;
+    bool ok;
+    while (server_.cq->Next(&tag, &ok)) {
+      auto* c = static_cast<Call*>(tag);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_ || !ok || c->step == 2) {
+          Forget(c);
+          continue;
+        }
+      }
+      if (c->step == 0) {
+        Request();
+        c->context = ctx::grpc::CallContext(&c->sc);
+        c->step = 1;
+        slot_->Publish(c->context);
+        (void)ctx::AfterFunc(c->context, [this, c] {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!stopping_)
+            c->alarm.Set(server_.cq.get(), std::chrono::system_clock::now(), c);
+        });
+      } else {
+        c->step = 2;
+        c->responder.Finish(c->response,
+                            ctx::grpc::StatusFromContext(c->context), c);
+      }
+    }
+  }
+
+  Slot* const slot_;
+  ctxtest::TestService::AsyncService service_;
+  Server server_;
+  std::mutex mu_;
+  bool stopping_ = false;
+  std::vector<Call*> live_;
+  std::thread thread_;
+};
+
+// MeasureCancel runs `calls` wait-then-cancel rounds against the server on
+// `port`.
+std::vector<double> MeasureCancel(int port, Slot* slot, int calls) {
+  auto stub = Connect(port);
+  std::vector<double> us;
+  for (int i = 0; i < calls; ++i) {
+    slot->Reset();
+    auto [c, cancel] = ctx::WithCancel(ctx::Background());
+    ctx::grpc::BoundClientContext call(c);
+    ctxtest::EchoRequest request;
+    ctxtest::EchoResponse response;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool finished = false;
+    stub->async()->Echo(call.get(), &request, &response, [&](grpc::Status) {
+      std::lock_guard<std::mutex> lock(mu);
+      finished = true;
+      cv.notify_all();
+    });
+    if (!slot->WaitPublished()) {
+      std::fprintf(stderr, "handler never started\n");
+      std::exit(1);
+    }
+    const Clock::time_point t0 = Clock::now();
+    cancel();
+    std::optional<Clock::time_point> t1 = slot->WaitDone();
+    if (!t1) {
+      std::fprintf(stderr, "server context never ended\n");
+      std::exit(1);
+    }
+    us.push_back(Micros(*t1 - t0));
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, kCap, [&] { return finished; })) {
+      std::fprintf(stderr, "call never completed\n");
+      std::exit(1);
+    }
+  }
+  std::sort(us.begin(), us.end());
+  return us;
+}
+
+int RunCancel(int calls, int period_us) {
+  ctx::grpc::ServerOptions options;
+  options.sync_watch_period = std::chrono::microseconds(period_us);
+  std::printf(
+      "client TryCancel -> handler's context done, %d calls per API, sync "
+      "watcher period %d us\n",
+      calls, period_us);
+  std::printf("%-10s %10s %10s %10s\n", "server API", "p50 us", "p99 us",
+              "max us");
+  auto print = [](const char* name, const std::vector<double>& us) {
+    std::printf("%-10s %10.0f %10.0f %10.0f\n", name, Percentile(us, 0.5),
+                Percentile(us, 0.99), us.empty() ? 0.0 : us.back());
+  };
+  {
+    Slot slot;
+    SyncWait service(&slot);
+    Server s = Start(&service, true, options);
+    print("sync", MeasureCancel(s.port, &slot, calls));
+    s.server->Shutdown(std::chrono::system_clock::now());
+  }
+  {
+    Slot slot;
+    Executor executor;
+    CallbackWait service(&slot, &executor);
+    Server s = Start(&service, true, options);
+    print("callback", MeasureCancel(s.port, &slot, calls));
+    s.server->Shutdown(std::chrono::system_clock::now());
+  }
+  {
+    Slot slot;
+    AsyncWait server(&slot, options);
+    print("async", MeasureCancel(server.port(), &slot, calls));
+  }
+  return 0;
+}
+
+int Flag(int argc, char** argv, const char* name, int fallback) {
+  const std::string prefix = std::string("--") + name + "=";
+  for (int i = 2; i < argc; ++i) {
+    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) {
+      return std::atoi(argv[i] + prefix.size());
+    }
+  }
+  return fallback;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "echo") {
+    return RunEcho(Flag(argc, argv, "seconds", 3),
+                   Flag(argc, argv, "rounds", 3),
+                   Flag(argc, argv, "concurrency", 32));
+  }
+  if (mode == "cancel") {
+    return RunCancel(Flag(argc, argv, "calls", 200),
+                     Flag(argc, argv, "period_us", 1000));
+  }
+  std::fprintf(stderr,
+               "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
+               "       %s cancel [--calls=N] [--period_us=P]\n",
+               argv[0], argv[0]);
+  return 2;
+}

@@ -1,0 +1,124 @@
+// Three services in one process, A -> B -> C (A and B sync and forwarding
+// through BoundClientContext, C callback): the request id, cancellation and the
+// deadline travel the whole chain.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "ctx/clock.h"
+#include "ctx/context.h"
+#include "ctx/propagation.h"
+#include "test_support.h"
+
+namespace ctx::grpc::testing {
+namespace {
+
+class ThreeHopsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    c_ = std::make_unique<ApiServer>(Api::kCallback, &env_c_);
+    stub_c_ = c_->NewStub();
+    env_b_.downstream = stub_c_.get();
+    b_ = std::make_unique<ApiServer>(Api::kSync, &env_b_);
+    stub_b_ = b_->NewStub();
+    env_a_.downstream = stub_b_.get();
+    a_ = std::make_unique<ApiServer>(Api::kSync, &env_a_);
+    stub_a_ = a_->NewStub();
+  }
+  void TearDown() override {
+    stub_a_.reset();
+    a_.reset();
+    stub_b_.reset();
+    b_.reset();
+    stub_c_.reset();
+    c_.reset();
+  }
+
+  // Waits until each hop's handler has recorded its context.
+  void WaitForAllHops() {
+    ASSERT_TRUE(env_a_.recorder.WaitForCount(1)) << "A never ran";
+    ASSERT_TRUE(env_b_.recorder.WaitForCount(1)) << "B never ran";
+    ASSERT_TRUE(env_c_.recorder.WaitForCount(1)) << "C never ran";
+  }
+
+  Env env_a_, env_b_, env_c_;
+  std::unique_ptr<ApiServer> a_, b_, c_;
+  std::unique_ptr<ctxtest::TestService::Stub> stub_a_, stub_b_, stub_c_;
+};
+
+TEST_F(ThreeHopsTest, ClientRequestIdReachesC) {
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(Echo(
+                  stub_a_.get(), "forward/forward/echo", &response,
+                  [](::grpc::ClientContext* c) {
+                    c->AddMetadata("x-request-id", "trace-123");
+                  },
+                  &md)
+                  .ok());
+  EXPECT_EQ(response.request_id(), "trace-123") << "C saw another id";
+  EXPECT_EQ(*env_b_.recorder.Get(0).Value(kRequestIdKey), "trace-123");
+  EXPECT_EQ(md.find("x-request-id")->second, "trace-123");
+}
+
+TEST_F(ThreeHopsTest, GeneratedRequestIdReachesCAndIsEchoedByA) {
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(
+      Echo(stub_a_.get(), "forward/forward/echo", &response, nullptr, &md)
+          .ok());
+  const std::string a_id = *env_a_.recorder.Get(0).Value(kRequestIdKey);
+  EXPECT_TRUE(IsValidRequestId(a_id));
+  EXPECT_EQ(*env_b_.recorder.Get(0).Value(kRequestIdKey), a_id);
+  EXPECT_EQ(response.request_id(), a_id) << "C saw another id";
+  ASSERT_EQ(md.count("x-request-id"), 1u);
+  EXPECT_EQ(md.find("x-request-id")->second, a_id) << "A echoed another id";
+}
+
+TEST_F(ThreeHopsTest, SessionIdReachesC) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [](::grpc::ClientContext* c) {
+                     c->AddMetadata("x-session-id", "s-9");
+                   })
+                  .ok());
+  EXPECT_EQ(response.session_id(), "s-9");
+}
+
+TEST_F(ThreeHopsTest, ClientCancelAtAReachesC) {
+  auto [client_ctx, cancel] = WithCancel(Background());
+  std::unique_ptr<PendingCall> call =
+      StartEcho(stub_a_.get(), client_ctx, "forward/forward/wait");
+  WaitForAllHops();
+  cancel();
+  for (Env* env : {&env_c_, &env_b_, &env_a_}) {
+    const Context hop = env->recorder.Get(0);
+    ASSERT_TRUE(hop.Done().WaitFor(kCap))
+        << "client canceled at A: a hop is still live";
+    EXPECT_EQ(hop.Err(), Errc::kCanceled);
+  }
+  EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(ThreeHopsTest, DeadlineAtAReachesC) {
+  auto [client_ctx, cancel] =
+      WithTimeout(Background(), std::chrono::milliseconds(300));
+  std::unique_ptr<PendingCall> call =
+      StartEcho(stub_a_.get(), client_ctx, "forward/forward/wait");
+  WaitForAllHops();
+  const Context a = env_a_.recorder.Get(0);
+  const Context c = env_c_.recorder.Get(0);
+  ASSERT_TRUE(a.Deadline() && c.Deadline());
+  EXPECT_LT(*c.Deadline(), *a.Deadline()) << "each hop should leave a margin";
+  ASSERT_TRUE(c.Done().WaitFor(kCap)) << "A's deadline passed: C is still live";
+  // C's own (shortest) deadline normally ends it; a late timer could let B's
+  // cancel arrive first.
+  EXPECT_TRUE(c.Err() == Errc::kDeadlineExceeded || c.Err() == Errc::kCanceled)
+      << c.Err();
+  EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+}  // namespace
+}  // namespace ctx::grpc::testing
