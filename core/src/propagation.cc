@@ -3,11 +3,14 @@
 
 #include "ctx/propagation.h"
 
+#include <pthread.h>
 #include <sys/random.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <thread>
@@ -46,21 +49,21 @@ bool IsIdChar(char c) {
          c == '.' || c == '_' || c == ':' || c == '-';
 }
 
-// FillRandom fills `out` with random bytes from getrandom(2). If the kernel
-// cannot provide them (very old kernel, seccomp), it falls back to a per-thread
-// engine seeded from std::random_device, the clock and the thread id: ids stay
-// unique in practice but are no longer unpredictable.
-void FillRandom(std::array<unsigned char, 16>& out) {
+// FillRandomUncached fills `out` with random bytes from getrandom(2). If the
+// kernel cannot provide them (very old kernel, seccomp), it falls back to a
+// per-thread engine seeded from std::random_device, the clock and the thread
+// id: ids stay unique in practice but are no longer unpredictable.
+void FillRandomUncached(unsigned char* out, std::size_t size) {
   std::size_t filled = 0;
-  while (filled < out.size()) {
-    const ssize_t n = getrandom(out.data() + filled, out.size() - filled, 0);
+  while (filled < size) {
+    const ssize_t n = getrandom(out + filled, size - filled, 0);
     if (n > 0) {
       filled += static_cast<std::size_t>(n);
     } else if (n < 0 && errno != EINTR) {
       break;
     }
   }
-  if (filled == out.size()) return;
+  if (filled == size) return;
   thread_local std::mt19937_64 engine = [] {
     std::random_device rd;
     std::seed_seq seq{
@@ -74,11 +77,51 @@ void FillRandom(std::array<unsigned char, 16>& out) {
             std::hash<std::thread::id>()(std::this_thread::get_id()))};
     return std::mt19937_64(seq);
   }();
-  for (std::size_t i = 0; i < out.size(); i += 8) {
-    uint64_t r = engine();
-    for (std::size_t j = 0; j < 8; ++j)
-      out[i + j] = static_cast<unsigned char>(r >> (8 * j));
+  for (std::size_t i = filled; i < size; ++i)
+    out[i] = static_cast<unsigned char>(engine());
+}
+
+// g_fork_generation changes in every child after fork(), so that a child
+// never hands out the random bytes its parent's pool still holds (both would
+// then generate the same ids).
+std::atomic<unsigned> g_fork_generation{0};
+
+// RandomPool amortizes getrandom(2): one call fills kSize bytes, enough for
+// kSize / 16 request ids (a system call per id was a measurable share of a
+// small gRPC call's cost; BENCHMARKS.md, gRPC bridge). One pool per thread;
+// bytes are handed out once and wiped.
+class RandomPool {
+ public:
+  void Fill(std::array<unsigned char, 16>& out) {
+    const unsigned generation =
+        g_fork_generation.load(std::memory_order_relaxed);
+    if (used_ + out.size() > kSize || generation != generation_) {
+      static const bool registered = [] {
+        pthread_atfork(nullptr, nullptr, [] {
+          g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+        });
+        return true;
+      }();
+      (void)registered;
+      FillRandomUncached(bytes_.data(), kSize);
+      used_ = 0;
+      generation_ = generation;
+    }
+    std::memcpy(out.data(), bytes_.data() + used_, out.size());
+    std::memset(bytes_.data() + used_, 0, out.size());
+    used_ += out.size();
   }
+
+ private:
+  static constexpr std::size_t kSize = 512;
+  std::array<unsigned char, kSize> bytes_{};
+  std::size_t used_ = kSize;  // empty: the first Fill refills
+  unsigned generation_ = 0;
+};
+
+void FillRandom(std::array<unsigned char, 16>& out) {
+  thread_local RandomPool pool;
+  pool.Fill(out);
 }
 
 }  // namespace

@@ -98,6 +98,11 @@ class CallState {
 
   // Written only by the SyncWatcher, under its mutex.
   bool watched_ = false;
+  // ever_watched_: set (once, under the watcher's mutex) before the call is
+  // first watched, so that Unwatch skips the mutex for the calls never watched
+  // (every callback and async call, and sync calls that never asked for their
+  // context).
+  std::atomic<bool> ever_watched_{false};
   std::size_t watch_index_ = 0;
 
  private:

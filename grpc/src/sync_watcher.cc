@@ -34,6 +34,7 @@ void SyncWatcher::Watch(const std::shared_ptr<CallState>& call) {
   {
     MutexLock lock(mu_);
     if (call->watched_ || stop_) return;
+    call->ever_watched_.store(true, std::memory_order_release);
     call->watched_ = true;
     call->watch_index_ = calls_.size();
     calls_.push_back(call);
@@ -57,6 +58,9 @@ void SyncWatcher::RemoveLocked(CallState* call) {
 }
 
 void SyncWatcher::Unwatch(CallState* call) {
+  // A call's hooks run after its handler's Watch (same thread for sync calls),
+  // so a call not yet marked has never been watched and is not being polled.
+  if (!call->ever_watched_.load(std::memory_order_acquire)) return;
   MutexLock lock(mu_);
   RemoveLocked(call);
   // From inside the poll (its POST_RECV_CLOSE hook runs on the watcher thread)

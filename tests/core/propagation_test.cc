@@ -3,6 +3,8 @@
 #include "ctx/propagation.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -305,6 +307,38 @@ TEST(NewRequestId, IsUniqueAcrossThreads) {
   for (const auto& v : ids) all.insert(v.begin(), v.end());
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads * kPerThread))
       << "duplicate ids generated";
+}
+
+// Ids come from a per-thread pool of random bytes: a child process must not
+// hand out the bytes its parent's pool still holds.
+TEST(NewRequestId, ForkedChildDoesNotRepeatParentIds) {
+  (void)NewRequestId();  // the pool now holds unused bytes
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string id = NewRequestId();
+    const ssize_t n = write(fds[1], id.data(), id.size());
+    _exit(n == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  const std::string parent_id = NewRequestId();
+  std::string child_id(32, '\0');
+  std::size_t got = 0;
+  while (got < child_id.size()) {
+    const ssize_t n =
+        read(fds[0], child_id.data() + got, child_id.size() - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  close(fds[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_EQ(got, child_id.size());
+  EXPECT_TRUE(IsValidRequestId(child_id));
+  EXPECT_NE(child_id, parent_id) << "parent and child generated the same id";
 }
 
 TEST(AcceptRequestId, KeepsValidIncomingId) {
