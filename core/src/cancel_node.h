@@ -169,10 +169,14 @@ class TimerNode final : public CancelNode {
   // deadline's cause.
   void Fire();
 
-  // heap_index_: position in the timer service's heap, or kNoIndex; under the
-  // timer service's lock.
+  // heap_index_: position in its shard's heap, or kNoIndex; under the shard's
+  // lock.
   static constexpr uint32_t kNoIndex = UINT32_MAX;
   uint32_t heap_index_ = kNoIndex;
+  // shard_: the timer service shard this node's timer goes to, chosen at
+  // creation (TimerService::PickShard) and constant, so Add and Remove agree
+  // without a lock. It fits in what was padding: the node stays 88 bytes.
+  const uint16_t shard_;
 
  private:
   friend class CancelNode;

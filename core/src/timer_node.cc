@@ -9,7 +9,9 @@
 namespace ctx::internal {
 
 TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
-    : CancelNode(NodeKind::kTimer, parent), deadline_(deadline) {
+    : CancelNode(NodeKind::kTimer, parent),
+      shard_(TimerService::PickShard()),
+      deadline_(deadline) {
   if (cause) {
     // Not yet shared: no lock needed.
     auto* extras = new Extras();

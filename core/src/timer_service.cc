@@ -1,7 +1,11 @@
 #include "timer_service.h"
 
+#include <sched.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "cancel_node.h"
@@ -17,7 +21,30 @@ struct StopAtExit {
   ~StopAtExit() { service->Stop(); }
 };
 
+// Ns and FromNs convert between the clock's time points and wake_at_'s
+// representation (steady_clock counts int64 nanoseconds on Linux).
+int64_t Ns(TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             t.time_since_epoch())
+      .count();
+}
+TimePoint FromNs(int64_t ns) {
+  return TimePoint(std::chrono::duration_cast<Clock::duration>(
+      std::chrono::nanoseconds(ns)));
+}
+
+size_t ShardCount() {
+  static const size_t count = [] {
+    const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+    return static_cast<size_t>(std::clamp(cpus, 1L, 256L));
+  }();
+  return count;
+}
+
 }  // namespace
+
+TimerService::TimerService()
+    : shard_count_(ShardCount()), shards_(new Shard[shard_count_]) {}
 
 TimerService& TimerService::Get() {
   static TimerService* const service = [] {
@@ -29,82 +56,99 @@ TimerService& TimerService::Get() {
   return *service;
 }
 
+uint16_t TimerService::PickShard() noexcept {
+  // sched_getcpu reads the CPU number the kernel keeps in this thread's rseq
+  // area (glibc 2.35+): no system call.
+  const int cpu = sched_getcpu();
+  return static_cast<uint16_t>(
+      cpu < 0 ? 0 : static_cast<size_t>(cpu) % ShardCount());
+}
+
 void TimerService::Start() {
   thread_ = std::thread([this] { Run(); });
 }
 
 void TimerService::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-  }
+  if (stopping_.exchange(true)) return;
+  { std::lock_guard<std::mutex> lock(mu_); }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
-void TimerService::Place(size_t i, const Entry& e) {
-  heap_[i] = e;
+void TimerService::Shard::Place(size_t i, const Entry& e) {
+  heap[i] = e;
   e.node->heap_index_ = static_cast<uint32_t>(i);
 }
 
-void TimerService::SiftUp(size_t i) {
-  const Entry e = heap_[i];
+void TimerService::Shard::SiftUp(size_t i) {
+  const Entry e = heap[i];
   while (i > 0) {
     size_t parent = (i - 1) / 2;
-    if (heap_[parent].when <= e.when) break;
-    Place(i, heap_[parent]);
+    if (heap[parent].when <= e.when) break;
+    Place(i, heap[parent]);
     i = parent;
   }
   Place(i, e);
 }
 
-void TimerService::SiftDown(size_t i) {
-  const Entry e = heap_[i];
-  const size_t size = heap_.size();
+void TimerService::Shard::SiftDown(size_t i) {
+  const Entry e = heap[i];
+  const size_t size = heap.size();
   for (;;) {
     size_t child = 2 * i + 1;
     if (child >= size) break;
-    if (child + 1 < size && heap_[child + 1].when < heap_[child].when) ++child;
-    if (e.when <= heap_[child].when) break;
-    Place(i, heap_[child]);
+    if (child + 1 < size && heap[child + 1].when < heap[child].when) ++child;
+    if (e.when <= heap[child].when) break;
+    Place(i, heap[child]);
     i = child;
   }
   Place(i, e);
 }
 
-void TimerService::RemoveAt(size_t i) {
-  heap_[i].node->heap_index_ = TimerNode::kNoIndex;
-  const Entry last = heap_.back();
-  heap_.pop_back();
-  if (i == heap_.size()) return;
+void TimerService::Shard::RemoveAt(size_t i) {
+  heap[i].node->heap_index_ = TimerNode::kNoIndex;
+  const Entry last = heap.back();
+  heap.pop_back();
+  if (i == heap.size()) return;
   Place(i, last);
   SiftDown(i);
   SiftUp(last.node->heap_index_);
 }
 
 void TimerService::Add(TimerNode* n) {
-  bool wake = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    Shard& shard = shards_[n->shard_];
+    std::lock_guard<std::mutex> lock(shard.mu);
     // A cancel that ran before this point set kDone first and then called
-    // Remove (which waits for mu_), so checking under mu_ leaves no armed timer
-    // on a done node.
-    if (stopping_ || n->Ready() || n->heap_index_ != TimerNode::kNoIndex)
+    // Remove (which waits for the shard's lock), so checking under that lock
+    // leaves no armed timer on a done node.
+    if (stopping_.load(std::memory_order_relaxed) || n->Ready() ||
+        n->heap_index_ != TimerNode::kNoIndex)
       return;
-    heap_.push_back(Entry{n->deadline(), n});
-    SiftUp(heap_.size() - 1);
-    if (n->deadline() < wake_at_) {
-      wake_at_ = n->deadline();
-      wake = true;
+    shard.heap.push_back(Entry{n->deadline(), n});
+    shard.SiftUp(shard.heap.size() - 1);
+  }
+  // Wake the thread if it would sleep past this deadline. The insert above
+  // happens before this load; a scan that missed the insert stored max()
+  // before it started, so this load sees max() (or an earlier wake-up, after
+  // which the thread scans again) and signals.
+  const int64_t when = Ns(n->deadline());
+  int64_t at = wake_at_.load();
+  while (when < at) {
+    if (wake_at_.compare_exchange_weak(at, when)) {
+      // Under mu_: the thread reads wake_at_ under mu_ before it sleeps, so
+      // it either sees the new value or is already waiting for this signal.
+      { std::lock_guard<std::mutex> lock(mu_); }
+      cv_.notify_one();
+      return;
     }
   }
-  if (wake) cv_.notify_one();
 }
 
 void TimerService::Remove(TimerNode* n) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (n->heap_index_ != TimerNode::kNoIndex) RemoveAt(n->heap_index_);
+  Shard& shard = shards_[n->shard_];
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (n->heap_index_ != TimerNode::kNoIndex) shard.RemoveAt(n->heap_index_);
 }
 
 void TimerService::WaitIdle() {
@@ -113,8 +157,30 @@ void TimerService::WaitIdle() {
 }
 
 size_t TimerService::Armed() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return heap_.size();
+  size_t n = 0;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    n += shards_[i].heap.size();
+  }
+  return n;
+}
+
+TimePoint TimerService::Collect(TimePoint now, std::vector<TimerNode*>* due) {
+  TimePoint next = TimePoint::max();
+  for (size_t i = 0; i < shard_count_; ++i) {
+    Shard& shard = shards_[i];
+    std::lock_guard<std::mutex> lock(shard.mu);
+    // Take a reference to each expired node so none is destroyed while it
+    // fires. A node whose count already reached zero is being destroyed; its
+    // Remove is waiting for this lock and will find it gone.
+    while (!shard.heap.empty() && shard.heap[0].when <= now) {
+      TimerNode* n = shard.heap[0].node;
+      shard.RemoveAt(0);
+      if (TryRefNode(n)) due->push_back(n);
+    }
+    if (!shard.heap.empty()) next = std::min(next, shard.heap[0].when);
+  }
+  return next;
 }
 
 void TimerService::Run() {
@@ -122,41 +188,46 @@ void TimerService::Run() {
   // default, to batch wake-ups; a timer thread wants its wake-ups on time.
   // (Lateness figures, before and after: BENCHMARKS.md, Core.)
   prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // 1 us
-  std::unique_lock<std::mutex> lock(mu_);
   std::vector<TimerNode*> due;
-  while (!stopping_) {
+  TimePoint planned = TimePoint::max();  // when the last sleep was to end
+  while (!stopping_.load()) {
+    // Scanning: from here on every Add signals (see Add).
+    wake_at_.store(INT64_MAX);
     const TimePoint now = Clock::now();
-    // Collect every expired timer, taking a reference so none is destroyed
-    // while we fire it. A node whose count already reached zero is being
-    // destroyed; its Remove is waiting for mu_ and will find it gone.
-    while (!heap_.empty() && heap_[0].when <= now) {
-      TimerNode* n = heap_[0].node;
-      RemoveAt(0);
-      if (TryRefNode(n)) due.push_back(n);
-    }
+    TimePoint next = Collect(now, &due);
     if (!due.empty()) {
-      firing_ = true;
-      lock.unlock();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        firing_ = true;
+      }
       for (TimerNode* n : due) {
         n->Fire();
         Unref(n);
       }
       due.clear();
-      lock.lock();
-      firing_ = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        firing_ = false;
+      }
       idle_cv_.notify_all();
       continue;
     }
-    TimePoint next = heap_.empty() ? TimePoint::max() : heap_[0].when;
     // With nothing armed, keep the wake-up already planned (if still ahead): a
-    // later spurious wake-up is cheaper than a notify on every Add of a
+    // later spurious wake-up is cheaper than a signal on every Add of a
     // create/cancel loop.
-    if (next == TimePoint::max() && wake_at_ > now) next = wake_at_;
-    wake_at_ = next;
-    if (wake_at_ == TimePoint::max()) {
+    if (next == TimePoint::max() && planned > now) next = planned;
+    // Publish; an Add during the scan may already have lowered wake_at_.
+    int64_t at = wake_at_.load();
+    while (Ns(next) < at && !wake_at_.compare_exchange_weak(at, Ns(next))) {
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_.load()) break;
+    at = wake_at_.load();
+    planned = FromNs(at);
+    if (at == INT64_MAX) {
       cv_.wait(lock);
-    } else {
-      cv_.wait_until(lock, wake_at_);
+    } else if (planned > Clock::now()) {
+      cv_.wait_until(lock, planned);
     }
   }
 }

@@ -1,17 +1,23 @@
 // core/src/timer_service.h: the one process-wide timer thread behind every
 // deadline. Internal.
 //
-// A binary min-heap of (deadline, node), each node knowing its heap index so
-// removal is O(log n). The thread starts on first use, sleeps until the
-// earliest deadline, and is stopped and joined at exit. Go starts a runtime
-// timer per context; here a million deadlines cost one thread and 16 bytes
-// each.
+// Timers live in shards, one per CPU, each a binary min-heap of (deadline,
+// node) under its own lock; a node knows its shard and heap index, so removal
+// is O(log n). A timer goes to the shard of the CPU that created it, so
+// threads running at once on different CPUs arm and disarm timers without
+// sharing a lock (Go keeps one timer heap per P for the same reason). One
+// thread, started on first use, sleeps until the earliest deadline over all
+// shards, and is stopped and joined at exit. Go starts a runtime timer per
+// context; here a million deadlines cost one thread and 16 bytes each.
 
 #ifndef CTX_SRC_TIMER_SERVICE_H_
 #define CTX_SRC_TIMER_SERVICE_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,8 +36,13 @@ class TimerService {
   // destructors); its thread is joined at exit.
   static TimerService& Get();
 
-  // Add arms n's timer unless n is already done or the service has stopped
-  // (process exit).
+  // PickShard returns the shard for a timer created now on this thread: the
+  // current CPU's. Any value is correct; this one avoids lock sharing.
+  // Does not start the service.
+  static uint16_t PickShard() noexcept;
+
+  // Add arms n's timer in its shard unless n is already done or the service
+  // has stopped (process exit).
   void Add(TimerNode* n);
   // Remove disarms n's timer if armed. Safe to call any number of times.
   void Remove(TimerNode* n);
@@ -47,11 +58,6 @@ class TimerService {
   void Stop();
 
  private:
-  TimerService() = default;
-  void Run();
-  void Start();
-  void SiftUp(size_t i);
-  void SiftDown(size_t i);
   // Entry is a heap slot. The deadline is copied into it so that sifting
   // compares within the heap's own array instead of loading a node (a cache
   // miss each, with a million timers) per comparison; only the nodes that
@@ -63,18 +69,37 @@ class TimerService {
     TimePoint when;
     TimerNode* node;
   };
-  void Place(size_t i, const Entry& e);
-  void RemoveAt(size_t i);
+  // Shard is one heap and its lock, on its own cache lines.
+  struct alignas(64) Shard {
+    std::mutex mu;
+    std::vector<Entry> heap;  // under mu; a min-heap on Entry::when
+    void Place(size_t i, const Entry& e);
+    void SiftUp(size_t i);
+    void SiftDown(size_t i);
+    void RemoveAt(size_t i);
+  };
 
-  std::mutex mu_;
+  TimerService();
+  void Run();
+  void Start();
+  // Collect moves every timer of every shard due at `now` into *due (with a
+  // reference taken) and returns the earliest deadline left.
+  TimePoint Collect(TimePoint now, std::vector<TimerNode*>* due);
+
+  const size_t shard_count_;
+  const std::unique_ptr<Shard[]> shards_;
+
+  // wake_at_: when the thread will next wake on its own. TimePoint::max()
+  // while it scans the shards, so that every Add racing with a scan signals.
+  // An Add whose deadline is earlier lowers it (a CAS loop: it only ever
+  // decreases until the next scan) and signals the condvar; a stream of later
+  // deadlines costs no wake-ups. Nanoseconds since the clock's epoch.
+  std::atomic<int64_t> wake_at_{INT64_MAX};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;  // the thread's sleep; firing_
   std::condition_variable cv_;
-  std::vector<Entry> heap_;  // under mu_; a min-heap on Entry::when
-  // wake_at_: when the thread will next wake on its own (under mu_). Add
-  // signals the condvar only for a deadline earlier than this, so a stream of
-  // later deadlines costs no wake-ups.
-  TimePoint wake_at_ = TimePoint::max();
-  bool stopping_ = false;  // under mu_
-  bool firing_ = false;    // under mu_: Run is firing timers outside the lock
+  bool firing_ = false;  // under mu_: Run is firing timers
   std::condition_variable idle_cv_;
   std::thread thread_;
 };

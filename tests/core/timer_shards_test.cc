@@ -1,0 +1,130 @@
+// The timer service keeps one heap per CPU: timers armed on different CPUs
+// must fire as if there were one heap. Threads are pinned to each CPU the test
+// may run on, so every shard is used even on a small machine.
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "ctx/context.h"
+#include "gtest/gtest.h"
+#include "test_peer.h"
+
+namespace ctx {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+
+// AllowedCpus lists the CPUs this process may run on.
+std::vector<int> AllowedCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return {0};
+  for (int i = 0; i < CPU_SETSIZE; ++i) {
+    if (CPU_ISSET(i, &set)) cpus.push_back(i);
+  }
+  return cpus;
+}
+
+// OnCpu runs f on a thread pinned to `cpu` and waits for it.
+template <typename F>
+void OnCpu(int cpu, F f) {
+  std::thread t([cpu, &f] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    f();
+  });
+  t.join();
+}
+
+TEST(TimerShards, EarlierDeadlineOnAnotherCpuWakesTheTimerThread) {
+  const std::vector<int> cpus = AllowedCpus();
+  // The timer thread goes to sleep until the far deadline, armed on the first
+  // CPU's shard...
+  ContextAndCancel far, near;
+  OnCpu(cpus.front(), [&] { far = WithTimeout(Background(), hours(1)); });
+  std::this_thread::sleep_for(milliseconds(20));
+  // ...and must wake for an earlier one armed on the last CPU's shard.
+  OnCpu(cpus.back(),
+        [&] { near = WithTimeout(Background(), milliseconds(30)); });
+  ASSERT_TRUE(near.context.Done().WaitFor(kWaitCap))
+      << "the timer thread slept past a deadline armed on another shard";
+  EXPECT_EQ(near.context.Err(), Errc::kDeadlineExceeded);
+  EXPECT_FALSE(far.context.Err());
+  far.cancel();
+}
+
+TEST(TimerShards, TimersArmedOnEveryCpuAllFireOrDisarm) {
+  const size_t armed = ContextTestPeer::ArmedTimers();
+  constexpr int kPerCpu = 200;
+  std::vector<Context> firing;
+  std::vector<CancelFunc> cancels;
+  for (int cpu : AllowedCpus()) {
+    OnCpu(cpu, [&] {
+      for (int i = 0; i < kPerCpu; ++i) {
+        // Half fire soon, in an order interleaved across CPUs; half are
+        // canceled (their timers must leave whichever heap holds them).
+        auto [c, cancel] = WithTimeout(Background(), milliseconds(1 + i % 40));
+        if (i % 2 == 0) {
+          firing.push_back(c);
+          cancels.push_back(std::move(cancel));
+        } else {
+          auto [idle, cancel_idle] = WithTimeout(Background(), hours(1));
+          cancel_idle();
+          cancel();
+          EXPECT_EQ(c.Err(), Errc::kCanceled);
+        }
+      }
+    });
+  }
+  for (const Context& c : firing) {
+    ASSERT_TRUE(c.Done().WaitFor(kWaitCap)) << "a timer never fired";
+    EXPECT_EQ(c.Err(), Errc::kDeadlineExceeded);
+  }
+  EXPECT_EQ(ContextTestPeer::ArmedTimers(), armed)
+      << "timers left armed after firing or cancel";
+}
+
+// Threads on different CPUs create and cancel timers at once (the shards'
+// locks are not shared), while short timers keep the timer thread firing.
+TEST(TimerShards, ConcurrentArmAndDisarmAcrossCpus) {
+  const size_t armed = ContextTestPeer::ArmedTimers();
+  const std::vector<int> cpus = AllowedCpus();
+  std::vector<std::thread> threads;
+  std::vector<std::vector<Context>> fired(cpus.size());
+  for (size_t t = 0; t < cpus.size() && t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpus[t], &set);
+      pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      for (int i = 0; i < 5000; ++i) {
+        auto [c, cancel] = WithTimeout(Background(), hours(1));
+        if (i % 100 == 0) {
+          auto [s, unused] = WithTimeout(c, milliseconds(i % 7));
+          fired[t].push_back(s);
+        }
+        cancel();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& list : fired) {
+    for (const Context& c : list) {
+      ASSERT_TRUE(c.Done().WaitFor(kWaitCap));
+      EXPECT_TRUE(c.Err() == Errc::kDeadlineExceeded ||
+                  c.Err() == Errc::kCanceled);
+    }
+  }
+  EXPECT_EQ(ContextTestPeer::ArmedTimers(), armed);
+}
+
+}  // namespace
+}  // namespace ctx
