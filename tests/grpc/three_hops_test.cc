@@ -104,14 +104,19 @@ TEST_F(ThreeHopsTest, ClientCancelAtAReachesC) {
 
 TEST_F(ThreeHopsTest, DeadlineAtAReachesC) {
   auto [client_ctx, cancel] =
-      WithTimeout(Background(), std::chrono::milliseconds(300));
+      WithTimeout(Background(), std::chrono::milliseconds(500));
   std::unique_ptr<PendingCall> call =
       StartEcho(stub_a_.get(), client_ctx, "forward/forward/wait");
   WaitForAllHops();
   const Context a = env_a_.recorder.Get(0);
   const Context c = env_c_.recorder.Get(0);
   ASSERT_TRUE(a.Deadline() && c.Deadline());
-  EXPECT_LT(*c.Deadline(), *a.Deadline()) << "each hop should leave a margin";
+  // Each hop sends its remaining budget minus a margin (client_context_test
+  // checks the exact value), and the callee's copy starts when the call
+  // arrives: later by the hop's latency. On a quiet machine C ends first; under
+  // sanitizers a hop's latency can exceed the margin, so bound the drift.
+  EXPECT_LT(*c.Deadline(), *a.Deadline() + std::chrono::milliseconds(50))
+      << "the deadline grew across the hops";
   ASSERT_TRUE(c.Done().WaitFor(kCap)) << "A's deadline passed: C is still live";
   // C's own (shortest) deadline normally ends it; a late timer could let B's
   // cancel arrive first.
