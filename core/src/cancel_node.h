@@ -26,10 +26,14 @@ namespace ctx::internal {
 //
 // Registration (Go's propagateCancel): a new cancel node links itself into the
 // children list of its nearest cancelable ancestor (reg_parent_), which points
-// at it without owning it. The child owns its parent chain through
-// Node::parent_. A child leaves the list when it is canceled on its own, when
-// it is destroyed, or when reg_parent_ is canceled (which drops the whole
-// list).
+// at it without owning it. A parent whose lock is found contended while a
+// child registers or leaves splits its list: later children go to one list
+// per CPU, each with its own lock and cache line (ChildShard), so threads on
+// different CPUs that create and cancel children of one shared parent stop
+// passing its lock and their siblings' links between them. The child owns its
+// parent chain through Node::parent_. A child leaves the list when it is
+// canceled on its own, when it is destroyed, or when reg_parent_ is canceled
+// (which drops the whole list).
 class CancelNode : public Node, public DoneSignal {
  public:
   // Create makes a cancel node under parent (adopting one reference to it) and
@@ -69,8 +73,11 @@ class CancelNode : public Node, public DoneSignal {
   // and no handle remains.
   static void Destroy(CancelNode* n) noexcept;
 
-  // Test hooks (via CancelNodeTestPeer): number of registered children.
+  // Test hooks (via ContextTestPeer): number of registered children; split
+  // the children lists now, as contention would; whether they are split.
   size_t ChildCountForTest() CTX_LOCKS_EXCLUDED(mu_);
+  void ShardChildrenForTest() CTX_LOCKS_EXCLUDED(mu_);
+  bool ChildrenShardedForTest() const noexcept;
 
  protected:
   CancelNode(NodeKind kind, Node* parent) noexcept;
@@ -90,10 +97,37 @@ class CancelNode : public Node, public DoneSignal {
   // take mu_ and the locked path.
   enum class FastResult { kWon, kAlreadyDone, kLocked };
   FastResult TryMarkDoneFast(uint32_t done) noexcept;
-  // AttachLocked is called under mu_ before attaching a dependent (child,
+  // AttachDependent is called under mu_ (or, for a child, under the lock of
+  // the child shard it goes to) before attaching a dependent (child,
   // callback, fd, stop_source): it returns false if the node is done, else
-  // sets kDependents so that every later cancel takes mu_ and sees it.
-  bool AttachLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // sets kDependents so that every later cancel takes mu_ (and then each
+  // shard's lock) and sees it.
+  bool AttachDependent() noexcept;
+
+  // The children lists. ChildShard is one CPU's list of a split parent, alone
+  // on its cache line. A child records which list holds it in cancel_flags_
+  // (kListShift): 0 is children_ under mu_, i + 1 is shard i.
+  struct alignas(64) ChildShard {
+    Mutex mu;
+    CancelNode* head CTX_GUARDED_BY(mu) = nullptr;
+  };
+  // ChildShardCount: shards per split parent, one per CPU, at most what the
+  // list field of cancel_flags_ can name. A one-CPU process never splits.
+  static size_t ChildShardCount() noexcept;
+  // ChildShards returns the shards (ChildShardCount() of them), or null while
+  // the list is not split. Once set they stay until Destroy.
+  ChildShard* ChildShards() const noexcept;
+  // ShardChildrenLocked splits the children list (creates the shards) unless
+  // already split or a one-CPU process. Children already in children_ stay
+  // there.
+  void ShardChildrenLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // LinkChild links c, a new child not yet shared, into our children: this
+  // CPU's shard if split, else children_ (splitting when mu_ was contended).
+  // False if we are done (c is then born done by its caller).
+  bool LinkChild(CancelNode* c) CTX_LOCKS_EXCLUDED(mu_);
+  // ListMutex is the lock of the children list numbered `list` (see
+  // ChildShard).
+  Mutex& ListMutex(unsigned list) noexcept;
   // MarkDone is the locked part of Cancel. Returns false if the node was
   // already done; otherwise detaches children (returned through *children, each
   // with a reference taken) and callbacks.
@@ -107,6 +141,10 @@ class CancelNode : public Node, public DoneSignal {
   CancelNode* RegParent() const noexcept { return FromSignal(parent_->done_); }
   // ExtrasLocked returns extras_, creating it.
   struct Extras;
+  // Extras returns extras_ (null if never created), acquire.
+  const Extras* ExtrasOrNull() const noexcept {
+    return extras_.load(std::memory_order_acquire);
+  }
   Extras* ExtrasLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // CauseOrNull is the cause stored by the first cancel (null: the cause is
   // Err()). Valid once done: it is constant from then on.
@@ -129,6 +167,9 @@ class CancelNode : public Node, public DoneSignal {
     // deadline_cause: a *Cause deadline's cause, set before the node is
     // shared, then constant.
     Error* deadline_cause = nullptr;
+    // child_shards: the split children lists, created under mu_ (release)
+    // and read without it (acquire); constant once set.
+    std::atomic<ChildShard*> child_shards{nullptr};
   };
 
   // Link state, in Node::cancel_flags_. kLinked: Register put us in
@@ -137,11 +178,16 @@ class CancelNode : public Node, public DoneSignal {
   // points at us, so a later Unlink (from Destroy) needs no lock. Measured:
   // WithCancel(live parent) + cancel took the parent's lock twice (cancel and
   // destroy), now once.
+  // Bits 2-7 (kListShift) number the list holding us (see ChildShard), set
+  // with kLinked.
   static constexpr uint8_t kLinked = 1;
   static constexpr uint8_t kUnlinked = 2;
+  static constexpr int kListShift = 2;
+  static constexpr size_t kMaxChildShards = 63;
 
   Mutex mu_;
-  // Links in RegParent()'s children list, under RegParent()->mu_. pprev_ is
+  // Links in one of RegParent()'s children lists, under that list's lock
+  // (ListMutex). pprev_ is
   // null when not linked (never linked, unlinked, or the parent dropped its
   // list on cancel). After the parent drops its list, the parent's cancel
   // reuses next_ as a private work-list link.

@@ -43,6 +43,19 @@ class CTX_CAPABILITY("mutex") Mutex {
     LockSlow(c);
   }
 
+  // LockReportingContention is Lock, and returns true when the lock was held
+  // by someone else on arrival, for callers that adapt to contention (a busy
+  // parent splits its children lists, see CancelNode).
+  bool LockReportingContention() noexcept CTX_ACQUIRE() {
+    uint32_t c = kUnlocked;
+    if (state_.compare_exchange_strong(c, kLocked, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+      return false;
+    }
+    LockSlow(c);
+    return true;
+  }
+
   void Unlock() noexcept CTX_RELEASE() {
     // Release: our writes are visible to the next holder. A previous value of
     // kContended means someone may sleep: wake one.
@@ -80,6 +93,10 @@ class CTX_SCOPED_CAPABILITY MutexLock {
  public:
   explicit MutexLock(Mutex& mu) noexcept CTX_ACQUIRE(mu) : mu_(mu) {
     mu_.Lock();
+  }
+  // This one also says whether the lock was contended (*contended).
+  MutexLock(Mutex& mu, bool* contended) noexcept CTX_ACQUIRE(mu) : mu_(mu) {
+    *contended = mu_.LockReportingContention();
   }
   ~MutexLock() CTX_RELEASE() { mu_.Unlock(); }
   MutexLock(const MutexLock&) = delete;

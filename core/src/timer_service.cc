@@ -1,14 +1,13 @@
 #include "timer_service.h"
 
-#include <sched.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
 #include "cancel_node.h"
+#include "cpu_shard.h"
 
 namespace ctx::internal {
 namespace {
@@ -33,18 +32,10 @@ TimePoint FromNs(int64_t ns) {
       std::chrono::nanoseconds(ns)));
 }
 
-size_t ShardCount() {
-  static const size_t count = [] {
-    const long cpus = sysconf(_SC_NPROCESSORS_CONF);
-    return static_cast<size_t>(std::clamp(cpus, 1L, 256L));
-  }();
-  return count;
-}
-
 }  // namespace
 
 TimerService::TimerService()
-    : shard_count_(ShardCount()), shards_(new Shard[shard_count_]) {}
+    : shard_count_(CpuCount()), shards_(new Shard[shard_count_]) {}
 
 TimerService& TimerService::Get() {
   static TimerService* const service = [] {
@@ -57,11 +48,7 @@ TimerService& TimerService::Get() {
 }
 
 uint16_t TimerService::PickShard() noexcept {
-  // sched_getcpu reads the CPU number the kernel keeps in this thread's rseq
-  // area (glibc 2.35+): no system call.
-  const int cpu = sched_getcpu();
-  return static_cast<uint16_t>(
-      cpu < 0 ? 0 : static_cast<size_t>(cpu) % ShardCount());
+  return static_cast<uint16_t>(CurrentCpuShard(CpuCount()));
 }
 
 void TimerService::Start() {

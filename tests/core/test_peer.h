@@ -31,6 +31,19 @@ struct ContextTestPeer {
     if (!d.CanBeDone()) return 0;
     return internal::CancelNode::FromSignal(&d)->ChildCountForTest();
   }
+  // ShardChildren splits the children list of c's nearest cancelable node
+  // into per-CPU lists now, as contention on its lock would (no-op on a
+  // one-CPU machine); ChildrenSharded says whether it is split.
+  static void ShardChildren(const Context& c) {
+    const DoneSignal& d = c.Done();
+    if (d.CanBeDone())
+      internal::CancelNode::FromSignal(&d)->ShardChildrenForTest();
+  }
+  static bool ChildrenSharded(const Context& c) {
+    const DoneSignal& d = c.Done();
+    return d.CanBeDone() &&
+           internal::CancelNode::FromSignal(&d)->ChildrenShardedForTest();
+  }
   // ArmedTimers counts the timers armed in the shared timer service.
   static size_t ArmedTimers() { return internal::TimerService::Get().Armed(); }
 };

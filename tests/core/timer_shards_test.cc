@@ -2,13 +2,11 @@
 // must fire as if there were one heap. Threads are pinned to each CPU the test
 // may run on, so every shard is used even on a small machine.
 
-#include <pthread.h>
-#include <sched.h>
-
 #include <chrono>
 #include <thread>
 #include <vector>
 
+#include "cpu_pinning.h"
 #include "ctx/context.h"
 #include "gtest/gtest.h"
 #include "test_peer.h"
@@ -18,31 +16,6 @@ namespace {
 
 using std::chrono::hours;
 using std::chrono::milliseconds;
-
-// AllowedCpus lists the CPUs this process may run on.
-std::vector<int> AllowedCpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) return {0};
-  for (int i = 0; i < CPU_SETSIZE; ++i) {
-    if (CPU_ISSET(i, &set)) cpus.push_back(i);
-  }
-  return cpus;
-}
-
-// OnCpu runs f on a thread pinned to `cpu` and waits for it.
-template <typename F>
-void OnCpu(int cpu, F f) {
-  std::thread t([cpu, &f] {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-    f();
-  });
-  t.join();
-}
 
 TEST(TimerShards, EarlierDeadlineOnAnotherCpuWakesTheTimerThread) {
   const std::vector<int> cpus = AllowedCpus();
@@ -101,10 +74,7 @@ TEST(TimerShards, ConcurrentArmAndDisarmAcrossCpus) {
   std::vector<std::vector<Context>> fired(cpus.size());
   for (size_t t = 0; t < cpus.size() && t < 4; ++t) {
     threads.emplace_back([&, t] {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      CPU_SET(cpus[t], &set);
-      pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      PinToCpu(cpus[t]);
       for (int i = 0; i < 5000; ++i) {
         auto [c, cancel] = WithTimeout(Background(), hours(1));
         if (i % 100 == 0) {
