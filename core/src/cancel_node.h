@@ -207,8 +207,9 @@ class TimerNode final : public CancelNode {
  public:
   // Create makes a timer node under parent (adopting a reference), registers it
   // and arms its timer, or marks it done at once if the parent is done or the
-  // deadline has passed.
-  static TimerNode* Create(Node* parent, TimePoint deadline, Error cause);
+  // deadline is at or before `now` (the caller's clock reading).
+  static TimerNode* Create(Node* parent, TimePoint deadline, Error cause,
+                           TimePoint now);
 
   TimePoint deadline() const noexcept { return deadline_; }
   // Fire is the timer service's cancel: kDeadlineExceeded with the *Cause

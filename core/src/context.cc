@@ -144,13 +144,14 @@ void AbandonValueParent(Node* parent) noexcept {
 }
 
 ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
-                             Error cause) {
+                             Error cause, TimePoint now) {
   if (std::optional<TimePoint> current = parent.Deadline();
       current && *current < deadline) {
     return WithCancel(parent);  // the parent's deadline is sooner: a timer here
                                 // would never fire first
   }
-  TimerNode* n = TimerNode::Create(NewRef(parent), deadline, std::move(cause));
+  TimerNode* n =
+      TimerNode::Create(NewRef(parent), deadline, std::move(cause), now);
   return {ContextPeer::Adopt(n), ContextPeer::AdoptCancel(n)};
 }
 
@@ -244,12 +245,13 @@ Error Cause(const Context& c) {
 }
 
 ContextAndCancel WithDeadline(const Context& parent, TimePoint deadline) {
-  return internal::NewDeadline(parent, deadline, Error());
+  return internal::NewDeadline(parent, deadline, Error(), Clock::now());
 }
 
 ContextAndCancel WithDeadlineCause(const Context& parent, TimePoint deadline,
                                    Error cause) {
-  return internal::NewDeadline(parent, deadline, std::move(cause));
+  return internal::NewDeadline(parent, deadline, std::move(cause),
+                               Clock::now());
 }
 
 Context WithoutCancel(const Context& parent) {

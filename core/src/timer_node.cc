@@ -20,11 +20,12 @@ TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
   }
 }
 
-TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause) {
+TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
+                             TimePoint now) {
   TimerNode* n = new TimerNode(parent, deadline, std::move(cause));
   n->Register();  // may be born done (parent done)
   if (n->Ready()) return n;
-  if (deadline <= Clock::now()) {
+  if (deadline <= now) {
     n->Fire();  // deadline has already passed
   } else if (deadline != TimePoint::max()) {
     TimerService::Get().Add(n);  // max() means never: no timer to arm

@@ -105,7 +105,7 @@ void TimerService::Shard::RemoveAt(size_t i) {
 void TimerService::Add(TimerNode* n) {
   {
     Shard& shard = shards_[n->shard_];
-    std::lock_guard<std::mutex> lock(shard.mu);
+    MutexLock lock(shard.mu);
     // A cancel that ran before this point set kDone first and then called
     // Remove (which waits for the shard's lock), so checking under that lock
     // leaves no armed timer on a done node.
@@ -134,7 +134,7 @@ void TimerService::Add(TimerNode* n) {
 
 void TimerService::Remove(TimerNode* n) {
   Shard& shard = shards_[n->shard_];
-  std::lock_guard<std::mutex> lock(shard.mu);
+  MutexLock lock(shard.mu);
   if (n->heap_index_ != TimerNode::kNoIndex) shard.RemoveAt(n->heap_index_);
 }
 
@@ -146,7 +146,7 @@ void TimerService::WaitIdle() {
 size_t TimerService::Armed() {
   size_t n = 0;
   for (size_t i = 0; i < shard_count_; ++i) {
-    std::lock_guard<std::mutex> lock(shards_[i].mu);
+    MutexLock lock(shards_[i].mu);
     n += shards_[i].heap.size();
   }
   return n;
@@ -156,7 +156,7 @@ TimePoint TimerService::Collect(TimePoint now, std::vector<TimerNode*>* due) {
   TimePoint next = TimePoint::max();
   for (size_t i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
-    std::lock_guard<std::mutex> lock(shard.mu);
+    MutexLock lock(shard.mu);
     // Take a reference to each expired node so none is destroyed while it
     // fires. A node whose count already reached zero is being destroyed; its
     // Remove is waiting for this lock and will find it gone.

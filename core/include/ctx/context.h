@@ -352,8 +352,10 @@ struct ContextPeer {
 };
 
 namespace internal {
+// NewDeadline makes a deadline child; `now` is the clock as read by the caller
+// (a deadline at or before it fires at once).
 ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
-                             Error cause);
+                             Error cause, TimePoint now);
 // AdoptValueParent returns a new reference to parent's node for a value node
 // about to be built; AbandonValueParent undoes it when building throws.
 Node* AdoptValueParent(const Context& parent) noexcept;
@@ -364,9 +366,8 @@ StopFunc RegisterAfterFunc(const Context& c, Callback* cb);
 // overflows).
 template <class Rep, class Period>
 TimePoint SaturatingDeadline(
-    std::chrono::duration<Rep, Period> timeout) noexcept {
+    TimePoint now, std::chrono::duration<Rep, Period> timeout) noexcept {
   using Seconds = std::chrono::duration<double>;
-  const TimePoint now = Clock::now();
   // Compared in floating point: the distances to either end of the clock cannot
   // overflow there.
   const Seconds t(timeout);
@@ -385,16 +386,21 @@ TimePoint SaturatingDeadline(
 template <class Rep, class Period>
 ContextAndCancel WithTimeout(const Context& parent,
                              std::chrono::duration<Rep, Period> timeout) {
-  return internal::NewDeadline(parent, internal::SaturatingDeadline(timeout),
-                               Error());
+  // One clock read serves both the deadline and the check that it has not
+  // passed.
+  const TimePoint now = Clock::now();
+  return internal::NewDeadline(
+      parent, internal::SaturatingDeadline(now, timeout), Error(), now);
 }
 
 template <class Rep, class Period>
 ContextAndCancel WithTimeoutCause(const Context& parent,
                                   std::chrono::duration<Rep, Period> timeout,
                                   Error cause) {
-  return internal::NewDeadline(parent, internal::SaturatingDeadline(timeout),
-                               std::move(cause));
+  const TimePoint now = Clock::now();
+  return internal::NewDeadline(parent,
+                               internal::SaturatingDeadline(now, timeout),
+                               std::move(cause), now);
 }
 
 template <class T, class U>
