@@ -1,9 +1,10 @@
 // core/src/cancel_node.h: the cancelable node (Go's cancelCtx) and the timer
 // node (timerCtx). Internal.
 //
-// Lock order: a parent's mu_ before a child's mu_. In practice no code path
-// holds two node locks at once: cancel detaches its children under its own lock
-// and cancels them after releasing it.
+// Lock order: a parent's mu_ before a child's mu_, and a node's mu_ before its
+// own ChildShard locks. In practice no code path holds two nodes' locks at
+// once: cancel detaches its children under its own locks (mu_, then each
+// shard's in turn) and cancels them after releasing them.
 
 #ifndef CTX_SRC_CANCEL_NODE_H_
 #define CTX_SRC_CANCEL_NODE_H_
