@@ -186,20 +186,28 @@ class CancelNode : public Node, public DoneSignal {
   static constexpr int kListShift = 2;
   static constexpr size_t kMaxChildShards = 63;
 
+  // Field order: what a child reads of its parent (the base's refs_, parent_,
+  // done_, state_, then mu_ and extras_, which leads to the split lists) comes
+  // first, within 40 bytes; the links that only this node's own list
+  // operations write come last. A node's neighbour in memory is often a child
+  // that another thread writes all the time (malloc places it right after its
+  // parent); with extras_ last, three of the four 16-byte placements of a
+  // parent put extras_ on that child's cache line, now one does. Measured:
+  // CommonParentCancel (2 threads) went between 415 and 610 ns with where
+  // malloc happened to put the shared parent.
   Mutex mu_;
-  // Links in one of RegParent()'s children lists, under that list's lock
-  // (ListMutex). pprev_ is
-  // null when not linked (never linked, unlinked, or the parent dropped its
-  // list on cancel). After the parent drops its list, the parent's cancel
-  // reuses next_ as a private work-list link.
-  CancelNode* next_ = nullptr;
-  CancelNode** pprev_ = nullptr;
-  CancelNode* children_ CTX_GUARDED_BY(mu_) = nullptr;
-  Callback* callbacks_ CTX_GUARDED_BY(mu_) = nullptr;
   // extras_: created lazily under mu_ (or by the TimerNode constructor, before
   // the node is shared), then constant until Destroy. Release/acquire: a
   // reader that finds it without the lock sees its fields as of creation.
   std::atomic<Extras*> extras_{nullptr};
+  // Links in one of RegParent()'s children lists, under that list's lock
+  // (ListMutex). pprev_ is null when not linked (never linked, unlinked, or
+  // the parent dropped its list on cancel). After the parent drops its list,
+  // the parent's cancel reuses next_ as a private work-list link.
+  CancelNode* next_ = nullptr;
+  CancelNode** pprev_ = nullptr;
+  CancelNode* children_ CTX_GUARDED_BY(mu_) = nullptr;
+  Callback* callbacks_ CTX_GUARDED_BY(mu_) = nullptr;
 };
 
 // TimerNode is a CancelNode with a deadline and an entry in the shared timer
