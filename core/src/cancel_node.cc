@@ -42,6 +42,27 @@ Error* CopyCause(Errc err, const Error* cause) {
 
 }  // namespace
 
+inline CancelNode::ChildShard* CancelNode::ChildShards() const noexcept {
+  const Extras* e = ExtrasOrNull();
+  return e ? e->child_shards.load(std::memory_order_acquire) : nullptr;
+}
+
+inline Mutex& CancelNode::ListMutex(unsigned list) noexcept {
+  return list == 0 ? mu_ : ChildShards()[list - 1].mu;
+}
+
+inline bool CancelNode::AttachDependent() noexcept {
+  uint32_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & kDone) return false;
+    if (s & kDependents) return true;  // only lock holders set kDone now
+    // Acquire on failure too: a cancel that won shows its writes.
+    if (state_.compare_exchange_weak(s, s | kDependents,
+                                     std::memory_order_acquire))
+      return true;
+  }
+}
+
 bool TryRefNode(Node* n) noexcept {
   uint32_t r = n->refs_.load(std::memory_order_relaxed);
   while (r != 0) {
@@ -139,11 +160,6 @@ size_t CancelNode::ChildShardCount() noexcept {
   return std::min(CpuCount(), kMaxChildShards);
 }
 
-CancelNode::ChildShard* CancelNode::ChildShards() const noexcept {
-  const Extras* e = ExtrasOrNull();
-  return e ? e->child_shards.load(std::memory_order_acquire) : nullptr;
-}
-
 void CancelNode::ShardChildrenLocked() {
   if (ChildShardCount() < 2) return;
   Extras* e = ExtrasLocked();
@@ -151,10 +167,6 @@ void CancelNode::ShardChildrenLocked() {
   // Release: a child that finds the shards without mu_ sees them built.
   e->child_shards.store(new ChildShard[ChildShardCount()],
                         std::memory_order_release);
-}
-
-Mutex& CancelNode::ListMutex(unsigned list) noexcept {
-  return list == 0 ? mu_ : ChildShards()[list - 1].mu;
 }
 
 bool CancelNode::LinkChild(CancelNode* c) {
@@ -192,18 +204,6 @@ bool CancelNode::LinkChild(CancelNode* c) {
   push();
   if (contended) ShardChildrenLocked();  // for the children that come next
   return true;
-}
-
-bool CancelNode::AttachDependent() noexcept {
-  uint32_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    if (s & kDone) return false;
-    if (s & kDependents) return true;  // only lock holders set kDone now
-    // Acquire on failure too: a cancel that won shows its writes.
-    if (state_.compare_exchange_weak(s, s | kDependents,
-                                     std::memory_order_acquire))
-      return true;
-  }
 }
 
 bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,

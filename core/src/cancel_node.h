@@ -103,7 +103,7 @@ class CancelNode : public Node, public DoneSignal {
   // callback, fd, stop_source): it returns false if the node is done, else
   // sets kDependents so that every later cancel takes mu_ (and then each
   // shard's lock) and sees it.
-  bool AttachDependent() noexcept;
+  inline bool AttachDependent() noexcept;
 
   // The children lists. ChildShard is one CPU's list of a split parent, alone
   // on its cache line. A child records which list holds it in cancel_flags_
@@ -117,7 +117,7 @@ class CancelNode : public Node, public DoneSignal {
   static size_t ChildShardCount() noexcept;
   // ChildShards returns the shards (ChildShardCount() of them), or null while
   // the list is not split. Once set they stay until Destroy.
-  ChildShard* ChildShards() const noexcept;
+  inline ChildShard* ChildShards() const noexcept;
   // ShardChildrenLocked splits the children list (creates the shards) unless
   // already split or a one-CPU process. Children already in children_ stay
   // there.
@@ -128,7 +128,7 @@ class CancelNode : public Node, public DoneSignal {
   bool LinkChild(CancelNode* c) CTX_LOCKS_EXCLUDED(mu_);
   // ListMutex is the lock of the children list numbered `list` (see
   // ChildShard).
-  Mutex& ListMutex(unsigned list) noexcept;
+  inline Mutex& ListMutex(unsigned list) noexcept;
   // MarkDone is the locked part of Cancel. Returns false if the node was
   // already done; otherwise detaches children (returned through *children, each
   // with a reference taken) and callbacks.
