@@ -2,15 +2,20 @@
 // loopback.
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
+//                               [--echo_id=0|1] [--cap=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P]
 //
 // echo: unary Echo on a callback server, with and without the bridge's
 // interceptor, in alternating rounds (bare, bridged, bare, ...) on one client
 // with C calls always in flight; prints QPS and p50/p99 latency per variant,
-// summed over its rounds. The bridged handler also reads its context
-// (CallContext, Err, request id), as real handlers do. A third variant with an
-// interceptor that only proceeds shows what gRPC's interceptor machinery costs
-// by itself.
+// summed over its rounds, the process's CPU time (client and server, user +
+// system) per call, and the median over rounds of each round's QPS ratio to
+// the bare round next to it. The bridged handler also reads its
+// context (CallContext, Err, request id), as real handlers do. A third variant
+// with an interceptor that only proceeds shows what gRPC's interceptor
+// machinery costs by itself. --echo_id=0 and --cap=0 (ablations) run the
+// bridge without echoing the request id and without the 5-minute deadline cap
+// (ServerOptions::echo_request_id, max_timeout).
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -20,6 +25,7 @@
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -52,6 +58,16 @@ constexpr std::chrono::seconds kCap{30};
 
 double Micros(Clock::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
+}
+
+// CpuSeconds returns the CPU time (user + system) this process has used.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
 // Percentile of sorted samples (nearest rank).
@@ -207,13 +223,15 @@ RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length) {
   return r;
 }
 
-int RunEcho(int seconds, int rounds, int concurrency) {
+int RunEcho(int seconds, int rounds, int concurrency,
+            const ctx::grpc::ServerOptions& bridge_options) {
   constexpr int kVariants = 3;
   const char* const names[kVariants] = {"bare", "noop-icpt", "bridged"};
   EchoService bare_service(false), noop_service(false), bridged_service(true);
-  Server servers[kVariants] = {Start(&bare_service, Variant::kBare, {}),
-                               Start(&noop_service, Variant::kNoop, {}),
-                               Start(&bridged_service, Variant::kBridged, {})};
+  Server servers[kVariants] = {
+      Start(&bare_service, Variant::kBare, {}),
+      Start(&noop_service, Variant::kNoop, {}),
+      Start(&bridged_service, Variant::kBridged, bridge_options)};
   std::unique_ptr<Stub> stubs[kVariants];
   for (int v = 0; v < kVariants; ++v) {
     stubs[v] = Connect(servers[v].port);
@@ -223,11 +241,14 @@ int RunEcho(int seconds, int rounds, int concurrency) {
 
   std::vector<double> lat[kVariants];
   double secs[kVariants] = {0, 0, 0};
+  double cpu[kVariants] = {0, 0, 0};  // process CPU seconds in its rounds
   std::vector<double> round_qps[kVariants];
   for (int i = 0; i < kVariants * rounds; ++i) {
     const int v = i % kVariants;  // bare, noop, bridged, bare, ...
+    const double cpu_before = CpuSeconds();
     RoundResult r =
         RunRound(stubs[v].get(), concurrency, std::chrono::seconds(seconds));
+    cpu[v] += CpuSeconds() - cpu_before;
     round_qps[v].push_back(static_cast<double>(r.latencies_us.size()) /
                            r.seconds);
     secs[v] += r.seconds;
@@ -237,8 +258,8 @@ int RunEcho(int seconds, int rounds, int concurrency) {
       "unary echo, callback server, loopback, concurrency %d, %d x %d s rounds "
       "per variant\n",
       concurrency, rounds, seconds);
-  std::printf("%-10s %10s %10s %10s  %s\n", "variant", "QPS", "p50 us",
-              "p99 us", "QPS per round");
+  std::printf("%-10s %10s %10s %10s %10s  %s\n", "variant", "QPS", "p50 us",
+              "p99 us", "CPU us", "QPS per round");
   double qps[kVariants];
   for (int v = 0; v < kVariants; ++v) {
     std::sort(lat[v].begin(), lat[v].end());
@@ -246,8 +267,9 @@ int RunEcho(int seconds, int rounds, int concurrency) {
     std::string rounds_text;
     for (double q : round_qps[v])
       rounds_text += std::to_string(static_cast<int>(q)) + " ";
-    std::printf("%-10s %10.0f %10.1f %10.1f  %s\n", names[v], qps[v],
+    std::printf("%-10s %10.0f %10.1f %10.1f %10.1f  %s\n", names[v], qps[v],
                 Percentile(lat[v], 0.50), Percentile(lat[v], 0.99),
+                1e6 * cpu[v] / static_cast<double>(lat[v].size()),
                 rounds_text.c_str());
   }
   std::printf("bridged / bare QPS: %.1f %%\n", 100.0 * qps[2] / qps[0]);
@@ -255,6 +277,19 @@ int RunEcho(int seconds, int rounds, int concurrency) {
               100.0 * qps[1] / qps[0]);
   std::printf("bridged / noop interceptor QPS: %.1f %%\n",
               100.0 * qps[2] / qps[1]);
+  // Round i of each variant ran back to back with the others' round i, so
+  // their ratio is less exposed to other load on the machine than the sums
+  // above: print its median and range over the rounds.
+  const auto print_paired = [&](const char* what, int num, int den) {
+    std::vector<double> ratios;
+    for (int i = 0; i < rounds; ++i)
+      ratios.push_back(100.0 * round_qps[num][i] / round_qps[den][i]);
+    std::sort(ratios.begin(), ratios.end());
+    std::printf("%s, per round: median %.1f %% (%.1f-%.1f %%)\n", what,
+                Percentile(ratios, 0.5), ratios.front(), ratios.back());
+  };
+  print_paired("bridged / bare QPS", 2, 0);
+  print_paired("noop interceptor / bare QPS", 1, 0);
   for (Server& s : servers)
     s.server->Shutdown(std::chrono::system_clock::now());
   return 0;
@@ -555,9 +590,14 @@ int Flag(int argc, char** argv, const char* name, int fallback) {
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "echo") {
+    // Ablations: the bridge without the request-id echo, or without its
+    // deadline cap (no timer per call).
+    ctx::grpc::ServerOptions bridge_options;
+    bridge_options.echo_request_id = Flag(argc, argv, "echo_id", 1) != 0;
+    if (Flag(argc, argv, "cap", 1) == 0) bridge_options.max_timeout.reset();
     return RunEcho(Flag(argc, argv, "seconds", 3),
                    Flag(argc, argv, "rounds", 3),
-                   Flag(argc, argv, "concurrency", 32));
+                   Flag(argc, argv, "concurrency", 32), bridge_options);
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
@@ -565,6 +605,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
+               "                 [--echo_id=0|1] [--cap=0|1]\n"
                "       %s cancel [--calls=N] [--period_us=P]\n",
                argv[0], argv[0]);
   return 2;

@@ -2,7 +2,8 @@
 
 #include "ctx/grpc/call_context.h"
 
-#include <memory>
+#include <optional>
+#include <utility>
 
 #include "call_state.h"
 #include "sync_watcher.h"
@@ -10,21 +11,22 @@
 namespace ctx::grpc {
 
 Context CallContext(const ::grpc::ServerContextBase* server_context) {
-  std::shared_ptr<internal::CallState> call =
-      server_context ? internal::CallRegistry::Global().Find(server_context)
-                     : nullptr;
-  if (!call) {
+  internal::CallState* call = nullptr;
+  std::optional<Context> context =
+      server_context
+          ? internal::CallRegistry::Global().Find(server_context, &call)
+          : std::nullopt;
+  if (!context) {
     auto [c, cancel] = WithCancelCause(Background());
     cancel(internal::NoCallContextCause());
     return c;
   }
   // On a sync handler's own thread (nested in the call's first hook): enroll it
-  // with the watcher.
-  if (!call->callback_api() &&
-      internal::StartingCallScope::Current() == call.get()) {
+  // with the watcher. Compare first: only then is `call` known to be alive.
+  if (internal::StartingCallScope::Current() == call && !call->callback_api()) {
     call->watcher()->Watch(call);
   }
-  return call->context();
+  return *std::move(context);
 }
 
 std::ostream& operator<<(std::ostream& os, const CallInfo& info) {

@@ -9,21 +9,29 @@
 
 namespace ctx::grpc::internal {
 
-Error ClientCanceledCause() {
-  return Error(Errc::kCanceled,
-               "ctx::grpc: call canceled by the client, a disconnect or gRPC");
+// Never destroyed (calls may still end while static destructors run at exit).
+const Error& ClientCanceledCause() {
+  static const Error* const cause =
+      new Error(Errc::kCanceled,
+                "ctx::grpc: call canceled by the client, a disconnect or gRPC");
+  return *cause;
 }
-Error CallFinishedCause() {
-  return Error(Errc::kCanceled, "ctx::grpc: call finished");
+const Error& CallFinishedCause() {
+  static const Error* const cause =
+      new Error(Errc::kCanceled, "ctx::grpc: call finished");
+  return *cause;
 }
-Error ServerCanceledCause() {
-  return Error(Errc::kCanceled,
-               "ctx::grpc: call canceled by the server (TryCancel)");
+const Error& ServerCanceledCause() {
+  static const Error* const cause = new Error(
+      Errc::kCanceled, "ctx::grpc: call canceled by the server (TryCancel)");
+  return *cause;
 }
-Error NoCallContextCause() {
-  return Error(Errc::kCanceled,
-               "ctx::grpc: no call context (interceptor not installed, or the "
-               "call has ended)");
+const Error& NoCallContextCause() {
+  static const Error* const cause =
+      new Error(Errc::kCanceled,
+                "ctx::grpc: no call context (interceptor not installed, or "
+                "the call has ended)");
+  return *cause;
 }
 
 std::atomic<int64_t> CallState::live_{0};
@@ -47,6 +55,8 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
 CallState::~CallState() { live_.fetch_sub(1, std::memory_order_relaxed); }
 
 void CallState::End(const Error& cause) noexcept {
+  // Already done (an earlier End, the deadline, the root): nothing left to end.
+  if (context_.Done().Ready()) return;
   // Deadline due: leave it to the timer, so Err() says kDeadlineExceeded (see
   // the header).
   if (deadline_ && Clock::now() + deadline_slack_ >= *deadline_) return;
@@ -82,30 +92,46 @@ CallRegistry::Shard& CallRegistry::ShardOf(
 }
 
 void CallRegistry::Insert(const ::grpc::ServerContextBase* key,
-                          std::shared_ptr<CallState> call) {
+                          CallState* call) {
   Shard& s = ShardOf(key);
   MutexLock lock(s.mu);
-  s.calls.insert_or_assign(key, std::move(call));
+  if (s.spare.empty()) {
+    s.calls.insert_or_assign(key, call);
+    return;
+  }
+  // Reuse a node erased earlier (no allocation).
+  Map::node_type node = std::move(s.spare.back());
+  s.spare.pop_back();
+  node.key() = key;
+  node.mapped() = call;
+  auto result = s.calls.insert(std::move(node));
+  if (!result.inserted) {
+    // A stale entry for this key (its owner has not erased it yet): replace.
+    result.position->second = call;
+    s.spare.push_back(std::move(result.node));
+  }
 }
 
 void CallRegistry::Erase(const ::grpc::ServerContextBase* key,
                          const CallState* owner) {
   Shard& s = ShardOf(key);
-  std::shared_ptr<CallState>
-      doomed;  // released after the lock: its destructor may do real work
   MutexLock lock(s.mu);
   auto it = s.calls.find(key);
-  if (it == s.calls.end() || it->second.get() != owner) return;
-  doomed = std::move(it->second);
-  s.calls.erase(it);
+  if (it == s.calls.end() || it->second != owner) return;
+  Map::node_type node = s.calls.extract(it);
+  if (s.spare.size() < kMaxSpareNodes) s.spare.push_back(std::move(node));
 }
 
-std::shared_ptr<CallState> CallRegistry::Find(
-    const ::grpc::ServerContextBase* key) const {
+std::optional<Context> CallRegistry::Find(const ::grpc::ServerContextBase* key,
+                                          CallState** call) const {
   Shard& s = ShardOf(key);
   MutexLock lock(s.mu);
   auto it = s.calls.find(key);
-  return it == s.calls.end() ? nullptr : it->second;
+  if (it == s.calls.end()) return std::nullopt;
+  // The CallState is alive while its entry is (see the class comment): copy
+  // its context under the lock.
+  *call = it->second;
+  return it->second->context();
 }
 
 std::size_t CallRegistry::Size() const {

@@ -2,9 +2,11 @@
 // from a call's grpc::ServerContextBase to it. Internal.
 //
 // One CallState exists per intercepted call, from POST_RECV_INITIAL_METADATA
-// until the call's interceptor is destroyed. It is shared (std::shared_ptr) by
-// the interceptor, the registry (so that CallContext can find it from the
-// ServerContext) and, for sync calls, the watcher.
+// until the call's interceptor is destroyed. It lives inside the interceptor
+// object (which gRPC allocates once per call anyway); the registry (so that
+// CallContext can find it from the ServerContext) and, for sync calls, the
+// watcher point at it, and the interceptor's destructor removes it from both
+// before it dies.
 
 #ifndef CTX_GRPC_SRC_CALL_STATE_H_
 #define CTX_GRPC_SRC_CALL_STATE_H_
@@ -15,9 +17,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "ctx/context.h"
 #include "ctx/errors.h"
@@ -28,12 +30,14 @@ namespace ctx::grpc::internal {
 class SyncWatcher;
 
 // The causes the bridge cancels a call's context with (Err() is kCanceled for
-// all of them).
-Error ClientCanceledCause();  // the client canceled, disconnected, or gRPC
-                              // closed the call
-Error CallFinishedCause();    // the handler finished and the status was sent
-Error ServerCanceledCause();  // the server called TryCancel()
-Error NoCallContextCause();  // CallContext() found no call (see call_context.h)
+// all of them). Each is built once per process: the calls share its message.
+const Error& ClientCanceledCause();  // the client canceled, disconnected, or
+                                     // gRPC closed the call
+const Error& CallFinishedCause();    // the handler finished and the status
+                                     // was sent
+const Error& ServerCanceledCause();  // the server called TryCancel()
+const Error& NoCallContextCause();   // CallContext() found no call (see
+                                     // call_context.h)
 
 // CallState is one call's context and the means to end it.
 class CallState {
@@ -42,6 +46,8 @@ class CallState {
   // cancels the deadline node (if any) and `end_call` the bridge's own cancel
   // node, both ancestors of `context`. `watcher` is the server's sync watcher;
   // it outlives the call (the interceptor that owns this state keeps it alive).
+  // Neither copyable nor movable: the registry and the watcher hold its
+  // address.
   CallState(Context context, CancelCauseFunc end_call, CancelFunc end_deadline,
             std::optional<TimePoint> deadline,
             const ::grpc::ServerContextBase* server_context, bool callback_api,
@@ -59,10 +65,13 @@ class CallState {
   [[nodiscard]] SyncWatcher* watcher() const noexcept { return watcher_; }
 
   // End cancels the call's context with `cause`. Idempotent; thread-safe; runs
-  // the context's callbacks on this thread. Shortcut: when the deadline is due
-  // (within DeadlineSlack of it), it does nothing and lets the deadline timer
-  // end the context, so that a call that closes because a deadline passed
-  // reports kDeadlineExceeded rather than kCanceled.
+  // the context's callbacks on this thread. Shortcuts: a context already done
+  // has nothing left to end (its cancel and deadline nodes are done too: they
+  // are its only cancelable ancestors below the root, and a root's cancel
+  // reaches both); when the deadline is due (within DeadlineSlack of it), it
+  // does nothing and lets the deadline timer end the context, so that a call
+  // that closes because a deadline passed reports kDeadlineExceeded rather
+  // than kCanceled.
   void End(const Error& cause) noexcept;
 
   // MarkStatusSent records that the server is sending its status
@@ -123,26 +132,38 @@ class CallState {
 // CallRegistry maps a live call's ServerContextBase to its CallState. gRPC
 // reuses ServerContext addresses, but only after the previous call's
 // interceptor is destroyed, so an entry inserted at call start and erased (by
-// its owner) in the interceptor's destructor never names the wrong call.
+// its owner) in the interceptor's destructor never names the wrong call. The
+// owner erases its entry before its CallState dies, so a CallState found
+// under the shard's lock is alive until that lock is released.
 class CallRegistry {
  public:
   static CallRegistry& Global();
 
-  void Insert(const ::grpc::ServerContextBase* key,
-              std::shared_ptr<CallState> call);
+  // Insert registers `call` under `key`, replacing any entry there.
+  void Insert(const ::grpc::ServerContextBase* key, CallState* call);
   // Erase removes the entry for `key` if it still belongs to `owner`.
   void Erase(const ::grpc::ServerContextBase* key, const CallState* owner);
-  [[nodiscard]] std::shared_ptr<CallState> Find(
-      const ::grpc::ServerContextBase* key) const;
+  // Find returns a handle to the context of the call registered under `key`
+  // (nullopt: none), and sets *call to its CallState. The caller may use that
+  // pointer only while it knows the call to be alive (on a sync handler's own
+  // thread: see StartingCallScope); otherwise only to compare it.
+  [[nodiscard]] std::optional<Context> Find(
+      const ::grpc::ServerContextBase* key, CallState** call) const;
   [[nodiscard]] std::size_t Size() const;
 
  private:
   static constexpr std::size_t kShards = 16;
-  struct Shard {
+  // kMaxSpareNodes bounds each shard's cache of map nodes: an erased entry's
+  // node is kept for the next Insert, so that a steady flow of calls costs the
+  // map no allocation.
+  static constexpr std::size_t kMaxSpareNodes = 64;
+  using Map = std::unordered_map<const ::grpc::ServerContextBase*, CallState*>;
+  // Each shard on cache lines of its own: calls on different threads mostly
+  // use different shards, and should not contend for one line.
+  struct alignas(64) Shard {
     mutable Mutex mu;
-    std::unordered_map<const ::grpc::ServerContextBase*,
-                       std::shared_ptr<CallState>>
-        calls CTX_GUARDED_BY(mu);
+    Map calls CTX_GUARDED_BY(mu);
+    std::vector<Map::node_type> spare CTX_GUARDED_BY(mu);
   };
   Shard& ShardOf(const ::grpc::ServerContextBase* key) const;
 

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -91,9 +92,10 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
 
   ~ServerInterceptor() override {
     if (!call_) return;  // the call failed before its metadata arrived
-    shared_->watcher.Unwatch(call_.get());
+    // Unregister before call_ dies: the watcher and the registry point at it.
+    shared_->watcher.Unwatch(&*call_);
     call_->End(CallFinishedCause());
-    CallRegistry::Global().Erase(call_->server_context(), call_.get());
+    CallRegistry::Global().Erase(call_->server_context(), &*call_);
   }
 
   void Intercept(InterceptorBatchMethods* methods) override {
@@ -104,7 +106,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
         // A sync handler runs inside this Proceed(), and when it returns this
         // interceptor may already be destroyed: touch no member after it. The
         // scope only restores a thread_local.
-        StartingCallScope scope(call_.get());
+        StartingCallScope scope(&*call_);
         methods->Proceed();
         return;
       }
@@ -113,11 +115,11 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
       if (methods->QueryInterceptionHookPoint(
               InterceptionHookPoints::PRE_SEND_STATUS)) {
         call_->MarkStatusSent();
-        shared_->watcher.Unwatch(call_.get());
+        shared_->watcher.Unwatch(&*call_);
       }
       if (methods->QueryInterceptionHookPoint(
               InterceptionHookPoints::POST_RECV_CLOSE)) {
-        shared_->watcher.Unwatch(call_.get());
+        shared_->watcher.Unwatch(&*call_);
         call_->End(call_->StatusSent() ? CallFinishedCause()
                                        : ClientCanceledCause());
       }
@@ -154,30 +156,33 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
       end_deadline = std::move(cancel);
     }
     auto [c, end_call] = WithCancelCause(parent);
-    Context context = WithValue(c, kRequestIdKey, ids.request_id.id);
-    if (ids.session_id)
-      context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
-    context = WithValue(context, kCallInfoKey,
-                        CallInfo{info_->method() ? info_->method() : "",
-                                 sc->peer(), ids.request_id.source});
-
+    // Echo first: the value node can then take the id's string.
     if (options.echo_request_id)
       sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
+    const IdSource source = ids.request_id.source;
+    Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
+    if (ids.session_id)
+      context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
+    context = WithValue(
+        context, kCallInfoKey,
+        CallInfo{info_->method() ? info_->method() : "", sc->peer(), source});
 
     const bool callback_api =
         dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
-    call_ = std::make_shared<CallState>(std::move(context), std::move(end_call),
-                                        std::move(end_deadline), deadline, sc,
-                                        callback_api, &shared_->watcher);
-    CallRegistry::Global().Insert(sc, call_);
+    call_.emplace(std::move(context), std::move(end_call),
+                  std::move(end_deadline), deadline, sc, callback_api,
+                  &shared_->watcher);
+    CallRegistry::Global().Insert(sc, &*call_);
   }
 
   const std::shared_ptr<ServerShared> shared_;
   ServerRpcInfo* const info_;
-  // call_: set by POST_RECV_INITIAL_METADATA, which gRPC runs before every
+  // call_: built by POST_RECV_INITIAL_METADATA, which gRPC runs before every
   // other hook of the call; only read afterwards (hooks of one call may run on
-  // different threads, but never before that one).
-  std::shared_ptr<CallState> call_;
+  // different threads, but never before that one). It lives here rather than
+  // in an allocation of its own: gRPC allocates this interceptor once per call
+  // anyway, and destroys it only after the call's last hook.
+  std::optional<CallState> call_;
 };
 
 class ServerInterceptorFactory final

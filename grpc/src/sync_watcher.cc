@@ -30,7 +30,7 @@ SyncWatcher::~SyncWatcher() {
   }
 }
 
-void SyncWatcher::Watch(const std::shared_ptr<CallState>& call) {
+void SyncWatcher::Watch(CallState* call) {
   {
     MutexLock lock(mu_);
     if (call->watched_ || stop_) return;
@@ -51,7 +51,7 @@ void SyncWatcher::RemoveLocked(CallState* call) {
   call->watched_ = false;
   const std::size_t i = call->watch_index_;
   if (i + 1 != calls_.size()) {
-    calls_[i] = std::move(calls_.back());
+    calls_[i] = calls_.back();
     calls_[i]->watch_index_ = i;
   }
   calls_.pop_back();
@@ -99,36 +99,40 @@ void SyncWatcher::Run() {
 }
 
 void SyncWatcher::Sweep() {
-  std::vector<std::shared_ptr<CallState>> snapshot;
-  {
-    MutexLock lock(mu_);
-    snapshot = calls_;
-  }
-  for (const std::shared_ptr<CallState>& call : snapshot) {
+  // Walks calls_ by position, retaking the lock for each call, so that only
+  // enrolled calls are touched. A call unwatched meanwhile swaps the last one
+  // into its place, which this sweep may then skip or visit twice; the next
+  // sweep makes up for it.
+  std::size_t i = 0;
+  for (;;) {
+    CallState* call;
     {
       MutexLock lock(mu_);
-      if (stop_) return;
-      if (!call->watched_) continue;
+      if (stop_ || i >= calls_.size()) return;
+      call = calls_[i];
       // A context that is already done (deadline, root canceled) has nothing
-      // left to learn.
+      // left to learn. Removing it moves another call to position i.
       if (call->context().Done().Ready()) {
-        RemoveLocked(call.get());
+        RemoveLocked(call);
         continue;
       }
-      polling_ = call.get();
+      polling_ = call;
+      ++i;
     }
     // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
     // ends the context and unwatches the call.
     const bool cancelled = call->server_context()->IsCancelled();
+    // Still polling (polling_ == call), so Unwatch on the handler's thread
+    // waits and the call stays alive. IsCancelled() can also be true without a
+    // POST_RECV_CLOSE (the call failed before its request was read); End() is
+    // idempotent.
+    if (cancelled) call->End(ClientCanceledCause());
     {
       MutexLock lock(mu_);
       polling_ = nullptr;
-      if (cancelled) RemoveLocked(call.get());
+      if (cancelled) RemoveLocked(call);
     }
     poll_done_.notify_all();
-    // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
-    // before its request was read); End() is idempotent.
-    if (cancelled) call->End(ClientCanceledCause());
   }
 }
 

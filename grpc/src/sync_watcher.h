@@ -18,6 +18,9 @@
 //   - It holds no lock while calling IsCancelled(): that call may run the
 //     call's POST_RECV_CLOSE hook on the watcher thread, which calls Unwatch()
 //     (and ends the context, running its callbacks).
+//   - It touches a call only while the call is enrolled or being polled: the
+//     CallState lives in the call's interceptor, whose destructor unwatches it
+//     (waiting for a poll in progress) before it dies.
 // Cost: each sweep polls every watched call once; the next sweep starts after
 // max(period, sweep time * (1 - max_cpu) / max_cpu), so the watcher uses at
 // most ~max_cpu of one core.
@@ -27,7 +30,6 @@
 
 #include <condition_variable>
 #include <cstddef>
-#include <memory>
 #include <thread>
 #include <vector>
 
@@ -48,8 +50,8 @@ class SyncWatcher {
   SyncWatcher& operator=(const SyncWatcher&) = delete;
 
   // Watch enrolls a sync call; idempotent. Starts the thread on first use. Any
-  // thread.
-  void Watch(const std::shared_ptr<CallState>& call) CTX_LOCKS_EXCLUDED(mu_);
+  // thread. The call must stay alive until Unwatch(call) returns.
+  void Watch(CallState* call) CTX_LOCKS_EXCLUDED(mu_);
 
   // Unwatch removes a call; idempotent. When the watcher is polling that call
   // on another thread, it blocks until the poll returns; from inside the poll
@@ -73,7 +75,7 @@ class SyncWatcher {
       wake_;  // Watch() and the destructor wake the thread
   std::condition_variable_any
       poll_done_;  // the thread wakes Unwatch() waiters after each poll
-  std::vector<std::shared_ptr<CallState>> calls_ CTX_GUARDED_BY(mu_);
+  std::vector<CallState*> calls_ CTX_GUARDED_BY(mu_);
   // polling_: the call whose IsCancelled() the thread is running (null between
   // polls).
   const CallState* polling_ CTX_GUARDED_BY(mu_) = nullptr;

@@ -1,10 +1,13 @@
-// Streaming calls canceled mid-stream: the handler's context ends, for the sync
-// and callback APIs.
+// Streaming calls canceled mid-stream: the handler's context ends, for the
+// sync, callback and async APIs; for the async API, also that the cancel is
+// the bridge's doing and that nothing of the call outlives it.
 
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <string>
 
+#include "call_state.h"
 #include "ctx/context.h"
 #include "ctx/grpc/client_context.h"
 #include "test_support.h"
@@ -28,8 +31,9 @@ class StreamingTest : public ::testing::TestWithParam<Api> {
   std::unique_ptr<ctxtest::TestService::Stub> stub_;
 };
 
-INSTANTIATE_TEST_SUITE_P(SyncAndCallback, StreamingTest,
-                         ::testing::Values(Api::kSync, Api::kCallback),
+INSTANTIATE_TEST_SUITE_P(AllApis, StreamingTest,
+                         ::testing::Values(Api::kSync, Api::kCallback,
+                                           Api::kAsync),
                          ApiName);
 
 TEST_P(StreamingTest, ServerStreamCanceledMidStreamEndsHandlerContext) {
@@ -89,6 +93,139 @@ TEST(SyncStreaming, ClientStreamCanceledMidStreamEndsHandlerContext) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(writer->Write(request));
   ASSERT_TRUE(CancelReachesHandler(env.recorder, cancel));
   EXPECT_EQ(writer->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+// The async test server finishes a broken stream only once the stream's context
+// is done (see AsyncServer), so in these tests nothing but the bridge's
+// POST_RECV_CLOSE hook can end the context while the call is open: a cancel
+// that is not delivered leaves it live until kCap, and a context ended by the
+// call's end instead would carry the "call finished" cause.
+
+// ExpectNoCallState checks that the bridge holds no call: none registered, no
+// CallState alive.
+void ExpectNoCallState(const char* when) {
+  EXPECT_EQ(internal::CallRegistry::Global().Size(), 0u)
+      << when << ": calls still registered";
+  EXPECT_EQ(internal::CallState::Live(), 0)
+      << when << ": call states alive, want none";
+}
+
+// EndsAsClientCancel checks that the handler's context `c` ends, canceled by
+// the client.
+::testing::AssertionResult EndsAsClientCancel(const Context& c) {
+  if (!c.Done().WaitFor(kCap)) {
+    return ::testing::AssertionFailure()
+           << "client canceled mid-stream: the handler's context is still live";
+  }
+  if (c.Err() != Errc::kCanceled) {
+    return ::testing::AssertionFailure()
+           << "handler context ended with " << c.Err().message()
+           << ", want context canceled";
+  }
+  if (Cause(c) != internal::ClientCanceledCause()) {
+    return ::testing::AssertionFailure()
+           << "handler context's cause: " << Cause(c) << ", want "
+           << internal::ClientCanceledCause();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// StartServerStream starts a ServerStream (count 0: until canceled) and reads
+// three messages from it.
+std::unique_ptr<::grpc::ClientReader<ctxtest::EchoResponse>> StartServerStream(
+    ctxtest::TestService::Stub* stub, ::grpc::ClientContext* call) {
+  ctxtest::EchoRequest request;
+  auto reader = stub->ServerStream(call, request);
+  ctxtest::EchoResponse r;
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(reader->Read(&r)) << "message " << i;
+  return reader;
+}
+
+// StartBidi starts a Bidi stream and has two messages echoed; the server is
+// then waiting for the next one.
+std::unique_ptr<
+    ::grpc::ClientReaderWriter<ctxtest::EchoRequest, ctxtest::EchoResponse>>
+StartBidi(ctxtest::TestService::Stub* stub, ::grpc::ClientContext* call) {
+  auto stream = stub->Bidi(call);
+  for (int i = 0; i < 2; ++i) {
+    ctxtest::EchoRequest request;
+    request.set_message("m" + std::to_string(i));
+    EXPECT_TRUE(stream->Write(request)) << "message " << i;
+    ctxtest::EchoResponse r;
+    EXPECT_TRUE(stream->Read(&r)) << "message " << i;
+    EXPECT_EQ(r.message(), request.message());
+  }
+  return stream;
+}
+
+// AsyncStreamingTest: an async server and one client call bound to a context
+// the test cancels.
+class AsyncStreamingTest : public ::testing::Test {
+ protected:
+  // HandlerContext waits for the handler and returns its context, live.
+  Context HandlerContext() {
+    EXPECT_TRUE(env_.recorder.WaitForCount(1)) << "the handler never ran";
+    const Context c = env_.recorder.Get(0);
+    EXPECT_FALSE(c.Done().Ready()) << "context done before the cancel";
+    return c;
+  }
+  // ExpectReleased checks, once the server has destroyed the canceled call,
+  // that nothing of it is left and its context ended.
+  void ExpectReleased() {
+    // The server still runs: only the destroyed call's state may be gone.
+    ASSERT_TRUE(server_.WaitForDestroyedCalls(1))
+        << "the server never destroyed the canceled call";
+    ExpectNoCallState("after the canceled call was destroyed");
+    EXPECT_TRUE(env_.recorder.Get(0).Done().Ready())
+        << "released call: the handler's context is still live";
+  }
+
+  Env env_;
+  AsyncServer server_{&env_, {}};
+  std::unique_ptr<ctxtest::TestService::Stub> stub_ = server_.NewStub();
+  ContextAndCancel client_ = WithCancel(Background());
+  BoundClientContext call_{client_.context};
+};
+
+TEST_F(AsyncStreamingTest,
+       ServerStreamCanceledMidStreamEndsContextAsClientCancel) {
+  auto reader = StartServerStream(stub_.get(), call_.get());
+  const Context server_ctx = HandlerContext();
+  client_.cancel();
+  EXPECT_TRUE(EndsAsClientCancel(server_ctx));
+  ctxtest::EchoResponse r;
+  while (reader->Read(&r)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(AsyncStreamingTest, BidiCanceledMidStreamEndsContextAsClientCancel) {
+  auto stream = StartBidi(stub_.get(), call_.get());
+  const Context server_ctx = HandlerContext();
+  client_.cancel();
+  EXPECT_TRUE(EndsAsClientCancel(server_ctx));
+  EXPECT_EQ(stream->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(AsyncStreamingTest, CanceledServerStreamReleasesItsCallState) {
+  auto reader = StartServerStream(stub_.get(), call_.get());
+  HandlerContext();
+  EXPECT_EQ(internal::CallState::Live(), 1) << "mid-stream: call states";
+  client_.cancel();
+  ctxtest::EchoResponse r;
+  while (reader->Read(&r)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
+  ExpectReleased();
+}
+
+TEST_F(AsyncStreamingTest, CanceledBidiReleasesItsCallState) {
+  auto stream = StartBidi(stub_.get(), call_.get());
+  HandlerContext();
+  EXPECT_EQ(internal::CallState::Live(), 1) << "mid-stream: call states";
+  client_.cancel();
+  EXPECT_EQ(stream->Finish().error_code(), ::grpc::StatusCode::CANCELLED);
+  ExpectReleased();
 }
 
 }  // namespace

@@ -368,20 +368,39 @@ void ShutdownNow(::grpc::Server* server) {
 // --- AsyncServer ---
 
 struct AsyncServer::Call {
-  enum class Step { kRequested, kWaiting, kFinishing };
+  // Step is the operation in flight (one at a time per call).
+  enum class Step {
+    kRequested,
+    kWriting,
+    kPacing,
+    kReading,
+    kWaiting,
+    kFinishing
+  };
 
+  explicit Call(Method m) : method(m) {}
+
+  const Method method;
   ::grpc::ServerContext sc;
   ctxtest::EchoRequest request;
   ctxtest::EchoResponse response;
+  // The one of these that `method` names carries the call.
   ::grpc::ServerAsyncResponseWriter<ctxtest::EchoResponse> responder{&sc};
-  ::grpc::Alarm alarm;
+  ::grpc::ServerAsyncWriter<ctxtest::EchoResponse> writer{&sc};
+  ::grpc::ServerAsyncReaderWriter<ctxtest::EchoResponse, ctxtest::EchoRequest>
+      stream{&sc};
+  ::grpc::Alarm alarm;                  // FinishWhenDone
+  std::unique_ptr<::grpc::Alarm> pace;  // ServerStream: one per message
   Context context;
   Step step = Step::kRequested;
+  int sent = 0;  // ServerStream: messages written so far
 };
 
 AsyncServer::AsyncServer(Env* env, const ServerOptions& options) : env_(env) {
   server_ = StartServer(&service_, options, /*with_interceptor=*/true, &cq_);
-  RequestOne();
+  RequestOne(Method::kEcho);
+  RequestOne(Method::kServerStream);
+  RequestOne(Method::kBidi);
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -396,18 +415,34 @@ AsyncServer::~AsyncServer() {
   for (Call* call : live_) delete call;
 }
 
-void AsyncServer::RequestOne() {
-  auto* call = new Call;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (shutting_down_) {
-      delete call;
-      return;
-    }
-    live_.insert(call);
+bool AsyncServer::WaitForDestroyedCalls(std::size_t n) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return destroyed_cv_.wait_for(lock, kCap, [&] { return destroyed_ >= n; });
+}
+
+void AsyncServer::RequestOne(Method method) {
+  auto* call = new Call(method);
+  // Under mu_, so that the queue cannot be shut down in between.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (shutting_down_) {
+    delete call;
+    return;
   }
-  service_.RequestEcho(&call->sc, &call->request, &call->responder, cq_.get(),
-                       cq_.get(), call);
+  live_.insert(call);
+  switch (method) {
+    case Method::kEcho:
+      service_.RequestEcho(&call->sc, &call->request, &call->responder,
+                           cq_.get(), cq_.get(), call);
+      return;
+    case Method::kServerStream:
+      service_.RequestServerStream(&call->sc, &call->request, &call->writer,
+                                   cq_.get(), cq_.get(), call);
+      return;
+    case Method::kBidi:
+      service_.RequestBidi(&call->sc, &call->stream, cq_.get(), cq_.get(),
+                           call);
+      return;
+  }
 }
 
 void AsyncServer::Loop() {
@@ -417,52 +452,158 @@ void AsyncServer::Loop() {
 }
 
 void AsyncServer::Handle(Call* call, bool ok) {
+  using Step = Call::Step;
+  bool drop;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    // Finished, failed, or shutting down (then start no operation: the queue
-    // may be shut down).
-    if (shutting_down_ || !ok || call->step == Call::Step::kFinishing) {
-      live_.erase(call);
-      delete call;
-      return;
-    }
+    // Finished, failed before a handler ran, alarm canceled, or shutting down
+    // (then start no operation: the queue may be shut down).
+    drop =
+        shutting_down_ || call->step == Step::kFinishing ||
+        (!ok && (call->step == Step::kRequested ||
+                 call->step == Step::kPacing || call->step == Step::kWaiting));
+  }
+  if (drop) {
+    Destroy(call);
+    return;
   }
   switch (call->step) {
-    case Call::Step::kRequested: {
-      RequestOne();
-      call->context = CallContext(&call->sc);
+    case Step::kRequested:
+      Start(call);
+      return;
+    case Step::kWriting:
+      if (!ok) {
+        FinishWhenDone(call);  // the stream broke
+      } else if (call->method == Method::kServerStream) {
+        // Pace the stream (1 ms, as the sync service does) rather than flood
+        // the queue that also delivers the bridge's hooks.
+        call->step = Step::kPacing;
+        call->pace = std::make_unique<::grpc::Alarm>();
+        call->pace->Set(
+            cq_.get(),
+            std::chrono::system_clock::now() + std::chrono::milliseconds(1),
+            call);
+      } else if (call->context.Done().Ready()) {
+        Finish(call, StatusFromContext(call->context));
+      } else {
+        call->step = Step::kReading;
+        call->stream.Read(&call->request, call);
+      }
+      return;
+    case Step::kPacing:
+      NextWrite(call);
+      return;
+    case Step::kReading:
+      if (!ok) {
+        FinishWhenDone(call);  // canceled, or the client half-closed
+      } else if (call->context.Done().Ready()) {
+        Finish(call, StatusFromContext(call->context));
+      } else {
+        call->response.Clear();
+        Fill(call->context, &call->response);
+        call->response.set_message(call->request.message());
+        call->step = Step::kWriting;
+        call->stream.Write(call->response, call);
+      }
+      return;
+    case Step::kWaiting:  // the context is done (see FinishWhenDone)
+      if (call->method == Method::kEcho) Fill(call->context, &call->response);
+      Finish(call, FinalStatus(call->context));
+      return;
+    case Step::kFinishing:
+      return;  // handled above
+  }
+}
+
+void AsyncServer::Start(Call* call) {
+  RequestOne(call->method);
+  call->context = CallContext(&call->sc);
+  switch (call->method) {
+    case Method::kEcho: {
       const std::string head = Head(call->request.action());
       if (head == "wait") {
         env_->recorder.Record(call->context);
-        call->step = Call::Step::kWaiting;
-        (void)AfterFunc(call->context, [this, call] {
-          std::lock_guard<std::mutex> lock(mu_);
-          if (!shutting_down_)
-            call->alarm.Set(cq_.get(), std::chrono::system_clock::now(), call);
-        });
-        return;
-      }
-      call->step = Call::Step::kFinishing;
-      if (head == "echo") {
+        FinishWhenDone(call);
+      } else if (head == "echo") {
         env_->recorder.Record(call->context);
         Fill(call->context, &call->response);
-        call->responder.Finish(call->response, ::grpc::Status::OK, call);
+        Finish(call, ::grpc::Status::OK);
       } else {
-        call->responder.Finish(
-            call->response,
-            ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown"),
-            call);
+        Finish(call,
+               ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown"));
       }
       return;
     }
-    case Call::Step::kWaiting:
-      call->step = Call::Step::kFinishing;
-      Fill(call->context, &call->response);
-      call->responder.Finish(call->response, FinalStatus(call->context), call);
+    case Method::kServerStream:
+      env_->recorder.Record(call->context);
+      NextWrite(call);
       return;
-    case Call::Step::kFinishing:
-      return;  // handled above
+    case Method::kBidi:
+      env_->recorder.Record(call->context);
+      call->step = Call::Step::kReading;
+      call->stream.Read(&call->request, call);
+      return;
   }
+}
+
+void AsyncServer::NextWrite(Call* call) {
+  if (call->context.Done().Ready()) {
+    Finish(call, StatusFromContext(call->context));
+    return;
+  }
+  const int count = call->request.count();
+  if (count != 0 && call->sent == count) {
+    Finish(call, ::grpc::Status::OK);
+    return;
+  }
+  call->response.Clear();
+  Fill(call->context, &call->response);
+  call->response.set_message(std::to_string(call->sent++));
+  call->step = Call::Step::kWriting;
+  call->writer.Write(call->response, call);
+}
+
+void AsyncServer::FinishWhenDone(Call* call) {
+  call->step = Call::Step::kWaiting;
+  // Runs inline if the context is already done, else on the thread that ends
+  // it (this queue's thread, inside a hook of the bridge, or the timer thread).
+  (void)AfterFunc(call->context, [this, call] {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!shutting_down_)
+      call->alarm.Set(cq_.get(), std::chrono::system_clock::now(), call);
+  });
+}
+
+void AsyncServer::Finish(Call* call, const ::grpc::Status& status) {
+  call->step = Call::Step::kFinishing;
+  switch (call->method) {
+    case Method::kEcho:
+      call->responder.Finish(call->response, status, call);
+      return;
+    case Method::kServerStream:
+      call->writer.Finish(status, call);
+      return;
+    case Method::kBidi:
+      call->stream.Finish(status, call);
+      return;
+  }
+}
+
+void AsyncServer::Destroy(Call* call) {
+  const bool started = call->step != Call::Step::kRequested;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    live_.erase(call);
+  }
+  // Outside mu_: destroying the ServerContext destroys the call's interceptor,
+  // which ends the call's context and so may run an AfterFunc that takes mu_.
+  delete call;
+  if (!started) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++destroyed_;
+  }
+  destroyed_cv_.notify_all();
 }
 
 }  // namespace ctx::grpc::testing

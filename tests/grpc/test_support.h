@@ -154,9 +154,19 @@ TestServer StartServer(
     bool with_interceptor = true,
     std::unique_ptr<::grpc::ServerCompletionQueue>* cq = nullptr);
 
-// AsyncServer serves Echo ("echo" and "wait") with the async API on a
-// completion-queue thread of its own. It never calls AsyncNotifyWhenDone: the
-// bridge must not rely on it (nor poll such calls).
+// AsyncServer serves Echo ("echo" and "wait"), ServerStream and Bidi with the
+// async API on a completion-queue thread of its own, one operation in flight
+// per call. It never calls AsyncNotifyWhenDone: the bridge must not rely on it
+// (nor poll such calls). ServerStream paces its writes 1 ms apart, as the sync
+// service does: writing back to back keeps the queue thread busy, and that
+// thread is the one that runs the bridge's hooks (a cancel then took ~0.4 s to
+// reach the context).
+//
+// Streams follow the rules in the file comment, except how a broken stream
+// ends: when a write fails (ServerStream) or a read does (Bidi: the client
+// canceled, or half-closed), the handler finishes only once its context is
+// done. A cancel the bridge fails to deliver therefore leaves the context live
+// (until the test's cap), instead of being hidden by the end of the call.
 class AsyncServer {
  public:
   AsyncServer(Env* env, const ServerOptions& options);
@@ -167,19 +177,32 @@ class AsyncServer {
   ::grpc::Server* server() { return server_.server.get(); }
   [[nodiscard]] int port() const { return server_.port; }
 
+  // WaitForDestroyedCalls waits (at most kCap) until the server has destroyed
+  // the ServerContext of n calls that reached a handler (which destroys their
+  // interceptors); returns whether it did.
+  [[nodiscard]] bool WaitForDestroyedCalls(std::size_t n);
+
  private:
   struct Call;
-  void RequestOne();
+  enum class Method { kEcho, kServerStream, kBidi };
+  void RequestOne(Method method);
   void Loop();
   void Handle(Call* call, bool ok);
+  void Start(Call* call);
+  void NextWrite(Call* call);
+  void FinishWhenDone(Call* call);
+  void Finish(Call* call, const ::grpc::Status& status);
+  void Destroy(Call* call);
 
   Env* const env_;
   ctxtest::TestService::AsyncService service_;
   std::unique_ptr<::grpc::ServerCompletionQueue> cq_;
   TestServer server_;
   std::mutex mu_;
+  std::condition_variable destroyed_cv_;
   bool shutting_down_ = false;  // under mu_: no new alarms once set
   std::set<Call*> live_;        // under mu_
+  std::size_t destroyed_ = 0;   // under mu_: calls destroyed after Start
   std::thread thread_;
 };
 
