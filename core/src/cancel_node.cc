@@ -169,20 +169,19 @@ void CancelNode::ShardChildrenLocked() {
                         std::memory_order_release);
 }
 
-bool CancelNode::LinkChild(CancelNode* c) {
-  CancelNode** head;
-  unsigned list;
+void CancelNode::PushChild(CancelNode** head, CancelNode* c, unsigned list) {
   // Push front: O(1), and the order of children is not observable.
-  const auto push = [&] {
-    c->next_ = *head;
-    if (c->next_) c->next_->pprev_ = &c->next_;
-    c->pprev_ = head;
-    *head = c;
-    // Relaxed: c is not yet shared; whoever gets it later does so through a
-    // synchronizing handoff.
-    c->cancel_flags_.store(static_cast<uint8_t>(kLinked | (list << kListShift)),
-                           std::memory_order_relaxed);
-  };
+  c->next_ = *head;
+  if (c->next_) c->next_->pprev_ = &c->next_;
+  c->pprev_ = head;
+  *head = c;
+  // Relaxed: c is not yet shared; whoever gets it later does so through a
+  // synchronizing handoff.
+  c->cancel_flags_.store(static_cast<uint8_t>(kLinked | (list << kListShift)),
+                         std::memory_order_relaxed);
+}
+
+bool CancelNode::LinkChild(CancelNode* c) {
   if (ChildShard* shards = ChildShards()) {
     // Split: this CPU's list. Measured: two threads creating and canceling
     // children of one parent (CommonParentCancel) spent most of their time
@@ -191,17 +190,13 @@ bool CancelNode::LinkChild(CancelNode* c) {
     ChildShard& shard = shards[i];
     MutexLock lock(shard.mu);
     if (!AttachDependent()) return false;
-    head = &shard.head;
-    list = static_cast<unsigned>(i) + 1;
-    push();
+    PushChild(&shard.head, c, static_cast<unsigned>(i) + 1);
     return true;
   }
   bool contended;
   MutexLock lock(mu_, &contended);
   if (!AttachDependent()) return false;
-  head = &children_;
-  list = 0;
-  push();
+  PushChild(&children_, c, 0);
   if (contended) ShardChildrenLocked();  // for the children that come next
   return true;
 }

@@ -126,6 +126,9 @@ class CancelNode : public Node, public DoneSignal {
   // CPU's shard if split, else children_ (splitting when mu_ was contended).
   // False if we are done (c is then born done by its caller).
   bool LinkChild(CancelNode* c) CTX_LOCKS_EXCLUDED(mu_);
+  // PushChild links c, not yet shared, at the front of the list `head` (number
+  // `list`, see ChildShard); the caller holds that list's lock.
+  static void PushChild(CancelNode** head, CancelNode* c, unsigned list);
   // ListMutex is the lock of the children list numbered `list` (see
   // ChildShard).
   inline Mutex& ListMutex(unsigned list) noexcept;
