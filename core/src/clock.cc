@@ -1,6 +1,6 @@
 #include "ctx/clock.h"
 
-#include <utility>
+#include "ctx/internal/clock_pair.h"
 
 namespace ctx {
 namespace {
@@ -34,22 +34,6 @@ To Shift(FromPoint t, FromPoint from_now, To to_now) {
       nanoseconds(static_cast<int64_t>(ns))));
 }
 
-// NowPair reads `From` and `To` as close together in time as this thread can:
-// `To` between two reads of `From`, retried when those two are far apart (the
-// thread was preempted in between, which would shift every converted time by
-// the length of the preemption), and `From` taken as their midpoint.
-template <class From, class To>
-std::pair<typename From::time_point, typename To::time_point> NowPair() {
-  constexpr auto kTight = std::chrono::microseconds(20);
-  for (int attempt = 0;; ++attempt) {
-    const typename From::time_point before = From::now();
-    const typename To::time_point to = To::now();
-    const typename From::time_point after = From::now();
-    if (after - before <= kTight || attempt == 4)
-      return {before + (after - before) / 2, to};
-  }
-}
-
 }  // namespace
 
 std::optional<Clock::duration> Remaining(const Context& c, TimePoint now) {
@@ -63,15 +47,15 @@ std::optional<Clock::duration> Remaining(const Context& c, TimePoint now) {
 SysClock::time_point ToSystemTime(TimePoint t) {
   if (t == TimePoint::max()) return SysClock::time_point::max();
   if (t == TimePoint::min()) return SysClock::time_point::min();
-  const auto [from_now, to_now] = NowPair<Clock, SysClock>();
-  return Shift<SysClock::time_point>(t, from_now, to_now);
+  const auto [now, sys_now] = internal::NowWith(&SysClock::now);
+  return Shift<SysClock::time_point>(t, now, sys_now);
 }
 
 TimePoint FromSystemTime(SysClock::time_point t) {
   if (t == SysClock::time_point::max()) return TimePoint::max();
   if (t == SysClock::time_point::min()) return TimePoint::min();
-  const auto [from_now, to_now] = NowPair<SysClock, Clock>();
-  return Shift<TimePoint>(t, from_now, to_now);
+  const auto [now, sys_now] = internal::NowWith(&SysClock::now);
+  return Shift<TimePoint>(t, sys_now, now);
 }
 
 }  // namespace ctx

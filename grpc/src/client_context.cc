@@ -6,8 +6,8 @@
 #include <chrono>
 #include <string>
 
-#include "ctx/clock.h"
 #include "ctx/propagation.h"
+#include "gpr_clock.h"
 #include "mutex.h"
 
 namespace ctx::grpc {
@@ -57,8 +57,8 @@ TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
 }
 
 // AlreadyExpired is a deadline gRPC fails at once, before the call is sent.
-std::chrono::system_clock::time_point AlreadyExpired() {
-  return std::chrono::system_clock::now() - std::chrono::seconds(1);
+gpr_timespec AlreadyExpired() {
+  return internal::ToGprMonotonic(Clock::now() - std::chrono::seconds(1));
 }
 
 }  // namespace
@@ -71,7 +71,7 @@ BoundClientContext::BoundClientContext(const Context& c,
       deadline && *deadline != TimePoint::max()) {
     const TimePoint out = OutgoingDeadline(*deadline, now, options);
     client_context_.set_deadline(out <= now ? AlreadyExpired()
-                                            : ToSystemTime(out));
+                                            : internal::ToGprMonotonic(out));
   }
   if (options.forward_request_id) {
     if (const std::string* id = c.Value(kRequestIdKey);

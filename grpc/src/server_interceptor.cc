@@ -27,8 +27,8 @@
 #include <utility>
 
 #include "call_state.h"
-#include "ctx/clock.h"
 #include "ctx/grpc/call_context.h"
+#include "gpr_clock.h"
 #include "incoming_metadata.h"
 #include "sync_watcher.h"
 
@@ -67,14 +67,11 @@ struct ServerShared {
 
 // EffectiveDeadline combines the client's deadline with the server's policy
 // (see ServerOptions).
-std::optional<TimePoint> EffectiveDeadline(
-    const ServerOptions& options, std::chrono::system_clock::time_point client,
-    TimePoint now) {
-  std::optional<TimePoint> deadline;
-  if (client != std::chrono::system_clock::time_point::max()) {
-    deadline = FromSystemTime(
-        client);  // saturates: an absurd grpc-timeout cannot overflow
-  } else if (options.default_timeout) {
+std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
+                                           gpr_timespec client, TimePoint now) {
+  // Saturates: an absurd grpc-timeout cannot overflow.
+  std::optional<TimePoint> deadline = FromGprDeadline(client);
+  if (!deadline && options.default_timeout) {
     deadline = now + std::min(*options.default_timeout, TimePoint::max() - now);
   }
   if (options.max_timeout) {
@@ -144,7 +141,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
         ReadIncomingIds(*metadata, options.request_id_key, options.session_key);
 
     const std::optional<TimePoint> deadline =
-        EffectiveDeadline(options, sc->deadline(), Clock::now());
+        EffectiveDeadline(options, sc->raw_deadline(), Clock::now());
     // The deadline node sits above the bridge's cancel node: when gRPC closes a
     // call because its deadline passed, the context then reports
     // kDeadlineExceeded (CallState::End defers to the timer).

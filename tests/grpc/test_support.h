@@ -44,14 +44,6 @@ namespace ctx::grpc::testing {
 // test instead of hanging.
 inline constexpr std::chrono::seconds kCap{30};
 
-// kClockCrossingSlackMs is how much later than sent a deadline may arrive in
-// a handler. On its way it crosses between system and monotonic clocks three
-// times (client gRPC, server gRPC, the bridge), each computed from two clock
-// reads a preempted thread takes apart; gRPC's cannot be made atomic (seen:
-// +180 ms under TSan on a loaded machine). gRPC's rounding up of the timeout
-// (at most +1 %, grpc-notes.md) comes on top.
-inline constexpr int kClockCrossingSlackMs = 400;
-
 // Recorder keeps the contexts handlers saw, so that the test thread can wait
 // for them. Thread-safe.
 class Recorder {

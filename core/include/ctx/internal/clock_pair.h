@@ -1,0 +1,35 @@
+// ctx/internal/clock_pair.h: reading ctx::Clock and another clock at one
+// instant, for converting deadlines between them (ctx/clock.h, the gRPC
+// bridge's gpr clocks). Not API.
+
+#ifndef CTX_INTERNAL_CLOCK_PAIR_H_
+#define CTX_INTERNAL_CLOCK_PAIR_H_
+
+#include <chrono>
+#include <utility>
+
+#include "ctx/done_signal.h"
+
+namespace ctx::internal {
+
+// NowWith returns {Clock::now(), read_other()} read as close together as this
+// thread can: read_other() runs between two reads of Clock, retried when those
+// two are far apart (the thread was preempted in between, which would shift
+// every time converted with the pair by the length of the preemption), and
+// Clock's reading is their midpoint. Thread-safe if read_other is.
+template <class ReadOther>
+auto NowWith(ReadOther read_other)
+    -> std::pair<TimePoint, decltype(read_other())> {
+  constexpr auto kTight = std::chrono::microseconds(20);
+  for (int attempt = 0;; ++attempt) {
+    const TimePoint before = Clock::now();
+    auto other = read_other();
+    const TimePoint after = Clock::now();
+    if (after - before <= kTight || attempt == 4)
+      return {before + (after - before) / 2, std::move(other)};
+  }
+}
+
+}  // namespace ctx::internal
+
+#endif  // CTX_INTERNAL_CLOCK_PAIR_H_

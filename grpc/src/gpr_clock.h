@@ -1,0 +1,33 @@
+// grpc/src/gpr_clock.h: deadlines between ctx::Clock and gRPC's own clocks
+// (gpr_timespec), without a detour through system_clock. Internal.
+//
+// grpc::ServerContext::deadline() and ClientContext::set_deadline(system_clock)
+// each cross between gRPC's monotonic clock and the system clock from two clock
+// reads a preempted thread can take apart (seen: a deadline 180 ms late under
+// TSan). These functions make one crossing, between ctx::Clock and the gpr
+// clock the deadline is on, read at one instant (internal::NowWith).
+
+#ifndef CTX_GRPC_SRC_GPR_CLOCK_H_
+#define CTX_GRPC_SRC_GPR_CLOCK_H_
+
+#include <grpc/support/time.h>
+
+#include <optional>
+
+#include "ctx/done_signal.h"
+
+namespace ctx::grpc::internal {
+
+// FromGprDeadline converts a deadline on any gpr clock to ctx::Clock, or
+// nullopt for gpr's infinite future (no deadline). Saturates: an absurd
+// deadline maps to TimePoint::max() or min(), never overflows.
+std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline);
+
+// ToGprMonotonic converts t to gRPC's monotonic clock (what gRPC uses inside,
+// so a ClientContext given it converts nothing). TimePoint::max() maps to the
+// infinite future.
+gpr_timespec ToGprMonotonic(TimePoint t);
+
+}  // namespace ctx::grpc::internal
+
+#endif  // CTX_GRPC_SRC_GPR_CLOCK_H_
