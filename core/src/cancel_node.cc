@@ -47,8 +47,15 @@ inline CancelNode::ChildShard* CancelNode::ChildShards() const noexcept {
   return e ? e->child_shards.load(std::memory_order_acquire) : nullptr;
 }
 
-inline Mutex& CancelNode::ListMutex(unsigned list) noexcept {
-  return list == 0 ? mu_ : ChildShards()[list - 1].mu;
+template <class F>
+void CancelNode::ForEachChildList(F f) {
+  f(children_);
+  if (ChildShard* shards = ChildShards()) {
+    for (size_t i = 0, n = ChildShardCount(); i < n; ++i) {
+      MutexLock lock(shards[i].mu);  // NOTE: a shard's lock inside mu_
+      f(shards[i].head);
+    }
+  }
 }
 
 inline bool CancelNode::AttachDependent() noexcept {
@@ -106,7 +113,7 @@ CancelNode::Extras* CancelNode::ExtrasLocked() {
 }
 
 const Error* CancelNode::CauseOrNull() const noexcept {
-  const Extras* e = extras_.load(std::memory_order_acquire);
+  const Extras* e = ExtrasOrNull();
   return e ? e->cause : nullptr;
 }
 
@@ -269,18 +276,12 @@ bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
       c = next;
     }
   };
-  detach(children_);
-  children_ = nullptr;
-  // The split lists, each under its lock (NOTE: a shard's lock inside mu_).
-  // kDone is already published, so a child registering after we pass its
-  // shard sees it and is born done instead of linking.
-  if (ChildShard* shards = ChildShards()) {
-    for (size_t i = 0, n = ChildShardCount(); i < n; ++i) {
-      MutexLock shard_lock(shards[i].mu);
-      detach(shards[i].head);
-      shards[i].head = nullptr;
-    }
-  }
+  // kDone is already published, so a child registering in a shard after we
+  // pass it sees it and is born done instead of linking.
+  ForEachChildList([&](CancelNode*& head) {
+    detach(head);
+    head = nullptr;
+  });
   *children = live;
   // Callbacks: detach all; their list references (and node references) now
   // belong to this cancel.
@@ -356,22 +357,26 @@ void CancelNode::Unlink() noexcept {
   if (!(flags & kLinked) || (flags & kUnlinked)) return;
   CancelNode* p = RegParent();
   const unsigned list = flags >> kListShift;
+  // NOTE: the parent's lock (or its shard's); we hold none of ours.
+  if (list != 0) {
+    MutexLock lock(p->ChildShards()[list - 1].mu);
+    UnlinkLocked(flags);
+    return;
+  }
   bool contended;
-  {
-    // NOTE: the parent's lock (or its shard's); we hold none of ours.
-    MutexLock lock(p->ListMutex(list), &contended);
-    if (pprev_ != nullptr) {  // else the parent's cancel dropped its list
-      *pprev_ = next_;
-      if (next_) next_->pprev_ = pprev_;
-      pprev_ = nullptr;
-      next_ = nullptr;
-    }
-    cancel_flags_.store(flags | kUnlinked, std::memory_order_relaxed);
+  MutexLock lock(p->mu_, &contended);
+  UnlinkLocked(flags);
+  if (contended) p->ShardChildrenLocked();  // for the children that come next
+}
+
+void CancelNode::UnlinkLocked(uint8_t flags) noexcept {
+  if (pprev_ != nullptr) {  // else the parent's cancel dropped its list
+    *pprev_ = next_;
+    if (next_) next_->pprev_ = pprev_;
+    pprev_ = nullptr;
+    next_ = nullptr;
   }
-  if (contended && list == 0) {
-    MutexLock lock(p->mu_);
-    p->ShardChildrenLocked();
-  }
+  cancel_flags_.store(flags | kUnlinked, std::memory_order_relaxed);
 }
 
 Error CancelNode::CauseOf() {
@@ -443,13 +448,9 @@ std::stop_token CancelNode::StopToken() {
 size_t CancelNode::ChildCountForTest() {
   MutexLock lock(mu_);
   size_t n = 0;
-  for (CancelNode* c = children_; c != nullptr; c = c->next_) ++n;
-  if (ChildShard* shards = ChildShards()) {
-    for (size_t i = 0; i < ChildShardCount(); ++i) {
-      MutexLock shard_lock(shards[i].mu);
-      for (CancelNode* c = shards[i].head; c != nullptr; c = c->next_) ++n;
-    }
-  }
+  ForEachChildList([&n](CancelNode*& head) {
+    for (CancelNode* c = head; c != nullptr; c = c->next_) ++n;
+  });
   return n;
 }
 

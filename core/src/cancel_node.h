@@ -129,9 +129,10 @@ class CancelNode : public Node, public DoneSignal {
   // PushChild links c, not yet shared, at the front of the list `head` (number
   // `list`, see ChildShard); the caller holds that list's lock.
   static void PushChild(CancelNode** head, CancelNode* c, unsigned list);
-  // ListMutex is the lock of the children list numbered `list` (see
-  // ChildShard).
-  inline Mutex& ListMutex(unsigned list) noexcept;
+  // ForEachChildList calls f(head) for children_ and then for each shard's
+  // list under that shard's lock; the caller holds mu_.
+  template <class F>
+  void ForEachChildList(F f) CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // MarkDone is the locked part of Cancel. Returns false if the node was
   // already done; otherwise detaches children (returned through *children, each
   // with a reference taken) and callbacks.
@@ -139,13 +140,16 @@ class CancelNode : public Node, public DoneSignal {
                 Callback** callbacks, int* fd, std::stop_source** stop)
       CTX_LOCKS_EXCLUDED(mu_);
   void Unlink() noexcept;
+  // UnlinkLocked is Unlink's part under the lock of the list holding us;
+  // `flags` is our cancel_flags_ as Unlink read it.
+  void UnlinkLocked(uint8_t flags) noexcept;
   // RegParent is the node whose children list holds us (or held us): the
   // nearest cancelable ancestor, whose signal our parent shares. Meaningful
   // only when kLinked is set.
   CancelNode* RegParent() const noexcept { return FromSignal(parent_->done_); }
   // ExtrasLocked returns extras_, creating it.
   struct Extras;
-  // Extras returns extras_ (null if never created), acquire.
+  // ExtrasOrNull returns extras_ (null if never created), acquire.
   const Extras* ExtrasOrNull() const noexcept {
     return extras_.load(std::memory_order_acquire);
   }

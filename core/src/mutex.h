@@ -32,17 +32,6 @@ class CTX_CAPABILITY("mutex") Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void Lock() noexcept CTX_ACQUIRE() {
-    uint32_t c = kUnlocked;
-    // Acquire on success: the critical section sees what the previous holder
-    // wrote before Unlock.
-    if (state_.compare_exchange_strong(c, kLocked, std::memory_order_acquire,
-                                       std::memory_order_relaxed)) {
-      return;
-    }
-    LockSlow(c);
-  }
-
   // LockReportingContention is Lock, and returns true when the lock was held
   // by someone else on arrival, for callers that adapt to contention (a busy
   // parent splits its children lists, see CancelNode).
@@ -55,6 +44,7 @@ class CTX_CAPABILITY("mutex") Mutex {
     LockSlow(c);
     return true;
   }
+  void Lock() noexcept CTX_ACQUIRE() { LockReportingContention(); }
 
   void Unlock() noexcept CTX_RELEASE() {
     // Release: our writes are visible to the next holder. A previous value of

@@ -386,17 +386,15 @@ TimePoint SaturatingDeadline(
 template <class Rep, class Period>
 ContextAndCancel WithTimeout(const Context& parent,
                              std::chrono::duration<Rep, Period> timeout) {
-  // One clock read serves both the deadline and the check that it has not
-  // passed.
-  const TimePoint now = Clock::now();
-  return internal::NewDeadline(
-      parent, internal::SaturatingDeadline(now, timeout), Error(), now);
+  return WithTimeoutCause(parent, timeout, Error());
 }
 
 template <class Rep, class Period>
 ContextAndCancel WithTimeoutCause(const Context& parent,
                                   std::chrono::duration<Rep, Period> timeout,
                                   Error cause) {
+  // One clock read serves both the deadline and the check that it has not
+  // passed.
   const TimePoint now = Clock::now();
   return internal::NewDeadline(parent,
                                internal::SaturatingDeadline(now, timeout),
