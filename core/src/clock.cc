@@ -12,26 +12,9 @@ using SysClock = std::chrono::system_clock;
 // overflows.
 template <class To, class FromPoint>
 To Shift(FromPoint t, FromPoint from_now, To to_now) {
-  using std::chrono::nanoseconds;
-  const __int128 delta =
-      static_cast<__int128>(
-          std::chrono::duration_cast<nanoseconds>(t.time_since_epoch())
-              .count()) -
-      std::chrono::duration_cast<nanoseconds>(from_now.time_since_epoch())
-          .count();
-  const __int128 ns =
-      delta + std::chrono::duration_cast<nanoseconds>(to_now.time_since_epoch())
-                  .count();
-  const __int128 max =
-      std::chrono::duration_cast<nanoseconds>(To::max().time_since_epoch())
-          .count();
-  const __int128 min =
-      std::chrono::duration_cast<nanoseconds>(To::min().time_since_epoch())
-          .count();
-  if (ns >= max) return To::max();
-  if (ns <= min) return To::min();
-  return To(std::chrono::duration_cast<typename To::duration>(
-      nanoseconds(static_cast<int64_t>(ns))));
+  return internal::FromNanos<To>(internal::NanosOf(t) -
+                                 internal::NanosOf(from_now) +
+                                 internal::NanosOf(to_now));
 }
 
 }  // namespace

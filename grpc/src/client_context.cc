@@ -56,11 +56,6 @@ TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
   return deadline - proportional - margin;
 }
 
-// AlreadyExpired is a deadline gRPC fails at once, before the call is sent.
-gpr_timespec AlreadyExpired() {
-  return internal::ToGprMonotonic(Clock::now() - std::chrono::seconds(1));
-}
-
 }  // namespace
 
 BoundClientContext::BoundClientContext(const Context& c,
@@ -70,7 +65,10 @@ BoundClientContext::BoundClientContext(const Context& c,
   if (std::optional<TimePoint> deadline = c.Deadline();
       deadline && *deadline != TimePoint::max()) {
     const TimePoint out = OutgoingDeadline(*deadline, now, options);
-    client_context_.set_deadline(out <= now ? AlreadyExpired()
+    // Nothing left (out <= now): the infinite past, which gRPC fails at once,
+    // before the call is sent (a deadline of about now would be rounded up and
+    // sent).
+    client_context_.set_deadline(out <= now ? gpr_inf_past(GPR_CLOCK_MONOTONIC)
                                             : internal::ToGprMonotonic(out));
   }
   if (options.forward_request_id) {
@@ -89,7 +87,7 @@ BoundClientContext::BoundClientContext(const Context& c,
   // network I/O.
   if (const std::error_code err = c.Err()) {
     if (err == Errc::kDeadlineExceeded) {
-      client_context_.set_deadline(AlreadyExpired());
+      client_context_.set_deadline(gpr_inf_past(GPR_CLOCK_MONOTONIC));
     } else {
       client_context_.TryCancel();
     }

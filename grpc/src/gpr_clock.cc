@@ -1,6 +1,6 @@
 #include "gpr_clock.h"
 
-#include <chrono>
+#include <algorithm>
 #include <cstdint>
 
 #include "ctx/internal/clock_pair.h"
@@ -8,16 +8,8 @@
 namespace ctx::grpc::internal {
 namespace {
 
-constexpr int64_t kNanosPerSecond = 1'000'000'000;
-
-__int128 Nanos(gpr_timespec t) {
-  return static_cast<__int128>(t.tv_sec) * kNanosPerSecond + t.tv_nsec;
-}
-
-int64_t Nanos(TimePoint t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             t.time_since_epoch())
-      .count();
+__int128 NanosOf(gpr_timespec t) {
+  return static_cast<__int128>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
 }  // namespace
@@ -27,26 +19,21 @@ std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline) {
     return std::nullopt;
   const auto [now, gpr_now_t] = ctx::internal::NowWith(
       [type = deadline.clock_type] { return gpr_now(type); });
-  const __int128 ns = Nanos(now) + (Nanos(deadline) - Nanos(gpr_now_t));
-  if (ns >= Nanos(TimePoint::max())) return TimePoint::max();
-  if (ns <= Nanos(TimePoint::min())) return TimePoint::min();
-  return TimePoint(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::nanoseconds(static_cast<int64_t>(ns))));
+  return ctx::internal::FromNanos<TimePoint>(
+      ctx::internal::NanosOf(now) + NanosOf(deadline) - NanosOf(gpr_now_t));
 }
 
 gpr_timespec ToGprMonotonic(TimePoint t) {
   if (t == TimePoint::max()) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
   const auto [now, gpr_now_t] =
       ctx::internal::NowWith([] { return gpr_now(GPR_CLOCK_MONOTONIC); });
-  const __int128 ns = Nanos(gpr_now_t) + (Nanos(t) - Nanos(now));
-  if (ns <= 0) return gpr_time_0(GPR_CLOCK_MONOTONIC);  // long past
-  if (ns >= static_cast<__int128>(INT64_MAX) * kNanosPerSecond)
-    return gpr_inf_future(GPR_CLOCK_MONOTONIC);
-  gpr_timespec out;
-  out.tv_sec = static_cast<int64_t>(ns / kNanosPerSecond);
-  out.tv_nsec = static_cast<int32_t>(ns % kNanosPerSecond);
-  out.clock_type = GPR_CLOCK_MONOTONIC;
-  return out;
+  // gpr's arithmetic saturates at its infinities; the delta fits: both points
+  // are steady_clock nanoseconds.
+  const __int128 delta =
+      ctx::internal::NanosOf(t) - ctx::internal::NanosOf(now);
+  const int64_t clamped = static_cast<int64_t>(
+      std::clamp<__int128>(delta, INT64_MIN + 1, INT64_MAX - 1));
+  return gpr_time_add(gpr_now_t, gpr_time_from_nanos(clamped, GPR_TIMESPAN));
 }
 
 }  // namespace ctx::grpc::internal

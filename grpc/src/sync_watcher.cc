@@ -63,10 +63,14 @@ void SyncWatcher::Unwatch(CallState* call) {
   if (!call->ever_watched_.load(std::memory_order_acquire)) return;
   MutexLock lock(mu_);
   RemoveLocked(call);
-  // From inside the poll (its POST_RECV_CLOSE hook runs on the watcher thread)
-  // there is nothing to wait for: the poll is this very stack.
-  while (polling_ == call && std::this_thread::get_id() != thread_id_)
-    poll_done_.wait(lock);
+  if (std::this_thread::get_id() == thread_id_) {
+    // From inside the poll (its POST_RECV_CLOSE hook runs on the watcher
+    // thread) there is nothing to wait for: the poll is this very stack. The
+    // call may die once this returns: tell Sweep to leave it alone.
+    if (polling_ == call) polling_ = nullptr;
+    return;
+  }
+  while (polling_ == call) poll_done_.wait(lock);
 }
 
 std::size_t SyncWatcher::Watched() const {
@@ -122,15 +126,24 @@ void SyncWatcher::Sweep() {
     // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
     // ends the context and unwatches the call.
     const bool cancelled = call->server_context()->IsCancelled();
-    // Still polling (polling_ == call), so Unwatch on the handler's thread
-    // waits and the call stays alive. IsCancelled() can also be true without a
-    // POST_RECV_CLOSE (the call failed before its request was read); End() is
-    // idempotent.
-    if (cancelled) call->End(ClientCanceledCause());
+    // Still polling (polling_ == call): Unwatch on the handler's thread waits,
+    // so the call stays alive. Not polling: the call unwatched itself from a
+    // hook run inside IsCancelled() and may be gone; touch it no more. Only
+    // this thread clears polling_, so the answer holds after the lock.
+    bool alive;
     {
       MutexLock lock(mu_);
-      polling_ = nullptr;
-      if (cancelled) RemoveLocked(call);
+      alive = polling_ == call;
+    }
+    // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
+    // before its request was read); End() is idempotent.
+    if (alive && cancelled) call->End(ClientCanceledCause());
+    {
+      MutexLock lock(mu_);
+      if (alive) {
+        polling_ = nullptr;
+        if (cancelled) RemoveLocked(call);
+      }
     }
     poll_done_.notify_all();
   }

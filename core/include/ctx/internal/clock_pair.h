@@ -12,6 +12,25 @@
 
 namespace ctx::internal {
 
+// NanosOf is t's distance from its clock's epoch in nanoseconds, wide enough
+// that sums and differences of a few such values cannot overflow.
+template <class TimePointT>
+__int128 NanosOf(TimePointT t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             t.time_since_epoch())
+      .count();
+}
+
+// FromNanos is the TimePointT `ns` nanoseconds after its epoch, clamped to its
+// range (saturating, never overflowing).
+template <class TimePointT>
+TimePointT FromNanos(__int128 ns) {
+  if (ns >= NanosOf(TimePointT::max())) return TimePointT::max();
+  if (ns <= NanosOf(TimePointT::min())) return TimePointT::min();
+  return TimePointT(std::chrono::duration_cast<typename TimePointT::duration>(
+      std::chrono::nanoseconds(static_cast<int64_t>(ns))));
+}
+
 // NowWith returns {Clock::now(), read_other()} read as close together as this
 // thread can: read_other() runs between two reads of Clock, retried when those
 // two are far apart (the thread was preempted in between, which would shift
