@@ -208,9 +208,10 @@ class CancelNode : public Node, public DoneSignal {
   // reader that finds it without the lock sees its fields as of creation.
   std::atomic<Extras*> extras_{nullptr};
   // Links in one of RegParent()'s children lists, under that list's lock
-  // (ListMutex). pprev_ is null when not linked (never linked, unlinked, or
-  // the parent dropped its list on cancel). After the parent drops its list,
-  // the parent's cancel reuses next_ as a private work-list link.
+  // (mu_ for children_, a ChildShard's mu for its list). pprev_ is null when
+  // not linked (never linked, unlinked, or the parent dropped its list on
+  // cancel). After the parent drops its list, the parent's cancel reuses next_
+  // as a private work-list link.
   CancelNode* next_ = nullptr;
   CancelNode** pprev_ = nullptr;
   CancelNode* children_ CTX_GUARDED_BY(mu_) = nullptr;
