@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "node_pool.h"
+
 namespace bench {
 namespace {
 
@@ -47,7 +49,21 @@ void Free(void* p) noexcept {
 
 }  // namespace
 
-AllocCounts ThreadAllocs() noexcept { return tls_counts; }
+AllocCounts ThreadAllocs() noexcept {
+  AllocCounts c = tls_counts;
+  using ctx::internal::NodePool;
+  for (int cls = 0; cls < NodePool::kClasses; ++cls) {
+    uint64_t served = 0, returned = 0;
+    NodePool::ThreadStats(cls, &served, &returned);
+    c.pool_allocs += served;
+    c.pool_frees += returned;
+    c.bytes += served * NodePool::kBlockSizes[cls];
+    c.bytes_freed += returned * NodePool::kBlockSizes[cls];
+  }
+  c.allocs += c.pool_allocs;
+  c.frees += c.pool_frees;
+  return c;
+}
 
 void ReportAllocs(benchmark::State& state, const AllocCounts& before) {
   const AllocCounts after = ThreadAllocs();

@@ -26,9 +26,14 @@ struct AllocCounts {
   uint64_t bytes = 0;        // malloc_usable_size of each allocation
   uint64_t frees = 0;        // calls to operator delete
   uint64_t bytes_freed = 0;  // malloc_usable_size of each freed block
+  // Of the above: blocks served and returned by ctx's node pool (cancel and
+  // timer nodes), which has no per-block header.
+  uint64_t pool_allocs = 0;
+  uint64_t pool_frees = 0;
 };
 
-// ThreadAllocs returns the calling thread's counters since it started.
+// ThreadAllocs returns the calling thread's counters since it started: its
+// operator new and delete calls plus its node pool blocks.
 AllocCounts ThreadAllocs() noexcept;
 
 // ReportAllocs adds "allocs/op" and "B/op" counters for the allocations this
@@ -40,6 +45,15 @@ void ReportAllocs(benchmark::State& state, const AllocCounts& before);
 // size (the size field of the chunk header); a block's real footprint is
 // usable size + kChunkOverhead.
 inline constexpr uint64_t kChunkOverhead = 8;
+
+// HeapFootprint returns the bytes held by the live blocks counted in c:
+// malloc's with their chunk headers, the pool's as they are.
+inline double HeapFootprint(const AllocCounts& c) {
+  const uint64_t malloc_live =
+      (c.allocs - c.pool_allocs) - (c.frees - c.pool_frees);
+  return static_cast<double>(c.bytes - c.bytes_freed) +
+         static_cast<double>(malloc_live * kChunkOverhead);
+}
 
 }  // namespace bench
 

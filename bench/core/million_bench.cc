@@ -5,9 +5,10 @@
 // Counters (per context unless noted): create_ns, cancel_ns (each cancel
 // called in turn) or parent_cancel_ms (total, one cancel), release_ns (dropping
 // the last handles), heap_B (live heap footprint counted by the bench's
-// operator new: usable size + glibc's chunk header, including the timer heap's
-// slot) and rss_B (resident set growth). Run each in a fresh process (bench/
-// compare does): memory freed by earlier benchmarks would hide RSS growth.
+// operator new, usable size + glibc's chunk header, and node pool blocks;
+// including the timer heap's slot) and rss_B (resident set growth). Run each in
+// a fresh process (bench/ compare does): memory freed by earlier benchmarks
+// would hide RSS growth.
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -34,11 +35,6 @@ double RssBytes() {
   }
   return static_cast<double>(pages) *
          static_cast<double>(sysconf(_SC_PAGESIZE));
-}
-
-double HeapFootprint(const bench::AllocCounts& c) {
-  return static_cast<double>(c.bytes - c.bytes_freed) +
-         static_cast<double>((c.allocs - c.frees) * bench::kChunkOverhead);
 }
 
 double NsSince(std::chrono::steady_clock::time_point start) {
@@ -71,8 +67,9 @@ void BM_MillionTimeouts(benchmark::State& state, bool under_parent) {
     const double create_ns = NsSince(start);
     state.SetIterationTime(create_ns / 1e9);
     state.counters["create_ns"] = create_ns / n;
-    state.counters["heap_B"] =
-        (HeapFootprint(bench::ThreadAllocs()) - HeapFootprint(heap0)) / n;
+    state.counters["heap_B"] = (bench::HeapFootprint(bench::ThreadAllocs()) -
+                                bench::HeapFootprint(heap0)) /
+                               n;
     state.counters["rss_B"] = (RssBytes() - rss0) / n;
 
     const auto cancel_start = std::chrono::steady_clock::now();

@@ -324,10 +324,14 @@ void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
       while (callbacks != nullptr) {
         Callback* cb = callbacks;
         callbacks = cb->next_;
-        if (cb->TryClaim(Callback::kStarted)) cb->Run();
-        cb->Release();
-        Unref(n);  // the pending callback's hold on its node; n itself is
-                   // referenced by us
+        // Whoever claims the callback drops its hold on the node: after a
+        // lost claim, Stop still needs the node (it takes our lock to look
+        // for the callback), so the hold is Stop's to drop.
+        if (cb->TryClaim(Callback::kStarted)) {
+          cb->Run();
+          Unref(n);  // the pending callback's hold; n is referenced by us
+        }
+        cb->Release();  // the list's reference, detached to us
       }
       if (n->kind_ == NodeKind::kTimer)
         TimerService::Get().Remove(static_cast<TimerNode*>(n));
@@ -476,8 +480,8 @@ void CancelNode::Destroy(CancelNode* n) noexcept {
   }
 }
 
-// The memory budget (see Extras): one 96-byte malloc chunk per timer node.
-static_assert(sizeof(CancelNode) <= 72);
-static_assert(sizeof(TimerNode) <= 88);
+// The memory budget (see Extras): one 88-byte pool block per timer node.
+static_assert(sizeof(CancelNode) <= NodePool::kBlockSizes[0]);
+static_assert(sizeof(TimerNode) <= NodePool::kBlockSizes[1]);
 
 }  // namespace ctx::internal

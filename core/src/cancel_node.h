@@ -19,6 +19,7 @@
 #include "ctx/internal/node.h"
 #include "ctx/internal/thread_annotations.h"
 #include "mutex.h"
+#include "node_pool.h"
 
 namespace ctx::internal {
 
@@ -42,6 +43,12 @@ class CancelNode : public Node, public DoneSignal {
   // parent's error and cause. The node starts with two references, for the
   // Context and the cancel function of the With* call.
   static CancelNode* Create(Node* parent);
+
+  // Cancel and timer nodes live in NodePool blocks, not malloc's.
+  static void* operator new(size_t size) { return NodePool::New(size); }
+  static void operator delete(void* p, size_t size) noexcept {
+    NodePool::Delete(p, size);
+  }
 
   static CancelNode* FromSignal(const DoneSignal* d) noexcept {
     return static_cast<CancelNode*>(const_cast<DoneSignal*>(d));
@@ -183,13 +190,12 @@ class CancelNode : public Node, public DoneSignal {
   // Link state, in Node::cancel_flags_. kLinked: Register put us in
   // RegParent()'s children list (written before the node is shared). kUnlinked:
   // our own Unlink ran (written under RegParent()->mu_); the parent no longer
-  // points at us, so a later Unlink (from Destroy) needs no lock. Measured:
-  // WithCancel(live parent) + cancel took the parent's lock twice (cancel and
-  // destroy), now once.
+  // points at us, so a later Unlink (from Destroy) needs no lock, and nothing
+  // but a counted reference reaches us (DropRef). Measured: WithCancel(live
+  // parent) + cancel took the parent's lock twice (cancel and destroy), now
+  // once.
   // Bits 2-7 (kListShift) number the list holding us (see ChildShard), set
   // with kLinked.
-  static constexpr uint8_t kLinked = 1;
-  static constexpr uint8_t kUnlinked = 2;
   static constexpr int kListShift = 2;
   static constexpr size_t kMaxChildShards = 63;
 

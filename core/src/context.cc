@@ -115,9 +115,7 @@ void DestroyNode(Node* n) noexcept {
         delete static_cast<WithoutCancelNode*>(n);
         break;
     }
-    if (parent == nullptr ||
-        parent->refs_.fetch_sub(1, std::memory_order_acq_rel) != 1)
-      return;
+    if (parent == nullptr || !DropRef(parent)) return;
     n = parent;
   }
 }
@@ -262,11 +260,14 @@ Context WithoutCancel(const Context& parent) {
 bool StopFunc::Stop() const noexcept {
   if (reg_ == nullptr || !reg_->TryClaim(internal::Callback::kStopped))
     return false;
+  // Claiming the callback made its hold on the node ours to drop (a cancel
+  // that detached the list and lost the claim leaves the hold to us), so the
+  // node stays alive while we unlink.
   CancelNode* owner = reg_->owner_;
-  if (owner != nullptr && owner->RemoveCallback(reg_)) {
-    reg_->Release();         // the list's reference
-    internal::Unref(owner);  // the pending callback's hold on its node
-  }
+  if (owner == nullptr) return true;  // never linked: never-done context
+  if (owner->RemoveCallback(reg_)) reg_->Release();  // the list's reference
+  // else a cancel detached the list and releases its reference.
+  internal::Unref(owner);  // the pending callback's hold on its node
   return true;
 }
 

@@ -153,6 +153,34 @@ TEST(AfterFunc, StopRacingCancelCallsAtMostOnceAndAgrees) {
   }
 }
 
+// The canceler drops every handle of the context right after canceling, while
+// Stop runs: a Stop that won the claim must still find the node alive (it
+// looks for the callback under the node's lock), and the node must be freed
+// exactly once whoever wins. (Under ASan, a node freed too early is reported.)
+TEST(AfterFunc, StopRacingCancelThatDropsEveryHandleFreesTheNodeOnce) {
+  const int64_t live = ContextTestPeer::LiveNodes();
+  int stopped_count = 0;
+  for (int i = 0; i < 2000; ++i) {
+    auto [c, cancel] = WithCancel(Background());
+    StopFunc stop = AfterFunc(c, [] {});
+    std::atomic<bool> go{false};
+    std::thread canceler(
+        [&go, c = std::move(c), cancel = std::move(cancel)]() mutable {
+          while (!go.load()) {
+          }
+          cancel();
+          cancel = CancelFunc();  // drop both handles at once
+          c = Context();
+        });
+    go.store(true);
+    if (stop()) ++stopped_count;
+    canceler.join();
+  }
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), live);
+  // Not asserted (it depends on timing): how often each side won.
+  RecordProperty("stopped", stopped_count);
+}
+
 TEST(AfterFunc, ManyCallbacksAllRunOnce) {
   auto [c, cancel] = WithCancel(Background());
   std::atomic<int> calls{0};

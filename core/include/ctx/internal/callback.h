@@ -45,8 +45,9 @@ class Callback {
   Callback* next_ = nullptr;
   Callback** pprev_ = nullptr;
   // owner_: the cancel node this callback is registered on; set before linking,
-  // never changed. The list's reference to the owner keeps it alive while the
-  // callback is pending.
+  // never changed. Linking takes a reference to the owner (the pending hold),
+  // dropped by whoever claims the callback: the canceler that runs it, or
+  // Stop, which needs the owner alive while it unlinks.
   CancelNode* owner_ = nullptr;
 
  private:
