@@ -480,7 +480,7 @@ void CancelNode::Destroy(CancelNode* n) noexcept {
   }
 }
 
-// The memory budget (see Extras): one 88-byte pool block per timer node.
+// The memory budget (see Extras): one 96-byte pool block per timer node.
 static_assert(sizeof(CancelNode) <= NodePool::kBlockSizes[0]);
 static_assert(sizeof(TimerNode) <= NodePool::kBlockSizes[1]);
 

@@ -45,8 +45,10 @@ inline constexpr bool kNodePoolEnabled = true;
 
 class NodePool {
  public:
-  // The block sizes served: a CancelNode and a TimerNode (cancel_node.cc
-  // asserts that they fit).
+  // The block sizes served: a CancelNode (72 bytes) and a TimerNode (88), as
+  // cancel_node.cc asserts, rounded up to 16 bytes like malloc's chunks, so a
+  // block is as aligned as operator new's memory. (Exact-fit blocks measured
+  // no faster, for 8 bytes less per node.)
   static constexpr size_t kBlockSizes[] = {80, 96};
   static constexpr int kClasses = 2;
   // Blocks a thread hands to, or takes from, the shared stack at once.
