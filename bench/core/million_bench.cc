@@ -5,8 +5,8 @@
 // Counters (per context unless noted): create_ns, cancel_ns (each cancel
 // called in turn) or parent_cancel_ms (total, one cancel), release_ns (dropping
 // the last handles), heap_B (live heap footprint counted by the bench's
-// operator new, usable size + glibc's chunk header, and node pool blocks;
-// including the timer heap's slot) and rss_B (resident set growth). Run each in
+// operator new, usable size + glibc's chunk header, node pool blocks, and the
+// timer heaps' arrays) and rss_B (resident set growth). Run each in
 // a fresh process (bench/ compare does): memory freed by earlier benchmarks
 // would hide RSS growth.
 
@@ -21,6 +21,7 @@
 
 #include "alloc_hook.h"
 #include "ctx/context.h"
+#include "timer_service.h"
 
 namespace {
 
@@ -35,6 +36,12 @@ double RssBytes() {
   }
   return static_cast<double>(pages) *
          static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// TimerHeapBytes returns what the timer service's heaps hold: their arrays
+// are mapped pages, not operator new memory.
+double TimerHeapBytes() {
+  return static_cast<double>(ctx::internal::TimerService::Get().HeapBytes());
 }
 
 double NsSince(std::chrono::steady_clock::time_point start) {
@@ -60,6 +67,7 @@ void BM_MillionTimeouts(benchmark::State& state, bool under_parent) {
     const ctx::Context root = parent ? parent->context : ctx::Background();
 
     const bench::AllocCounts heap0 = bench::ThreadAllocs();
+    const double timer_heap0 = TimerHeapBytes();
     const double rss0 = RssBytes();
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < kContexts; ++i)
@@ -67,9 +75,10 @@ void BM_MillionTimeouts(benchmark::State& state, bool under_parent) {
     const double create_ns = NsSince(start);
     state.SetIterationTime(create_ns / 1e9);
     state.counters["create_ns"] = create_ns / n;
-    state.counters["heap_B"] = (bench::HeapFootprint(bench::ThreadAllocs()) -
-                                bench::HeapFootprint(heap0)) /
-                               n;
+    state.counters["heap_B"] =
+        (bench::HeapFootprint(bench::ThreadAllocs()) -
+         bench::HeapFootprint(heap0) + TimerHeapBytes() - timer_heap0) /
+        n;
     state.counters["rss_B"] = (RssBytes() - rss0) / n;
 
     const auto cancel_start = std::chrono::steady_clock::now();

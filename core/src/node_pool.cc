@@ -1,45 +1,22 @@
 #include "node_pool.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdint>
 
 #include "ctx/internal/thread_annotations.h"
 #include "mutex.h"
+#include "page_memory.h"
 
 namespace ctx::internal {
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kFirstChunk = size_t{64} << 10;
-
-// MapChunk maps `size` bytes of fresh memory; chunks of a huge page or more
-// are aligned to one and marked for transparent huge pages (a hint: where THP
-// is off, they fault in 4 KiB at a time like any other memory).
-char* MapChunk(size_t size) {
-  const bool huge = size >= kHugePage;
-  const size_t span = huge ? size + kHugePage : size;
-  void* p = mmap(nullptr, span, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  char* base = static_cast<char*>(p);
-  if (!huge) return base;
-  const uintptr_t raw = reinterpret_cast<uintptr_t>(base);
-  char* aligned = reinterpret_cast<char*>((raw + kHugePage - 1) &
-                                          ~(uintptr_t{kHugePage} - 1));
-  if (aligned > base) munmap(base, static_cast<size_t>(aligned - base));
-  char* end = aligned + size;
-  if (base + span > end) munmap(end, static_cast<size_t>(base + span - end));
-  madvise(aligned, size, MADV_HUGEPAGE);
-  return aligned;
-}
 
 }  // namespace
 
-// Shared is the stack of batches every thread trades through, and the chunk
-// blocks are carved from. Never destroyed: nodes may be freed during static
-// destruction.
+// NodePoolShared is the stack of batches every thread trades through, and the
+// chunk blocks are carved from. Never destroyed: nodes may be freed during
+// static destruction.
 struct NodePoolShared {
   Mutex mu;
   NodePool::Block* batches[NodePool::kClasses] CTX_GUARDED_BY(mu) = {};
@@ -96,7 +73,7 @@ struct NodePoolShared {
       CTX_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const size_t size = NodePool::kBlockSizes[cls];
     if (static_cast<size_t>(end - cur) < size) {
-      cur = MapChunk(next_chunk);
+      cur = MapPages(next_chunk);
       end = cur + next_chunk;
       next_chunk = std::min(next_chunk * 2, kHugePage);
     }

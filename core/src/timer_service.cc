@@ -152,6 +152,15 @@ size_t TimerService::Armed() {
   return n;
 }
 
+size_t TimerService::HeapBytes() {
+  size_t n = 0;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    MutexLock lock(shards_[i].mu);
+    n += shards_[i].heap.bytes();
+  }
+  return n;
+}
+
 TimePoint TimerService::Collect(TimePoint now, std::vector<TimerNode*>* due) {
   TimePoint next = TimePoint::max();
   for (size_t i = 0; i < shard_count_; ++i) {

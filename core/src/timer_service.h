@@ -25,6 +25,7 @@
 #include "ctx/done_signal.h"
 #include "ctx/internal/thread_annotations.h"
 #include "mutex.h"
+#include "page_array.h"
 
 namespace ctx::internal {
 
@@ -50,6 +51,8 @@ class TimerService {
 
   // Armed returns how many timers are armed (tests and benchmarks).
   size_t Armed();
+  // HeapBytes returns the memory the shards' heaps hold (benchmarks).
+  size_t HeapBytes();
 
   // WaitIdle returns once the thread is not firing timers (so every reference
   // it took has been released). For tests that count live nodes.
@@ -76,7 +79,7 @@ class TimerService {
   // a million timeouts.
   struct alignas(64) Shard {
     Mutex mu;
-    std::vector<Entry> heap;  // under mu; a min-heap on Entry::when
+    PageArray<Entry> heap;  // under mu; a min-heap on Entry::when
     void Place(size_t i, const Entry& e);
     void SiftUp(size_t i);
     void SiftDown(size_t i);
