@@ -143,22 +143,21 @@ void TimerService::WaitIdle() {
   idle_cv_.wait(lock, [this] { return !firing_; });
 }
 
-size_t TimerService::Armed() {
+size_t TimerService::SumOverShards(size_t (*of)(const Shard&)) {
   size_t n = 0;
   for (size_t i = 0; i < shard_count_; ++i) {
     MutexLock lock(shards_[i].mu);
-    n += shards_[i].heap.size();
+    n += of(shards_[i]);
   }
   return n;
 }
 
+size_t TimerService::Armed() {
+  return SumOverShards([](const Shard& s) { return s.heap.size(); });
+}
+
 size_t TimerService::HeapBytes() {
-  size_t n = 0;
-  for (size_t i = 0; i < shard_count_; ++i) {
-    MutexLock lock(shards_[i].mu);
-    n += shards_[i].heap.bytes();
-  }
-  return n;
+  return SumOverShards([](const Shard& s) { return s.heap.bytes(); });
 }
 
 TimePoint TimerService::Collect(TimePoint now, std::vector<TimerNode*>* due) {

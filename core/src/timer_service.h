@@ -87,6 +87,8 @@ class TimerService {
   };
 
   TimerService();
+  // SumOverShards adds up `of` over every shard, each under its lock.
+  size_t SumOverShards(size_t (*of)(const Shard&));
   void Run();
   void Start();
   // Collect moves every timer of every shard due at `now` into *due (with a
