@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -43,6 +44,21 @@ namespace ctx::grpc::testing {
 // kCap bounds every wait for an event in these tests; reaching it fails the
 // test instead of hanging.
 inline constexpr std::chrono::seconds kCap{30};
+
+// InFlightMs runs call() and returns how long it took, in milliseconds
+// rounded up. A deadline crosses gRPC as the time left when the client's gRPC
+// read its clock, added to the server's own reading: the server's deadline is
+// later by the time between the two readings, at most the call's duration
+// (a few ms; more when a loaded machine or a sanitizer preempts the client
+// between reading the clock and sending).
+template <class F>
+int64_t InFlightMs(F&& call) {
+  const auto start = std::chrono::steady_clock::now();
+  call();
+  return std::chrono::ceil<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
 
 // Recorder keeps the contexts handlers saw, so that the test thread can wait
 // for them. Thread-safe.
