@@ -188,25 +188,26 @@ void TimerService::Run() {
   while (!stopping_.load()) {
     // Scanning: from here on every Add signals (see Add).
     wake_at_.store(INT64_MAX);
+    // Busy from before Collect takes its references until they are dropped,
+    // so that WaitIdle cannot return while a reference is held.
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      firing_ = true;
+    }
     const TimePoint now = Clock::now();
     TimePoint next = Collect(now, &due);
-    if (!due.empty()) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        firing_ = true;
-      }
-      for (TimerNode* n : due) {
-        n->Fire();
-        Unref(n);
-      }
-      due.clear();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        firing_ = false;
-      }
-      idle_cv_.notify_all();
-      continue;
+    const bool fired = !due.empty();
+    for (TimerNode* n : due) {
+      n->Fire();
+      Unref(n);
     }
+    due.clear();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      firing_ = false;
+    }
+    idle_cv_.notify_all();
+    if (fired) continue;
     // With nothing armed, keep the wake-up already planned (if still ahead): a
     // later spurious wake-up is cheaper than a signal on every Add of a
     // create/cancel loop.

@@ -54,8 +54,9 @@ class TimerService {
   // HeapBytes returns the memory the shards' heaps hold (benchmarks).
   size_t HeapBytes();
 
-  // WaitIdle returns once the thread is not firing timers (so every reference
-  // it took has been released). For tests that count live nodes.
+  // WaitIdle returns once the thread is not collecting or firing timers (so
+  // every reference it took has been released). For tests that count live
+  // nodes.
   void WaitIdle();
 
   // Stop fires nothing more and joins the thread; called at exit.
@@ -108,7 +109,7 @@ class TimerService {
 
   std::mutex mu_;  // the thread's sleep; firing_
   std::condition_variable cv_;
-  bool firing_ = false;  // under mu_: Run is firing timers
+  bool firing_ = false;  // under mu_: Run is collecting or firing timers
   std::condition_variable idle_cv_;
   std::thread thread_;
 };

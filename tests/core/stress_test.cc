@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -145,6 +146,63 @@ TEST(Stress, ManyTimersFireAndAreFreed) {
     });
   }
   for (auto& t : threads) t.join();
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
+}
+
+// SpinBarrier lines up two threads closely (a futex wake-up would leave one
+// of them microseconds behind), so that what each does next truly races.
+class SpinBarrier {
+ public:
+  void ArriveAndWait() {
+    const int gen = generation_.load();
+    if (arrived_.fetch_add(1) == 1) {
+      arrived_.store(0);
+      generation_.fetch_add(1);
+      return;
+    }
+    while (generation_.load() == gen) {
+    }
+  }
+
+ private:
+  std::atomic<int> arrived_{0};
+  std::atomic<int> generation_{0};
+};
+
+// The last handles of a child are dropped while its parent is canceled on
+// another thread, and those of a timer context while its timer is due: the
+// parent's cancel (through its children list) or the timer thread (through
+// its heap) may take a reference at that very moment, so a handle must not
+// free the node as its sole owner (DropRef) while either can reach it.
+TEST(Stress, LastHandlesDroppedAsParentsCancelAndTimersFireLeaveNothing) {
+  const int64_t before = ContextTestPeer::LiveNodes();
+  SpinBarrier barrier;
+  std::optional<CancelFunc> cancel_parent;  // handed over between barriers
+  std::thread canceler([&] {
+    for (int i = 0; i < kRounds * 5; ++i) {
+      barrier.ArriveAndWait();  // the round is set up
+      barrier.ArriveAndWait();  // go
+      (*cancel_parent)();
+      barrier.ArriveAndWait();  // done
+    }
+  });
+  for (int i = 0; i < kRounds * 5; ++i) {
+    auto [parent, cancel] = WithCancel(Background());
+    std::optional<ContextAndCancel> child = WithCancel(parent);
+    // A grandchild, gone at once: the child keeps the mark that sends it down
+    // the parent's locked cancel path, which takes a reference to it.
+    (void)WithCancel(child->context);
+    std::optional<ContextAndCancel> timer =
+        WithTimeout(parent, std::chrono::microseconds(i % 5));
+    cancel_parent = std::move(cancel);
+    barrier.ArriveAndWait();
+    barrier.ArriveAndWait();
+    child.reset();
+    timer.reset();
+    barrier.ArriveAndWait();
+    cancel_parent.reset();
+  }
+  canceler.join();
   EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
 }
 
