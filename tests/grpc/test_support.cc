@@ -407,10 +407,15 @@ AsyncServer::AsyncServer(Env* env, const ServerOptions& options) : env_(env) {
 AsyncServer::~AsyncServer() {
   ShutdownNow(server_.server.get());
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    shutting_down_ = true;
+    // Waits for a Handle that is starting operations; the next one sees
+    // shutting_down_ and starts none.
+    std::lock_guard<std::mutex> ops(ops_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutting_down_ = true;
+    }
+    cq_->Shutdown();
   }
-  cq_->Shutdown();
   thread_.join();
   for (Call* call : live_) delete call;
 }
@@ -453,6 +458,7 @@ void AsyncServer::Loop() {
 
 void AsyncServer::Handle(Call* call, bool ok) {
   using Step = Call::Step;
+  std::lock_guard<std::mutex> ops(ops_mu_);
   bool drop;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -214,9 +214,14 @@ class AsyncServer {
   ctxtest::TestService::AsyncService service_;
   std::unique_ptr<::grpc::ServerCompletionQueue> cq_;
   TestServer server_;
+  // ops_mu_: held by Handle while it starts operations on cq_, and by the
+  // destructor around shutting cq_ down, so that no operation starts on a
+  // shut-down queue (gRPC aborts the process). Before mu_ when both are held;
+  // never taken by AfterFunc callbacks.
+  std::mutex ops_mu_;
   std::mutex mu_;
   std::condition_variable destroyed_cv_;
-  bool shutting_down_ = false;  // under mu_: no new alarms once set
+  bool shutting_down_ = false;  // under mu_: no new operations once set
   std::set<Call*> live_;        // under mu_
   std::size_t destroyed_ = 0;   // under mu_: calls destroyed after Start
   std::thread thread_;
