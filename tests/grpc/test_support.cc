@@ -124,6 +124,23 @@ void Fill(const Context& c, ctxtest::EchoResponse* response) {
           : -1);
 }
 
+void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
+                        ctxtest::EchoResponse* response) {
+  const std::optional<TimePoint> deadline = c.Deadline();
+  gpr_timespec raw = sc.raw_deadline();
+  if (!deadline || gpr_time_cmp(raw, gpr_inf_future(raw.clock_type)) == 0)
+    return;
+  // Both on CLOCK_MONOTONIC: ctx::Clock is steady_clock, and gpr's monotonic
+  // clock reads the same clock.
+  if (raw.clock_type != GPR_CLOCK_MONOTONIC)
+    raw = gpr_convert_clock_type(raw, GPR_CLOCK_MONOTONIC);
+  const int64_t grpc_ns = raw.tv_sec * int64_t{1'000'000'000} + raw.tv_nsec;
+  const int64_t ctx_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             deadline->time_since_epoch())
+                             .count();
+  response->set_deadline_vs_grpc_us((ctx_ns - grpc_ns) / 1000);
+}
+
 // --- SyncService ---
 
 ::grpc::Status SyncService::Echo(::grpc::ServerContext* sc,
@@ -134,6 +151,7 @@ void Fill(const Context& c, ctxtest::EchoResponse* response) {
   if (head == "echo") {
     env_->recorder.Record(c);
     Fill(c, response);
+    FillDeadlineVsGrpc(c, *sc, response);
     return ::grpc::Status::OK;
   }
   if (head == "wait") {
@@ -215,6 +233,7 @@ void Fill(const Context& c, ctxtest::EchoResponse* response) {
   if (head == "echo") {
     env_->recorder.Record(c);
     Fill(c, response);
+    FillDeadlineVsGrpc(c, *sc, response);
     reactor->Finish(::grpc::Status::OK);
   } else if (head == "wait") {
     env_->recorder.Record(c);
@@ -533,6 +552,7 @@ void AsyncServer::Start(Call* call) {
       } else if (head == "echo") {
         env_->recorder.Record(call->context);
         Fill(call->context, &call->response);
+        FillDeadlineVsGrpc(call->context, call->sc, &call->response);
         Finish(call, ::grpc::Status::OK);
       } else {
         Finish(call,

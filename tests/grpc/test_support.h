@@ -45,21 +45,6 @@ namespace ctx::grpc::testing {
 // test instead of hanging.
 inline constexpr std::chrono::seconds kCap{30};
 
-// InFlightMs runs call() and returns how long it took, in milliseconds
-// rounded up. A deadline crosses gRPC as the time left when the client's gRPC
-// read its clock, added to the server's own reading: the server's deadline is
-// later by the time between the two readings, at most the call's duration
-// (a few ms; more when a loaded machine or a sanitizer preempts the client
-// between reading the clock and sending).
-template <class F>
-int64_t InFlightMs(F&& call) {
-  const auto start = std::chrono::steady_clock::now();
-  call();
-  return std::chrono::ceil<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 // Recorder keeps the contexts handlers saw, so that the test thread can wait
 // for them. Thread-safe.
 class Recorder {
@@ -113,6 +98,10 @@ struct Env {
 // Fill writes what context c holds into a response (request id, session,
 // remaining budget).
 void Fill(const Context& c, ctxtest::EchoResponse* response);
+// FillDeadlineVsGrpc sets response->deadline_vs_grpc_us (see ctx_test.proto)
+// when both c and gRPC's call have a deadline.
+void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
+                        ctxtest::EchoResponse* response);
 
 // SyncService implements the actions with the sync API.
 class SyncService final : public ctxtest::TestService::Service {
