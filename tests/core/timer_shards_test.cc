@@ -43,8 +43,13 @@ TEST(TimerShards, TimersArmedOnEveryCpuAllFireOrDisarm) {
     OnCpu(cpu, [&] {
       for (int i = 0; i < kPerCpu; ++i) {
         // Half fire soon, in an order interleaved across CPUs; half are
-        // canceled (their timers must leave whichever heap holds them).
-        auto [c, cancel] = WithTimeout(Background(), milliseconds(1 + i % 40));
+        // canceled (their timers must leave whichever heap holds them). The
+        // canceled ones are far off, so that no preemption between arming and
+        // canceling (sanitizers, a loaded machine) lets them fire first.
+        const milliseconds timeout = i % 2 == 0
+                                         ? milliseconds(1 + i % 40)
+                                         : hours(1) + milliseconds(i % 40);
+        auto [c, cancel] = WithTimeout(Background(), timeout);
         if (i % 2 == 0) {
           firing.push_back(c);
           cancels.push_back(std::move(cancel));
