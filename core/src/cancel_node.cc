@@ -473,7 +473,11 @@ void CancelNode::Destroy(CancelNode* n) noexcept {
   n->Unlink();
   if (n->kind_ == NodeKind::kTimer) {
     TimerNode* t = static_cast<TimerNode*>(n);
-    TimerService::Get().Remove(t);
+    // A done timer is out of the heap already: whoever marked it done took it
+    // out (Collect before firing, Cancel right after MarkDone) before dropping
+    // the reference that ordered this destruction. Measured: WithTimeout +
+    // cancel took the shard's lock a second time here.
+    if (!t->Ready()) TimerService::Get().Remove(t);
     delete t;
   } else {
     delete n;
