@@ -358,7 +358,7 @@ void CancelNode::Unlink() noexcept {
   // parent dropping its list does not set it: then we must take the lock, to
   // wait until its cancel is done with us.)
   const uint8_t flags = cancel_flags_.load(std::memory_order_relaxed);
-  if (!(flags & kLinked) || (flags & kUnlinked)) return;
+  if (!Listed(flags)) return;
   CancelNode* p = RegParent();
   const unsigned list = flags >> kListShift;
   // NOTE: the parent's lock (or its shard's); we hold none of ours.

@@ -42,6 +42,11 @@ class Node {
   std::atomic<uint8_t> cancel_flags_{0};
   static constexpr uint8_t kLinked = 1;
   static constexpr uint8_t kUnlinked = 2;
+  // Listed reports whether cancel_flags_ value `flags` says the node may still
+  // be in its parent's children list (linked, not yet unlinked by itself).
+  static constexpr bool Listed(uint8_t flags) noexcept {
+    return (flags & (kLinked | kUnlinked)) == kLinked;
+  }
   // parent_: strong reference (one count of the parent's refs_), null for
   // roots.
   Node* const parent_;
@@ -106,9 +111,8 @@ inline void Ref(Node* n) noexcept {
 // before. Measured: WithCancel + cancel ends with one locked instruction less.
 inline bool DropRef(Node* n) noexcept {
   if (n->refs_.load(std::memory_order_acquire) == 1) {
-    const uint8_t link = n->cancel_flags_.load(std::memory_order_relaxed);
     const bool listed =
-        (link & (Node::kLinked | Node::kUnlinked)) == Node::kLinked;
+        Node::Listed(n->cancel_flags_.load(std::memory_order_relaxed));
     const bool armed = n->kind_ == NodeKind::kTimer && !n->done_->Ready();
     if (!listed && !armed) {
       n->refs_.store(0, std::memory_order_relaxed);
