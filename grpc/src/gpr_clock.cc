@@ -6,13 +6,10 @@
 #include "ctx/internal/clock_pair.h"
 
 namespace ctx::grpc::internal {
-namespace {
 
 __int128 NanosOf(gpr_timespec t) {
   return static_cast<__int128>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
-
-}  // namespace
 
 std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline) {
   if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0)

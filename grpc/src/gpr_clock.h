@@ -18,6 +18,10 @@
 
 namespace ctx::grpc::internal {
 
+// NanosOf is t's distance from its clock's epoch in nanoseconds (wide enough
+// for sums and differences of a few such values).
+__int128 NanosOf(gpr_timespec t);
+
 // FromGprDeadline converts a deadline on any gpr clock to ctx::Clock, or
 // nullopt for gpr's infinite future (no deadline). Saturates: an absurd
 // deadline maps to TimePoint::max() or min(), never overflows.

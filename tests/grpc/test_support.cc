@@ -10,7 +10,9 @@
 #include "ctx/grpc/call_context.h"
 #include "ctx/grpc/client_context.h"
 #include "ctx/grpc/status.h"
+#include "ctx/internal/clock_pair.h"
 #include "ctx/propagation.h"
+#include "gpr_clock.h"
 
 namespace ctx::grpc::testing {
 namespace {
@@ -134,11 +136,9 @@ void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
   // clock reads the same clock.
   if (raw.clock_type != GPR_CLOCK_MONOTONIC)
     raw = gpr_convert_clock_type(raw, GPR_CLOCK_MONOTONIC);
-  const int64_t grpc_ns = raw.tv_sec * int64_t{1'000'000'000} + raw.tv_nsec;
-  const int64_t ctx_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             deadline->time_since_epoch())
-                             .count();
-  response->set_deadline_vs_grpc_us((ctx_ns - grpc_ns) / 1000);
+  const __int128 ns =
+      ctx::internal::NanosOf(*deadline) - internal::NanosOf(raw);
+  response->set_deadline_vs_grpc_us(static_cast<int64_t>(ns / 1000));
 }
 
 // --- SyncService ---
