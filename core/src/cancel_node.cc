@@ -1,5 +1,6 @@
 // Cancel nodes: registration with the nearest cancelable ancestor,
-// first-cancel-wins, and the cascade.
+// first-cancel-wins, and the cascade. The children lists themselves (linking,
+// unlinking, the split per CPU) are in child_lists.cc.
 //
 // Lock order: parent mu_ before child mu_ (a NOTE marks every place a second
 // lock is taken). Callbacks, wake-ups and children's cancels always run after
@@ -10,10 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 
-#include "cpu_shard.h"
 #include "futex.h"
 #include "live_nodes.h"
 #include "timer_service.h"
@@ -41,34 +40,6 @@ Error* CopyCause(Errc err, const Error* cause) {
 }
 
 }  // namespace
-
-inline CancelNode::ChildShard* CancelNode::ChildShards() const noexcept {
-  const Extras* e = ExtrasOrNull();
-  return e ? e->child_shards.load(std::memory_order_acquire) : nullptr;
-}
-
-template <class F>
-void CancelNode::ForEachChildList(F f) {
-  f(children_);
-  if (ChildShard* shards = ChildShards()) {
-    for (size_t i = 0, n = ChildShardCount(); i < n; ++i) {
-      MutexLock lock(shards[i].mu);  // NOTE: a shard's lock inside mu_
-      f(shards[i].head);
-    }
-  }
-}
-
-inline bool CancelNode::AttachDependent() noexcept {
-  uint32_t s = state_.load(std::memory_order_acquire);
-  for (;;) {
-    if (s & kDone) return false;
-    if (s & kDependents) return true;  // only lock holders set kDone now
-    // Acquire on failure too: a cancel that won shows its writes.
-    if (state_.compare_exchange_weak(s, s | kDependents,
-                                     std::memory_order_acquire))
-      return true;
-  }
-}
 
 bool TryRefNode(Node* n) noexcept {
   uint32_t r = n->refs_.load(std::memory_order_relaxed);
@@ -162,51 +133,6 @@ void CancelNode::Register() {
 }
 
 bool CancelNode::TryRef() noexcept { return TryRefNode(this); }
-
-size_t CancelNode::ChildShardCount() noexcept {
-  return std::min(CpuCount(), kMaxChildShards);
-}
-
-void CancelNode::ShardChildrenLocked() {
-  if (ChildShardCount() < 2) return;
-  Extras* e = ExtrasLocked();
-  if (e->child_shards.load(std::memory_order_relaxed) != nullptr) return;
-  // Release: a child that finds the shards without mu_ sees them built.
-  e->child_shards.store(new ChildShard[ChildShardCount()],
-                        std::memory_order_release);
-}
-
-void CancelNode::PushChild(CancelNode** head, CancelNode* c, unsigned list) {
-  // Push front: O(1), and the order of children is not observable.
-  c->next_ = *head;
-  if (c->next_) c->next_->pprev_ = &c->next_;
-  c->pprev_ = head;
-  *head = c;
-  // Relaxed: c is not yet shared; whoever gets it later does so through a
-  // synchronizing handoff.
-  c->cancel_flags_.store(static_cast<uint8_t>(kLinked | (list << kListShift)),
-                         std::memory_order_relaxed);
-}
-
-bool CancelNode::LinkChild(CancelNode* c) {
-  if (ChildShard* shards = ChildShards()) {
-    // Split: this CPU's list. Measured: two threads creating and canceling
-    // children of one parent (CommonParentCancel) spent most of their time
-    // waiting for its lock and its children's cache lines.
-    const size_t i = CurrentCpuShard(ChildShardCount());
-    ChildShard& shard = shards[i];
-    MutexLock lock(shard.mu);
-    if (!AttachDependent()) return false;
-    PushChild(&shard.head, c, static_cast<unsigned>(i) + 1);
-    return true;
-  }
-  bool contended;
-  MutexLock lock(mu_, &contended);
-  if (!AttachDependent()) return false;
-  PushChild(&children_, c, 0);
-  if (contended) ShardChildrenLocked();  // for the children that come next
-  return true;
-}
 
 bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
                           Callback** callbacks, int* fd,
@@ -351,38 +277,6 @@ void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
   if (remove_from_parent) Unlink();
 }
 
-void CancelNode::Unlink() noexcept {
-  // Relaxed: kLinked was written before the node was shared; kUnlinked is
-  // written by an Unlink of ours under the parent's lock, after which the
-  // parent never touches us again, so seeing it lets us skip the lock. (The
-  // parent dropping its list does not set it: then we must take the lock, to
-  // wait until its cancel is done with us.)
-  const uint8_t flags = cancel_flags_.load(std::memory_order_relaxed);
-  if (!Listed(flags)) return;
-  CancelNode* p = RegParent();
-  const unsigned list = flags >> kListShift;
-  // NOTE: the parent's lock (or its shard's); we hold none of ours.
-  if (list != 0) {
-    MutexLock lock(p->ChildShards()[list - 1].mu);
-    UnlinkLocked(flags);
-    return;
-  }
-  bool contended;
-  MutexLock lock(p->mu_, &contended);
-  UnlinkLocked(flags);
-  if (contended) p->ShardChildrenLocked();  // for the children that come next
-}
-
-void CancelNode::UnlinkLocked(uint8_t flags) noexcept {
-  if (pprev_ != nullptr) {  // else the parent's cancel dropped its list
-    *pprev_ = next_;
-    if (next_) next_->pprev_ = pprev_;
-    pprev_ = nullptr;
-    next_ = nullptr;
-  }
-  cancel_flags_.store(flags | kUnlinked, std::memory_order_relaxed);
-}
-
 Error CancelNode::CauseOf() {
   if (!Ready()) return Error();
   // The cause is constant once done (written before the release that set
@@ -447,24 +341,6 @@ std::stop_token CancelNode::StopToken() {
   }
   if (request) source->request_stop();
   return source->get_token();
-}
-
-size_t CancelNode::ChildCountForTest() {
-  MutexLock lock(mu_);
-  size_t n = 0;
-  ForEachChildList([&n](CancelNode*& head) {
-    for (CancelNode* c = head; c != nullptr; c = c->next_) ++n;
-  });
-  return n;
-}
-
-void CancelNode::ShardChildrenForTest() {
-  MutexLock lock(mu_);
-  ShardChildrenLocked();
-}
-
-bool CancelNode::ChildrenShardedForTest() const noexcept {
-  return ChildShards() != nullptr;
 }
 
 void CancelNode::Destroy(CancelNode* n) noexcept {

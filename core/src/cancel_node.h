@@ -256,6 +256,36 @@ class TimerNode final : public CancelNode {
   const TimePoint deadline_;
 };
 
+// Small members shared by cancel_node.cc and child_lists.cc.
+
+inline CancelNode::ChildShard* CancelNode::ChildShards() const noexcept {
+  const Extras* e = ExtrasOrNull();
+  return e ? e->child_shards.load(std::memory_order_acquire) : nullptr;
+}
+
+template <class F>
+inline void CancelNode::ForEachChildList(F f) {
+  f(children_);
+  if (ChildShard* shards = ChildShards()) {
+    for (size_t i = 0, n = ChildShardCount(); i < n; ++i) {
+      MutexLock lock(shards[i].mu);  // NOTE: a shard's lock inside mu_
+      f(shards[i].head);
+    }
+  }
+}
+
+inline bool CancelNode::AttachDependent() noexcept {
+  uint32_t s = state_.load(std::memory_order_acquire);
+  for (;;) {
+    if (s & kDone) return false;
+    if (s & kDependents) return true;  // only lock holders set kDone now
+    // Acquire on failure too: a cancel that won shows its writes.
+    if (state_.compare_exchange_weak(s, s | kDependents,
+                                     std::memory_order_acquire))
+      return true;
+  }
+}
+
 // TryRefNode takes a reference to n unless its count already reached zero.
 bool TryRefNode(Node* n) noexcept;
 
