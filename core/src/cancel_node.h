@@ -113,14 +113,14 @@ class CancelNode : public Node, public DoneSignal {
   inline bool AttachDependent() noexcept;
 
   // The children lists. ChildShard is one CPU's list of a split parent, alone
-  // on its cache line. A child records which list holds it in cancel_flags_
+  // on its cache line. A child records which list holds it in kind_bits_
   // (kListShift): 0 is children_ under mu_, i + 1 is shard i.
   struct alignas(64) ChildShard {
     Mutex mu;
     CancelNode* head CTX_GUARDED_BY(mu) = nullptr;
   };
   // ChildShardCount: shards per split parent, one per CPU, at most what the
-  // list field of cancel_flags_ can name. A one-CPU process never splits.
+  // list field of kind_bits_ can name. A one-CPU process never splits.
   static size_t ChildShardCount() noexcept;
   // ChildShards returns the shards (ChildShardCount() of them), or null while
   // the list is not split. Once set they stay until Destroy.
@@ -148,7 +148,7 @@ class CancelNode : public Node, public DoneSignal {
       CTX_LOCKS_EXCLUDED(mu_);
   void Unlink() noexcept;
   // UnlinkLocked is Unlink's part under the lock of the list holding us;
-  // `flags` is our cancel_flags_ as Unlink read it.
+  // `flags` is our kind_bits_ as Unlink read it.
   void UnlinkLocked(uint8_t flags) noexcept;
   // RegParent is the node whose children list holds us (or held us): the
   // nearest cancelable ancestor, whose signal our parent shares. Meaningful
@@ -187,15 +187,21 @@ class CancelNode : public Node, public DoneSignal {
     std::atomic<ChildShard*> child_shards{nullptr};
   };
 
-  // Link state, in Node::cancel_flags_. kLinked: Register put us in
+  // Link state, in Node::kind_bits_. kLinked: Register put us in
   // RegParent()'s children list (written before the node is shared). kUnlinked:
   // our own Unlink ran (written under RegParent()->mu_); the parent no longer
-  // points at us, so a later Unlink (from Destroy) needs no lock, and nothing
-  // but a counted reference reaches us (DropRef). Measured: WithCancel(live
-  // parent) + cancel took the parent's lock twice (cancel and destroy), now
-  // once.
+  // points at us, so a later Unlink (from Destroy) needs no lock. Measured:
+  // WithCancel(live parent) + cancel took the parent's lock twice (cancel and
+  // destroy), now once.
   // Bits 2-7 (kListShift) number the list holding us (see ChildShard), set
   // with kLinked.
+  static constexpr uint8_t kLinked = 1;
+  static constexpr uint8_t kUnlinked = 2;
+  // Listed reports whether link state `flags` says the node may still be in
+  // its parent's children list (linked, not yet unlinked by itself).
+  static constexpr bool Listed(uint8_t flags) noexcept {
+    return (flags & (kLinked | kUnlinked)) == kLinked;
+  }
   static constexpr int kListShift = 2;
   static constexpr size_t kMaxChildShards = 63;
 

@@ -31,8 +31,8 @@ void CancelNode::PushChild(CancelNode** head, CancelNode* c, unsigned list) {
   *head = c;
   // Relaxed: c is not yet shared; whoever gets it later does so through a
   // synchronizing handoff.
-  c->cancel_flags_.store(static_cast<uint8_t>(kLinked | (list << kListShift)),
-                         std::memory_order_relaxed);
+  c->kind_bits_.store(static_cast<uint8_t>(kLinked | (list << kListShift)),
+                      std::memory_order_relaxed);
 }
 
 bool CancelNode::LinkChild(CancelNode* c) {
@@ -61,7 +61,7 @@ void CancelNode::Unlink() noexcept {
   // parent never touches us again, so seeing it lets us skip the lock. (The
   // parent dropping its list does not set it: then we must take the lock, to
   // wait until its cancel is done with us.)
-  const uint8_t flags = cancel_flags_.load(std::memory_order_relaxed);
+  const uint8_t flags = kind_bits_.load(std::memory_order_relaxed);
   if (!Listed(flags)) return;
   CancelNode* p = RegParent();
   const unsigned list = flags >> kListShift;
@@ -84,7 +84,7 @@ void CancelNode::UnlinkLocked(uint8_t flags) noexcept {
     pprev_ = nullptr;
     next_ = nullptr;
   }
-  cancel_flags_.store(flags | kUnlinked, std::memory_order_relaxed);
+  kind_bits_.store(flags | kUnlinked, std::memory_order_relaxed);
 }
 
 size_t CancelNode::ChildCountForTest() {

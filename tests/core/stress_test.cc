@@ -11,6 +11,7 @@
 
 #include "ctx/context.h"
 #include "gtest/gtest.h"
+#include "spin_barrier.h"
 #include "test_peer.h"
 
 namespace ctx {
@@ -148,26 +149,6 @@ TEST(Stress, ManyTimersFireAndAreFreed) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
 }
-
-// SpinBarrier lines up two threads closely (a futex wake-up would leave one
-// of them microseconds behind), so that what each does next truly races.
-class SpinBarrier {
- public:
-  void ArriveAndWait() {
-    const int gen = generation_.load();
-    if (arrived_.fetch_add(1) == 1) {
-      arrived_.store(0);
-      generation_.fetch_add(1);
-      return;
-    }
-    while (generation_.load() == gen) {
-    }
-  }
-
- private:
-  std::atomic<int> arrived_{0};
-  std::atomic<int> generation_{0};
-};
 
 // The last handles of a child are dropped while its parent is canceled on
 // another thread, and those of a timer context while its timer is due: the

@@ -35,18 +35,9 @@ class Node {
   // the destroying thread sees every write made through other references.
   std::atomic<uint32_t> refs_{1};
   const NodeKind kind_;
-  // cancel_flags_: a cancel node's link state; it sits in what would be
-  // padding. Unused by other kinds. kLinked: the node is in its registration
-  // parent's children list (written before the node is shared); kUnlinked: its
-  // own Unlink took it out (under the parent's lock). See CancelNode.
-  std::atomic<uint8_t> cancel_flags_{0};
-  static constexpr uint8_t kLinked = 1;
-  static constexpr uint8_t kUnlinked = 2;
-  // Listed reports whether cancel_flags_ value `flags` says the node may still
-  // be in its parent's children list (linked, not yet unlinked by itself).
-  static constexpr bool Listed(uint8_t flags) noexcept {
-    return (flags & (kLinked | kUnlinked)) == kLinked;
-  }
+  // kind_bits_: a byte that the node's kind may use (a cancel node keeps its
+  // link state there); it sits in what would be padding. Node never reads it.
+  std::atomic<uint8_t> kind_bits_{0};
   // parent_: strong reference (one count of the parent's refs_), null for
   // roots.
   Node* const parent_;
@@ -101,24 +92,9 @@ inline void Ref(Node* n) noexcept {
 }
 
 // DropRef drops one reference to n and returns true when it was the last (the
-// caller then destroys n). A new reference is made either from a counted one
-// or, by TryRefNode, through one of two uncounted pointers: a parent's
-// children list (a cancel node linked and not yet unlinked by itself) and the
-// timer heap (a timer node not yet done: whoever marks it done takes it out
-// of the heap before dropping its own reference). A count of 1 on a node that
-// neither can reach is ours alone, so it needs no atomic read-modify-write:
-// the acquire load sees every write made through the references dropped
-// before. Measured: WithCancel + cancel ends with one locked instruction less.
+// caller then destroys n). acq_rel: the destroying thread sees every write made
+// through the references dropped before.
 inline bool DropRef(Node* n) noexcept {
-  if (n->refs_.load(std::memory_order_acquire) == 1) {
-    const bool listed =
-        Node::Listed(n->cancel_flags_.load(std::memory_order_relaxed));
-    const bool armed = n->kind_ == NodeKind::kTimer && !n->done_->Ready();
-    if (!listed && !armed) {
-      n->refs_.store(0, std::memory_order_relaxed);
-      return true;
-    }
-  }
   return n->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
 }
 // DestroyNode frees a node whose count reached zero, then releases its parent,
