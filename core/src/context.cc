@@ -170,19 +170,8 @@ using internal::CancelNode;
 using internal::Node;
 using internal::NodeKind;
 
-Context& Context::operator=(const Context& other) noexcept {
-  internal::Ref(other.node_);
-  internal::Unref(std::exchange(node_, other.node_));
-  return *this;
-}
-
-Context& Context::operator=(Context&& other) noexcept {
-  std::swap(node_, other.node_);
-  return *this;
-}
-
 std::optional<TimePoint> Context::Deadline() const noexcept {
-  for (const Node* n = node_; n != nullptr; n = n->parent_) {
+  for (const Node* n = node_.get(); n != nullptr; n = n->parent_) {
     switch (n->kind_) {
       case NodeKind::kTimer:
         return static_cast<const internal::TimerNode*>(n)->deadline();
@@ -199,7 +188,8 @@ std::optional<TimePoint> Context::Deadline() const noexcept {
 
 std::string Context::ToString() const {
   std::vector<const Node*> path;
-  for (const Node* n = node_; n != nullptr; n = n->parent_) path.push_back(n);
+  for (const Node* n = node_.get(); n != nullptr; n = n->parent_)
+    path.push_back(n);
   std::ostringstream os;
   if (path.empty() || path.back()->kind_ != NodeKind::kRoot)
     os << "context.Background";
@@ -218,12 +208,14 @@ Context TODO() noexcept {
 
 void CancelFunc::operator()() const noexcept {
   if (node_)
-    static_cast<CancelNode*>(node_)->Cancel(true, Errc::kCanceled, nullptr);
+    static_cast<CancelNode*>(node_.get())
+        ->Cancel(true, Errc::kCanceled, nullptr);
 }
 
 void CancelCauseFunc::operator()(Error cause) const noexcept {
   if (node_)
-    static_cast<CancelNode*>(node_)->Cancel(true, Errc::kCanceled, &cause);
+    static_cast<CancelNode*>(node_.get())
+        ->Cancel(true, Errc::kCanceled, &cause);
 }
 
 ContextAndCancel WithCancel(const Context& parent) {
@@ -258,14 +250,14 @@ Context WithoutCancel(const Context& parent) {
 }
 
 bool StopFunc::Stop() const noexcept {
-  if (reg_ == nullptr || !reg_->TryClaim(internal::Callback::kStopped))
-    return false;
+  if (!reg_ || !reg_->TryClaim(internal::Callback::kStopped)) return false;
   // Claiming the callback made its hold on the node ours to drop (a cancel
   // that detached the list and lost the claim leaves the hold to us), so the
   // node stays alive while we unlink.
   CancelNode* owner = reg_->owner_;
   if (owner == nullptr) return true;  // never linked: never-done context
-  if (owner->RemoveCallback(reg_)) reg_->Release();  // the list's reference
+  if (owner->RemoveCallback(reg_.get()))
+    reg_->Release();  // the list's reference
   // else a cancel detached the list and releases its reference.
   internal::Unref(owner);  // the pending callback's hold on its node
   return true;

@@ -63,6 +63,7 @@
 #include "ctx/errors.h"
 #include "ctx/internal/callback.h"
 #include "ctx/internal/node.h"
+#include "ctx/internal/ref_ptr.h"
 #include "ctx/key.h"
 
 namespace ctx {
@@ -72,21 +73,19 @@ class CancelCauseFunc;
 
 // Context is a cheap, copyable, thread-safe handle to a context node. Copies
 // refer to the same context. A default-constructed Context is Background().
-// Moving leaves the source as Background().
+// Moving (construction or assignment) leaves the source as Background().
+// Assigning to a Context releases the context it held at once.
 //
 // Lifetime: a handle keeps its context and all of that context's ancestors
 // alive.
 class Context {
  public:
   Context() noexcept = default;
-  Context(const Context& other) noexcept : node_(other.node_) {
-    internal::Ref(node_);
-  }
-  Context(Context&& other) noexcept
-      : node_(std::exchange(other.node_, nullptr)) {}
-  Context& operator=(const Context& other) noexcept;
-  Context& operator=(Context&& other) noexcept;
-  ~Context() { internal::Unref(node_); }
+  Context(const Context& other) noexcept = default;
+  Context(Context&& other) noexcept = default;
+  Context& operator=(const Context& other) noexcept = default;
+  Context& operator=(Context&& other) noexcept = default;
+  ~Context() = default;
 
   // Deadline returns the time when work done on behalf of this context should
   // be canceled, or nullopt when no deadline is set (Background, TODO,
@@ -111,7 +110,7 @@ class Context {
   // (or a handle to it) lives.
   template <class T>
   [[nodiscard]] const T* Value(const Key<T>& key) const noexcept {
-    return static_cast<const T*>(internal::FindValue(node_, &key));
+    return static_cast<const T*>(internal::FindValue(node_.get(), &key));
   }
 
   // ToString describes the context's path from the root, as Go does:
@@ -120,7 +119,7 @@ class Context {
 
   // Two handles are equal when they refer to the same context.
   friend bool operator==(const Context& a, const Context& b) noexcept {
-    return a.node_ == b.node_;
+    return a.node_.get() == b.node_.get();
   }
   friend std::ostream& operator<<(std::ostream& os, const Context& c) {
     return os << c.ToString();
@@ -130,9 +129,10 @@ class Context {
   friend class CancelFunc;
   friend class CancelCauseFunc;
   friend struct ContextPeer;  // core internals and tests
-  explicit Context(internal::Node* adopted) noexcept : node_(adopted) {}
+  explicit Context(internal::Node* adopted) noexcept
+      : node_(internal::RefPtr<internal::Node>::Adopt(adopted)) {}
 
-  internal::Node* node_ = nullptr;  // null is Background
+  internal::RefPtr<internal::Node> node_;  // null is Background
 };
 
 // Background returns a context that is never canceled, has no values and no
@@ -147,58 +147,39 @@ class Context {
 // this or any other way to cancel the context) has an effect; it does not wait
 // for the work to stop. Safe to call from any thread and from inside callbacks,
 // any number of times. Copies cancel the same context. A default CancelFunc
-// does nothing.
+// does nothing. Moving (construction or assignment) leaves the source a default
+// CancelFunc.
 //
-// Lifetime: holds its context alive (like a Context handle) until destroyed.
+// Lifetime: holds its context alive (like a Context handle) until destroyed or
+// assigned to.
 class CancelFunc {
  public:
   CancelFunc() noexcept = default;
-  CancelFunc(const CancelFunc& other) noexcept : node_(other.node_) {
-    internal::Ref(node_);
-  }
-  CancelFunc(CancelFunc&& other) noexcept
-      : node_(std::exchange(other.node_, nullptr)) {}
-  CancelFunc& operator=(CancelFunc other) noexcept {
-    std::swap(node_, other.node_);
-    return *this;
-  }
-  ~CancelFunc() { internal::Unref(node_); }
 
   void operator()() const noexcept;
 
  private:
   friend struct ContextPeer;
-  explicit CancelFunc(internal::Node* n) noexcept : node_(n) {
-    internal::Ref(node_);
-  }
-  internal::Node* node_ = nullptr;
+  explicit CancelFunc(internal::RefPtr<internal::Node> n) noexcept
+      : node_(std::move(n)) {}
+  internal::RefPtr<internal::Node> node_;
 };
 
 // CancelCauseFunc is a CancelFunc that also records why: cancel(cause) sets
 // Err() to Errc::kCanceled and Cause() to `cause`; a cause with no error (the
-// default) records Errc::kCanceled. First call wins.
+// default) records Errc::kCanceled. First call wins. Copies, moves and
+// lifetime as CancelFunc.
 class CancelCauseFunc {
  public:
   CancelCauseFunc() noexcept = default;
-  CancelCauseFunc(const CancelCauseFunc& other) noexcept : node_(other.node_) {
-    internal::Ref(node_);
-  }
-  CancelCauseFunc(CancelCauseFunc&& other) noexcept
-      : node_(std::exchange(other.node_, nullptr)) {}
-  CancelCauseFunc& operator=(CancelCauseFunc other) noexcept {
-    std::swap(node_, other.node_);
-    return *this;
-  }
-  ~CancelCauseFunc() { internal::Unref(node_); }
 
   void operator()(Error cause = {}) const noexcept;
 
  private:
   friend struct ContextPeer;
-  explicit CancelCauseFunc(internal::Node* n) noexcept : node_(n) {
-    internal::Ref(node_);
-  }
-  internal::Node* node_ = nullptr;
+  explicit CancelCauseFunc(internal::RefPtr<internal::Node> n) noexcept
+      : node_(std::move(n)) {}
+  internal::RefPtr<internal::Node> node_;
 };
 
 // ContextAndCancel is what the With* functions return: unpack it with a
@@ -281,30 +262,23 @@ template <class T, class U>
 // false when f has already started (it does not wait for f to finish) or was
 // already stopped. Safe from any thread, including from inside f. Copies stop
 // the same registration. Destroying a StopFunc does not stop anything (Go's
-// semantics); a default one does nothing and returns false.
+// semantics); a default one does nothing and returns false. Moving
+// (construction or assignment) leaves the source a default StopFunc.
+//
+// Lifetime: holds the registration record (and so f, until f has run or been
+// stopped) alive until destroyed or assigned to; it does not hold the context.
 class StopFunc {
  public:
   StopFunc() noexcept = default;
-  StopFunc(const StopFunc& other) noexcept : reg_(other.reg_) {
-    if (reg_) reg_->AddRef();
-  }
-  StopFunc(StopFunc&& other) noexcept
-      : reg_(std::exchange(other.reg_, nullptr)) {}
-  StopFunc& operator=(StopFunc other) noexcept {
-    std::swap(reg_, other.reg_);
-    return *this;
-  }
-  ~StopFunc() {
-    if (reg_) reg_->Release();
-  }
 
   bool Stop() const noexcept;
   bool operator()() const noexcept { return Stop(); }
 
  private:
   friend struct ContextPeer;
-  explicit StopFunc(internal::Callback* reg) noexcept : reg_(reg) {}
-  internal::Callback* reg_ = nullptr;
+  explicit StopFunc(internal::Callback* adopted) noexcept
+      : reg_(internal::RefPtr<internal::Callback>::Adopt(adopted)) {}
+  internal::RefPtr<internal::Callback> reg_;
 };
 
 // AfterFunc arranges for f() to run once c is done, and returns a StopFunc that
@@ -328,31 +302,29 @@ StopFunc AfterFunc(const Context& c, F&& f);
 // tests. Not API.
 struct ContextPeer {
   static Context Adopt(internal::Node* n) noexcept { return Context(n); }
-  static internal::Node* NodeOf(const Context& c) noexcept { return c.node_; }
+  static internal::Node* NodeOf(const Context& c) noexcept {
+    return c.node_.get();
+  }
   static CancelFunc MakeCancel(internal::Node* n) noexcept {
-    return CancelFunc(n);
+    return CancelFunc(internal::RefPtr<internal::Node>::Share(n));
   }
   static CancelCauseFunc MakeCancelCause(internal::Node* n) noexcept {
-    return CancelCauseFunc(n);
+    return CancelCauseFunc(internal::RefPtr<internal::Node>::Share(n));
   }
   // AdoptCancel / AdoptCancelCause wrap a reference the caller already holds
   // (a new node starts with two: its Context and its cancel function, which
   // saves an atomic increment per With* call).
   static CancelFunc AdoptCancel(internal::Node* n) noexcept {
-    CancelFunc f;
-    f.node_ = n;
-    return f;
+    return CancelFunc(internal::RefPtr<internal::Node>::Adopt(n));
   }
   static CancelCauseFunc AdoptCancelCause(internal::Node* n) noexcept {
-    CancelCauseFunc f;
-    f.node_ = n;
-    return f;
+    return CancelCauseFunc(internal::RefPtr<internal::Node>::Adopt(n));
   }
   static StopFunc MakeStop(internal::Callback* reg) noexcept {
     return StopFunc(reg);
   }
   static internal::Callback* RegistrationOf(const StopFunc& s) noexcept {
-    return s.reg_;
+    return s.reg_.get();
   }
 };
 

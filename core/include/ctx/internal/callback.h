@@ -68,6 +68,15 @@ class CallbackOf final : public Callback {
   F f_;
 };
 
+// Ref and Unref take and drop a reference to a registration (RefPtr's
+// interface); null is allowed.
+inline void Ref(Callback* cb) noexcept {
+  if (cb) cb->AddRef();
+}
+inline void Unref(Callback* cb) noexcept {
+  if (cb) cb->Release();
+}
+
 }  // namespace ctx::internal
 
 #endif  // CTX_INTERNAL_CALLBACK_H_
