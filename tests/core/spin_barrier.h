@@ -5,6 +5,7 @@
 #define CTX_TESTS_CORE_SPIN_BARRIER_H_
 
 #include <atomic>
+#include <thread>
 
 namespace ctx {
 
@@ -19,7 +20,10 @@ class SpinBarrier {
       generation_.fetch_add(1);
       return;
     }
-    while (generation_.load() == gen) {
+    // Yield now and then: on a loaded machine the other thread may be waiting
+    // for this CPU.
+    for (int spins = 1; generation_.load() == gen; ++spins) {
+      if (spins % 1024 == 0) std::this_thread::yield();
     }
   }
 
