@@ -174,9 +174,10 @@ class CallRegistry {
 // on this thread. gRPC runs a sync handler inside that hook's Proceed() (the
 // handler is nested on the same stack), so a CallContext() that finds its call
 // here is on a sync handler's thread, and the call can be polled safely:
-// polling an async call's IsCancelled() can crash (grpc-notes.md), and async
-// handlers never run nested this way. Callback handlers are nested too; they
-// are told apart by their CallbackServerContext.
+// polling an async call's IsCancelled() can crash (see
+// ../shared/design/grpc-notes.md), and async handlers never run nested this
+// way. Callback handlers are nested too; they are told apart by their
+// CallbackServerContext.
 class StartingCallScope {
  public:
   explicit StartingCallScope(const CallState* call) noexcept;

@@ -1,7 +1,7 @@
 // The server interceptor: builds each call's context and ends it. See
 // ctx/grpc/server_interceptor.h.
 //
-// Hook points used (grpc-notes.md has the measured order per API):
+// Hook points used (../shared/design/grpc-notes.md: the order per API):
 //   POST_RECV_INITIAL_METADATA: build the context, register it, echo the
 //     request id. Sync and callback handlers run nested inside this hook's
 //     Proceed().

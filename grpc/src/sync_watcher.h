@@ -7,7 +7,7 @@
 // completion queue (~17 µs). One SyncWatcher per server polls the calls
 // enrolled with Watch() and ends their context when IsCancelled() turns true.
 //
-// Rules it keeps (grpc-notes.md, two crashes):
+// Rules it keeps (../shared/design/grpc-notes.md, two crashes):
 //   - It polls only sync calls: CallContext enrolls a call only from its sync
 //     handler's own thread. An async call's IsCancelled() can jump through a
 //     null pointer.

@@ -92,10 +92,10 @@ TEST_P(ServerApiTest, CarriesClientDeadline) {
   // call, exactly (one crossing between two readings of the same clock).
   ASSERT_TRUE(response.has_deadline_vs_grpc_us());
   EXPECT_LE(std::abs(response.deadline_vs_grpc_us()), 1'000);
-  // gRPC's part, loosely: it sends the time left rounded up (at most +1 %,
-  // grpc-notes.md) as of its client's clock reading, and the server adds it to
-  // its own reading, so a delayed client or server (a loaded machine, a
-  // sanitizer) lengthens the server's deadline by the delay.
+  // gRPC's part, loosely: it sends the time left rounded up (at most +1 %, see
+  // ../shared/design/grpc-notes.md) as of its client's clock reading, and the
+  // server adds it to its own reading, so a delayed client or server (a loaded
+  // machine, a sanitizer) lengthens the server's deadline by the delay.
   EXPECT_LE(response.deadline_ms(), 11'000);
   EXPECT_GE(response.deadline_ms(), 5'000);
 }

@@ -3,18 +3,22 @@
 // A context that is done reports why through `Context::Err()`, a
 // `std::error_code` in the `ctx` category:
 //
+// clang-format off
 //   Errc::kCanceled          "context canceled"
 //                            == std::errc::operation_canceled
 //   Errc::kDeadlineExceeded  "context deadline exceeded"
 //                            == std::errc::timed_out
+// clang-format on
 //
 // `ctx::Error` is an error code plus an optional message; it is what `Cause()`
 // returns and what a `CancelCauseFunc` takes, so a cause can say more than the
 // code ("client disconnected").
 //
+// clang-format off
 //   if (c.Err() == ctx::Errc::kDeadlineExceeded) { ... }
 //   if (c.Err() == std::errc::timed_out) { ... }  // portable condition
 //   ctx::Error why = ctx::Cause(c);  // e.g. {kCanceled, "client gone"}
+// clang-format on
 
 #ifndef CTX_ERRORS_H_
 #define CTX_ERRORS_H_
@@ -33,13 +37,11 @@ namespace ctx {
 // context is live.
 enum class Errc : int {
   // kCanceled: the context was canceled by a cancel function, a parent, or a
-  // bridge (client gone).
-  // Across an RPC boundary it becomes gRPC CANCELLED / HTTP 499 (client closed
-  // request).
+  // bridge (client gone). Across an RPC boundary it becomes gRPC CANCELLED /
+  // HTTP 499 (client closed request).
   kCanceled = 1,
   // kDeadlineExceeded: the context's deadline passed. Across an RPC boundary it
-  // becomes gRPC
-  // DEADLINE_EXCEEDED / HTTP 504.
+  // becomes gRPC DEADLINE_EXCEEDED / HTTP 504.
   kDeadlineExceeded = 2,
 };
 
@@ -56,20 +58,19 @@ inline std::error_code make_error_code(Errc e) noexcept {
 
 // Error is an error code with an optional message: the cause of a cancellation.
 // Cheap to copy (the message is shared, immutable). A default Error is "no
-// error" and converts to false.
+// error" and converts to false. The one-argument constructors are implicit by
+// design, so a bare code serves wherever an Error is taken.
 class Error {
  public:
   Error() = default;
-  Error(std::error_code code) : code_(code) {}  // NOLINT: implicit by design
-  Error(Errc code)
-      : code_(make_error_code(code)) {}  // NOLINT: implicit by design
+  Error(std::error_code code) : code_(code) {}                  // NOLINT
+  Error(Errc code) : code_(make_error_code(code)) {}            // NOLINT
+  Error(std::errc code) : code_(std::make_error_code(code)) {}  // NOLINT
   Error(std::error_code code, std::string_view message);
   Error(Errc code, std::string_view message)
       : Error(make_error_code(code), message) {}
   // A portable std::errc becomes a generic_category code:
   // Error(std::errc::connection_reset, "...").
-  Error(std::errc code)
-      : code_(std::make_error_code(code)) {}  // NOLINT: implicit by design
   Error(std::errc code, std::string_view message)
       : Error(std::make_error_code(code), message) {}
 
@@ -101,8 +102,8 @@ class Error {
 
  private:
   std::error_code code_;
-  std::shared_ptr<const std::string>
-      message_;  // null when no message was given
+  // message_: null when no message was given.
+  std::shared_ptr<const std::string> message_;
 };
 
 }  // namespace ctx

@@ -5,11 +5,13 @@
 // one futex word for all of them: no thread, mutex or condition variable per
 // context.
 //
+// clang-format off
 //   std::vector<ctx::Context> calls = ...;
-//   if (std::optional<size_t> i = ctx::WaitAny(calls, ctx::Clock::now() + 1s))
-//   {
+//   ctx::TimePoint deadline = ctx::Clock::now() + 1s;
+//   if (std::optional<size_t> i = ctx::WaitAny(calls, deadline)) {
 //     // calls[*i] is done
 //   }
+// clang-format on
 
 #ifndef CTX_WAIT_H_
 #define CTX_WAIT_H_

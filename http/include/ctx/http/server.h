@@ -3,7 +3,9 @@
 //
 // ctx::http::Server is an httplib::Server (every stock setting and route
 // works) plus handlers of the form
+// clang-format off
 //   void(const ctx::Context&, const httplib::Request&, httplib::Response&)
+// clang-format on
 // For each request such a handler gets a context derived from the server's
 // root context that is
 //   - canceled when the client closes or resets its connection while the
@@ -18,6 +20,7 @@
 // (504 for a spent deadline, 499 logged for a client gone, 503 on stop); the
 // header rules, including every rejected input, in ctx/http/request_headers.h.
 //
+// clang-format off
 //   ctx::http::ServerOptions options;
 //   options.headers.max_timeout = std::chrono::seconds(10);
 //   ctx::http::Server server(options);
@@ -32,6 +35,7 @@
 //   ...
 //   server.stop();  // cancels in-flight requests; listen_after_bind returns
 //   t.join();
+// clang-format on
 //
 // Disconnect detection. One watcher thread per server watches every open
 // connection with epoll. A reset (RST) cancels the running request at once.
@@ -137,10 +141,9 @@ class Server : public httplib::Server {
   // for handlers to return; listen() returns once they have. Safe from any
   // thread, including from a handler, any number of times. Unlike httplib's,
   // a stop between bind and listen is not lost: listen then returns at once.
-  // It hides, and does
-  // not override, httplib's non-virtual stop(): calling that one through an
-  // httplib::Server reference stops listening without canceling, and idle
-  // connections then close within about 100 ms.
+  // It hides, and does not override, httplib's non-virtual stop(): calling
+  // that one through an httplib::Server reference stops listening without
+  // canceling, and idle connections then close within about 100 ms.
   void stop();
 
  private:

@@ -3,17 +3,18 @@
 //
 // Server side, what the client of a ctx::http::Server handler gets:
 //
-//   outcome                                          status  body
-//   handler returned, context still live             the handler's own response
-//   request carried a budget of zero                 504     "deadline
-//   exceeded" deadline passed before the handler returned      504 "deadline
-//   exceeded" client closed or reset its connection            499     (nobody
-//   is left to
-//                                                            read it; logged)
-//   Server::stop(), or the server's root context     503     "server stopping"
+// clang-format off
+//   outcome                                        status  body
+//   handler returned, context still live           the handler's own response
+//   request carried a budget of zero               504     "deadline exceeded"
+//   deadline passed before the handler returned    504     "deadline exceeded"
+//   client closed or reset its connection          499     (nobody is left to
+//                                                          read it; logged)
+//   Server::stop(), or the server's root context   503     "server stopping"
 //     canceled, while the handler ran
-//   malformed X-Request-Timeout / grpc-timeout       400     "bad <header>:
-//                                                            <reason>"
+//   malformed X-Request-Timeout / grpc-timeout     400     "bad <header>:
+//                                                          <reason>"
+// clang-format on
 //
 // 499 is nginx's "client closed request": not a standard code, used only in
 // logs. 504 rather than 408: the budget came from the caller's deadline, not
@@ -21,12 +22,14 @@
 //
 // Client side, ctx::http::Client reports the first of these that applies:
 //
+// clang-format off
 //   the call's context was canceled     ctx::Errc::kCanceled
 //                                       (== std::errc::operation_canceled)
 //   its deadline passed                 ctx::Errc::kDeadlineExceeded
 //                                       (== std::errc::timed_out)
 //   httplib failed (connect, read, ...) TransportCategory(), the httplib::Error
 //                                       value, its message httplib's own
+// clang-format on
 //
 // A response with any status (including 499/503/504 from a peer) is not an
 // error: it is returned as a response.
