@@ -13,9 +13,9 @@
 
 #include <cerrno>
 
-#include "futex.h"
-#include "live_nodes.h"
-#include "timer_service.h"
+#include "runtime/futex.h"
+#include "runtime/live_nodes.h"
+#include "runtime/timer_service.h"
 
 namespace ctx::internal {
 namespace {

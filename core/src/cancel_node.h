@@ -18,8 +18,8 @@
 #include "ctx/internal/callback.h"
 #include "ctx/internal/node.h"
 #include "ctx/internal/thread_annotations.h"
-#include "mutex.h"
-#include "node_pool.h"
+#include "runtime/mutex.h"
+#include "runtime/node_pool.h"
 
 namespace ctx::internal {
 

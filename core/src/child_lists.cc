@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "cancel_node.h"
-#include "cpu_shard.h"
+#include "runtime/cpu_shard.h"
 
 namespace ctx::internal {
 

@@ -9,7 +9,7 @@
 
 #include "cancel_node.h"
 #include "ctx/clock.h"
-#include "live_nodes.h"
+#include "runtime/live_nodes.h"
 
 namespace ctx {
 namespace internal {

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "cancel_node.h"
-#include "futex.h"
+#include "runtime/futex.h"
 
 namespace ctx {
 namespace internal {

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "cancel_node.h"
-#include "timer_service.h"
+#include "runtime/timer_service.h"
 
 namespace ctx::internal {
 

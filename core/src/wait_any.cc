@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "ctx/wait.h"
-#include "futex.h"
+#include "runtime/futex.h"
 
 namespace ctx {
 namespace {

@@ -1,12 +1,13 @@
-// core/src/mutex.h: a 4-byte annotated mutex for context nodes. Internal.
+// core/src/runtime/mutex.h: a 4-byte annotated mutex for context nodes.
+// Internal.
 //
 // std::mutex is 40 bytes and carries no thread-safety annotations. Every cancel
 // node has a lock, so this one is a single futex word (the classic three-state
 // futex mutex), with a short spin before sleeping because critical sections in
 // ctx are a few pointer writes.
 
-#ifndef CTX_SRC_MUTEX_H_
-#define CTX_SRC_MUTEX_H_
+#ifndef CTX_SRC_RUNTIME_MUTEX_H_
+#define CTX_SRC_RUNTIME_MUTEX_H_
 
 #include <atomic>
 #include <cstdint>
@@ -98,4 +99,4 @@ class CTX_SCOPED_CAPABILITY MutexLock {
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_MUTEX_H_
+#endif  // CTX_SRC_RUNTIME_MUTEX_H_

@@ -1,4 +1,4 @@
-// core/src/live_nodes.h: a count of live context nodes, for leak tests.
+// core/src/runtime/live_nodes.h: a count of live context nodes, for leak tests.
 // Internal.
 //
 // Every node's constructor and destructor update it, so it is on the hot path
@@ -8,8 +8,8 @@
 // behind. Measured: WithCancel(Background) + cancel went from two locked
 // fetch_adds (about 2 x 9 ns on this VM) to two ordinary stores.
 
-#ifndef CTX_SRC_LIVE_NODES_H_
-#define CTX_SRC_LIVE_NODES_H_
+#ifndef CTX_SRC_RUNTIME_LIVE_NODES_H_
+#define CTX_SRC_RUNTIME_LIVE_NODES_H_
 
 #include <atomic>
 #include <cstdint>
@@ -49,4 +49,4 @@ class LiveNodes {
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_LIVE_NODES_H_
+#endif  // CTX_SRC_RUNTIME_LIVE_NODES_H_

@@ -1,5 +1,5 @@
-// core/src/page_memory.h: memory mapped straight from the kernel, for the
-// node pool's chunks and the timer heaps' arrays. Internal.
+// core/src/runtime/page_memory.h: memory mapped straight from the kernel, for
+// the node pool's chunks and the timer heaps' arrays. Internal.
 //
 // Regions of 2 MiB or more are aligned to 2 MiB and marked for transparent
 // huge pages (madvise; a hint: where THP is off they fault in 4 KiB at a
@@ -7,8 +7,8 @@
 // 30,000 small ones, each small fault costing about 5 us on the VMs this
 // project runs on (BENCHMARKS.md, Core).
 
-#ifndef CTX_SRC_PAGE_MEMORY_H_
-#define CTX_SRC_PAGE_MEMORY_H_
+#ifndef CTX_SRC_RUNTIME_PAGE_MEMORY_H_
+#define CTX_SRC_RUNTIME_PAGE_MEMORY_H_
 
 #include <cstddef>
 
@@ -32,4 +32,4 @@ void UnmapPages(char* p, size_t size) noexcept;
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_PAGE_MEMORY_H_
+#endif  // CTX_SRC_RUNTIME_PAGE_MEMORY_H_

@@ -1,5 +1,5 @@
-// core/src/page_array.h: a growable array in its own pages, for the timer
-// heaps. Internal.
+// core/src/runtime/page_array.h: a growable array in its own pages, for the
+// timer heaps. Internal.
 //
 // std::vector doubles by allocating a new array, copying into it and freeing
 // the old one: with a million armed timers that copies 16 MB in all and
@@ -13,8 +13,8 @@
 // Lifetime: memory is returned to the system when the array is destroyed; it
 // never shrinks before.
 
-#ifndef CTX_SRC_PAGE_ARRAY_H_
-#define CTX_SRC_PAGE_ARRAY_H_
+#ifndef CTX_SRC_RUNTIME_PAGE_ARRAY_H_
+#define CTX_SRC_RUNTIME_PAGE_ARRAY_H_
 
 #include <cstddef>
 #include <type_traits>
@@ -73,4 +73,4 @@ class PageArray {
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_PAGE_ARRAY_H_
+#endif  // CTX_SRC_RUNTIME_PAGE_ARRAY_H_

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "cancel_node.h"
+#include "../cancel_node.h"
 #include "cpu_shard.h"
 
 namespace ctx::internal {

@@ -1,4 +1,4 @@
-// core/src/node_pool.h: fixed-size blocks for cancel and timer nodes.
+// core/src/runtime/node_pool.h: fixed-size blocks for cancel and timer nodes.
 // Internal.
 //
 // Every WithCancel, WithTimeout and WithDeadline allocates one node and frees
@@ -22,8 +22,8 @@
 // so that a use after free of a node is still reported; the pool itself is
 // still built and tested there.
 
-#ifndef CTX_SRC_NODE_POOL_H_
-#define CTX_SRC_NODE_POOL_H_
+#ifndef CTX_SRC_RUNTIME_NODE_POOL_H_
+#define CTX_SRC_RUNTIME_NODE_POOL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -146,4 +146,4 @@ class NodePool {
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_NODE_POOL_H_
+#endif  // CTX_SRC_RUNTIME_NODE_POOL_H_

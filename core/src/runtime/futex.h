@@ -1,7 +1,8 @@
-// core/src/futex.h: the two futex calls ctx waits with (Linux). Internal.
+// core/src/runtime/futex.h: the two futex calls ctx waits with (Linux).
+// Internal.
 
-#ifndef CTX_SRC_FUTEX_H_
-#define CTX_SRC_FUTEX_H_
+#ifndef CTX_SRC_RUNTIME_FUTEX_H_
+#define CTX_SRC_RUNTIME_FUTEX_H_
 
 #include <atomic>
 #include <cstdint>
@@ -23,4 +24,4 @@ void FutexWakeOne(const std::atomic<uint32_t>* word) noexcept;
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_FUTEX_H_
+#endif  // CTX_SRC_RUNTIME_FUTEX_H_

@@ -1,5 +1,5 @@
-// core/src/timer_service.h: the one process-wide timer thread behind every
-// deadline. Internal.
+// core/src/runtime/timer_service.h: the one process-wide timer thread behind
+// every deadline. Internal.
 //
 // Timers live in shards, one per CPU, each a binary min-heap of (deadline,
 // node) under its own lock; a node knows its shard and heap index, so removal
@@ -10,8 +10,8 @@
 // shards, and is stopped and joined at exit. Go starts a runtime timer per
 // context; here a million deadlines cost one thread and 16 bytes each.
 
-#ifndef CTX_SRC_TIMER_SERVICE_H_
-#define CTX_SRC_TIMER_SERVICE_H_
+#ifndef CTX_SRC_RUNTIME_TIMER_SERVICE_H_
+#define CTX_SRC_RUNTIME_TIMER_SERVICE_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -116,4 +116,4 @@ class TimerService {
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_TIMER_SERVICE_H_
+#endif  // CTX_SRC_RUNTIME_TIMER_SERVICE_H_

@@ -1,9 +1,10 @@
-// core/src/cpu_shard.h: picking a per-CPU shard, for structures that split one
-// lock into several so that threads on different CPUs do not share a cache
-// line (the timer service's heaps, a busy parent's children lists). Internal.
+// core/src/runtime/cpu_shard.h: picking a per-CPU shard, for structures that
+// split one lock into several so that threads on different CPUs do not share a
+// cache line (the timer service's heaps, a busy parent's children lists).
+// Internal.
 
-#ifndef CTX_SRC_CPU_SHARD_H_
-#define CTX_SRC_CPU_SHARD_H_
+#ifndef CTX_SRC_RUNTIME_CPU_SHARD_H_
+#define CTX_SRC_RUNTIME_CPU_SHARD_H_
 
 #include <cstddef>
 
@@ -21,4 +22,4 @@ size_t CurrentCpuShard(size_t count) noexcept;
 
 }  // namespace ctx::internal
 
-#endif  // CTX_SRC_CPU_SHARD_H_
+#endif  // CTX_SRC_RUNTIME_CPU_SHARD_H_
