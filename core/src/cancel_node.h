@@ -20,6 +20,7 @@
 #include "ctx/internal/thread_annotations.h"
 #include "runtime/mutex.h"
 #include "runtime/node_pool.h"
+#include "runtime/timer_service.h"
 
 namespace ctx::internal {
 
@@ -230,9 +231,9 @@ class CancelNode : public Node, public DoneSignal {
   Callback* callbacks_ CTX_GUARDED_BY(mu_) = nullptr;
 };
 
-// TimerNode is a CancelNode with a deadline and an entry in the shared timer
-// service.
-class TimerNode final : public CancelNode {
+// TimerNode is a CancelNode with a deadline, armed in the shared timer service
+// (its Timer base) until it is done.
+class TimerNode final : public CancelNode, public Timer {
  public:
   // Create makes a timer node under parent (adopting a reference), registers it
   // and arms its timer, or marks it done at once if the parent is done or the
@@ -245,19 +246,16 @@ class TimerNode final : public CancelNode {
   // deadline's cause.
   void Fire();
 
-  // heap_index_: position in its shard's heap, or kNoIndex; under the shard's
-  // lock.
-  static constexpr uint32_t kNoIndex = UINT32_MAX;
-  uint32_t heap_index_ = kNoIndex;
-  // shard_: the timer service shard this node's timer goes to, chosen at
-  // creation (TimerService::PickShard) and constant, so Add and Remove agree
-  // without a lock. It fits in what was padding: the node stays 88 bytes.
-  const uint16_t shard_;
-
  private:
   friend class CancelNode;
   TimerNode(Node* parent, TimePoint deadline, Error cause);
   ~TimerNode() = default;
+
+  // The timer service's view of a timer node: a due timer is claimed with a
+  // reference (declined once the count reached zero), fired, and released.
+  static bool ClaimTimer(Timer* t) noexcept;
+  static void FireTimer(Timer* t) noexcept;
+  static const Timer::Ops kTimerOps;
 
   const TimePoint deadline_;
 };

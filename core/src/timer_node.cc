@@ -10,7 +10,7 @@ namespace ctx::internal {
 
 TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
     : CancelNode(NodeKind::kTimer, parent),
-      shard_(TimerService::PickShard()),
+      Timer(&kTimerOps, TimerService::PickShard()),
       deadline_(deadline) {
   if (cause) {
     // Not yet shared: no lock needed.
@@ -28,7 +28,10 @@ TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
   if (deadline <= now) {
     n->Fire();  // deadline has already passed
   } else if (deadline != TimePoint::max()) {
-    TimerService::Get().Add(n);  // max() means never: no timer to arm
+    // max() means never: no timer to arm. A cancel that ran after our check
+    // above (the parent's) may have missed the timer: look again once armed.
+    TimerService::Get().Add(n, deadline);
+    if (n->Ready()) TimerService::Get().Remove(n);
   }
   return n;
 }
@@ -39,6 +42,19 @@ void TimerNode::Fire() {
   const Extras* extras = extras_.load(std::memory_order_acquire);
   Cancel(true, Errc::kDeadlineExceeded,
          extras ? extras->deadline_cause : nullptr);
+}
+
+const Timer::Ops TimerNode::kTimerOps = {&TimerNode::ClaimTimer,
+                                         &TimerNode::FireTimer};
+
+bool TimerNode::ClaimTimer(Timer* t) noexcept {
+  return TryRefNode(static_cast<TimerNode*>(t));
+}
+
+void TimerNode::FireTimer(Timer* t) noexcept {
+  TimerNode* n = static_cast<TimerNode*>(t);
+  n->Fire();
+  Unref(n);
 }
 
 }  // namespace ctx::internal

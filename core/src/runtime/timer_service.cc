@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "../cancel_node.h"
 #include "cpu_shard.h"
 
 namespace ctx::internal {
@@ -64,7 +63,7 @@ void TimerService::Stop() {
 
 void TimerService::Shard::Place(size_t i, const Entry& e) {
   heap[i] = e;
-  e.node->heap_index_ = static_cast<uint32_t>(i);
+  e.timer->heap_index_ = static_cast<uint32_t>(i);
 }
 
 void TimerService::Shard::SiftUp(size_t i) {
@@ -93,33 +92,30 @@ void TimerService::Shard::SiftDown(size_t i) {
 }
 
 void TimerService::Shard::RemoveAt(size_t i) {
-  heap[i].node->heap_index_ = TimerNode::kNoIndex;
+  heap[i].timer->heap_index_ = Timer::kNoIndex;
   const Entry last = heap.back();
   heap.pop_back();
   if (i == heap.size()) return;
   Place(i, last);
   SiftDown(i);
-  SiftUp(last.node->heap_index_);
+  SiftUp(last.timer->heap_index_);
 }
 
-void TimerService::Add(TimerNode* n) {
+void TimerService::Add(Timer* t, TimePoint deadline) {
   {
-    Shard& shard = shards_[n->shard_];
+    Shard& shard = shards_[t->shard_];
     MutexLock lock(shard.mu);
-    // A cancel that ran before this point set kDone first and then called
-    // Remove (which waits for the shard's lock), so checking under that lock
-    // leaves no armed timer on a done node.
-    if (stopping_.load(std::memory_order_relaxed) || n->Ready() ||
-        n->heap_index_ != TimerNode::kNoIndex)
+    if (stopping_.load(std::memory_order_relaxed) ||
+        t->heap_index_ != Timer::kNoIndex)
       return;
-    shard.heap.push_back(Entry{n->deadline(), n});
+    shard.heap.push_back(Entry{deadline, t});
     shard.SiftUp(shard.heap.size() - 1);
   }
   // Wake the thread if it would sleep past this deadline. The insert above
   // happens before this load; a scan that missed the insert stored max()
   // before it started, so this load sees max() (or an earlier wake-up, after
   // which the thread scans again) and signals.
-  const int64_t when = Ns(n->deadline());
+  const int64_t when = Ns(deadline);
   int64_t at = wake_at_.load();
   while (when < at) {
     if (wake_at_.compare_exchange_weak(at, when)) {
@@ -132,10 +128,10 @@ void TimerService::Add(TimerNode* n) {
   }
 }
 
-void TimerService::Remove(TimerNode* n) {
-  Shard& shard = shards_[n->shard_];
+void TimerService::Remove(Timer* t) {
+  Shard& shard = shards_[t->shard_];
   MutexLock lock(shard.mu);
-  if (n->heap_index_ != TimerNode::kNoIndex) shard.RemoveAt(n->heap_index_);
+  if (t->heap_index_ != Timer::kNoIndex) shard.RemoveAt(t->heap_index_);
 }
 
 void TimerService::WaitIdle() {
@@ -160,18 +156,18 @@ size_t TimerService::HeapBytes() {
   return SumOverShards([](const Shard& s) { return s.heap.bytes(); });
 }
 
-TimePoint TimerService::Collect(TimePoint now, std::vector<TimerNode*>* due) {
+TimePoint TimerService::Collect(TimePoint now, std::vector<Timer*>* due) {
   TimePoint next = TimePoint::max();
   for (size_t i = 0; i < shard_count_; ++i) {
     Shard& shard = shards_[i];
     MutexLock lock(shard.mu);
-    // Take a reference to each expired node so none is destroyed while it
-    // fires. A node whose count already reached zero is being destroyed; its
-    // Remove is waiting for this lock and will find it gone.
+    // The owner claims each expired timer so that it stays alive while it
+    // fires; an owner being destroyed declines (its Remove is waiting for this
+    // lock and will find the timer gone).
     while (!shard.heap.empty() && shard.heap[0].when <= now) {
-      TimerNode* n = shard.heap[0].node;
+      Timer* t = shard.heap[0].timer;
       shard.RemoveAt(0);
-      if (TryRefNode(n)) due->push_back(n);
+      if (t->ops_->claim(t)) due->push_back(t);
     }
     if (!shard.heap.empty()) next = std::min(next, shard.heap[0].when);
   }
@@ -183,13 +179,13 @@ void TimerService::Run() {
   // default, to batch wake-ups; a timer thread wants its wake-ups on time.
   // (Lateness figures, before and after: BENCHMARKS.md, Core.)
   prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);  // 1 us
-  std::vector<TimerNode*> due;
+  std::vector<Timer*> due;
   TimePoint planned = TimePoint::max();  // when the last sleep was to end
   while (!stopping_.load()) {
     // Scanning: from here on every Add signals (see Add).
     wake_at_.store(INT64_MAX);
-    // Busy from before Collect takes its references until they are dropped,
-    // so that WaitIdle cannot return while a reference is held.
+    // Busy from before Collect claims timers until every claimed one has
+    // fired, so that WaitIdle cannot return while a claim is held.
     {
       std::lock_guard<std::mutex> lock(mu_);
       firing_ = true;
@@ -197,10 +193,7 @@ void TimerService::Run() {
     const TimePoint now = Clock::now();
     TimePoint next = Collect(now, &due);
     const bool fired = !due.empty();
-    for (TimerNode* n : due) {
-      n->Fire();
-      Unref(n);
-    }
+    for (Timer* t : due) t->ops_->fire(t);
     due.clear();
     {
       std::lock_guard<std::mutex> lock(mu_);

@@ -2,13 +2,15 @@
 // every deadline. Internal.
 //
 // Timers live in shards, one per CPU, each a binary min-heap of (deadline,
-// node) under its own lock; a node knows its shard and heap index, so removal
-// is O(log n). A timer goes to the shard of the CPU that created it, so
-// threads running at once on different CPUs arm and disarm timers without
-// sharing a lock (Go keeps one timer heap per P for the same reason). One
-// thread, started on first use, sleeps until the earliest deadline over all
-// shards, and is stopped and joined at exit. Go starts a runtime timer per
-// context; here a million deadlines cost one thread and 16 bytes each.
+// timer) under its own lock; a timer knows its shard and heap index, so
+// removal is O(log n). The service fires a due timer through its owner's
+// callbacks (Timer::Ops) and knows nothing else of it. A timer goes to the
+// shard of the CPU that created it, so threads running at once on different
+// CPUs arm and disarm timers without sharing a lock (Go keeps one timer heap
+// per P for the same reason). One thread, started on first use, sleeps until
+// the earliest deadline over all shards, and is stopped and joined at exit. Go
+// starts a runtime timer per context; here a million deadlines cost one thread
+// and 16 bytes each.
 
 #ifndef CTX_SRC_RUNTIME_TIMER_SERVICE_H_
 #define CTX_SRC_RUNTIME_TIMER_SERVICE_H_
@@ -29,7 +31,32 @@
 
 namespace ctx::internal {
 
-class TimerNode;
+// Timer is one deadline in the service, embedded (as a base) in the object
+// that the deadline concerns. The service knows it only through Ops.
+class Timer {
+ public:
+  // Ops are the owner's callbacks. claim runs on the timer thread, under the
+  // shard's lock, once the timer is due and out of the queue: false means the
+  // owner is going away (its own Remove waits for that lock) and fire is
+  // skipped. fire runs next, on the timer thread, outside every lock.
+  struct Ops {
+    bool (*claim)(Timer*) noexcept;
+    void (*fire)(Timer*) noexcept;
+  };
+  static constexpr uint32_t kNoIndex = UINT32_MAX;
+
+  Timer(const Ops* ops, uint16_t shard) noexcept : ops_(ops), shard_(shard) {}
+
+ private:
+  friend class TimerService;
+  const Ops* const ops_;
+  // heap_index_: position in its shard's heap, or kNoIndex; under the shard's
+  // lock.
+  uint32_t heap_index_ = kNoIndex;
+  // shard_: the shard chosen at creation (PickShard), constant, so Add and
+  // Remove agree without a lock.
+  const uint16_t shard_;
+};
 
 class TimerService {
  public:
@@ -43,11 +70,12 @@ class TimerService {
   // Does not start the service.
   static uint16_t PickShard() noexcept;
 
-  // Add arms n's timer in its shard unless n is already done or the service
-  // has stopped (process exit).
-  void Add(TimerNode* n);
-  // Remove disarms n's timer if armed. Safe to call any number of times.
-  void Remove(TimerNode* n);
+  // Add arms t for `when` in its shard unless it is armed already or the
+  // service has stopped (process exit). An owner that may be done meanwhile
+  // checks after Add and calls Remove: a done owner is then never left armed.
+  void Add(Timer* t, TimePoint when);
+  // Remove disarms t if armed. Safe to call any number of times.
+  void Remove(Timer* t);
 
   // Armed returns how many timers are armed (tests and benchmarks).
   size_t Armed();
@@ -55,7 +83,7 @@ class TimerService {
   size_t HeapBytes();
 
   // WaitIdle returns once the thread is not collecting or firing timers (so
-  // every reference it took has been released). For tests that count live
+  // every timer it claimed has been fired). For tests that count live
   // nodes.
   void WaitIdle();
 
@@ -72,7 +100,7 @@ class TimerService {
   // the whole benchmark process, 2.0-2.3 s -> 1.5-1.8 s).
   struct Entry {
     TimePoint when;
-    TimerNode* node;
+    Timer* timer;
   };
   // Shard is one heap and its lock, on its own cache lines. The lock is our
   // futex word (inlined, one atomic instruction each way when free): measured,
@@ -92,9 +120,9 @@ class TimerService {
   size_t SumOverShards(size_t (*of)(const Shard&));
   void Run();
   void Start();
-  // Collect moves every timer of every shard due at `now` into *due (with a
-  // reference taken) and returns the earliest deadline left.
-  TimePoint Collect(TimePoint now, std::vector<TimerNode*>* due);
+  // Collect moves every timer of every shard due at `now` into *due (each
+  // claimed by its owner) and returns the earliest deadline left.
+  TimePoint Collect(TimePoint now, std::vector<Timer*>* due);
 
   const size_t shard_count_;
   const std::unique_ptr<Shard[]> shards_;
