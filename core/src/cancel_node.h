@@ -167,9 +167,7 @@ class CancelNode : public Node, public DoneSignal {
   const Error* CauseOrNull() const noexcept;
 
   // Extras holds what few contexts need, so that every node does not pay for
-  // it: a node is 72 bytes (a timer node 88; NodePool blocks of 80 and 96)
-  // instead of 104 (120). Measured: one million live WithTimeout contexts went
-  // from 136 to 104 heap bytes each (then in malloc chunks).
+  // it: a node is 72 bytes (a timer node 96; NodePool blocks of 80 and 96).
   struct Extras {
     ~Extras();
     // fd: eventfd, created lazily by EventFd() under mu_; -1 until then.
@@ -191,9 +189,8 @@ class CancelNode : public Node, public DoneSignal {
   // Link state, in Node::kind_bits_. kLinked: Register put us in
   // RegParent()'s children list (written before the node is shared). kUnlinked:
   // our own Unlink ran (written under RegParent()->mu_); the parent no longer
-  // points at us, so a later Unlink (from Destroy) needs no lock. Measured:
-  // WithCancel(live parent) + cancel took the parent's lock twice (cancel and
-  // destroy), now once.
+  // points at us, so a later Unlink (from Destroy) needs no lock: a canceled
+  // child takes its parent's lock once.
   // Bits 2-7 (kListShift) number the list holding us (see ChildShard), set
   // with kLinked.
   static constexpr uint8_t kLinked = 1;
@@ -213,8 +210,6 @@ class CancelNode : public Node, public DoneSignal {
   // that another thread writes all the time (the allocator places it right
   // after its parent); with extras_ last, three of the four 16-byte placements
   // of a parent put extras_ on that child's cache line, now one does.
-  // Measured (with malloc): CommonParentCancel (2 threads) went between 415
-  // and 610 ns with where malloc happened to put the shared parent.
   Mutex mu_;
   // extras_: created lazily under mu_ (or by the TimerNode constructor, before
   // the node is shared), then constant until Destroy. Release/acquire: a

@@ -37,9 +37,8 @@ void CancelNode::PushChild(CancelNode** head, CancelNode* c, unsigned list) {
 
 bool CancelNode::LinkChild(CancelNode* c) {
   if (ChildShard* shards = ChildShards()) {
-    // Split: this CPU's list. Measured: two threads creating and canceling
-    // children of one parent (CommonParentCancel) spent most of their time
-    // waiting for its lock and its children's cache lines.
+    // Split: this CPU's list, so threads on other CPUs do not wait for our
+    // lock or our siblings' cache lines.
     const size_t i = CurrentCpuShard(ChildShardCount());
     ChildShard& shard = shards[i];
     MutexLock lock(shard.mu);

@@ -10,12 +10,12 @@
 // for transparent huge pages (madvise), so a million live nodes take about 50
 // page faults instead of malloc's 25,000.
 //
-// Measured (BENCHMARKS.md, Core): see the optimization table.
+// Figures: BENCHMARKS.md, Core, the optimization table.
 //
 // Thread-safety: Allocate and Free may be called from any thread; a block may
 // be freed on another thread than the one that allocated it.
 // Lifetime: memory that held nodes is kept for later nodes, never returned to
-// the system (peak live nodes x 72 or 88 bytes). A thread's cached blocks go
+// the system (peak live nodes x 80 or 96 bytes). A thread's cached blocks go
 // back to the shared stack when it exits.
 //
 // Under AddressSanitizer the nodes come from malloc instead (kNodePoolEnabled),
@@ -45,10 +45,9 @@ inline constexpr bool kNodePoolEnabled = true;
 
 class NodePool {
  public:
-  // The block sizes served: a CancelNode (72 bytes) and a TimerNode (88), as
+  // The block sizes served: a CancelNode (72 bytes) and a TimerNode (96), as
   // cancel_node.cc asserts, rounded up to 16 bytes like malloc's chunks, so a
-  // block is as aligned as operator new's memory. (Exact-fit blocks measured
-  // no faster, for 8 bytes less per node.)
+  // block is as aligned as operator new's memory.
   static constexpr size_t kBlockSizes[] = {80, 96};
   static constexpr int kClasses = 2;
   // Blocks a thread hands to, or takes from, the shared stack at once.

@@ -5,9 +5,7 @@
 // the old one: with a million armed timers that copies 16 MB in all and
 // faults in every new array page by page. PageArray grows by moving its pages
 // to a larger mapping (page_memory.h): nothing is copied, only the new half is
-// faulted in, and from 2 MiB on it asks for huge pages. Measured: creating a
-// million live timeouts took 250-560 ns per context with a vector and about
-// 190 ns with arrays that never grew (BENCHMARKS.md, Core).
+// faulted in, and from 2 MiB on it asks for huge pages.
 //
 // Thread-safety: none (the timer shards use it under their locks).
 // Lifetime: memory is returned to the system when the array is destroyed; it

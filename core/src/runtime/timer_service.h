@@ -95,17 +95,13 @@ class TimerService {
   // compares within the heap's own array instead of loading a node (a cache
   // miss each, with a million timers) per comparison; only the nodes that
   // move are touched, to update their heap_index_. 16 bytes per armed timer
-  // instead of 8. Measured: creating one million WithTimeout contexts (random
-  // 1-10 s) and canceling each took 22-27% less CPU (perf stat task-clock of
-  // the whole benchmark process, 2.0-2.3 s -> 1.5-1.8 s).
+  // instead of 8.
   struct Entry {
     TimePoint when;
     Timer* timer;
   };
   // Shard is one heap and its lock, on its own cache lines. The lock is our
-  // futex word (inlined, one atomic instruction each way when free): measured,
-  // std::mutex's out-of-line unlock alone was 8 % of creating and canceling
-  // a million timeouts.
+  // futex word (inlined, one atomic instruction each way when free).
   struct alignas(64) Shard {
     Mutex mu;
     PageArray<Entry> heap;  // under mu; a min-heap on Entry::when
