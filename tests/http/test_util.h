@@ -21,11 +21,9 @@ namespace ctx::http {
 
 // ServerTestPeer reaches a Server's internals for tests.
 struct ServerTestPeer {
-  // WatchedConnections is how many connections the disconnect watcher holds.
+  // WatchedConnections is how many connections the server holds open (all are
+  // watched).
   static size_t WatchedConnections(const Server& s);
-  // RaiseBacklog lets many clients connect at once (httplib listens with a
-  // backlog of 5, which drops SYNs when 200 clients connect in a burst).
-  static void RaiseBacklog(Server& s, int backlog);
 };
 
 namespace testing {
