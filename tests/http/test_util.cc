@@ -210,6 +210,17 @@ std::string ReadToEof(int fd) {
   }
 }
 
+Answer Exchange(int port, std::string_view request) {
+  const int fd = Connect(port);
+  SendAll(fd, request);
+  Answer a;
+  std::string buffer;
+  a.response = ReadResponse(fd, buffer);
+  a.after = buffer + ReadToEof(fd);
+  ::close(fd);
+  return a;
+}
+
 void CloseWithReset(int fd) {
   linger l{};
   l.l_onoff = 1;

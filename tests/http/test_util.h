@@ -116,6 +116,14 @@ std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
                                         bool skip_interim = true);
 // ReadToEof reads until the peer closes (or kCap passes).
 std::string ReadToEof(int fd);
+// Answer is one response and every byte the server sent after it before it
+// closed the connection.
+struct Answer {
+  std::optional<RawResponse> response;
+  std::string after;
+};
+// Exchange connects, sends `request`, and reads one response then to EOF.
+Answer Exchange(int port, std::string_view request);
 // CloseWithReset closes with SO_LINGER 0: the peer sees RST, not FIN.
 void CloseWithReset(int fd);
 // Get builds "GET <path> HTTP/1.1" with Host and the given extra header
