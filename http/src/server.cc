@@ -242,6 +242,11 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     log(status, reason);
     ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
   }
+  // A shutdown began: this is the connection's last response.
+  if (internal::Connection* conn = internal::CurrentConnection();
+      conn != nullptr && conn->Stopping()) {
+    res.set_header("Connection", "close");
+  }
   cancel_deadline();
   cancel();
 }

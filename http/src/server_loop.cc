@@ -105,7 +105,10 @@ ServerLoop::~ServerLoop() {
 }
 
 int ServerLoop::Bind(const std::string& host, int port) {
-  if (listen_fd_ >= 0 || epoll_fd_ < 0 || wake_fd_ < 0) return -1;
+  {
+    MutexLock lock(mu_);
+    if (bound_ || epoll_fd_ < 0 || wake_fd_ < 0) return -1;
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -145,7 +148,9 @@ int ServerLoop::Bind(const std::string& host, int port) {
     ::close(fd);
     return -1;
   }
+  MutexLock lock(mu_);
   listen_fd_ = fd;
+  bound_ = true;
   return bound;
 }
 
@@ -155,6 +160,12 @@ void ServerLoop::Shutdown(milliseconds grace) {
     MutexLock lock(mu_);
     shutdown_ = true;
     grace_deadline_ = std::min(grace_deadline_, deadline);
+    // Before Run the listener is nobody's: close it now, so no client
+    // connects to a server that will not serve.
+    if (!running_ && listen_fd_ >= 0) {
+      ::close(listen_fd_);
+      listen_fd_ = -1;
+    }
   }
   Wake();
 }
@@ -171,7 +182,11 @@ size_t ServerLoop::connections() const {
 }
 
 bool ServerLoop::Run(const Dispatch& dispatch) {
-  if (listen_fd_ < 0) return false;
+  {
+    MutexLock lock(mu_);
+    if (listen_fd_ < 0) return shutdown_ && bound_;
+    running_ = true;
+  }
   dispatch_ = dispatch;
   std::array<epoll_event, 128> events;
   TimePoint next_scan = Clock::now() + kTick;
@@ -423,14 +438,16 @@ void ServerLoop::Linger(const std::shared_ptr<Connection>& conn) {
 
 void ServerLoop::Close(const std::shared_ptr<Connection>& conn) {
   if (!conn->TryClose()) return;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd(), nullptr);
-  ::close(conn->fd());
+  // Unregistered before the fd closes: once the peer sees EOF, the
+  // connection is no longer counted.
   bool last;
   {
     MutexLock lock(mu_);
     connections_.erase(conn->id());
     last = connections_.empty() && shutdown_;
   }
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd(), nullptr);
+  ::close(conn->fd());
   if (last) Wake();
 }
 

@@ -108,6 +108,8 @@ class ServerLoop {
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_
       CTX_GUARDED_BY(mu_);
   bool shutdown_ CTX_GUARDED_BY(mu_) = false;
+  bool bound_ CTX_GUARDED_BY(mu_) = false;    // Bind succeeded
+  bool running_ CTX_GUARDED_BY(mu_) = false;  // Run started
   TimePoint grace_deadline_ CTX_GUARDED_BY(mu_) = TimePoint::max();
 };
 
