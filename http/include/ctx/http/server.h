@@ -58,7 +58,8 @@
 //     response is still written if the socket takes it). Pipelined requests
 //     are read only after the response, so they never count as a hang-up.
 //   - Shutdown(grace) stops accepting, closes connections holding no complete
-//     request, serves every complete one (responses say Connection: close),
+//     request, serves every complete one (then closes its connection; a
+//     context handler's response says Connection: close),
 //     cancels handlers still running after `grace` (Cause: ServerStopping(),
 //     answered 503), and shuts every remaining socket down drain_timeout
 //     later, so it returns within grace + drain_timeout whatever clients do
@@ -78,10 +79,10 @@
 #include <httplib.h>
 
 #include <chrono>
-#include <mutex>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ctx/context.h"
@@ -246,8 +247,7 @@ class Server : public httplib::Server {
   // serving_ says whether it runs. Both under state_mu_.
   ContextAndCancel served_;
   mutable std::mutex state_mu_;
-  bool serving_ = false;   // listen_after_bind runs
-  bool stopped_ = false;   // stop or Shutdown was called
+  bool serving_ = false;  // listen_after_bind runs
 };
 
 }  // namespace ctx::http
