@@ -7,7 +7,7 @@
 //   - every line ends in CRLF (a bare LF or CR is rejected), the request line
 //     is `method SP target SP HTTP/1.0|HTTP/1.1`, a header line is
 //     `token ":" OWS value OWS` (no space before the colon, no obs-fold, no
-//     control characters in the value);
+//     NUL in the value; other control characters pass, as in nginx);
 //   - the body is framed by one Content-Length (digits only) on any method, or
 //     by `Transfer-Encoding: chunked` on HTTP/1.1; both at once, a repeated or
 //     invalid Content-Length, a repeated Transfer-Encoding, or chunked on

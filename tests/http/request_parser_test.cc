@@ -92,5 +92,22 @@ TEST(RequestParser, ZeroContentLengthIsKeptForHttplib) {
             "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
 }
 
+TEST(RequestParser, NulInHeaderValueIsRejected) {
+  RequestParser parser{ParserLimits{}};
+  EXPECT_EQ(parser.Feed(std::string(
+                "GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n", 35)),
+            State::kError);
+  EXPECT_EQ(parser.error_status(), 400);
+}
+
+// Like nginx: an escape byte cannot move a boundary; the header's own rules
+// (a request id's) decide what to do with it.
+TEST(RequestParser, OtherControlCharactersInValuesPass) {
+  RequestParser parser{ParserLimits{}};
+  EXPECT_EQ(parser.Feed(
+                "GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: a\x1b[31m\r\n\r\n"),
+            State::kComplete);
+}
+
 }  // namespace
 }  // namespace ctx::http::internal
