@@ -1,18 +1,27 @@
 // latency_bench: how fast the HTTP bridge notices that a request is over.
 //
-//   disconnect/close   client closes (FIN) while the handler waits on its
-//                      context; measured from close(2) to the handler's wake-up
-//                      (includes the 100 Continue probe and the RST it draws)
-//   disconnect/reset   same with SO_LINGER 0 (RST at once)
-//   client/cancel      a ctx::http::Client call waiting for a slow server;
-//                      measured from cancel() to the call's return
+//   disconnect/close/1.1  client closes (FIN) while the handler waits on its
+//                         context; measured from close(2) to the handler's
+//                         wake-up
+//   disconnect/reset/1.1  same with SO_LINGER 0 (RST at once)
+//   .../1.0               the same with HTTP/1.0 requests
+//   nginx/close, nginx/reset  the client talks to an nginx (started here from a
+//                         temporary prefix, default proxy settings: HTTP/1.0
+//                         upstream) that proxies to the server; measured from
+//                         the client's close(2) to the handler's wake-up
+//   client/cancel         a ctx::http::Client call waiting for a slow server;
+//                         measured from cancel() to the call's return
 //
 // Each case runs N iterations (default 1000; argv[1] overrides) one at a time
-// on loopback and prints p50, p99 and max in microseconds.
+// on loopback and prints p50, p99 and max in microseconds. argv[2], when
+// given, is the nginx binary for the nginx cases.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +29,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -72,31 +83,114 @@ struct Phase {
   }
 };
 
-int Connect(int port) {
+// TryConnect opens a loopback connection, or returns -1.
+int TryConnect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int Connect(int port) {
+  const int fd = TryConnect(port);
+  if (fd < 0) {
     std::perror("connect");
     std::exit(1);
   }
   return fd;
 }
 
+// Nginx runs nginx in front of `upstream` on a free loopback port, from a
+// temporary prefix, until destroyed.
+class Nginx {
+ public:
+  Nginx(const std::string& binary, int upstream) {
+    prefix_ = std::filesystem::temp_directory_path() /
+              ("ctx-latency-nginx-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(prefix_);
+    const std::string p = prefix_.string();
+    port_ = FreePort();
+    std::ofstream(prefix_ / "nginx.conf")
+        << "daemon off;\nmaster_process off;\npid " << p << "/nginx.pid;\n"
+        << "error_log " << p << "/error.log;\n"
+        << "events { worker_connections 256; }\nhttp {\n"
+        << "  access_log off;\n"
+        << "  client_body_temp_path " << p << "/body;\n"
+        << "  proxy_temp_path " << p << "/proxy;\n"
+        << "  fastcgi_temp_path " << p << "/fastcgi;\n"
+        << "  uwsgi_temp_path " << p << "/uwsgi;\n"
+        << "  scgi_temp_path " << p << "/scgi;\n"
+        << "  server {\n    listen 127.0.0.1:" << port_ << ";\n"
+        << "    location / {\n      proxy_pass http://127.0.0.1:" << upstream
+        << ";\n      proxy_set_header X-Request-Id $request_id;\n    }\n  "
+           "}\n}\n";
+    const std::string conf = p + "/nginx.conf";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::execl(binary.c_str(), binary.c_str(), "-p", p.c_str(), "-c",
+              conf.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Wait (bounded) until it listens.
+    for (int i = 0; i < 1000; ++i) {
+      const int fd = TryConnect(port_);
+      if (fd >= 0) {
+        ::close(fd);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::fprintf(stderr, "nginx did not start; see %s/error.log\n", p.c_str());
+    std::exit(7);
+  }
+  ~Nginx() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    std::filesystem::remove_all(prefix_);
+  }
+  Nginx(const Nginx&) = delete;
+  Nginx& operator=(const Nginx&) = delete;
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  static int FreePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+  }
+
+  std::filesystem::path prefix_;
+  int port_ = -1;
+  pid_t pid_ = -1;
+};
+
 void Report(const char* name, std::vector<double> us) {
   std::sort(us.begin(), us.end());
   auto at = [&](double q) {
     return us[std::min(us.size() - 1, static_cast<size_t>(q * us.size()))];
   };
-  std::printf("%-18s n=%zu p50=%.0fus p99=%.0fus max=%.0fus\n", name, us.size(),
+  std::printf("%-22s n=%zu p50=%.0fus p99=%.0fus max=%.0fus\n", name, us.size(),
               at(0.50), at(0.99), us.back());
 }
 
-std::vector<double> Disconnect(int port, Phase& phase, int n, bool reset) {
+std::vector<double> Disconnect(int port, Phase& phase, int n, bool reset,
+                               const char* version = "HTTP/1.1") {
   std::vector<double> out;
-  const std::string request = "GET /wait HTTP/1.1\r\nHost: b\r\n\r\n";
+  const std::string request =
+      std::string("GET /wait ") + version + "\r\nHost: b\r\n\r\n";
   for (int i = 0; i < n; ++i) {
     const int fd = Connect(port);
     if (::send(fd, request.data(), request.size(), 0) < 0) std::exit(1);
@@ -160,8 +254,15 @@ int main(int argc, char** argv) {
   const int port = server.bind_to_any_port("127.0.0.1");
   std::thread listener([&] { server.listen_after_bind(); });
 
-  Report("disconnect/close", Disconnect(port, phase, n, /*reset=*/false));
-  Report("disconnect/reset", Disconnect(port, phase, n, /*reset=*/true));
+  Report("disconnect/close/1.1", Disconnect(port, phase, n, false));
+  Report("disconnect/reset/1.1", Disconnect(port, phase, n, true));
+  Report("disconnect/close/1.0", Disconnect(port, phase, n, false, "HTTP/1.0"));
+  Report("disconnect/reset/1.0", Disconnect(port, phase, n, true, "HTTP/1.0"));
+  if (argc > 2) {
+    Nginx nginx(argv[2], port);
+    Report("nginx/close", Disconnect(nginx.port(), phase, n, false));
+    Report("nginx/reset", Disconnect(nginx.port(), phase, n, true));
+  }
   Report("client/cancel", ClientCancel(port, phase, n));
 
   server.stop();

@@ -1,36 +1,26 @@
-// http/src/connection.h: what the server knows about one client connection,
-// shared between the worker thread serving it, the disconnect watcher and
-// Server::stop(). Internal.
+// http/src/connection.h: one client connection of a ctx::http::Server, shared
+// by the server loop (server_loop.h) and the worker serving its requests.
+// Internal.
 //
-// The disconnect rule. TCP tells a server three things about a peer while a
-// handler runs:
-//   RST (EPOLLERR / EPOLLHUP)  the peer is gone: cancel the request.
-//   FIN (EPOLLRDHUP)           the peer will send nothing more. That is what
-//                              both close() and shutdown(SHUT_WR) send, so a
-//                              FIN alone cannot tell a client that left from
-//                              one that half-closed and waits for its answer.
-//   unread input (EPOLLIN)     a pipelined request: not watched at all.
-// On FIN during a handler, we therefore ask the peer's kernel: we send an
-// interim "HTTP/1.1 100 Continue" (RFC 9110 15.2: any HTTP/1.1 client must
-// accept and skip unsolicited 1xx responses). A client that only half-closed
-// reads it and later gets the final response; a socket that was closed
-// answers the bytes with RST, which cancels the request (a loopback round
-// trip: well under a millisecond). The probe is sent at most once per
-// connection, never to HTTP/1.0 clients (1xx is forbidden for them), and only
-// while a handler runs, so no response bytes can interleave with it: the
-// worker writes the response only after EndHandler. For HTTP/1.0, FIN alone
-// never cancels; RST still does.
+// Ownership moves with the phase, always under mu_:
+//   kReading    the loop reads and frames the next request (the parser is the
+//               loop's); the fd is armed for input.
+//   kWorker     a complete request is queued or being served (the parser is
+//               the worker's); the fd is armed only for the peer going away.
+//   kLingering  a rejected request was answered; the loop discards input
+//               until EOF or a deadline, so the answer is not lost to a RST.
+//   kClosed     closed; nobody touches the fd again.
+// Only the owner of the phase changes it (Close from any owner), so the fd is
+// closed by exactly one thread, after kClosed is set under mu_; anyone else
+// touches the fd only under mu_ and before kClosed.
 //
-// Phases (written by the worker under mu_):
-//   kWaiting   between requests, in the keep-alive wait
-//   kReading   httplib reads and routes a request, or writes its response
-//   kHandling  a wrapped handler runs: its context can be canceled here
-//   kClosed    the worker is done; the fd is about to be closed. Nobody may
-//              touch the fd any more (the watcher re-arms it only in other
-//              phases, under mu_).
+// The disconnect rule (as Go's net/http): while the connection is in
+// kWorker, a FIN or a RST from the peer cancels the running handler's context
+// (Cause: ClientDisconnected()), for HTTP/1.0 and HTTP/1.1 alike. A client
+// that half-closes after sending its request is taken for gone.
 //
-// Lock order: Connection::mu_ may be held while calling into the watcher's
-// epoll (a syscall, no watcher lock). Contexts are canceled only after mu_ is
+// Lock order: Connection::mu_ is a leaf, except that the loop's epoll_ctl and
+// shutdown(2) are called under it. Contexts are canceled only after mu_ is
 // released, since cancel runs callbacks.
 
 #ifndef CTX_HTTP_SRC_CONNECTION_H_
@@ -39,80 +29,98 @@
 #include <cstdint>
 #include <string>
 
+#include "ctx/clock.h"
 #include "ctx/context.h"
 #include "ctx/internal/thread_annotations.h"
 #include "mutex.h"
+#include "request_parser.h"
 
 namespace ctx::http::internal {
 
-class DisconnectWatcher;
-class SocketStream;
+// Peer is the two ends of a connection, as httplib reports them.
+struct Peer {
+  std::string remote_ip;
+  int remote_port = -1;
+  std::string local_ip;
+  int local_port = -1;
+};
 
 class Connection {
  public:
-  // Connection describes `fd`, served through `stream` (which must outlive
-  // the last worker-side call).
-  Connection(int fd, SocketStream& stream);
+  enum class Phase { kReading, kWorker, kLingering, kClosed };
+
+  Connection(int fd, uint64_t id, Peer peer, const ParserLimits& limits);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
   [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] uint64_t id() const noexcept { return id_; }
+  [[nodiscard]] const Peer& peer() const noexcept { return peer_; }
+  // parser is for the owner of the phase only (see the file comment).
+  [[nodiscard]] RequestParser& parser() noexcept { return parser_; }
 
-  // Worker side. BeginWait enters the keep-alive wait and EndWait leaves it;
-  // both return false once Stop() was called (the worker should close).
-  bool BeginWait();
-  bool EndWait();
-  // BeginHandler starts the window in which `cancel` is called on disconnect
-  // or Stop(); it may call `cancel` before returning (peer already gone,
-  // server stopping) and may send the probe (see the file comment) when
-  // `may_probe` (an HTTP/1.1 request). EndHandler closes the window.
-  void BeginHandler(const CancelCauseFunc& cancel, bool may_probe);
+  // BeginHandler starts the window in which `cancel` is called on a
+  // disconnect or a stop past its grace; it calls `cancel` before returning
+  // when either happened already. EndHandler closes the window. Worker.
+  void BeginHandler(const CancelCauseFunc& cancel);
   void EndHandler();
-  // Close enters kClosed; call it before unregistering and closing the fd.
-  void Close();
+  // KeepOpen reports whether the connection may serve another request: the
+  // peer is still there and the server is not stopping.
+  [[nodiscard]] bool KeepOpen();
+  // Stopping reports whether the server began to shut down.
+  [[nodiscard]] bool Stopping();
 
-  // Watcher side: handles epoll `events` for this connection (the watcher's
-  // thread). Registration is one-shot; this re-arms as needed.
-  void OnEvents(uint32_t events);
-  // Attach records the watcher registration (before any event can come), or
-  // clears it (nullptr, 0) when registering failed.
-  void Attach(DisconnectWatcher* watcher, uint64_t id);
+  // PeerGone records a FIN or RST seen in kWorker and cancels the running
+  // handler. Loop.
+  void PeerGone();
+  // Stop marks the server stopping; with `cancel_handlers` also cancels the
+  // running handler and every later one (Cause: ServerStopping()). Returns
+  // the phase. Any thread.
+  Phase Stop(bool cancel_handlers);
+  // ShutdownSocket shuts the socket down both ways unless it is closed, so a
+  // worker blocked writing to it fails at once. Any thread.
+  void ShutdownSocket();
 
-  // Stop cancels a running handler's context with ServerStopping() and wakes
-  // a keep-alive wait. Any thread.
-  void Stop();
+  // Phase and deadline, under mu_. Arm moves to `phase` with `deadline` and
+  // re-arms the one-shot registration of the fd in `epoll_fd` for `events`,
+  // under mu_, so the fd cannot be closed in between; it refuses (false) once
+  // closed, and with `only_if_open` also when KeepOpen() is false. TryClose
+  // enters kClosed and returns true when the caller must now close the fd
+  // (false: already closed).
+  [[nodiscard]] Phase phase();
+  [[nodiscard]] bool Arm(Phase phase, TimePoint deadline, int epoll_fd,
+                         uint32_t events, bool only_if_open);
+  [[nodiscard]] TimePoint deadline();
+  void SetDeadline(TimePoint deadline);
+  [[nodiscard]] bool TryClose();
+  // MarkGone records a FIN that the loop read itself (with the request).
+  void MarkGone();
+
+  // loop_state is the parser state the deadline was set for; the loop's.
+  RequestParser::State loop_state = RequestParser::State::kIdle;
+  // linger_left bounds the bytes discarded in kLingering; the loop's.
+  size_t linger_left = 0;
+  // served counts the requests answered; the worker's.
+  size_t served = 0;
 
  private:
-  enum class Phase { kWaiting, kReading, kHandling, kClosed };
-
-  // ProbeLocked sends the 100 Continue probe (or what the socket takes of
-  // it). Returns false when the send showed the peer is gone.
-  bool ProbeLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RearmLocked() CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
   const int fd_;
-  SocketStream& stream_;  // the worker's; touched only on the worker thread
+  const uint64_t id_;
+  const Peer peer_;
+  RequestParser parser_;
 
   Mutex mu_;
-  // The registration, set by Attach (before the fd enters the epoll set).
-  DisconnectWatcher* watcher_ CTX_GUARDED_BY(mu_) = nullptr;
-  uint64_t id_ CTX_GUARDED_BY(mu_) = 0;
   Phase phase_ CTX_GUARDED_BY(mu_) = Phase::kReading;
-  CancelCauseFunc cancel_ CTX_GUARDED_BY(mu_);      // set in kHandling only
-  bool may_probe_ CTX_GUARDED_BY(mu_) = false;      // the running request's
-  bool stopping_ CTX_GUARDED_BY(mu_) = false;       // set once by Stop
-  bool gone_ CTX_GUARDED_BY(mu_) = false;           // RST or error seen
-  bool fin_seen_ CTX_GUARDED_BY(mu_) = false;       // FIN seen
-  bool probed_ CTX_GUARDED_BY(mu_) = false;         // probe (partly) sent
-  bool want_writable_ CTX_GUARDED_BY(mu_) = false;  // probe waits for room
-  // The part of the probe the socket did not take; moved into the stream's
-  // write prefix by EndHandler.
-  std::string probe_tail_ CTX_GUARDED_BY(mu_);
+  TimePoint deadline_ CTX_GUARDED_BY(mu_);
+  CancelCauseFunc cancel_ CTX_GUARDED_BY(mu_);   // set while a handler runs
+  bool gone_ CTX_GUARDED_BY(mu_) = false;        // FIN or RST seen
+  bool stopping_ CTX_GUARDED_BY(mu_) = false;    // the server is stopping
+  bool cancel_all_ CTX_GUARDED_BY(mu_) = false;  // stop's grace is over
 };
 
 // CurrentConnection returns the connection the calling worker thread is
-// serving, or nullptr outside ctx::http::Server's connection loop (a wrapped
-// handler registered on a plain httplib::Server).
+// serving, or nullptr outside ctx::http::Server's workers (a wrapped handler
+// registered on a plain httplib::Server).
 Connection* CurrentConnection() noexcept;
 
 // CurrentConnectionScope makes `conn` the calling thread's current connection

@@ -3,34 +3,18 @@
 
 #include "ctx/http/server.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <string>
 #include <utility>
 
 #include "connection.h"
 #include "ctx/propagation.h"
-#include "disconnect_watcher.h"
-#include "socket_stream.h"
+#include "request_stream.h"
+#include "server_loop.h"
 
 namespace ctx::http {
 namespace {
-
-using std::chrono::microseconds;
-using std::chrono::milliseconds;
-
-// kStopCheck bounds each keep-alive poll, so a stop made through httplib's own
-// (non-virtual) stop() is still noticed, as stock httplib notices it.
-constexpr milliseconds kStopCheck(100);
-
-microseconds ToMicros(time_t sec, time_t usec) {
-  return std::chrono::seconds(sec) + microseconds(usec);
-}
 
 // ReplaceResponse answers for the handler: drops what it set (releasing a
 // content provider's resources as httplib would), keeps nothing but the
@@ -61,10 +45,9 @@ std::string_view Reason(int status) {
 // HandlerWindow keeps the connection's handler phase open for its scope.
 class HandlerWindow {
  public:
-  HandlerWindow(internal::Connection* conn, const CancelCauseFunc& cancel,
-                bool may_probe)
+  HandlerWindow(internal::Connection* conn, const CancelCauseFunc& cancel)
       : conn_(conn) {
-    if (conn_ != nullptr) conn_->BeginHandler(cancel, may_probe);
+    if (conn_ != nullptr) conn_->BeginHandler(cancel);
   }
   ~HandlerWindow() {
     if (conn_ != nullptr) conn_->EndHandler();
@@ -76,13 +59,101 @@ class HandlerWindow {
   internal::Connection* const conn_;
 };
 
+// IsFramingError says whether a status httplib wrote means the request was
+// malformed or too large: the connection then closes.
+bool IsFramingError(int status) {
+  return status == 400 || status == 408 || status == 411 || status == 413 ||
+         status == 414 || status == 431;
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options)
-    : options_(std::move(options)),
-      watcher_(std::make_unique<internal::DisconnectWatcher>()) {}
+    : options_(std::move(options)), served_(WithCancel(Background())) {
+  loop_ = std::make_unique<internal::ServerLoop>(
+      options_.limits,
+      [this](int status, std::string_view reason, const internal::Peer&) {
+        if (!options_.logger) return;
+        options_.logger(RequestLogRecord{
+            .status = status,
+            .request_id = "",
+            .method = "",
+            .path = "",
+            .reason = reason,
+            .elapsed = Clock::duration::zero(),
+        });
+      });
+}
 
 Server::~Server() = default;
+
+bool Server::bind_to_port(const std::string& host, int port, int) {
+  return loop_->Bind(host, port) > 0;
+}
+
+int Server::bind_to_any_port(const std::string& host, int) {
+  return loop_->Bind(host, 0);
+}
+
+bool Server::listen(const std::string& host, int port, int socket_flags) {
+  return bind_to_port(host, port, socket_flags) && listen_after_bind();
+}
+
+bool Server::is_running() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return serving_;
+}
+
+bool Server::listen_after_bind() {
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (serving_) return false;
+    serving_ = true;
+  }
+  std::unique_ptr<httplib::TaskQueue> workers(new_task_queue());
+  const bool ok = loop_->Run([this, &workers](
+                                 std::shared_ptr<internal::Connection> conn) {
+    workers->enqueue([this, conn = std::move(conn)] { ServeConnection(conn); });
+  });
+  // Every connection is closed; the workers may still be returning.
+  workers->shutdown();
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    serving_ = false;
+  }
+  served_.cancel();
+  return ok;
+}
+
+void Server::Shutdown(std::chrono::milliseconds grace) {
+  loop_->Shutdown(grace);
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    if (!serving_) return;
+  }
+  served_.context.Done().Wait();
+}
+
+void Server::stop() { loop_->Shutdown(std::chrono::milliseconds(0)); }
+
+void Server::ServeConnection(
+    const std::shared_ptr<internal::Connection>& conn) {
+  internal::CurrentConnectionScope current(conn.get());
+  do {
+    internal::RequestStream stream(*conn, conn->parser().Take(),
+                                   options_.limits.write_timeout);
+    ++conn->served;
+    const bool last =
+        conn->served >= options_.limits.max_requests_per_connection ||
+        conn->Stopping();
+    bool connection_closed = false;
+    const bool ok = process_request(stream, last, connection_closed, nullptr);
+    if (!ok || last || connection_closed || IsFramingError(stream.status())) {
+      loop_->Close(conn);
+      return;
+    }
+  } while (loop_->Resume(conn));
+}
 
 Server& Server::Get(const std::string& pattern, ContextHandler handler) {
   httplib::Server::Get(pattern, Wrap(std::move(handler)));
@@ -114,19 +185,6 @@ httplib::Server::Handler Server::Wrap(ContextHandler handler) {
                                               httplib::Response& res) {
     Serve(handler, req, res);
   };
-}
-
-void Server::stop() {
-  // Stop listening first: a connection registered after StopAll's snapshot
-  // then sees svr_sock_ invalid in its loop and closes. This is what
-  // httplib::Server::stop does, minus its is_running_ check: a stop that
-  // comes after bind but before the accept loop started must not be lost.
-  const socket_t listener = svr_sock_.exchange(INVALID_SOCKET);
-  if (listener != INVALID_SOCKET) {
-    ::shutdown(listener, SHUT_RDWR);
-    ::close(listener);
-  }
-  watcher_->StopAll();
 }
 
 void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
@@ -175,8 +233,7 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
 
   // A budget of zero (or a root already done) skips the handler.
   if (!c.Done().Ready()) {
-    HandlerWindow window(internal::CurrentConnection(), cancel,
-                         req.version == "HTTP/1.1");
+    HandlerWindow window(internal::CurrentConnection(), cancel);
     handler(c, req, res);
   }
   if (c.Err()) {
@@ -185,57 +242,13 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     log(status, reason);
     ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
   }
+  // A shutdown began: this is the connection's last response.
+  if (internal::Connection* conn = internal::CurrentConnection();
+      conn != nullptr && conn->Stopping()) {
+    res.set_header("Connection", "close");
+  }
   cancel_deadline();
   cancel();
-}
-
-bool Server::process_and_close_socket(socket_t sock) {
-  internal::SocketStream stream(
-      sock, ToMicros(read_timeout_sec_, read_timeout_usec_),
-      ToMicros(write_timeout_sec_, write_timeout_usec_));
-  auto conn = std::make_shared<internal::Connection>(sock, stream);
-  const uint64_t id = watcher_->Add(conn);
-  internal::CurrentConnectionScope current(conn.get());
-
-  // As httplib's own loop: at most keep_alive_max_count_ requests, the last
-  // one told to close; stop when the server stops, the peer is silent for
-  // the keep-alive timeout, or a request fails or asks to close.
-  bool ret = false;
-  for (size_t left = std::max<size_t>(keep_alive_max_count_, 1); left > 0;
-       --left) {
-    if (svr_sock_ == INVALID_SOCKET) break;
-    if (!stream.HasBufferedInput()) {
-      if (!conn->BeginWait()) break;
-      const bool ready = WaitForRequest(sock);
-      if (!conn->EndWait() || !ready) break;
-    }
-    bool connection_closed = false;
-    ret = process_request(stream, left == 1, connection_closed, nullptr);
-    if (!ret || connection_closed) break;
-  }
-
-  conn->Close();
-  watcher_->Remove(id, sock);
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
-  return ret;
-}
-
-bool Server::WaitForRequest(socket_t sock) {
-  const auto deadline =
-      Clock::now() + std::chrono::seconds(keep_alive_timeout_sec_);
-  for (;;) {
-    if (svr_sock_ == INVALID_SOCKET) return false;
-    const auto left = deadline - Clock::now();
-    if (left <= Clock::duration::zero()) return false;
-    const auto slice = std::min<Clock::duration>(left, kStopCheck);
-    pollfd p{sock, POLLIN, 0};
-    const int r = ::poll(
-        &p, 1,
-        static_cast<int>(std::chrono::ceil<milliseconds>(slice).count()));
-    if (r > 0) return true;  // data, EOF or error: process_request decides
-    if (r < 0 && errno != EINTR) return false;
-  }
 }
 
 }  // namespace ctx::http

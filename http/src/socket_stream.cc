@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 
+#include "socket_address.h"
+
 namespace ctx::http::internal {
 namespace {
 
@@ -23,22 +25,6 @@ int PollMillis(microseconds t) {
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(t).count();
   return static_cast<int>(
       std::min<int64_t>(ms, std::numeric_limits<int>::max()));
-}
-
-// AddressOf renders a socket address as text and port, as httplib does
-// (numeric host, host-order port).
-void AddressOf(const sockaddr_storage& addr, socklen_t len, std::string& ip,
-               int& port) {
-  char host[NI_MAXHOST];
-  if (getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host,
-                  sizeof(host), nullptr, 0, NI_NUMERICHOST) == 0) {
-    ip = host;
-  }
-  if (addr.ss_family == AF_INET) {
-    port = ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
-  } else if (addr.ss_family == AF_INET6) {
-    port = ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
-  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // http/src/socket_stream.h: our httplib::Stream over a connected TCP socket,
-// used by both the server and the client. Internal.
+// used by the client (the server frames requests itself: server_loop.h).
+// Internal.
 //
 // httplib 0.11.4 does not declare its own SocketStream in its header, and its
 // behaviour differs from what the bridge needs in three ways, so we keep our

@@ -131,6 +131,11 @@ TEST_F(ServerTest, InvalidRequestIdIsReplacedNotEchoed) {
   for (const std::string& bad : bad_ids) {
     auto r = Exchange(port(), GetRequest("/seen", {"X-Request-Id: " + bad}));
     ASSERT_TRUE(r.has_value()) << "no response for id " << LogSafe(bad);
+    // A NUL or CR in a header value is malformed framing: 400, nothing echoed.
+    if (r->status == 400) {
+      EXPECT_EQ(r->header("x-request-id"), "") << "for " << LogSafe(bad);
+      continue;
+    }
     const std::string echoed = r->header("x-request-id");
     EXPECT_TRUE(IsValidRequestId(echoed))
         << "echoed " << LogSafe(echoed) << " for " << LogSafe(bad);

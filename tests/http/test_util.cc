@@ -14,17 +14,12 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "disconnect_watcher.h"
+#include "server_loop.h"
 
 namespace ctx::http {
 
 size_t ServerTestPeer::WatchedConnections(const Server& s) {
-  return s.watcher_->size();
-}
-
-void ServerTestPeer::RaiseBacklog(Server& s, int backlog) {
-  // listen(2) on a listening socket only updates its backlog.
-  ::listen(s.svr_sock_, backlog);
+  return s.loop_->connections();
 }
 
 namespace testing {
@@ -90,7 +85,6 @@ RunningServer::~RunningServer() { Stop(); }
 void RunningServer::Start() {
   port_ = server_.bind_to_any_port("127.0.0.1");
   if (port_ <= 0) throw std::runtime_error("bind_to_any_port failed");
-  ServerTestPeer::RaiseBacklog(server_, 1024);
   // Clients may connect right away: the socket listens already, and the
   // kernel queues connections until the accept loop runs.
   thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -214,6 +208,17 @@ std::string ReadToEof(int fd) {
     if (n <= 0) return out;
     out.append(chunk, static_cast<size_t>(n));
   }
+}
+
+Answer Exchange(int port, std::string_view request) {
+  const int fd = Connect(port);
+  SendAll(fd, request);
+  Answer a;
+  std::string buffer;
+  a.response = ReadResponse(fd, buffer);
+  a.after = buffer + ReadToEof(fd);
+  ::close(fd);
+  return a;
 }
 
 void CloseWithReset(int fd) {

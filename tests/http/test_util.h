@@ -21,11 +21,9 @@ namespace ctx::http {
 
 // ServerTestPeer reaches a Server's internals for tests.
 struct ServerTestPeer {
-  // WatchedConnections is how many connections the disconnect watcher holds.
+  // WatchedConnections is how many connections the server holds open (all are
+  // watched).
   static size_t WatchedConnections(const Server& s);
-  // RaiseBacklog lets many clients connect at once (httplib listens with a
-  // backlog of 5, which drops SYNs when 200 clients connect in a burst).
-  static void RaiseBacklog(Server& s, int backlog);
 };
 
 namespace testing {
@@ -118,6 +116,14 @@ std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
                                         bool skip_interim = true);
 // ReadToEof reads until the peer closes (or kCap passes).
 std::string ReadToEof(int fd);
+// Answer is one response and every byte the server sent after it before it
+// closed the connection.
+struct Answer {
+  std::optional<RawResponse> response;
+  std::string after;
+};
+// Exchange connects, sends `request`, and reads one response then to EOF.
+Answer Exchange(int port, std::string_view request);
 // CloseWithReset closes with SO_LINGER 0: the peer sees RST, not FIN.
 void CloseWithReset(int fd);
 // Get builds "GET <path> HTTP/1.1" with Host and the given extra header

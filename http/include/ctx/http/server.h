@@ -9,8 +9,8 @@
 // For each request such a handler gets a context derived from the server's
 // root context that is
 //   - canceled when the client closes or resets its connection while the
-//     handler runs (Cause: ClientDisconnected()), or when stop() is called
-//     (Cause: ServerStopping());
+//     request is queued or its handler runs (Cause: ClientDisconnected()), or
+//     by stop() or the end of Shutdown()'s grace (Cause: ServerStopping());
 //   - done at the deadline the request asked for (X-Request-Timeout in ms, or
 //     grpc-timeout), capped and defaulted by the server (HeaderPolicy);
 //   - carrying the request id (X-Request-Id, validated, generated when
@@ -33,37 +33,60 @@
 //   int port = server.bind_to_any_port("127.0.0.1");
 //   std::thread t([&] { server.listen_after_bind(); });
 //   ...
-//   server.stop();  // cancels in-flight requests; listen_after_bind returns
+//   server.Shutdown(std::chrono::seconds(5));  // in-flight requests finish
 //   t.join();
 // clang-format on
 //
-// Disconnect detection. One watcher thread per server watches every open
-// connection with epoll. A reset (RST) cancels the running request at once.
-// A FIN alone is ambiguous (a client that closed and one that only
-// half-closed after sending both send it), so during a handler the server then
-// sends one interim "100 Continue" response, which every HTTP/1.1 client must
-// skip: a half-closed client keeps waiting and gets its answer, a closed
-// socket answers with RST and the request is canceled, typically within a
-// millisecond. HTTP/1.0 requests never get the probe, so for them only a
-// reset cancels. Pipelined requests and idle keep-alive connections are never
-// mistaken for a disconnect (unread input is not an event). The window covers
-// the wrapped handler only: content providers that httplib runs after the
-// handler returns see no context.
-//
-// Compared with stock httplib 0.11.4, the connection loop is our own (around
-// httplib's own request processing). Keep-alive count and timeout, read and
-// write timeouts, and routing are httplib's. Two httplib bugs are fixed on the
-// way: a pipelined request that arrives with the previous one is served
-// instead of dropped, and a client that half-closes gets its response
-// (httplib's stream refuses to write once it sees EOF).
+// The connection layer is the bridge's own (accept, reading requests,
+// keep-alive, disconnect watching, drain); httplib parses the head again,
+// routes and writes the response, through its public and protected API.
+//   - Framing (RFC 9112). One thread reads every connection without blocking
+//     and frames each request whole (head and body, a GET's body included)
+//     before a worker sees it: Content-Length on any method, or chunked;
+//     both, a repeated or invalid Content-Length, bare LF line ends,
+//     obs-fold or a missing Host are answered 400, a request line over the
+//     limit 414, headers over the limits 431, a body over the limit 413, an
+//     unknown method or transfer coding 501, and each of those answers (and
+//     any 400 httplib writes) closes the connection: no byte after a
+//     malformed request is ever read as a request.
+//   - Limits and deadlines (ServerLimits): a request's head must arrive
+//     within head_timeout and its body within body_timeout (else 408 and
+//     close); an idle keep-alive connection closes after idle_timeout;
+//     beyond max_connections a new connection is answered 503 and closed.
+//   - Slow clients cannot starve handlers: a connection takes a worker only
+//     with a complete request.
+//   - Disconnects (the rule, as Go's net/http has it): while a request is
+//     queued or its handler runs, a FIN or RST from the client cancels the
+//     context (Cause: ClientDisconnected()), for HTTP/1.0 and 1.1 alike; a
+//     client that half-closes after sending its request counts as gone (its
+//     response is still written if the socket takes it). Pipelined requests
+//     are read only after the response, so they never count as a hang-up.
+//   - Shutdown(grace) stops accepting, closes connections holding no complete
+//     request, serves every complete one (then closes its connection; a
+//     context handler's response says Connection: close),
+//     cancels handlers still running after `grace` (Cause: ServerStopping(),
+//     answered 503), and shuts every remaining socket down drain_timeout
+//     later, so it returns within grace + drain_timeout whatever clients do
+//     (handlers that ignore their context can still delay it). stop() is
+//     Shutdown without grace and without waiting.
+//   - TCP_NODELAY is on by default.
+// httplib's own socket settings (set_keep_alive_*, set_read_timeout,
+// set_write_timeout, set_tcp_nodelay, set_socket_options,
+// set_address_family) are not used: ServerLimits replaces them. Its routes,
+// handlers, mount points, set_payload_max_length, set_error_handler,
+// set_exception_handler, set_logger and new_task_queue (the workers) work as
+// usual. An "Expect: 100-continue" is answered by the server itself.
 
 #ifndef CTX_HTTP_SERVER_H_
 #define CTX_HTTP_SERVER_H_
 
 #include <httplib.h>
 
+#include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ctx/context.h"
@@ -75,7 +98,8 @@
 namespace ctx::http {
 
 namespace internal {
-class DisconnectWatcher;
+class Connection;
+class ServerLoop;
 }  // namespace internal
 
 // ContextHandler is a route handler that receives its request's context. It
@@ -85,6 +109,45 @@ class DisconnectWatcher;
 // not outlive the handler.
 using ContextHandler = std::function<void(
     const Context&, const httplib::Request&, httplib::Response&)>;
+
+// ServerLimits bounds what one client can make the server hold or wait for.
+// Every limit is per request or per connection; a zero size or duration is
+// taken as is (a zero head_timeout answers 408 to any request that does not
+// arrive in one read).
+struct ServerLimits {
+  // max_request_line: longest request line (method, target, version); 414
+  // beyond. At most 8 KiB (httplib's own limit), larger values are capped.
+  size_t max_request_line = 8 * 1024;
+  // max_header_bytes: the whole head (request line and headers); 431 beyond.
+  // A single header line is limited to 8 KiB (httplib's limit) as well.
+  size_t max_header_bytes = 32 * 1024;
+  // max_header_count: header lines per request; 431 beyond.
+  size_t max_header_count = 100;
+  // max_body_bytes: decoded body; 413 beyond. The body is held in memory
+  // before the handler runs.
+  size_t max_body_bytes = 1024 * 1024;
+  // head_timeout: from a request's first byte to the end of its head; 408.
+  std::chrono::milliseconds head_timeout{10'000};
+  // body_timeout: from the end of the head to the end of the body; 408.
+  std::chrono::milliseconds body_timeout{30'000};
+  // idle_timeout: how long a connection may wait for its first or next
+  // request; then it is closed without an answer.
+  std::chrono::milliseconds idle_timeout{5'000};
+  // write_timeout: how long one write of a response may wait for the client.
+  std::chrono::milliseconds write_timeout{5'000};
+  // max_requests_per_connection: the last one is answered with
+  // Connection: close.
+  size_t max_requests_per_connection = 1000;
+  // max_connections: open connections; one more is answered 503 and closed.
+  size_t max_connections = 1024;
+  // backlog: the listen(2) backlog.
+  int backlog = 1024;
+  // tcp_nodelay: TCP_NODELAY on every accepted socket.
+  bool tcp_nodelay = true;
+  // drain_timeout: after a shutdown's grace period, how long responses may
+  // still take before every socket is shut down.
+  std::chrono::milliseconds drain_timeout{1'000};
+};
 
 // ServerOptions configures what a Server adds to httplib. A plain value; the
 // Server keeps a copy.
@@ -96,21 +159,42 @@ struct ServerOptions {
   HeaderPolicy headers;
   // logger receives the 400/499/503/504 records; empty: no such logging.
   RequestLogger logger = DefaultRequestLogger();
+  // limits bounds requests and connections (see ServerLimits).
+  ServerLimits limits;
 };
 
-// Server is an httplib::Server with context handlers and disconnect
-// detection.
+// Server is an httplib::Server with context handlers and its own connection
+// layer (see the file comment).
 //
-// Thread-safety: as httplib::Server. Register routes and change settings
-// before listening; stop() is safe from any thread at any time.
-// Lifetime: destroy the server only after listen() has returned (as with
-// httplib); the destructor joins the watcher thread.
+// Thread-safety: register routes and change settings before listening;
+// stop() and Shutdown() are safe from any thread at any time.
+// Lifetime: destroy the server only after listen_after_bind() has returned
+// (or was never called).
 class Server : public httplib::Server {
  public:
   explicit Server(ServerOptions options = {});
   ~Server() override;
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
+
+  // bind_to_port, bind_to_any_port, listen_after_bind, listen, is_running and
+  // stop hide httplib's (non-virtual) functions of the same names and serve
+  // through this server's connection layer; called through an
+  // httplib::Server reference they would run stock httplib instead.
+  // `socket_flags` is accepted for compatibility and ignored.
+  //
+  // bind_to_port opens the listening socket; false on failure.
+  bool bind_to_port(const std::string& host, int port, int socket_flags = 0);
+  // bind_to_any_port binds an ephemeral port and returns it, or -1.
+  int bind_to_any_port(const std::string& host, int socket_flags = 0);
+  // listen_after_bind serves on the calling thread until a shutdown has
+  // drained; false when not bound. Returns at once when stop() or Shutdown()
+  // came first. Call it once.
+  bool listen_after_bind();
+  // listen is bind_to_port then listen_after_bind.
+  bool listen(const std::string& host, int port, int socket_flags = 0);
+  // is_running is true while listen_after_bind serves.
+  [[nodiscard]] bool is_running() const;
 
   // Get, Post, Put, Patch, Delete and Options register a context handler for
   // `pattern`, as the httplib methods of the same names register plain ones
@@ -135,36 +219,39 @@ class Server : public httplib::Server {
   // ids, values) but cannot see disconnects.
   [[nodiscard]] httplib::Server::Handler Wrap(ContextHandler handler);
 
-  // stop stops listening, as httplib::Server::stop does, and also cancels the
-  // context of every request whose handler is running (Cause:
-  // ServerStopping()) and closes idle keep-alive connections. It does not wait
-  // for handlers to return; listen() returns once they have. Safe from any
-  // thread, including from a handler, any number of times. Unlike httplib's,
-  // a stop between bind and listen is not lost: listen then returns at once.
-  // It hides, and does not override, httplib's non-virtual stop(): calling
-  // that one through an httplib::Server reference stops listening without
-  // canceling, and idle connections then close within about 100 ms.
+  // Shutdown stops the server gracefully (see the file comment) and waits
+  // until listen_after_bind has returned: handlers still running `grace` from
+  // now are canceled (Cause: ServerStopping()). Returns at once when the
+  // server is not serving. Must not be called from a handler (it would wait
+  // for itself); use stop() there. A later call may shorten the grace.
+  void Shutdown(std::chrono::milliseconds grace);
+
+  // stop is Shutdown with no grace, without waiting: every running handler is
+  // canceled at once and queued requests are answered 503;
+  // listen_after_bind returns once the handlers have. Safe from any thread,
+  // including a handler, any number of times; a stop before
+  // listen_after_bind is not lost.
   void stop();
 
  private:
   friend struct ServerTestPeer;
 
-  // process_and_close_socket serves one accepted connection: our keep-alive
-  // loop around httplib's process_request, with the connection registered
-  // for disconnect detection. Runs on an httplib worker thread.
-  bool process_and_close_socket(socket_t sock) override;
+  // ServeConnection answers the complete requests of `conn` (at least one)
+  // on a worker thread, then hands it back to the loop or closes it.
+  void ServeConnection(const std::shared_ptr<internal::Connection>& conn);
   // Serve runs one wrapped handler: builds the context, calls `handler`,
   // maps a done context to a status (ctx/http/status.h), logs.
   void Serve(const ContextHandler& handler, const httplib::Request& req,
              httplib::Response& res);
-  // WaitForRequest is the keep-alive wait: true when the next request's
-  // first bytes (or EOF) arrived within the keep-alive timeout.
-  bool WaitForRequest(socket_t sock);
 
   const ServerOptions options_;
-  // watcher_: created in the constructor, destroyed (thread joined) in the
-  // destructor.
-  std::unique_ptr<internal::DisconnectWatcher> watcher_;
+  // loop_: created in the constructor; its thread is listen_after_bind's.
+  std::unique_ptr<internal::ServerLoop> loop_;
+  // served_ is canceled when listen_after_bind returns (Shutdown waits on it);
+  // serving_ says whether it runs. Both under state_mu_.
+  ContextAndCancel served_;
+  mutable std::mutex state_mu_;
+  bool serving_ = false;  // listen_after_bind runs
 };
 
 }  // namespace ctx::http

@@ -1,0 +1,132 @@
+// http/src/request_parser.h: the server's HTTP/1.x request framing (RFC 9112),
+// fed bytes as they arrive, with limits. Internal.
+//
+// The parser decides where each request ends, before httplib sees any of it,
+// so the two can never disagree about framing (request smuggling needs such
+// a disagreement). It accepts only what httplib parses the same way:
+//   - every line ends in CRLF (a bare LF or CR is rejected), the request line
+//     is `method SP target SP HTTP/1.0|HTTP/1.1`, a header line is
+//     `token ":" OWS value OWS` (no space before the colon, no obs-fold, no
+//     NUL in the value; other control characters pass, as in nginx);
+//   - the body is framed by one Content-Length (digits only) on any method, or
+//     by `Transfer-Encoding: chunked` on HTTP/1.1; both at once, a repeated or
+//     invalid Content-Length, a repeated Transfer-Encoding, or chunked on
+//     HTTP/1.0 are rejected (400); any other coding is not implemented (501);
+//   - an HTTP/1.1 request carries exactly one Host (400).
+// The body is read whole (a GET's included) and decoded; the head handed on
+// keeps every header line but Content-Length, Transfer-Encoding and Expect,
+// and ends with one Content-Length giving the decoded body's size. Bytes that
+// follow a complete request stay buffered: they are the next request.
+//
+// After an error the parser stops: the connection must be closed, and no byte
+// after the error is ever parsed.
+
+#ifndef CTX_HTTP_SRC_REQUEST_PARSER_H_
+#define CTX_HTTP_SRC_REQUEST_PARSER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ctx::http::internal {
+
+// ParserLimits bounds one request (see ServerLimits in ctx/http/server.h).
+struct ParserLimits {
+  size_t max_request_line = 8 * 1024;   // beyond: 414
+  size_t max_header_line = 8 * 1024;    // one header line; beyond: 431
+  size_t max_header_bytes = 32 * 1024;  // request line + headers; 431
+  size_t max_header_count = 100;        // 431
+  size_t max_body_bytes = 1024 * 1024;  // decoded body; 413
+};
+
+// ParsedRequest is one complete request, normalized for httplib.
+struct ParsedRequest {
+  std::string head;  // request line and headers, ending with the empty line
+  std::string body;  // the decoded body
+  bool http10 = false;
+};
+
+// RequestParser frames the requests of one connection.
+//
+// Thread-safety: none; one thread at a time (the connection's owner).
+class RequestParser {
+ public:
+  enum class State {
+    kIdle,      // no byte of the next request yet
+    kHead,      // inside the request line or headers
+    kBody,      // head complete, body incomplete
+    kComplete,  // a request is ready: Take() it
+    kError,     // rejected: error_status() and error_reason() say why
+  };
+
+  explicit RequestParser(const ParserLimits& limits);
+  RequestParser(const RequestParser&) = delete;
+  RequestParser& operator=(const RequestParser&) = delete;
+
+  // Feed appends `data` and parses as far as the input allows; returns the
+  // state. In kComplete and kError the input is only kept (kComplete) or
+  // dropped (kError).
+  State Feed(std::string_view data);
+  [[nodiscard]] State state() const noexcept { return state_; }
+
+  // Take returns the complete request (kComplete only) and parses what input
+  // is left (a pipelined request), so state() may be anything after it.
+  ParsedRequest Take();
+
+  // WantsContinue is true once per request whose head asked for
+  // "Expect: 100-continue" (HTTP/1.1) while its body has not fully arrived;
+  // the caller sends the interim response.
+  [[nodiscard]] bool WantsContinue() noexcept;
+
+  [[nodiscard]] int error_status() const noexcept { return error_status_; }
+  [[nodiscard]] const std::string& error_reason() const noexcept {
+    return error_reason_;
+  }
+
+ private:
+  enum class Chunk { kSize, kData, kDataEnd, kTrailer };
+
+  State Parse();
+  State ParseHead();
+  State ParseBody();
+  State ParseChunked();
+  bool RequestLine(std::string_view line);
+  bool HeaderLine(std::string_view line);
+  State FinishHead();
+  State Complete();
+  State Fail(int status, std::string reason);
+  // NextLine finds the next CRLF-terminated line at pos_ no longer than
+  // `limit` bytes (CRLF excluded). Returns false when more input is needed;
+  // on a bare LF or an over-long line it fails with 400 or `too_long`.
+  bool NextLine(size_t limit, int too_long, std::string_view& line);
+  void Reset();
+
+  const ParserLimits limits_;
+  State state_ = State::kIdle;
+  std::string in_;  // unconsumed input; [0, pos_) belongs to this request
+  size_t pos_ = 0;
+
+  // The request being parsed; reset by Take.
+  ParsedRequest request_;
+  size_t head_bytes_ = 0;  // head (and trailer) bytes so far
+  size_t header_count_ = 0;
+  bool seen_request_line_ = false;
+  int host_count_ = 0;
+  bool has_length_ = false;
+  uint64_t length_ = 0;  // Content-Length, or the current chunk's size
+  bool chunked_ = false;
+  bool expect_continue_ = false;
+  Chunk chunk_ = Chunk::kSize;
+
+  int error_status_ = 0;
+  std::string error_reason_;
+};
+
+// ReasonPhrase returns the standard phrase of the statuses the server
+// produces itself ("Bad Request", ...), or "Error".
+[[nodiscard]] std::string_view ReasonPhrase(int status) noexcept;
+
+}  // namespace ctx::http::internal
+
+#endif  // CTX_HTTP_SRC_REQUEST_PARSER_H_

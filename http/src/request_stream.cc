@@ -1,0 +1,91 @@
+// The worker's httplib::Stream. See request_stream.h.
+
+#include "request_stream.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+#include <string_view>
+#include <utility>
+
+namespace ctx::http::internal {
+namespace {
+
+bool WaitWritable(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLOUT, 0};
+    const int r =
+        ::poll(&p, 1,
+               static_cast<int>(std::clamp<int64_t>(
+                   left.count(), 0, std::numeric_limits<int>::max())));
+    if (r > 0) return true;  // writable, or an error send will report
+    if (r == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+}  // namespace
+
+RequestStream::RequestStream(const Connection& conn, ParsedRequest request,
+                             std::chrono::milliseconds write_timeout)
+    : conn_(conn),
+      request_(std::move(request)),
+      write_timeout_(write_timeout) {}
+
+bool RequestStream::is_readable() const {
+  return read_pos_ < request_.head.size() + request_.body.size();
+}
+
+bool RequestStream::is_writable() const {
+  return WaitWritable(conn_.fd(), write_timeout_);
+}
+
+ssize_t RequestStream::read(char* ptr, size_t size) {
+  const size_t head = request_.head.size();
+  const std::string& from = read_pos_ < head ? request_.head : request_.body;
+  const size_t offset = read_pos_ < head ? read_pos_ : read_pos_ - head;
+  const size_t n = std::min(size, from.size() - offset);
+  std::memcpy(ptr, from.data() + offset, n);
+  read_pos_ += n;
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t RequestStream::write(const char* ptr, size_t size) {
+  if (status_ == 0) {
+    // httplib writes each status line with one call: "HTTP/1.1 NNN ...".
+    const std::string_view s(ptr, size);
+    if (s.size() >= 12 && s.substr(0, 7) == "HTTP/1." && s[8] == ' ') {
+      const int code = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
+      if (code >= 200) status_ = code;
+    }
+  }
+  for (;;) {
+    const ssize_t r =
+        ::send(conn_.fd(), ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r >= 0) return r;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    if (!WaitWritable(conn_.fd(), write_timeout_)) return -1;
+  }
+}
+
+void RequestStream::get_remote_ip_and_port(std::string& ip, int& port) const {
+  ip = conn_.peer().remote_ip;
+  port = conn_.peer().remote_port;
+}
+
+void RequestStream::get_local_ip_and_port(std::string& ip, int& port) const {
+  ip = conn_.peer().local_ip;
+  port = conn_.peer().local_port;
+}
+
+socket_t RequestStream::socket() const { return conn_.fd(); }
+
+}  // namespace ctx::http::internal

@@ -1,0 +1,521 @@
+// The server's connection layer. See server_loop.h.
+//
+// Lock order: ServerLoop::mu_ before Connection::mu_ is never needed; the
+// loop copies what it needs out of mu_ and then locks one connection at a
+// time.
+
+#include "server_loop.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include "socket_address.h"
+
+namespace ctx::http::internal {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr uint64_t kWakeId = 0;
+constexpr uint64_t kListenerId = 1;
+// kTick is how often deadlines are checked while connections are open: a
+// deadline fires at most this late.
+constexpr milliseconds kTick(50);
+// kLinger bounds how long, and kLingerBytes how much, input is discarded
+// after a rejection before the socket is closed.
+constexpr milliseconds kLinger(1000);
+constexpr size_t kLingerBytes = 256 * 1024;
+constexpr size_t kReadChunk = 16 * 1024;
+
+constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
+constexpr uint32_t kGoneEvents = EPOLLRDHUP;  // EPOLLERR, EPOLLHUP: always
+
+ParserLimits ToParserLimits(const ServerLimits& l) {
+  ParserLimits p;
+  // httplib parses the head again with its own 8 KiB line limits.
+  p.max_request_line = std::min<size_t>(l.max_request_line, 8192);
+  p.max_header_line = 8192;
+  p.max_header_bytes = l.max_header_bytes;
+  p.max_header_count = l.max_header_count;
+  p.max_body_bytes = l.max_body_bytes;
+  return p;
+}
+
+// SendNow writes what the socket takes at once; the answers the loop writes
+// itself are small and best effort.
+void SendNow(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n =
+        ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      return;
+    }
+  }
+}
+
+std::string ErrorResponse(int status, std::string_view reason) {
+  std::string body(reason);
+  body.push_back('\n');
+  std::string r = "HTTP/1.1 ";
+  r.append(std::to_string(status))
+      .append(" ")
+      .append(ReasonPhrase(status))
+      .append("\r\nContent-Type: text/plain\r\nContent-Length: ")
+      .append(std::to_string(body.size()))
+      .append("\r\nConnection: close\r\n\r\n")
+      .append(body);
+  return r;
+}
+
+}  // namespace
+
+ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
+    : limits_(limits),
+      parser_limits_(ToParserLimits(limits)),
+      reject_(std::move(reject)),
+      epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeId;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  }
+}
+
+ServerLoop::~ServerLoop() {
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+int ServerLoop::Bind(const std::string& host, int port) {
+  {
+    MutexLock lock(mu_);
+    if (bound_ || epoll_fd_ < 0 || wake_fd_ < 0) return -1;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(),
+                    &hints, &found) != 0) {
+    return -1;
+  }
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                  a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 ||
+        ::listen(fd, limits_.backlog) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) return -1;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  std::string ip;
+  int bound = -1;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    AddressOf(addr, len, ip, bound);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenerId;
+  if (bound <= 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  MutexLock lock(mu_);
+  listen_fd_ = fd;
+  bound_ = true;
+  return bound;
+}
+
+void ServerLoop::Shutdown(milliseconds grace) {
+  const TimePoint deadline = Clock::now() + std::max(grace, milliseconds(0));
+  {
+    MutexLock lock(mu_);
+    shutdown_ = true;
+    grace_deadline_ = std::min(grace_deadline_, deadline);
+    // Before Run the listener is nobody's: close it now, so no client
+    // connects to a server that will not serve.
+    if (!running_ && listen_fd_ >= 0) {
+      ::close(listen_fd_);
+      listen_fd_ = -1;
+    }
+  }
+  Wake();
+}
+
+void ServerLoop::Wake() {
+  const uint64_t one = 1;
+  // A failed write only means the counter is already non-zero.
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+size_t ServerLoop::connections() const {
+  MutexLock lock(mu_);
+  return connections_.size();
+}
+
+bool ServerLoop::Run(const Dispatch& dispatch) {
+  {
+    MutexLock lock(mu_);
+    if (listen_fd_ < 0) return shutdown_ && bound_;
+    running_ = true;
+  }
+  dispatch_ = dispatch;
+  std::array<epoll_event, 128> events;
+  TimePoint next_scan = Clock::now() + kTick;
+  for (;;) {
+    bool idle;
+    bool stop;
+    {
+      MutexLock lock(mu_);
+      idle = connections_.empty();
+      stop = shutdown_;
+    }
+    if (stop && !draining_) Drain(Clock::now());
+    if (draining_ && idle) break;
+    const int timeout =
+        idle && !draining_ && accept_paused_until_ == TimePoint()
+            ? -1
+            : static_cast<int>(kTick.count());
+    const int n = ::epoll_wait(epoll_fd_, events.data(),
+                               static_cast<int>(events.size()), timeout);
+    if (n < 0 && errno != EINTR) break;
+    const TimePoint now = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      const uint64_t id = events[i].data.u64;
+      if (id == kWakeId) {
+        uint64_t count;
+        [[maybe_unused]] ssize_t r = ::read(wake_fd_, &count, sizeof(count));
+      } else if (id == kListenerId) {
+        Accept(now);
+      } else {
+        std::shared_ptr<Connection> conn;
+        {
+          MutexLock lock(mu_);
+          auto it = connections_.find(id);
+          if (it != connections_.end()) conn = it->second;
+        }
+        if (conn) OnEvents(conn, events[i].events);
+      }
+    }
+    if (now >= next_scan) {
+      Scan(now);
+      next_scan = now + kTick;
+    }
+    if (draining_) Drain(now);
+  }
+  dispatch_ = nullptr;
+  return true;
+}
+
+void ServerLoop::Accept(TimePoint now) {
+  for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr),
+                             &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM) {
+        // Out of descriptors or memory: stop watching the listener for a
+        // tick instead of spinning on it (Scan re-enables it).
+        epoll_event ev{};
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+        accept_paused_until_ = now + kTick;
+      }
+      return;
+    }
+    Peer peer;
+    AddressOf(addr, len, peer.remote_ip, peer.remote_port);
+    sockaddr_storage local{};
+    socklen_t local_len = sizeof(local);
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) ==
+        0) {
+      AddressOf(local, local_len, peer.local_ip, peer.local_port);
+    }
+    bool full;
+    uint64_t id;
+    {
+      MutexLock lock(mu_);
+      full = connections_.size() >= limits_.max_connections;
+      id = next_id_++;
+    }
+    if (full) {
+      SendNow(fd, ErrorResponse(503, "too many connections"));
+      ::close(fd);
+      if (reject_) reject_(503, "too many connections", peer);
+      continue;
+    }
+    if (limits_.tcp_nodelay) {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    auto conn =
+        std::make_shared<Connection>(fd, id, std::move(peer), parser_limits_);
+    conn->SetDeadline(ReadingDeadline(RequestParser::State::kIdle, now));
+    {
+      MutexLock lock(mu_);
+      connections_.emplace(id, conn);
+    }
+    epoll_event ev{};
+    ev.events = kReadEvents | EPOLLONESHOT;
+    ev.data.u64 = id;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) Close(conn);
+  }
+}
+
+TimePoint ServerLoop::ReadingDeadline(RequestParser::State state,
+                                      TimePoint now) const {
+  switch (state) {
+    case RequestParser::State::kIdle:
+      return now + limits_.idle_timeout;
+    case RequestParser::State::kBody:
+      return now + limits_.body_timeout;
+    default:
+      return now + limits_.head_timeout;
+  }
+}
+
+void ServerLoop::OnEvents(const std::shared_ptr<Connection>& conn,
+                          uint32_t events) {
+  switch (conn->phase()) {
+    case Connection::Phase::kReading:
+      ReadRequest(conn);
+      return;
+    case Connection::Phase::kWorker:
+      // Armed for kGoneEvents only: any event is a FIN, a RST or an error.
+      if (events != 0) conn->PeerGone();
+      return;
+    case Connection::Phase::kLingering:
+      Linger(conn);
+      return;
+    case Connection::Phase::kClosed:
+      return;
+  }
+}
+
+void ServerLoop::ReadRequest(const std::shared_ptr<Connection>& conn) {
+  RequestParser& parser = conn->parser();
+  char buf[kReadChunk];
+  bool eof = false;
+  for (int reads = 0; reads < 8; ++reads) {
+    const ssize_t r = ::recv(conn->fd(), buf, sizeof(buf), 0);
+    if (r > 0) {
+      const auto state = parser.Feed(std::string_view(buf, r));
+      if (state == RequestParser::State::kComplete ||
+          state == RequestParser::State::kError ||
+          static_cast<size_t>(r) < sizeof(buf)) {
+        break;
+      }
+    } else if (r == 0) {
+      eof = true;
+      break;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      break;
+    } else {
+      eof = true;  // a reset or a dead socket
+      break;
+    }
+  }
+  if (eof) {
+    if (parser.state() != RequestParser::State::kComplete) {
+      // Gone before its request was complete: nothing to answer.
+      Close(conn);
+      return;
+    }
+    conn->MarkGone();  // the request came with the FIN: Go cancels it too
+  }
+  if (AfterInput(conn, /*from_worker=*/false)) dispatch_(conn);
+}
+
+bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
+                            bool from_worker) {
+  RequestParser& parser = conn->parser();
+  const TimePoint now = Clock::now();
+  switch (parser.state()) {
+    case RequestParser::State::kComplete:
+      if (from_worker) return true;
+      if (!conn->Arm(Connection::Phase::kWorker, TimePoint::max(), epoll_fd_,
+                     kGoneEvents, false)) {
+        Close(conn);
+        return false;
+      }
+      return true;
+    case RequestParser::State::kError:
+      RejectRequest(conn, parser.error_status(), parser.error_reason());
+      return false;
+    default:
+      break;
+  }
+  if (parser.WantsContinue())
+    SendNow(conn->fd(), "HTTP/1.1 100 Continue\r\n\r\n");
+  // A deadline runs from the moment its part of the request began.
+  TimePoint deadline = conn->deadline();
+  if (from_worker || parser.state() != conn->loop_state) {
+    conn->loop_state = parser.state();
+    deadline = ReadingDeadline(parser.state(), now);
+  }
+  if (!conn->Arm(Connection::Phase::kReading, deadline, epoll_fd_, kReadEvents,
+                 /*only_if_open=*/from_worker)) {
+    Close(conn);
+  }
+  return false;
+}
+
+bool ServerLoop::Resume(const std::shared_ptr<Connection>& conn) {
+  if (!conn->KeepOpen()) {
+    Close(conn);
+    return false;
+  }
+  return AfterInput(conn, /*from_worker=*/true);
+}
+
+void ServerLoop::RejectRequest(const std::shared_ptr<Connection>& conn,
+                               int status, const std::string& reason) {
+  if (reject_) reject_(status, reason, conn->peer());
+  SendNow(conn->fd(), ErrorResponse(status, reason));
+  // Half-close, then discard what the client still sends until it closes
+  // too: closing with unread input would send a RST that can destroy the
+  // answer before the client reads it.
+  ::shutdown(conn->fd(), SHUT_WR);
+  conn->linger_left = kLingerBytes;
+  if (!conn->Arm(Connection::Phase::kLingering, Clock::now() + kLinger,
+                 epoll_fd_, EPOLLIN | EPOLLRDHUP, false)) {
+    Close(conn);
+  }
+}
+
+void ServerLoop::Linger(const std::shared_ptr<Connection>& conn) {
+  char buf[kReadChunk];
+  for (;;) {
+    const ssize_t r = ::recv(conn->fd(), buf, sizeof(buf), 0);
+    if (r > 0) {
+      if (static_cast<size_t>(r) >= conn->linger_left) break;
+      conn->linger_left -= static_cast<size_t>(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (conn->Arm(Connection::Phase::kLingering, conn->deadline(), epoll_fd_,
+                    EPOLLIN | EPOLLRDHUP, false)) {
+        return;
+      }
+    }
+    break;  // EOF, error, or enough discarded
+  }
+  Close(conn);
+}
+
+void ServerLoop::Close(const std::shared_ptr<Connection>& conn) {
+  if (!conn->TryClose()) return;
+  // Unregistered before the fd closes: once the peer sees EOF, the
+  // connection is no longer counted.
+  bool last;
+  {
+    MutexLock lock(mu_);
+    connections_.erase(conn->id());
+    last = connections_.empty() && shutdown_;
+  }
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd(), nullptr);
+  ::close(conn->fd());
+  if (last) Wake();
+}
+
+void ServerLoop::Scan(TimePoint now) {
+  if (accept_paused_until_ != TimePoint() && now >= accept_paused_until_ &&
+      listen_fd_ >= 0) {
+    accept_paused_until_ = TimePoint();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenerId;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+  }
+  std::vector<std::shared_ptr<Connection>> all;
+  {
+    MutexLock lock(mu_);
+    all.reserve(connections_.size());
+    for (const auto& [id, conn] : connections_) all.push_back(conn);
+  }
+  for (const auto& conn : all) {
+    const Connection::Phase phase = conn->phase();
+    if (phase != Connection::Phase::kReading &&
+        phase != Connection::Phase::kLingering) {
+      continue;
+    }
+    if (now < conn->deadline()) continue;
+    // Past the deadline. In kReading the loop owns the parser; a worker
+    // cannot take the connection back meanwhile (only the loop dispatches).
+    if (phase == Connection::Phase::kReading &&
+        conn->parser().state() != RequestParser::State::kIdle) {
+      RejectRequest(conn, 408, "request not received in time");
+    } else {
+      Close(conn);  // idle keep-alive, or lingering long enough
+    }
+  }
+}
+
+void ServerLoop::Drain(TimePoint now) {
+  TimePoint grace_deadline;
+  {
+    MutexLock lock(mu_);
+    grace_deadline = grace_deadline_;
+  }
+  std::vector<std::shared_ptr<Connection>> all;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [id, conn] : connections_) all.push_back(conn);
+  }
+  if (!draining_) {
+    draining_ = true;
+    if (listen_fd_ >= 0) {
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      ::close(listen_fd_);
+      listen_fd_ = -1;
+    }
+    // Connections without a complete request close now; the others finish
+    // their request and then close.
+    for (const auto& conn : all) {
+      if (conn->Stop(false) == Connection::Phase::kReading) Close(conn);
+    }
+  }
+  if (!canceled_ && now >= grace_deadline) {
+    canceled_ = true;
+    for (const auto& conn : all) conn->Stop(true);
+  }
+  if (!forced_ && now >= grace_deadline + limits_.drain_timeout) {
+    forced_ = true;
+    for (const auto& conn : all) conn->ShutdownSocket();
+  }
+}
+
+}  // namespace ctx::http::internal

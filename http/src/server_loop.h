@@ -1,0 +1,118 @@
+// http/src/server_loop.h: the connection layer of a ctx::http::Server: the
+// listening socket, accept, reading and framing requests with limits and
+// deadlines, disconnect watching and the drain on shutdown, all on one
+// thread (the one that calls Run, i.e. listen_after_bind) with one epoll set.
+// Internal.
+//
+// A connection reaches a worker only with a complete request (head and body,
+// see request_parser.h), so slow or idle clients never hold a worker. The
+// worker answers it (httplib), then either hands the connection back
+// (Resume) or closes it (Close). See connection.h for who owns what when.
+//
+// Shutdown: the listener closes at once, and so do connections that hold no
+// complete request; every request already complete is served (its response
+// says Connection: close). When the grace period ends, running handlers are
+// canceled (Cause: ServerStopping()) and queued ones start canceled (503);
+// after a further ServerLimits::drain_timeout every socket is shut down, so
+// no client can hold a worker writing to it. Run returns when every
+// connection is closed.
+
+#ifndef CTX_HTTP_SRC_SERVER_LOOP_H_
+#define CTX_HTTP_SRC_SERVER_LOOP_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "connection.h"
+#include "ctx/clock.h"
+#include "ctx/http/server.h"
+#include "ctx/internal/thread_annotations.h"
+#include "mutex.h"
+
+namespace ctx::http::internal {
+
+class ServerLoop {
+ public:
+  // Dispatch runs a connection holding a complete request on a worker.
+  using Dispatch = std::function<void(std::shared_ptr<Connection>)>;
+  // Reject is told of every request the loop answers itself (4xx/5xx).
+  using Reject = std::function<void(int status, std::string_view reason,
+                                    const Peer& peer)>;
+
+  ServerLoop(const ServerLimits& limits, Reject reject);
+  // ~ServerLoop closes the listener and the epoll set. Run must have
+  // returned (or never run).
+  ~ServerLoop();
+  ServerLoop(const ServerLoop&) = delete;
+  ServerLoop& operator=(const ServerLoop&) = delete;
+
+  // Bind opens the listening socket on `host`:`port` (0: any free port) and
+  // returns the port, or -1. Call once, before Run.
+  int Bind(const std::string& host, int port);
+  // Run serves until a shutdown has drained every connection; false when not
+  // bound. Blocks the calling thread, which becomes the loop thread.
+  bool Run(const Dispatch& dispatch);
+  // Shutdown begins (or tightens) a shutdown: handlers still running `grace`
+  // from now are canceled. Any thread, any number of times, also before Run
+  // (Run then returns at once).
+  void Shutdown(std::chrono::milliseconds grace);
+
+  // Resume hands a connection back after its response (keep-alive): the
+  // loop reads its next request, or the worker goes on at once when it is
+  // already buffered (returns true: call Dispatch's work again). Closes the
+  // connection when it must not stay open. Worker.
+  [[nodiscard]] bool Resume(const std::shared_ptr<Connection>& conn);
+  // Close closes the connection (any owner of it).
+  void Close(const std::shared_ptr<Connection>& conn);
+
+  // connections is the number of open connections (tests).
+  [[nodiscard]] size_t connections() const;
+
+ private:
+  void Accept(TimePoint now);
+  void OnEvents(const std::shared_ptr<Connection>& conn, uint32_t events);
+  void ReadRequest(const std::shared_ptr<Connection>& conn);
+  void Linger(const std::shared_ptr<Connection>& conn);
+  // AfterInput acts on the parser's state: hands a complete request to a
+  // worker, answers an error, or waits for more input. Owner of the phase.
+  // Returns true when a complete request is ready (the caller dispatches).
+  bool AfterInput(const std::shared_ptr<Connection>& conn, bool from_worker);
+  void RejectRequest(const std::shared_ptr<Connection>& conn, int status,
+                     const std::string& reason);
+  void Scan(TimePoint now);
+  void Drain(TimePoint now);
+  TimePoint ReadingDeadline(RequestParser::State state, TimePoint now) const;
+  void Wake();
+
+  const ServerLimits limits_;
+  const ParserLimits parser_limits_;
+  const Reject reject_;
+  const int epoll_fd_;
+  const int wake_fd_;   // eventfd: Shutdown and the last Close wake the loop
+  int listen_fd_ = -1;  // the loop's; closed when the shutdown starts
+  Dispatch dispatch_;   // set by Run, read by the loop thread
+
+  // Loop-thread state.
+  bool draining_ = false;
+  bool canceled_ = false;  // handlers canceled (grace over)
+  bool forced_ = false;    // sockets shut down (drain timeout over)
+  TimePoint accept_paused_until_{};
+
+  mutable Mutex mu_;
+  uint64_t next_id_ CTX_GUARDED_BY(mu_) = 2;  // 0: wake, 1: listener
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_
+      CTX_GUARDED_BY(mu_);
+  bool shutdown_ CTX_GUARDED_BY(mu_) = false;
+  bool bound_ CTX_GUARDED_BY(mu_) = false;    // Bind succeeded
+  bool running_ CTX_GUARDED_BY(mu_) = false;  // Run started
+  TimePoint grace_deadline_ CTX_GUARDED_BY(mu_) = TimePoint::max();
+};
+
+}  // namespace ctx::http::internal
+
+#endif  // CTX_HTTP_SRC_SERVER_LOOP_H_

@@ -1,0 +1,208 @@
+// ServerLimits: each limit answers with its status and closes, and the
+// defaults leave ordinary requests alone.
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ctx/http/server.h"
+#include "test_util.h"
+
+namespace ctx::http {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::Connect;
+using testing::Counter;
+using testing::GetRequest;
+using testing::ReadResponse;
+using testing::ReadToEof;
+using testing::RunningServer;
+using testing::SendAll;
+
+class LimitsTest : public ::testing::Test {
+ protected:
+  void Start(ServerLimits limits) {
+    ServerOptions options;
+    options.limits = limits;
+    server_ = std::make_unique<RunningServer>(std::move(options));
+    server_->server().Get("/x", [this](const Context&, const httplib::Request&,
+                                       httplib::Response& res) {
+      calls_.Add();
+      res.set_content("x", "text/plain");
+    });
+    server_->server().Post(
+        "/x", [this](const Context&, const httplib::Request& req,
+                     httplib::Response& res) {
+          calls_.Add();
+          res.set_content(std::to_string(req.body.size()), "text/plain");
+        });
+    server_->Start();
+  }
+
+  // ExpectAnswer sends `request` on a new connection: the answer must be
+  // `want` followed by EOF, and no handler may have run.
+  void ExpectAnswer(const std::string& request, int want) {
+    const testing::Answer a = testing::Exchange(server_->port(), request);
+    ASSERT_TRUE(a.response.has_value()) << "no response; want " << want;
+    EXPECT_EQ(a.response->status, want);
+    EXPECT_EQ(a.after, "") << "connection not closed";
+    EXPECT_EQ(calls_.value(), 0) << "the handler ran";
+  }
+
+  Counter calls_;
+  std::unique_ptr<RunningServer> server_;
+};
+
+TEST_F(LimitsTest, LongRequestLineGets414) {
+  ServerLimits limits;
+  limits.max_request_line = 100;
+  Start(limits);
+  ExpectAnswer(GetRequest("/x?" + std::string(200, 'a')), 414);
+}
+
+TEST_F(LimitsTest, HeaderBytesOverLimitGet431) {
+  ServerLimits limits;
+  limits.max_header_bytes = 1024;
+  Start(limits);
+  std::vector<std::string> headers;
+  for (int i = 0; i < 20; ++i) {
+    headers.push_back("X-H" + std::to_string(i) + ": " + std::string(60, 'v'));
+  }
+  ExpectAnswer(GetRequest("/x", headers), 431);
+}
+
+TEST_F(LimitsTest, HeaderCountOverLimitGets431) {
+  ServerLimits limits;
+  limits.max_header_count = 5;
+  Start(limits);
+  std::vector<std::string> headers;
+  for (int i = 0; i < 6; ++i)
+    headers.push_back("X-H" + std::to_string(i) + ": v");
+  ExpectAnswer(GetRequest("/x", headers), 431);
+}
+
+// The answer comes while the line is still arriving: it was never buffered
+// whole.
+TEST_F(LimitsTest, HugeHeaderLineGets431BeforeItEnds) {
+  Start(ServerLimits{});
+  ExpectAnswer("GET /x HTTP/1.1\r\nHost: test\r\nX-Big: " +
+                   std::string(100 * 1024, 'a'),  // no CRLF, ever
+               431);
+}
+
+TEST_F(LimitsTest, BodyOverLimitGets413WithoutReadingIt) {
+  ServerLimits limits;
+  limits.max_body_bytes = 10;
+  Start(limits);
+  ExpectAnswer("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 11\r\n\r\n",
+               413);
+}
+
+TEST_F(LimitsTest, ChunkedBodyOverLimitGets413) {
+  ServerLimits limits;
+  limits.max_body_bytes = 10;
+  Start(limits);
+  ExpectAnswer(
+      "POST /x HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n",
+      413);
+}
+
+TEST_F(LimitsTest, BodyAtLimitIsServed) {
+  ServerLimits limits;
+  limits.max_body_bytes = 10;
+  Start(limits);
+  const testing::Answer a = testing::Exchange(
+      server_->port(),
+      "POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 10\r\n"
+      "Connection: close\r\n\r\n0123456789");
+  ASSERT_TRUE(a.response.has_value());
+  EXPECT_EQ(a.response->status, 200);
+  EXPECT_EQ(a.response->body, "10");
+}
+
+TEST_F(LimitsTest, HeadNotCompleteInTimeGets408) {
+  ServerLimits limits;
+  limits.head_timeout = milliseconds(100);
+  Start(limits);
+  ExpectAnswer("GET /x HTTP/1.1\r\nHost: te", 408);  // and nothing more
+}
+
+TEST_F(LimitsTest, BodyNotCompleteInTimeGets408) {
+  ServerLimits limits;
+  limits.body_timeout = milliseconds(100);
+  Start(limits);
+  ExpectAnswer("POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\n\r\nab",
+               408);
+}
+
+TEST_F(LimitsTest, IdleConnectionIsClosedSilently) {
+  ServerLimits limits;
+  limits.idle_timeout = milliseconds(100);
+  Start(limits);
+  const int fd = Connect(server_->port());
+  EXPECT_EQ(ReadToEof(fd), "") << "an idle connection got bytes";
+  ::close(fd);
+}
+
+TEST_F(LimitsTest, IdleKeepAliveConnectionIsClosedAfterItsResponse) {
+  ServerLimits limits;
+  limits.idle_timeout = milliseconds(100);
+  Start(limits);
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/x"));
+  std::string buffer;
+  auto r = ReadResponse(fd, buffer);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(buffer + ReadToEof(fd), "");
+  ::close(fd);
+}
+
+TEST_F(LimitsTest, ConnectionBeyondMaximumGets503AndClose) {
+  ServerLimits limits;
+  limits.max_connections = 2;
+  Start(limits);
+  int held[2];
+  for (int& fd : held) {
+    fd = Connect(server_->port());
+    // A response proves the server accepted the connection.
+    SendAll(fd, GetRequest("/x"));
+    std::string buffer;
+    ASSERT_TRUE(ReadResponse(fd, buffer).has_value());
+  }
+  const int fd = Connect(server_->port());
+  std::string buffer;
+  auto r = ReadResponse(fd, buffer);
+  ASSERT_TRUE(r.has_value()) << "the extra connection got no answer";
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(buffer + ReadToEof(fd), "");
+  ::close(fd);
+  for (int h : held) ::close(h);
+}
+
+TEST_F(LimitsTest, LastRequestOfAConnectionSaysClose) {
+  ServerLimits limits;
+  limits.max_requests_per_connection = 2;
+  Start(limits);
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/x") + GetRequest("/x"));
+  std::string buffer;
+  auto first = ReadResponse(fd, buffer);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_NE(first->header("connection"), "close");
+  auto second = ReadResponse(fd, buffer);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->header("connection"), "close");
+  EXPECT_EQ(buffer + ReadToEof(fd), "");
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace ctx::http

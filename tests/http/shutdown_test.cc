@@ -1,0 +1,197 @@
+// Graceful shutdown: no new connections, every complete request answered,
+// handlers canceled after the grace period, and Shutdown bounded whatever
+// clients do.
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ctx/http/server.h"
+#include "slow_route.h"
+#include "test_util.h"
+
+namespace ctx::http {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::Connect;
+using testing::Counter;
+using testing::Event;
+using testing::GetRequest;
+using testing::kCap;
+using testing::ReadResponse;
+using testing::ReadToEof;
+using testing::RunningServer;
+using testing::SendAll;
+using testing::SlowRoute;
+
+// CountingPool is a worker pool that counts the requests handed to it, so a
+// test knows when they are queued.
+class CountingPool : public httplib::TaskQueue {
+ public:
+  CountingPool(size_t threads, Counter& enqueued)
+      : pool_(threads), enqueued_(enqueued) {}
+  void enqueue(std::function<void()> fn) override {
+    enqueued_.Add();
+    pool_.enqueue(std::move(fn));
+  }
+  void shutdown() override { pool_.shutdown(); }
+
+ private:
+  httplib::ThreadPool pool_;
+  Counter& enqueued_;
+};
+
+class ShutdownTest : public ::testing::Test {
+ protected:
+  // Start serves /slow and /fast on one worker.
+  void Start(ServerLimits limits = {}) {
+    ServerOptions options;
+    options.limits = limits;
+    server_ = std::make_unique<RunningServer>(std::move(options));
+    server_->server().new_task_queue = [this] {
+      return new CountingPool(1, enqueued_);
+    };
+    slow_.Register(server_->server(), "/slow");
+    server_->server().Get("/fast", [](const Context&, const httplib::Request&,
+                                      httplib::Response& res) {
+      res.set_content("fast", "text/plain");
+    });
+    server_->server().Get(
+        "/big", [this](const Context&, const httplib::Request&,
+                       httplib::Response& res) {
+          big_started_.Fire();
+          res.set_content(std::string(16 * 1024 * 1024, 'b'), "text/plain");
+        });
+    server_->Start();
+  }
+
+  // QueueBehindSlow starts /slow, then queues `n` /fast requests behind it
+  // (one worker) and returns their sockets.
+  std::vector<int> QueueBehindSlow(int n) {
+    slow_fd_ = Connect(server_->port());
+    SendAll(slow_fd_, GetRequest("/slow"));
+    EXPECT_TRUE(slow_.started().WaitFor()) << "/slow never started";
+    std::vector<int> fds;
+    for (int i = 0; i < n; ++i) {
+      fds.push_back(Connect(server_->port()));
+      SendAll(fds.back(), GetRequest("/fast"));
+    }
+    EXPECT_EQ(enqueued_.WaitAtLeast(n + 1), n + 1) << "requests not queued";
+    return fds;
+  }
+
+  Counter enqueued_;
+  SlowRoute slow_;
+  Event big_started_;
+  int slow_fd_ = -1;
+  std::unique_ptr<RunningServer> server_;
+};
+
+TEST_F(ShutdownTest, QueuedRequestsAreServedWithinTheGrace) {
+  Start();
+  std::vector<int> queued = QueueBehindSlow(4);
+  std::thread shutdown([&] { server_->server().Shutdown(kCap); });
+  slow_.Release();
+  std::string buffer;
+  auto slow = ReadResponse(slow_fd_, buffer);
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_EQ(slow->status, 200);
+  for (size_t i = 0; i < queued.size(); ++i) {
+    std::string b;
+    auto r = ReadResponse(queued[i], b);
+    ASSERT_TRUE(r.has_value()) << "queued request " << i << " got no response";
+    EXPECT_EQ(r->status, 200) << "queued request " << i;
+    EXPECT_EQ(r->body, "fast");
+    ::close(queued[i]);
+  }
+  shutdown.join();
+  EXPECT_FALSE(slow_.err())
+      << "canceled within the grace period: " << slow_.err().message();
+  ::close(slow_fd_);
+}
+
+TEST_F(ShutdownTest, HandlerRunningAfterTheGraceIsCanceled) {
+  Start();
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/slow"));
+  ASSERT_TRUE(slow_.started().WaitFor());
+  server_->server().Shutdown(milliseconds(20));
+  ASSERT_TRUE(slow_.finished().Fired()) << "Shutdown returned first";
+  EXPECT_EQ(slow_.cause(), ServerStopping());
+  std::string buffer;
+  auto r = ReadResponse(fd, buffer);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503);
+  EXPECT_EQ(r->header("connection"), "close");
+  ::close(fd);
+}
+
+TEST_F(ShutdownTest, StopAnswersQueuedRequestsWith503) {
+  Start();
+  std::vector<int> queued = QueueBehindSlow(3);
+  server_->server().stop();
+  for (size_t i = 0; i < queued.size(); ++i) {
+    std::string b;
+    auto r = ReadResponse(queued[i], b);
+    ASSERT_TRUE(r.has_value()) << "queued request " << i << " got no response";
+    EXPECT_EQ(r->status, 503) << "queued request " << i;
+    ::close(queued[i]);
+  }
+  std::string buffer;
+  auto slow = ReadResponse(slow_fd_, buffer);
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_EQ(slow->status, 503);
+  ::close(slow_fd_);
+}
+
+TEST_F(ShutdownTest, IncompleteRequestIsClosedNotWaitedFor) {
+  Start();
+  const int fd = Connect(server_->port());
+  SendAll(fd, "GET /fast HTTP/1.1\r\nHo");  // never completed
+  // A complete request on another connection proves the partial one was read.
+  const int other = Connect(server_->port());
+  SendAll(other, GetRequest("/fast"));
+  std::string buffer;
+  ASSERT_TRUE(ReadResponse(other, buffer).has_value());
+  server_->server().Shutdown(kCap);
+  EXPECT_EQ(ReadToEof(fd), "");
+  ::close(fd);
+  ::close(other);
+}
+
+// A client that never reads its (large) response cannot hold Shutdown: the
+// socket is shut down drain_timeout after the grace period.
+TEST_F(ShutdownTest, ClientNotReadingDoesNotHoldShutdown) {
+  ServerLimits limits;
+  limits.write_timeout = std::chrono::minutes(10);
+  limits.drain_timeout = milliseconds(50);
+  Start(limits);
+  const int fd = Connect(server_->port());
+  const int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  SendAll(fd, GetRequest("/big"));
+  ASSERT_TRUE(big_started_.WaitFor());
+  server_->server().Shutdown(milliseconds(0));
+  const std::string got = ReadToEof(fd);
+  EXPECT_LT(got.size(), 16u * 1024 * 1024) << "the whole response was sent";
+  ::close(fd);
+}
+
+TEST_F(ShutdownTest, NewConnectionsAreRefusedAfterShutdown) {
+  Start();
+  const int port = server_->port();
+  server_->server().Shutdown(kCap);
+  EXPECT_THROW(Connect(port), std::runtime_error)
+      << "a connection was accepted after Shutdown";
+}
+
+}  // namespace
+}  // namespace ctx::http
