@@ -102,9 +102,12 @@ Result Client::Send(const Context& c, httplib::Request request) {
   if (gate_->Enter(c)) {
     return Result(nullptr, ContextError(c), std::move(request_id));
   }
-  Result r = SendEntered(c, request, std::move(request_id));
-  gate_->Leave();
-  return r;
+  // Leave the gate however the call ends (allocation failures throw).
+  struct Exit {
+    internal::CallGate& gate;
+    ~Exit() { gate.Leave(); }
+  } exit{*gate_};
+  return SendEntered(c, request, std::move(request_id));
 }
 
 std::string Client::OutgoingRequestId(const Context& c) const {
@@ -145,17 +148,18 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
   }
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
 
+  std::optional<TimePoint> deadline = c.Deadline();
+  if (deadline == TimePoint::max()) deadline.reset();
   internal::CallLimits limits;
-  limits.deadline = c.Deadline();
-  if (limits.deadline == TimePoint::max()) limits.deadline.reset();
+  limits.deadline = deadline;
   if (c.Done().CanBeDone()) limits.abort_fd = c.Done().Fd();
   // The budget is measured once the connection is ready: connecting spends
   // some of it.
   bool budget_spent = false;
-  if (limits.deadline) {
-    limits.before_send = [&] {
+  if (deadline) {
+    limits.before_send = [this, &req, &budget_spent, at = *deadline] {
       const std::optional<std::chrono::milliseconds> budget =
-          OutgoingBudget(*limits.deadline - Clock::now());
+          OutgoingBudget(at - Clock::now());
       if (!budget) {
         budget_spent = true;
         return false;
@@ -169,7 +173,6 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
   auto res = std::make_unique<httplib::Response>();
   httplib::Error transport = httplib::Error::Success;
   std::string invalid;
-  const std::optional<TimePoint> deadline = limits.deadline;
   const bool ok = impl_->Send(req, *res, transport, invalid, std::move(limits));
 
   if (ok) return Result(std::move(res), Error(), std::move(request_id));

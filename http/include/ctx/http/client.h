@@ -12,8 +12,9 @@
 //     short nor outlive a shorter one;
 //   - sends its request id (ctx::kRequestIdKey; a fresh one when the context
 //     has none or holds one that fails ctx::IsValidRequestId) and session
-//     (ctx::kSessionIdKey, only when ctx::IsValidSessionId). These three
-//     headers come from the context only: any the caller passed are dropped;
+//     (ctx::kSessionIdKey, only when ctx::IsValidSessionId).
+//     X-Request-Timeout, X-Request-Id and X-Session-Id come from the context
+//     only: any the caller passed are dropped;
 //   - sends nothing that could split a header or the request line: a method
 //     that is not a token, a path with a control byte, a header name that is
 //     not a token or a value with a control byte other than tab (in the
@@ -78,7 +79,8 @@ struct ClientOptions {
   std::chrono::nanoseconds deadline_margin = std::chrono::milliseconds(1);
   double deadline_margin_ratio = 0.005;
   // generate_request_id sends a fresh request id when the context carries
-  // none (the default); false sends no X-Request-Id then.
+  // none, or one that fails ctx::IsValidRequestId (the default); false sends
+  // no X-Request-Id then.
   bool generate_request_id = true;
 };
 
