@@ -55,7 +55,6 @@ class ClientWaitTest : public ::testing::Test {
   }
   void TearDown() override { release_.Fire(); }
 
-  RunningServer server_;
   Counter blocked_;
   Event release_;
   milliseconds delay_{0};
@@ -63,6 +62,8 @@ class ClientWaitTest : public ::testing::Test {
   Context caller_;
   std::string budget_;
   Clock::duration caller_left_{};
+  // Last, so it stops (and its handlers end) before the members they use go.
+  RunningServer server_;
 };
 
 // StartBlockingCall starts a call to /block on `client` and waits until the

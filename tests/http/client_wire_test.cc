@@ -300,7 +300,7 @@ TEST(ClientWireTest, UnsafeDefaultHeaderFailsBeforeConnecting) {
   EXPECT_EQ(server.connections(), 0);
 }
 
-TEST(ClientWireTest, PathIsSentWithoutEncodingWhenItIsSafe) {
+TEST(ClientWireTest, UnencodedPathWithSpaceFails) {
   RawServer server(RawServer::Ok);
   Client client("127.0.0.1", server.port());
   client.httplib_client().set_url_encode(false);
