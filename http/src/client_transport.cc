@@ -155,25 +155,24 @@ bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
     error = httplib::Error::Unknown;
     return false;
   }
-  DropIfUnread();
+  // Anything readable on an idle kept-alive connection (a stray response,
+  // EOF) is checked for once, here, where it matters.
+  DropIfUnread(/*check_socket=*/true);
   limits_ = std::move(limits);
   const bool ok = send(req, res, error);
   limits_ = {};
-  DropIfUnread();
+  DropIfUnread(/*check_socket=*/false);
   return ok;
 }
 
-void ContextClientImpl::DropIfUnread() {
+void ContextClientImpl::DropIfUnread(bool check_socket) {
   std::lock_guard<std::mutex> lock(socket_mutex_);
-  if (!socket_.is_open()) {
-    unread_input_ = false;
-    return;
-  }
-  if (unread_input_ || HasInput(socket_.sock)) {
-    shutdown_socket(socket_);
-    close_socket(socket_);
-    unread_input_ = false;
-  }
+  const bool drop = socket_.is_open() &&
+                    (unread_input_ || (check_socket && HasInput(socket_.sock)));
+  unread_input_ = false;
+  if (!drop) return;
+  shutdown_socket(socket_);
+  close_socket(socket_);
 }
 
 microseconds ContextClientImpl::Timeout(microseconds configured) const {

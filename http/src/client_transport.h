@@ -72,9 +72,10 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // CheckSettings is CheckRequest for what httplib adds from its settings
   // (default headers, the Host value, bearer tokens).
   [[nodiscard]] std::string CheckSettings() const;
-  // DropIfUnread closes the kept-alive connection when it has input waiting
-  // (a stray response, EOF) or the last call left bytes unread.
-  void DropIfUnread();
+  // DropIfUnread closes the kept-alive connection when the last call left
+  // bytes unread in its stream or, with `check_socket`, when the socket has
+  // input waiting (a stray response, EOF).
+  void DropIfUnread(bool check_socket);
   // Timeout returns the wait limit for a step whose httplib setting is
   // `configured`: what is left of the deadline when there is one.
   std::chrono::microseconds Timeout(std::chrono::microseconds configured) const;

@@ -5,8 +5,10 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "ctx/http/client.h"
@@ -27,6 +30,7 @@
 namespace ctx::http {
 namespace {
 
+using testing::Event;
 using testing::kCap;
 
 // Listener is a loopback listening socket on an ephemeral port.
@@ -97,8 +101,12 @@ std::string Target(std::string_view head) {
 class RawServer {
  public:
   using Respond = std::function<std::string(const std::string& head)>;
+  // After runs on the server thread once an answer is sent, with the
+  // connection's socket.
+  using After = std::function<void(int conn)>;
 
-  explicit RawServer(Respond respond) : respond_(std::move(respond)) {
+  explicit RawServer(Respond respond, After after = nullptr)
+      : respond_(std::move(respond)), after_(std::move(after)) {
     if (::pipe2(stop_, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe2 failed";
     thread_ = std::thread([this] { Run(); });
   }
@@ -173,6 +181,7 @@ class RawServer {
             static_cast<ssize_t>(answer.size())) {
           return;
         }
+        if (after_) after_(conn);
       }
       if (!WaitReadable(conn)) return;
       const ssize_t n = ::recv(conn, chunk, sizeof(chunk), 0);
@@ -182,6 +191,7 @@ class RawServer {
   }
 
   Respond respond_;
+  After after_;
   Listener listener_;
   int stop_[2] = {-1, -1};
   std::mutex mu_;
@@ -331,6 +341,43 @@ TEST(ClientWireTest, StrayResponseAnswersNoLaterCall) {
   }
   EXPECT_EQ(server.connections(), 2)
       << "the connection with stray bytes was replaced, the next kept";
+}
+
+// WaitAcked waits (bounded) until the peer has acknowledged every byte sent
+// on `conn`: they are then in its receive queue.
+bool WaitAcked(int conn) {
+  for (int i = 0; i < 100'000; ++i) {
+    int unacked = 0;
+    if (::ioctl(conn, SIOCOUTQ, &unacked) != 0) return false;
+    if (unacked == 0) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+TEST(ClientWireTest, StrayResponseArrivingWhileIdleAnswersNoLaterCall) {
+  // After the first answer, once the first call has returned, the server
+  // sends a response nobody asked for on the idle kept-alive connection.
+  Event first_returned, stray_sent;
+  bool first = true;
+  RawServer server(RawServer::Ok, [&](int conn) {
+    if (!std::exchange(first, false)) return;
+    if (!first_returned.WaitFor()) return;
+    testing::SendAll(conn,
+                     "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
+    if (WaitAcked(conn)) stray_sent.Fire();
+  });
+  Client client("127.0.0.1", server.port());
+  client.httplib_client().set_keep_alive(true);
+  Result r = client.Get(Background(), "/one");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "/one");
+  first_returned.Fire();
+  ASSERT_TRUE(stray_sent.WaitFor()) << "the stray response was not delivered";
+  r = client.Get(Background(), "/two");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "/two") << "the second call got the stray answer";
+  EXPECT_EQ(server.connections(), 2) << "the idle connection was replaced";
 }
 
 TEST(ClientWireTest, CancelAbortsCallWhileSendingBody) {
