@@ -381,23 +381,35 @@ TEST(ClientWireTest, StrayResponseArrivingWhileIdleAnswersNoLaterCall) {
 }
 
 TEST(ClientWireTest, CancelAbortsCallWhileSendingBody) {
-  // A listener that never accepts: the kernel completes the connection and
-  // buffers what it can, then the client blocks sending.
+  // A server that never reads: the kernel buffers what it can, then the
+  // client blocks sending.
   Listener listener;
+  const int small = 64 << 10;
+  ::setsockopt(listener.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   Client client("127.0.0.1", listener.port());
+  // Small socket buffers: the body cannot all be taken by the kernel.
+  client.httplib_client().set_socket_options([small](socket_t fd) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  });
   auto [c, cancel] = WithCancel(Background());
-  const std::string body(64 << 20, 'x');
+  const std::string body(8 << 20, 'x');
   auto call = std::async(std::launch::async, [&client, &body, c = c] {
     return client.Post(c, "/upload", body, "application/octet-stream");
   });
+  const int wait = static_cast<int>(kCap.count() * 1000);
   pollfd p{listener.fd(), POLLIN, 0};
-  ASSERT_EQ(::poll(&p, 1, static_cast<int>(kCap.count() * 1000)), 1)
-      << "the client never connected";
+  ASSERT_EQ(::poll(&p, 1, wait), 1) << "the client never connected";
+  const int conn = ::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(conn, 0);
+  // The first bytes are here: the client is sending, and 8 MiB cannot fit.
+  p = {conn, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, wait), 1) << "the client never sent";
   cancel();
   ASSERT_EQ(call.wait_for(kCap), std::future_status::ready)
       << "the call did not end after cancel";
   Result r = call.get();
   EXPECT_TRUE(r.canceled()) << r.error().ToString();
+  ::close(conn);
 }
 
 }  // namespace
