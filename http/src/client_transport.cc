@@ -118,8 +118,8 @@ bool HasInput(int fd) {
   return r != 0;
 }
 
-}  // namespace
-
+// CheckRequest returns why `req` cannot be sent safely, or an empty string
+// (see ContextClientImpl::Send for the rules).
 std::string CheckRequest(const httplib::Request& req, bool url_encode) {
   if (!IsToken(req.method)) return "the method is empty or not a token";
   if (req.path.empty()) return "the path is empty";
@@ -134,6 +134,8 @@ std::string CheckRequest(const httplib::Request& req, bool url_encode) {
   }
   return CheckHeaders(req.headers, "request");
 }
+
+}  // namespace
 
 std::string ContextClientImpl::CheckSettings() const {
   if (!IsFieldValue(host_) || host_.find(' ') != std::string::npos) {

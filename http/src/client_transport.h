@@ -40,24 +40,21 @@ struct CallLimits {
   std::function<bool()> before_send;
 };
 
-// CheckRequest returns why `req` cannot be sent safely, or an empty string:
-// the method must be an HTTP token, the path must hold no control bytes (nor
-// spaces when `url_encode` is off: httplib then sends it as is), and every
-// header name must be a token and every value free of control bytes other
-// than tab. The reason names no input byte, so it can be logged as is.
-[[nodiscard]] std::string CheckRequest(const httplib::Request& req,
-                                       bool url_encode);
-
 class ContextClientImpl final : public httplib::ClientImpl {
  public:
   ContextClientImpl(const std::string& host, int port)
       : httplib::ClientImpl(host, port) {}
 
   // Send sends `req` within `limits`, as httplib's send. It first checks the
-  // request and the client's own header settings (see CheckRequest; on
-  // failure `reason` says why, error is Error::Unknown and nothing is sent),
-  // and drops a kept-alive connection that holds unread bytes: a response
-  // nobody asked for must not answer this call. The caller serializes calls.
+  // request and the client's own header settings: the method must be an
+  // HTTP token, the path must hold no control bytes (nor spaces when URL
+  // encoding is off: httplib then sends it as is), every header name must be
+  // a token and every value free of control bytes other than tab. On failure
+  // `reason` says why (it quotes only header names that passed the token
+  // check, so it can be logged as is), error is Error::Unknown and nothing
+  // is sent. It also drops a kept-alive connection that holds unread bytes:
+  // a response nobody asked for must not answer this call. The caller
+  // serializes calls.
   bool Send(httplib::Request& req, httplib::Response& res,
             httplib::Error& error, std::string& reason, CallLimits limits);
 
@@ -69,8 +66,8 @@ class ContextClientImpl final : public httplib::ClientImpl {
   bool process_socket(const Socket& socket,
                       std::function<bool(httplib::Stream&)> callback) override;
 
-  // CheckSettings is CheckRequest for what httplib adds from its settings
-  // (default headers, the Host value, bearer tokens).
+  // CheckSettings checks what httplib adds from its settings (default
+  // headers, the Host value, bearer tokens) as Send checks the request.
   [[nodiscard]] std::string CheckSettings() const;
   // DropIfUnread closes the kept-alive connection when the last call left
   // bytes unread in its stream or, with `check_socket`, when the socket has
