@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <limits>
 #include <memory>
@@ -27,16 +28,20 @@ microseconds ToMicros(time_t sec, time_t usec) {
   return std::chrono::seconds(sec) + microseconds(usec);
 }
 
-// IsTokenChar reports whether `c` may appear in an HTTP token (RFC 9110
+// kTokenChars marks the bytes that may appear in an HTTP token (RFC 9110
 // tchar): header names and methods.
-bool IsTokenChar(unsigned char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    t[static_cast<unsigned char>(c)] = true;
   }
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-         std::string_view::npos;
-}
+  return t;
+}();
+
+bool IsTokenChar(unsigned char c) { return kTokenChars[c]; }
 
 bool IsToken(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
