@@ -150,6 +150,13 @@ std::string ContextClientImpl::CheckSettings() const {
       !IsFieldValue(proxy_bearer_token_auth_token_)) {
     return "a bearer token holds a control character";
   }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  // Digest auth quotes the user name into its header as is.
+  if (!IsFieldValue(digest_auth_username_) ||
+      !IsFieldValue(proxy_digest_auth_username_)) {
+    return "a digest auth user name holds a control character";
+  }
+#endif
   return CheckHeaders(default_headers_, "default headers");
 }
 

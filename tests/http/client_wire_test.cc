@@ -297,7 +297,7 @@ TEST(ClientWireTest, UnsafeRequestBytesFailBeforeConnecting) {
   EXPECT_EQ(server.connections(), 0) << "connections for refused calls";
 }
 
-TEST(ClientWireTest, UnsafeDefaultHeaderFailsBeforeConnecting) {
+TEST(ClientWireTest, UnsafeClientSettingsFailBeforeConnecting) {
   RawServer server(RawServer::Ok);
   Client client("127.0.0.1", server.port());
   client.httplib_client().set_default_headers({{"X-Note", kInjection}});
@@ -307,6 +307,12 @@ TEST(ClientWireTest, UnsafeDefaultHeaderFailsBeforeConnecting) {
   client.httplib_client().set_default_headers({});
   r = client.Get(Background(), "/x");
   EXPECT_EQ(r.error(), std::errc::invalid_argument) << r.error().ToString();
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  client.httplib_client().set_bearer_token_auth("");
+  client.httplib_client().set_digest_auth(kInjection, "pw");
+  r = client.Get(Background(), "/x");
+  EXPECT_EQ(r.error(), std::errc::invalid_argument) << r.error().ToString();
+#endif
   EXPECT_EQ(server.connections(), 0);
 }
 

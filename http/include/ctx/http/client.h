@@ -18,8 +18,9 @@
 //   - sends nothing that could split a header or the request line: a method
 //     that is not a token, a path with a control byte, a header name that is
 //     not a token or a value with a control byte other than tab (in the
-//     call's headers or httplib's default headers and tokens) fails the call
-//     with std::errc::invalid_argument before connecting;
+//     call's headers, httplib's default headers, host, bearer token or
+//     digest user name) fails the call with std::errc::invalid_argument
+//     before connecting;
 //   - ends as soon as the context is done, whatever it is waiting for (the
 //     connection, the server, or another call on the same Client), with an
 //     error that says which: ctx::Errc::kCanceled,
