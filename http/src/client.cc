@@ -3,6 +3,8 @@
 
 #include "ctx/http/client.h"
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -36,6 +38,7 @@ bool Result::transport_failed() const noexcept {
 
 Client::Client(const std::string& host, int port, ClientOptions options)
     : options_(options),
+      gate_(std::make_unique<internal::CallGate>()),
       impl_(std::make_unique<internal::ContextClientImpl>(host, port)) {}
 
 Client::~Client() = default;
@@ -94,43 +97,94 @@ Result Client::Patch(const Context& c, const std::string& path,
 }
 
 Result Client::Send(const Context& c, httplib::Request request) {
-  std::lock_guard<std::mutex> lock(mu_);
-  return SendLocked(c, request);
+  std::string request_id = OutgoingRequestId(c);
+  if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
+  if (gate_->Enter(c)) {
+    return Result(nullptr, ContextError(c), std::move(request_id));
+  }
+  // Leave the gate however the call ends (allocation failures throw).
+  struct Exit {
+    internal::CallGate& gate;
+    ~Exit() { gate.Leave(); }
+  } exit{*gate_};
+  return SendEntered(c, request, std::move(request_id));
 }
 
-Result Client::SendLocked(const Context& c, httplib::Request& req) {
-  // The context headers, replacing any the caller set.
-  std::string request_id;
-  if (const std::string* id = c.Value(kRequestIdKey)) {
-    request_id = *id;
-  } else if (options_.generate_request_id) {
-    request_id = NewRequestId();
+std::string Client::OutgoingRequestId(const Context& c) const {
+  if (const std::string* id = c.Value(kRequestIdKey);
+      id != nullptr && IsValidRequestId(*id)) {
+    return *id;
   }
+  return options_.generate_request_id ? NewRequestId() : std::string();
+}
+
+std::optional<std::chrono::milliseconds> Client::OutgoingBudget(
+    Clock::duration remaining) const {
+  const double ratio = std::clamp(options_.deadline_margin_ratio, 0.0, 1.0);
+  const auto proportional = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(remaining) * ratio);
+  const Clock::duration margin =
+      std::max(Clock::duration::zero(), options_.deadline_margin);
+  if (remaining <= Clock::duration::zero() ||
+      margin >= remaining - proportional) {
+    return std::nullopt;
+  }
+  const auto budget = std::chrono::floor<std::chrono::milliseconds>(
+      remaining - proportional - margin);
+  if (budget <= std::chrono::milliseconds::zero()) return std::nullopt;
+  return budget;
+}
+
+Result Client::SendEntered(const Context& c, httplib::Request& req,
+                           std::string request_id) {
+  // The context headers, replacing any the caller set.
+  req.headers.erase(std::string(kRequestIdHeader));
+  req.headers.erase(std::string(kSessionIdHeader));
+  req.headers.erase(std::string(kRequestTimeoutHeader));
   if (!request_id.empty()) SetOnly(req.headers, kRequestIdHeader, request_id);
-  if (const std::string* session = c.Value(kSessionIdKey)) {
+  if (const std::string* session = c.Value(kSessionIdKey);
+      session != nullptr && IsValidSessionId(*session)) {
     SetOnly(req.headers, kSessionIdHeader, *session);
   }
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
 
+  std::optional<TimePoint> deadline = c.Deadline();
+  if (deadline == TimePoint::max()) deadline.reset();
   internal::CallLimits limits;
-  limits.deadline = c.Deadline();
-  if (limits.deadline) {
-    const Clock::duration left = *Remaining(c) - options_.deadline_margin;
-    SetOnly(req.headers, kRequestTimeoutHeader, FormatRequestTimeout(left));
-  }
+  limits.deadline = deadline;
   if (c.Done().CanBeDone()) limits.abort_fd = c.Done().Fd();
+  // The budget is measured once the connection is ready: connecting spends
+  // some of it.
+  bool budget_spent = false;
+  if (deadline) {
+    limits.before_send = [this, &req, &budget_spent, at = *deadline] {
+      const std::optional<std::chrono::milliseconds> budget =
+          OutgoingBudget(at - Clock::now());
+      if (!budget) {
+        budget_spent = true;
+        return false;
+      }
+      SetOnly(req.headers, kRequestTimeoutHeader,
+              FormatRequestTimeout(*budget));
+      return true;
+    };
+  }
 
-  impl_->set_limits(limits);
   auto res = std::make_unique<httplib::Response>();
   httplib::Error transport = httplib::Error::Success;
-  const bool ok = impl_->send(req, *res, transport);
-  impl_->set_limits({});
+  std::string invalid;
+  const bool ok = impl_->Send(req, *res, transport, invalid, std::move(limits));
 
   if (ok) return Result(std::move(res), Error(), std::move(request_id));
+  if (!invalid.empty()) {
+    return Result(nullptr, Error(std::errc::invalid_argument, invalid),
+                  std::move(request_id));
+  }
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
-  // A wait cut short by the deadline can end a moment before the context's
-  // timer fires: that is still the deadline.
-  if (limits.deadline && Clock::now() >= *limits.deadline) {
+  // Too little left to send (less than the margin), or a wait cut short by
+  // the deadline a moment before the context's timer fires: that is still
+  // the deadline.
+  if (budget_spent || (deadline && Clock::now() >= *deadline)) {
     return Result(nullptr, Error(Errc::kDeadlineExceeded),
                   std::move(request_id));
   }

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <limits>
 #include <memory>
+#include <string_view>
 
 #include "socket_stream.h"
 
@@ -24,6 +26,55 @@ using std::chrono::microseconds;
 
 microseconds ToMicros(time_t sec, time_t usec) {
   return std::chrono::seconds(sec) + microseconds(usec);
+}
+
+// kTokenChars marks the bytes that may appear in an HTTP token (RFC 9110
+// tchar): header names and methods.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    t[static_cast<unsigned char>(c)] = true;
+  }
+  return t;
+}();
+
+bool IsTokenChar(unsigned char c) { return kTokenChars[c]; }
+
+bool IsToken(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return IsTokenChar(static_cast<unsigned char>(c));
+  });
+}
+
+// IsControl reports whether `c` is a control byte (0x00-0x1F, 0x7F): CR, LF
+// and NUL among them.
+bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
+
+// IsFieldValue reports whether `s` may be sent as a header value: no control
+// byte but horizontal tab (RFC 9110 field-value; bytes >= 0x80 are obs-text).
+bool IsFieldValue(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    const auto b = static_cast<unsigned char>(c);
+    return IsControl(b) && b != '\t';
+  });
+}
+
+// CheckHeaders returns why `headers` cannot be sent, or an empty string.
+std::string CheckHeaders(const httplib::Headers& headers,
+                         std::string_view what) {
+  for (const auto& [name, value] : headers) {
+    if (!IsToken(name)) {
+      return std::string(what) + ": a header name is empty or not a token";
+    }
+    if (!IsFieldValue(value)) {
+      return std::string(what) + ": the value of header " + name +
+             " holds a control character (CR, LF, NUL, ...)";
+    }
+  }
+  return {};
 }
 
 struct AddrInfoDeleter {
@@ -62,23 +113,97 @@ httplib::Error ConnectOne(int fd, const addrinfo& ai, microseconds timeout,
   }
 }
 
+// HasInput reports whether `fd` is readable now (data, EOF or an error).
+bool HasInput(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  int r;
+  do {
+    r = ::poll(&p, 1, 0);
+  } while (r < 0 && errno == EINTR);
+  return r != 0;
+}
+
+// CheckRequest returns why `req` cannot be sent safely, or an empty string
+// (see ContextClientImpl::Send for the rules).
+std::string CheckRequest(const httplib::Request& req, bool url_encode) {
+  if (!IsToken(req.method)) return "the method is empty or not a token";
+  if (req.path.empty()) return "the path is empty";
+  for (char c : req.path) {
+    const auto b = static_cast<unsigned char>(c);
+    if (IsControl(b)) {
+      return "the path holds a control character (CR, LF, NUL, ...)";
+    }
+    if (b == ' ' && !url_encode) {
+      return "the path holds a space (and URL encoding is off)";
+    }
+  }
+  return CheckHeaders(req.headers, "request");
+}
+
 }  // namespace
 
-microseconds ContextClientImpl::Bounded(microseconds configured) const {
+std::string ContextClientImpl::CheckSettings() const {
+  if (!IsFieldValue(host_) || host_.find(' ') != std::string::npos) {
+    return "the client's host holds a space or a control character";
+  }
+  if (!IsFieldValue(bearer_token_auth_token_) ||
+      !IsFieldValue(proxy_bearer_token_auth_token_)) {
+    return "a bearer token holds a control character";
+  }
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  // Digest auth quotes the user name into its header as is.
+  if (!IsFieldValue(digest_auth_username_) ||
+      !IsFieldValue(proxy_digest_auth_username_)) {
+    return "a digest auth user name holds a control character";
+  }
+#endif
+  return CheckHeaders(default_headers_, "default headers");
+}
+
+bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
+                             httplib::Error& error, std::string& reason,
+                             CallLimits limits) {
+  reason = CheckRequest(req, url_encode_);
+  if (reason.empty()) reason = CheckSettings();
+  if (!reason.empty()) {
+    error = httplib::Error::Unknown;
+    return false;
+  }
+  // Anything readable on an idle kept-alive connection (a stray response,
+  // EOF) is checked for once, here, where it matters.
+  DropIfUnread(/*check_socket=*/true);
+  limits_ = std::move(limits);
+  const bool ok = send(req, res, error);
+  limits_ = {};
+  DropIfUnread(/*check_socket=*/false);
+  return ok;
+}
+
+void ContextClientImpl::DropIfUnread(bool check_socket) {
+  std::lock_guard<std::mutex> lock(socket_mutex_);
+  const bool drop = socket_.is_open() &&
+                    (unread_input_ || (check_socket && HasInput(socket_.sock)));
+  unread_input_ = false;
+  if (!drop) return;
+  shutdown_socket(socket_);
+  close_socket(socket_);
+}
+
+microseconds ContextClientImpl::Timeout(microseconds configured) const {
   if (!limits_.deadline) return configured;
   const auto left =
       std::chrono::ceil<microseconds>(*limits_.deadline - Clock::now());
-  return std::max(microseconds::zero(), std::min(configured, left));
+  return std::max(microseconds::zero(), left);
 }
 
 bool ContextClientImpl::create_and_connect_socket(Socket& socket,
                                                   httplib::Error& error) {
   // Through a proxy or from a chosen interface, httplib's connect applies
-  // (not interruptible, but bounded by the connection timeout).
+  // (not interruptible, but bounded by the deadline).
   if (!proxy_host_.empty() || !interface_.empty()) {
     const time_t sec = connection_timeout_sec_;
     const time_t usec = connection_timeout_usec_;
-    const microseconds bounded = Bounded(ToMicros(sec, usec));
+    const microseconds bounded = Timeout(ToMicros(sec, usec));
     connection_timeout_sec_ = static_cast<time_t>(bounded.count() / 1'000'000);
     connection_timeout_usec_ = static_cast<time_t>(bounded.count() % 1'000'000);
     const bool ok = ClientImpl::create_and_connect_socket(socket, error);
@@ -103,7 +228,7 @@ bool ContextClientImpl::create_and_connect_socket(Socket& socket,
   std::unique_ptr<addrinfo, AddrInfoDeleter> list(found);
 
   const microseconds connect_timeout =
-      Bounded(ToMicros(connection_timeout_sec_, connection_timeout_usec_));
+      Timeout(ToMicros(connection_timeout_sec_, connection_timeout_usec_));
   error = httplib::Error::Connection;
   for (addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     const int fd =
@@ -132,11 +257,60 @@ bool ContextClientImpl::create_and_connect_socket(Socket& socket,
 
 bool ContextClientImpl::process_socket(
     const Socket& socket, std::function<bool(httplib::Stream&)> callback) {
+  if (limits_.before_send && !limits_.before_send()) return false;
   SocketStream stream(
-      socket.sock, Bounded(ToMicros(read_timeout_sec_, read_timeout_usec_)),
-      Bounded(ToMicros(write_timeout_sec_, write_timeout_usec_)),
+      socket.sock, Timeout(ToMicros(read_timeout_sec_, read_timeout_usec_)),
+      Timeout(ToMicros(write_timeout_sec_, write_timeout_usec_)),
       limits_.abort_fd);
-  return callback(stream);
+  const bool ok = callback(stream);
+  // Bytes past the response belong to no call of ours: the connection must
+  // not serve another.
+  if (stream.HasBufferedInput()) unread_input_ = true;
+  return ok;
+}
+
+std::error_code CallGate::Enter(const Context& c) {
+  {
+    MutexLock lock(mu_);
+    if (!busy_) {
+      busy_ = true;
+      return {};
+    }
+  }
+  // Busy: wait on a child of `c` that Leave cancels when our turn comes, so
+  // one wait sees both our turn and the end of `c`.
+  ContextAndCancel turn = WithCancel(c);
+  Waiter me{turn.cancel};
+  std::list<Waiter*>::iterator pos;
+  {
+    MutexLock lock(mu_);
+    if (!busy_) {
+      busy_ = true;
+      return {};
+    }
+    pos = waiters_.insert(waiters_.end(), &me);
+  }
+  turn.context.Done().Wait();
+  MutexLock lock(mu_);
+  if (me.entered) return {};
+  waiters_.erase(pos);
+  return c.Err();
+}
+
+void CallGate::Leave() {
+  CancelFunc wake;
+  {
+    MutexLock lock(mu_);
+    if (waiters_.empty()) {
+      busy_ = false;
+      return;
+    }
+    Waiter* next = waiters_.front();
+    waiters_.pop_front();
+    next->entered = true;
+    wake = next->wake;  // the waiter may return (and go) once we unlock
+  }
+  wake();
 }
 
 }  // namespace ctx::http::internal

@@ -1,13 +1,14 @@
 // http/src/client_transport.h: httplib's client with waits that end when a
-// context is done. Internal.
+// context is done, the check that keeps unsafe bytes off the wire, and the
+// gate that serializes a Client's calls. Internal.
 //
 // httplib::ClientImpl lets a subclass replace how a socket is connected
 // (create_and_connect_socket, protected virtual) and how a connected socket is
 // read and written (process_socket, a private virtual: overridable, not
 // callable). We replace both so every wait also polls the call's abort
-// descriptor (the context's Done().Fd()) and is no longer than the call's
-// remaining deadline. The thread making the call is the only one that touches
-// its socket: cancellation needs no cross-thread shutdown and cannot hit a
+// descriptor (the context's Done().Fd()) and is bounded by the call's
+// deadline. The thread making the call is the only one that touches its
+// socket: cancellation needs no cross-thread shutdown and cannot hit a
 // descriptor httplib already closed and the process reused.
 
 #ifndef CTX_HTTP_SRC_CLIENT_TRANSPORT_H_
@@ -17,18 +18,26 @@
 
 #include <chrono>
 #include <functional>
+#include <list>
 #include <optional>
 #include <string>
 
-#include "ctx/done_signal.h"
+#include "ctx/context.h"
+#include "mutex.h"
 
 namespace ctx::http::internal {
 
-// CallLimits is what one call may wait for: the abort descriptor (-1: none)
-// and the deadline (nullopt: none), on top of httplib's own timeouts.
+// CallLimits is what one call may wait for, and its last step before sending.
 struct CallLimits {
+  // abort_fd (-1: none) ends every wait once readable.
   int abort_fd = -1;
+  // deadline, when set, bounds every wait (connect, send, receive) instead of
+  // httplib's connection/read/write timeouts, which apply to calls without
+  // one.
   std::optional<TimePoint> deadline;
+  // before_send runs once the connection is ready, right before the request
+  // is written; false ends the call with nothing sent.
+  std::function<bool()> before_send;
 };
 
 class ContextClientImpl final : public httplib::ClientImpl {
@@ -36,9 +45,18 @@ class ContextClientImpl final : public httplib::ClientImpl {
   ContextClientImpl(const std::string& host, int port)
       : httplib::ClientImpl(host, port) {}
 
-  // set_limits sets the limits of the next calls; the caller serializes
-  // calls and resets them afterwards.
-  void set_limits(const CallLimits& limits) { limits_ = limits; }
+  // Send sends `req` within `limits`, as httplib's send. It first checks the
+  // request and the client's own header settings: the method must be an
+  // HTTP token, the path must hold no control bytes (nor spaces when URL
+  // encoding is off: httplib then sends it as is), every header name must be
+  // a token and every value free of control bytes other than tab. On failure
+  // `reason` says why (it quotes only header names that passed the token
+  // check, so it can be logged as is), error is Error::Unknown and nothing
+  // is sent. It also drops a kept-alive connection that holds unread bytes:
+  // a response nobody asked for must not answer this call. The caller
+  // serializes calls.
+  bool Send(httplib::Request& req, httplib::Response& res,
+            httplib::Error& error, std::string& reason, CallLimits limits);
 
  protected:
   bool create_and_connect_socket(Socket& socket,
@@ -48,10 +66,52 @@ class ContextClientImpl final : public httplib::ClientImpl {
   bool process_socket(const Socket& socket,
                       std::function<bool(httplib::Stream&)> callback) override;
 
-  // Bounded returns `configured`, shortened to what is left of the deadline.
-  std::chrono::microseconds Bounded(std::chrono::microseconds configured) const;
+  // CheckSettings checks what httplib adds from its settings (default
+  // headers, the Host value, bearer tokens) as Send checks the request.
+  [[nodiscard]] std::string CheckSettings() const;
+  // DropIfUnread closes the kept-alive connection when the last call left
+  // bytes unread in its stream or, with `check_socket`, when the socket has
+  // input waiting (a stray response, EOF).
+  void DropIfUnread(bool check_socket);
+  // Timeout returns the wait limit for a step whose httplib setting is
+  // `configured`: what is left of the deadline when there is one.
+  std::chrono::microseconds Timeout(std::chrono::microseconds configured) const;
 
-  CallLimits limits_;  // written between calls, by the calling thread
+  // Written by the calling thread, between and during its own calls.
+  CallLimits limits_;
+  bool unread_input_ = false;  // the last response left bytes unread
+};
+
+// CallGate lets one call at a time through, in arrival order; a waiting call
+// gives up when its context is done.
+//
+// Thread-safety: Enter and Leave may be called from any thread; each Enter
+// that returned no error is matched by one Leave.
+class CallGate {
+ public:
+  CallGate() = default;
+  CallGate(const CallGate&) = delete;
+  CallGate& operator=(const CallGate&) = delete;
+
+  // Enter waits until the gate is free or `c` is done, and returns c.Err()
+  // in the second case (then the caller did not enter). A free gate is
+  // entered even when `c` is done: the caller checks its context next.
+  [[nodiscard]] std::error_code Enter(const Context& c) CTX_LOCKS_EXCLUDED(mu_);
+  // Leave hands the gate to the longest waiting call, or frees it.
+  void Leave() CTX_LOCKS_EXCLUDED(mu_);
+
+ private:
+  // Waiter is one waiting call: Leave cancels `wake`, a child of the call's
+  // context, so the call wakes when either its turn comes or its context
+  // ends.
+  struct Waiter {
+    CancelFunc wake;
+    bool entered = false;  // under mu_: Leave handed the gate over
+  };
+
+  Mutex mu_;
+  bool busy_ CTX_GUARDED_BY(mu_) = false;
+  std::list<Waiter*> waiters_ CTX_GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace ctx::http::internal

@@ -1,14 +1,29 @@
 // ctx/http/client.h: an HTTP client whose calls carry a ctx::Context.
 //
 // Each call takes a context and
-//   - sends what is left of its deadline as X-Request-Timeout (milliseconds,
-//     minus ClientOptions::deadline_margin), and never waits on the socket
-//     (connect, send, receive) longer than that;
+//   - sends what is left of its deadline as X-Request-Timeout: whole
+//     milliseconds, rounded down, less a margin (ClientOptions), measured
+//     once the connection is ready, so the server never gets more time than
+//     the caller has left. Too little left for the margin fails the call
+//     with ctx::Errc::kDeadlineExceeded before anything is sent;
+//   - bounds every wait (connect, send, receive) by the context's deadline
+//     alone: httplib's connection/read/write timeouts apply only to calls
+//     whose context has no deadline, so they neither cut a longer budget
+//     short nor outlive a shorter one;
 //   - sends its request id (ctx::kRequestIdKey; a fresh one when the context
-//     has none) and session (ctx::kSessionIdKey), replacing any headers of
-//     those names the caller passed;
-//   - ends as soon as the context is done, whatever it is waiting for, with
-//     an error that says which: ctx::Errc::kCanceled,
+//     has none or holds one that fails ctx::IsValidRequestId) and session
+//     (ctx::kSessionIdKey, only when ctx::IsValidSessionId).
+//     X-Request-Timeout, X-Request-Id and X-Session-Id come from the context
+//     only: any the caller passed are dropped;
+//   - sends nothing that could split a header or the request line: a method
+//     that is not a token, a path with a control byte, a header name that is
+//     not a token or a value with a control byte other than tab (in the
+//     call's headers, httplib's default headers, host, bearer token or
+//     digest user name) fails the call with std::errc::invalid_argument
+//     before connecting;
+//   - ends as soon as the context is done, whatever it is waiting for (the
+//     connection, the server, or another call on the same Client), with an
+//     error that says which: ctx::Errc::kCanceled,
 //     ctx::Errc::kDeadlineExceeded, or an httplib transport failure
 //     (TransportCategory(), see ctx/http/status.h). A response with any
 //     status is a success at this level.
@@ -25,11 +40,14 @@
 //
 // Aborting: every wait polls the context's Done().Fd() next to the socket, so
 // the thread making the call sees the cancel itself (no other thread touches
-// its socket). The call returns within one wake-up of the cancel. A context
+// its socket). The call returns within one wake-up of the cancel, and the
+// connection it was using is closed (never reused half-read). A context
 // whose descriptor cannot be created (out of fds) is still bounded by its
-// deadline through the socket timeouts. Plain http only: through a proxy or a
-// bound interface the connect step is httplib's own, which cannot be
-// interrupted (it still ends by the deadline).
+// deadline: each wait lasts at most what was left when the request was sent.
+// Plain http only: through a proxy or a bound interface the connect step is
+// httplib's own, which cannot be interrupted (it still ends by the deadline).
+// A kept-alive connection that holds unread bytes when a call starts or ends
+// (a response nobody asked for) is closed, so no call gets another's answer.
 
 #ifndef CTX_HTTP_CLIENT_H_
 #define CTX_HTTP_CLIENT_H_
@@ -38,7 +56,7 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 
 #include "ctx/context.h"
@@ -47,17 +65,23 @@
 namespace ctx::http {
 
 namespace internal {
+class CallGate;
 class ContextClientImpl;
 }  // namespace internal
 
 // ClientOptions configures what a Client adds to httplib's client.
 struct ClientOptions {
-  // deadline_margin is subtracted from the remaining time before it is sent
-  // as X-Request-Timeout, so the server gives up a little before we do
-  // (network time). Zero by default.
-  std::chrono::nanoseconds deadline_margin{0};
+  // deadline_margin and deadline_margin_ratio shorten the budget sent as
+  // X-Request-Timeout to remaining - deadline_margin - remaining *
+  // deadline_margin_ratio (then rounded down to whole milliseconds), so the
+  // server gives up and answers before the caller's deadline passes (network
+  // and scheduling time). As ctx::grpc::ClientOptions; defaults: 1 ms and
+  // 0.5 %. The ratio is clamped to [0, 1], a negative margin counts as zero.
+  std::chrono::nanoseconds deadline_margin = std::chrono::milliseconds(1);
+  double deadline_margin_ratio = 0.005;
   // generate_request_id sends a fresh request id when the context carries
-  // none (the default); false sends no X-Request-Id then.
+  // none, or one that fails ctx::IsValidRequestId (the default); false sends
+  // no X-Request-Id then.
   bool generate_request_id = true;
 };
 
@@ -75,7 +99,9 @@ class Result {
 
   // error says why there is no response: ctx::Errc::kCanceled or
   // kDeadlineExceeded (the message is the context's cause, e.g. "client
-  // disconnected"), or a TransportCategory() code. Default (false) when ok().
+  // disconnected"), std::errc::invalid_argument (the request holds bytes
+  // that cannot be sent safely; the message says where, without them), or a
+  // TransportCategory() code. Default (false) when ok().
   [[nodiscard]] const Error& error() const noexcept { return error_; }
   // canceled, deadline_exceeded and transport_failed classify error().
   [[nodiscard]] bool canceled() const noexcept {
@@ -107,8 +133,9 @@ class Result {
 // Client makes context-aware calls to one host over plain HTTP.
 //
 // Thread-safety: calls may come from any thread; they are serialized (one
-// connection, as httplib::Client). Use one Client per concurrent caller for
-// parallel calls.
+// connection, as httplib::Client), in arrival order. A call waiting for
+// another still ends when its own context is done. Use one Client per
+// concurrent caller for parallel calls.
 // Lifetime: a call holds nothing after it returns; destroy the Client when no
 // call is running.
 class Client {
@@ -121,7 +148,7 @@ class Client {
   // Get, Head, Delete, Post, Put and Patch make one call each, as described
   // in the file comment. `headers` are sent as given, except the context
   // headers the client sets itself. A context already done returns its error
-  // without connecting.
+  // at once, without waiting for another call or connecting.
   Result Get(const Context& c, const std::string& path,
              const httplib::Headers& headers = {});
   Result Head(const Context& c, const std::string& path,
@@ -141,16 +168,26 @@ class Client {
   Result Send(const Context& c, httplib::Request request);
 
   // httplib_client returns the underlying client for httplib's settings
-  // (keep-alive, timeouts as upper bounds, default headers, ...). Change
-  // settings only while no call runs. Calls made directly on it bypass the
-  // context handling.
+  // (keep-alive, default headers, timeouts for calls without a deadline,
+  // ...). Change settings only while no call runs. Calls made directly on it
+  // bypass the context handling and the checks above. With
+  // set_follow_location, a redirect to another host or port is followed by a
+  // plain httplib client (httplib's timeouts, no context).
   [[nodiscard]] httplib::ClientImpl& httplib_client() noexcept;
 
  private:
-  Result SendLocked(const Context& c, httplib::Request& request);
+  // SendEntered makes the call once this caller holds the gate.
+  Result SendEntered(const Context& c, httplib::Request& request,
+                     std::string request_id);
+  // OutgoingRequestId is the id to send (empty: none), see the file comment.
+  [[nodiscard]] std::string OutgoingRequestId(const Context& c) const;
+  // OutgoingBudget is the X-Request-Timeout for `remaining`, or nullopt when
+  // nothing is left once the margin is taken.
+  [[nodiscard]] std::optional<std::chrono::milliseconds> OutgoingBudget(
+      Clock::duration remaining) const;
 
   const ClientOptions options_;
-  std::mutex mu_;  // serializes calls
+  std::unique_ptr<internal::CallGate> gate_;  // serializes calls
   std::unique_ptr<internal::ContextClientImpl> impl_;
 };
 

@@ -1,0 +1,422 @@
+// ctx::http::Client on the wire: what a raw TCP server on loopback receives.
+// No value from a context or a caller can add a header or a request, and no
+// call reads an answer that was not its own.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "ctx/http/client.h"
+#include "ctx/propagation.h"
+#include "test_util.h"
+
+namespace ctx::http {
+namespace {
+
+using testing::Event;
+using testing::kCap;
+
+// Listener is a loopback listening socket on an ephemeral port.
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::listen(fd_, 16) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on loopback";
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { ::close(fd_); }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  [[nodiscard]] int fd() const { return fd_; }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// HeaderValues returns the values of every `name` line in a request head
+// (names compare case-insensitively).
+std::vector<std::string> HeaderValues(std::string_view head,
+                                      std::string_view name) {
+  std::vector<std::string> out;
+  size_t pos = head.find("\r\n");
+  while (pos != std::string_view::npos && pos + 2 < head.size()) {
+    const size_t start = pos + 2;
+    const size_t end = head.find("\r\n", start);
+    const std::string_view line =
+        head.substr(start, end == std::string_view::npos ? end : end - start);
+    const size_t colon = line.find(':');
+    if (colon == name.size() &&
+        std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) ==
+                 std::tolower(static_cast<unsigned char>(b));
+        })) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+      out.emplace_back(value);
+    }
+    pos = end;
+  }
+  return out;
+}
+
+// Target returns the request target of a head ("GET /x HTTP/1.1" -> "/x").
+std::string Target(std::string_view head) {
+  const size_t sp = head.find(' ');
+  const size_t sp2 = head.find(' ', sp + 1);
+  if (sp == std::string_view::npos || sp2 == std::string_view::npos) return {};
+  return std::string(head.substr(sp + 1, sp2 - sp - 1));
+}
+
+// RawServer reads requests off the wire the way a strict HTTP/1.1 server
+// frames them (head, then Content-Length bytes of body), records every head,
+// and answers each with what `respond` returns. One connection at a time,
+// which is all a serialized Client needs.
+class RawServer {
+ public:
+  using Respond = std::function<std::string(const std::string& head)>;
+  // After runs on the server thread once an answer is sent, with the
+  // connection's socket.
+  using After = std::function<void(int conn)>;
+
+  explicit RawServer(Respond respond, After after = nullptr)
+      : respond_(std::move(respond)), after_(std::move(after)) {
+    if (::pipe2(stop_, O_CLOEXEC) != 0) ADD_FAILURE() << "pipe2 failed";
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~RawServer() {
+    (void)!::write(stop_[1], "x", 1);
+    thread_.join();
+    ::close(stop_[0]);
+    ::close(stop_[1]);
+  }
+  RawServer(const RawServer&) = delete;
+  RawServer& operator=(const RawServer&) = delete;
+
+  [[nodiscard]] int port() const { return listener_.port(); }
+  [[nodiscard]] std::vector<std::string> heads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return heads_;
+  }
+  [[nodiscard]] int connections() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return connections_;
+  }
+
+  // Ok answers 200 with the request target as body.
+  static std::string Ok(const std::string& head) {
+    const std::string body = Target(head);
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+  }
+
+ private:
+  // WaitReadable waits (at most kCap) for `fd` to turn readable; false when
+  // the server is stopping or the wait timed out.
+  bool WaitReadable(int fd) {
+    pollfd fds[2] = {{fd, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+    const int r = ::poll(fds, 2, static_cast<int>(kCap.count() * 1000));
+    return r > 0 && fds[1].revents == 0;
+  }
+
+  void Run() {
+    while (WaitReadable(listener_.fd())) {
+      const int conn =
+          ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0) continue;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++connections_;
+      }
+      Serve(conn);
+      ::close(conn);
+    }
+  }
+
+  void Serve(int conn) {
+    std::string buffer;
+    char chunk[4096];
+    for (;;) {
+      // Frame every complete request in the buffer.
+      for (size_t end; (end = buffer.find("\r\n\r\n")) != std::string::npos;) {
+        const std::string head = buffer.substr(0, end + 2);
+        size_t body = 0;
+        for (const std::string& v : HeaderValues(head, "Content-Length")) {
+          body = std::stoul(v);
+        }
+        if (buffer.size() < end + 4 + body) break;
+        buffer.erase(0, end + 4 + body);
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          heads_.push_back(head);
+        }
+        const std::string answer = respond_(head);
+        if (::send(conn, answer.data(), answer.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(answer.size())) {
+          return;
+        }
+        if (after_) after_(conn);
+      }
+      if (!WaitReadable(conn)) return;
+      const ssize_t n = ::recv(conn, chunk, sizeof(chunk), 0);
+      if (n <= 0) return;
+      buffer.append(chunk, static_cast<size_t>(n));
+    }
+  }
+
+  Respond respond_;
+  After after_;
+  Listener listener_;
+  int stop_[2] = {-1, -1};
+  std::mutex mu_;
+  std::vector<std::string> heads_;
+  int connections_ = 0;
+  std::thread thread_;
+};
+
+// A value that would add a header (and, with a blank line, a whole second
+// request) if it reached the wire as is.
+const std::string kInjection =
+    "ok\r\nX-Injected: yes\r\nContent-Length: 0\r\n\r\n"
+    "GET /smuggled HTTP/1.1\r\nHost: evil";
+
+TEST(ClientWireTest, InvalidRequestIdIsReplacedNotSent) {
+  RawServer server(RawServer::Ok);
+  Client client("127.0.0.1", server.port());
+  Context c = WithValue(Background(), kRequestIdKey, kInjection);
+  Result r = client.Get(c, "/one");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  const std::vector<std::string> heads = server.heads();
+  ASSERT_EQ(heads.size(), 1u) << "requests the server framed; want 1";
+  const std::vector<std::string> ids = HeaderValues(heads[0], "X-Request-Id");
+  ASSERT_EQ(ids.size(), 1u) << heads[0];
+  EXPECT_TRUE(IsValidRequestId(ids[0])) << "sent id " << LogSafe(ids[0]);
+  EXPECT_EQ(ids[0], r.request_id()) << "the id sent vs the id reported";
+  EXPECT_TRUE(HeaderValues(heads[0], "X-Injected").empty()) << heads[0];
+}
+
+TEST(ClientWireTest, InvalidSessionIsNotSent) {
+  RawServer server(RawServer::Ok);
+  Client client("127.0.0.1", server.port());
+  Context c = WithValue(Background(), kSessionIdKey, kInjection);
+  ASSERT_TRUE(client.Get(c, "/one").ok());
+  const std::vector<std::string> heads = server.heads();
+  ASSERT_EQ(heads.size(), 1u) << "requests the server framed; want 1";
+  EXPECT_TRUE(HeaderValues(heads[0], "X-Session-Id").empty()) << heads[0];
+  EXPECT_TRUE(HeaderValues(heads[0], "X-Injected").empty()) << heads[0];
+}
+
+TEST(ClientWireTest, InjectedValuesSmuggleNoRequestOnKeepAlive) {
+  RawServer server(RawServer::Ok);
+  Client client("127.0.0.1", server.port());
+  client.httplib_client().set_keep_alive(true);
+  const std::vector<std::string> paths = {"/one", "/two", "/three", "/four"};
+  for (size_t i = 0; i < paths.size(); ++i) {
+    Context c = WithValue(Background(), kRequestIdKey, kInjection);
+    c = WithValue(c, kSessionIdKey, kInjection);
+    Result r = client.Get(c, paths[i]);
+    ASSERT_TRUE(r.ok()) << "call " << paths[i] << ": " << r.error().ToString();
+    EXPECT_EQ(r->body, paths[i])
+        << "call " << paths[i] << " got the answer to " << r->body;
+  }
+  const std::vector<std::string> heads = server.heads();
+  ASSERT_EQ(heads.size(), paths.size()) << "requests the server framed";
+  for (size_t i = 0; i < heads.size(); ++i) {
+    EXPECT_EQ(Target(heads[i]), paths[i]);
+    EXPECT_TRUE(HeaderValues(heads[i], "X-Injected").empty()) << heads[i];
+    EXPECT_EQ(HeaderValues(heads[i], "Host").size(), 1u) << heads[i];
+  }
+  EXPECT_EQ(server.connections(), 1) << "the connection was kept alive";
+}
+
+TEST(ClientWireTest, UnsafeRequestBytesFailBeforeConnecting) {
+  RawServer server(RawServer::Ok);
+  struct Case {
+    const char* what;
+    std::function<void(httplib::Request&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"CR LF in a header value",
+       [](httplib::Request& q) { q.headers.emplace("X-Note", kInjection); }},
+      {"NUL in a header value",
+       [](httplib::Request& q) {
+         q.headers.emplace("X-Note", std::string("a\0b", 3));
+       }},
+      {"a lone LF in a header value",
+       [](httplib::Request& q) { q.headers.emplace("X-Note", "a\nb"); }},
+      {"CR LF in a header name",
+       [](httplib::Request& q) {
+         q.headers.emplace("X-Note: a\r\nX-Injected", "yes");
+       }},
+      {"an empty header name",
+       [](httplib::Request& q) { q.headers.emplace("", "yes"); }},
+      {"CR LF in the path",
+       [](httplib::Request& q) { q.path = "/a\r\nX-Injected: yes"; }},
+      {"NUL in the path",
+       [](httplib::Request& q) { q.path = std::string("/a\0b", 4); }},
+      {"a space in the method",
+       [](httplib::Request& q) { q.method = "GET /x HTTP/1.1\r\n"; }},
+  };
+  Client client("127.0.0.1", server.port());
+  for (const Case& k : cases) {
+    httplib::Request req;
+    req.method = "GET";
+    req.path = "/x";
+    k.spoil(req);
+    Result r = client.Send(Background(), req);
+    EXPECT_FALSE(r.ok()) << k.what << ": sent";
+    EXPECT_EQ(r.error(), std::errc::invalid_argument)
+        << k.what << ": got " << r.error().ToString();
+  }
+  EXPECT_EQ(server.connections(), 0) << "connections for refused calls";
+}
+
+TEST(ClientWireTest, UnsafeClientSettingsFailBeforeConnecting) {
+  RawServer server(RawServer::Ok);
+  Client client("127.0.0.1", server.port());
+  client.httplib_client().set_default_headers({{"X-Note", kInjection}});
+  Result r = client.Get(Background(), "/x");
+  EXPECT_EQ(r.error(), std::errc::invalid_argument) << r.error().ToString();
+  client.httplib_client().set_bearer_token_auth(kInjection);
+  client.httplib_client().set_default_headers({});
+  r = client.Get(Background(), "/x");
+  EXPECT_EQ(r.error(), std::errc::invalid_argument) << r.error().ToString();
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  client.httplib_client().set_bearer_token_auth("");
+  client.httplib_client().set_digest_auth(kInjection, "pw");
+  r = client.Get(Background(), "/x");
+  EXPECT_EQ(r.error(), std::errc::invalid_argument) << r.error().ToString();
+#endif
+  EXPECT_EQ(server.connections(), 0);
+}
+
+TEST(ClientWireTest, UnencodedPathWithSpaceFails) {
+  RawServer server(RawServer::Ok);
+  Client client("127.0.0.1", server.port());
+  client.httplib_client().set_url_encode(false);
+  Result r = client.Get(Background(), "/a?b=c%20d");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "/a?b=c%20d");
+  r = client.Get(Background(), "/a b");
+  EXPECT_EQ(r.error(), std::errc::invalid_argument)
+      << "a space in a path sent unencoded: " << r.error().ToString();
+}
+
+TEST(ClientWireTest, StrayResponseAnswersNoLaterCall) {
+  // The first answer carries a second, unrequested response behind it.
+  int answered = 0;
+  RawServer server([&answered](const std::string& head) {
+    std::string out = RawServer::Ok(head);
+    if (answered++ == 0) {
+      out += "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled";
+    }
+    return out;
+  });
+  Client client("127.0.0.1", server.port());
+  client.httplib_client().set_keep_alive(true);
+  for (const std::string path : {"/one", "/two", "/three"}) {
+    Result r = client.Get(Background(), path);
+    ASSERT_TRUE(r.ok()) << "call " << path << ": " << r.error().ToString();
+    EXPECT_EQ(r->body, path) << "call " << path << " got another's answer";
+  }
+  EXPECT_EQ(server.connections(), 2)
+      << "the connection with stray bytes was replaced, the next kept";
+}
+
+// WaitAcked waits (bounded) until the peer has acknowledged every byte sent
+// on `conn`: they are then in its receive queue.
+bool WaitAcked(int conn) {
+  for (int i = 0; i < 100'000; ++i) {
+    int unacked = 0;
+    if (::ioctl(conn, SIOCOUTQ, &unacked) != 0) return false;
+    if (unacked == 0) return true;
+    std::this_thread::yield();
+  }
+  return false;
+}
+
+TEST(ClientWireTest, StrayResponseArrivingWhileIdleAnswersNoLaterCall) {
+  // After the first answer, once the first call has returned, the server
+  // sends a response nobody asked for on the idle kept-alive connection.
+  Event first_returned, stray_sent;
+  bool first = true;
+  RawServer server(RawServer::Ok, [&](int conn) {
+    if (!std::exchange(first, false)) return;
+    if (!first_returned.WaitFor()) return;
+    testing::SendAll(conn,
+                     "HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled");
+    if (WaitAcked(conn)) stray_sent.Fire();
+  });
+  Client client("127.0.0.1", server.port());
+  client.httplib_client().set_keep_alive(true);
+  Result r = client.Get(Background(), "/one");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "/one");
+  first_returned.Fire();
+  ASSERT_TRUE(stray_sent.WaitFor()) << "the stray response was not delivered";
+  r = client.Get(Background(), "/two");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "/two") << "the second call got the stray answer";
+  EXPECT_EQ(server.connections(), 2) << "the idle connection was replaced";
+}
+
+TEST(ClientWireTest, CancelAbortsCallWhileSendingBody) {
+  // A server that never reads: the kernel buffers what it can, then the
+  // client blocks sending.
+  Listener listener;
+  const int small = 64 << 10;
+  ::setsockopt(listener.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  Client client("127.0.0.1", listener.port());
+  // Small socket buffers: the body cannot all be taken by the kernel.
+  client.httplib_client().set_socket_options([small](socket_t fd) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  });
+  auto [c, cancel] = WithCancel(Background());
+  const std::string body(8 << 20, 'x');
+  auto call = std::async(std::launch::async, [&client, &body, c = c] {
+    return client.Post(c, "/upload", body, "application/octet-stream");
+  });
+  const int wait = static_cast<int>(kCap.count() * 1000);
+  pollfd p{listener.fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, wait), 1) << "the client never connected";
+  const int conn = ::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(conn, 0);
+  // The first bytes are here: the client is sending, and 8 MiB cannot fit.
+  p = {conn, POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, wait), 1) << "the client never sent";
+  cancel();
+  ASSERT_EQ(call.wait_for(kCap), std::future_status::ready)
+      << "the call did not end after cancel";
+  Result r = call.get();
+  EXPECT_TRUE(r.canceled()) << r.error().ToString();
+  ::close(conn);
+}
+
+}  // namespace
+}  // namespace ctx::http
