@@ -2,11 +2,23 @@
 
 #include "sync_watcher.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
 namespace ctx::grpc::internal {
+namespace {
+
+// ThreadCpuTime is the CPU time the calling thread has used.
+Clock::duration ThreadCpuTime() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
+}  // namespace
 
 SyncWatcher::SyncWatcher(Clock::duration period, double max_cpu)
     : state_(std::make_shared<State>(period, max_cpu)) {}
@@ -92,11 +104,14 @@ void SyncWatcher::State::Run() {
       });
       if (stop) return;
     }
-    const TimePoint start = Clock::now();
-    Sweep();
-    const auto took = Clock::now() - start;
+    // The throttle counts the CPU this thread spent polling, not wall time
+    // (a preempted sweep costs nothing) and not the polls that found a call
+    // canceled (they ran the call's close hook and its context's callbacks:
+    // a one-off cost per call, and a storm of them must not slow the
+    // watcher down).
+    const Clock::duration cost = Sweep();
     const auto backoff = std::chrono::duration_cast<Clock::duration>(
-        took * ((1 - share) / share));
+        cost * ((1 - share) / share));
     {
       MutexLock lock(mu);
       wake.wait_for(lock, std::max(period, backoff),
@@ -106,17 +121,21 @@ void SyncWatcher::State::Run() {
   }
 }
 
-void SyncWatcher::State::Sweep() {
+Clock::duration SyncWatcher::State::Sweep() {
   // Walks calls by position, retaking the lock for each call, so that only
   // enrolled calls are touched. A call unwatched meanwhile swaps the last one
-  // into its place, which this sweep may then skip or visit twice; the next
+  // into its place; when that is the call just polled, the sweep polls its
+  // place again; otherwise it may skip a call or visit one twice, and the next
   // sweep makes up for it.
+  const Clock::duration start = ThreadCpuTime();
+  Clock::duration canceled_polls{};
   std::size_t i = 0;
   for (;;) {
     CallState* call;
     {
       MutexLock lock(mu);
-      if (stop || i >= calls.size()) return;
+      if (stop || i >= calls.size())
+        return ThreadCpuTime() - start - canceled_polls;
       call = calls[i];
       // A context that is already done (deadline, root canceled) has nothing
       // left to learn. Removing it moves another call to position i.
@@ -129,6 +148,7 @@ void SyncWatcher::State::Sweep() {
     }
     // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
     // ends the context and unwatches the call.
+    const Clock::duration poll_start = ThreadCpuTime();
     const bool cancelled = call->server_context()->IsCancelled();
     // Still polling (polling == call): Unwatch on the handler's thread waits,
     // so the call stays alive. Not polling: the call unwatched itself from a
@@ -142,12 +162,17 @@ void SyncWatcher::State::Sweep() {
     // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
     // before its request was read); End() is idempotent.
     if (alive && cancelled) call->End(ClientCanceledCause());
+    if (cancelled) canceled_polls += ThreadCpuTime() - poll_start;
     {
       MutexLock lock(mu);
       if (alive) {
         polling = nullptr;
         if (cancelled) RemoveLocked(call);
       }
+      // The call left the list (canceled): the last one took its place, so
+      // poll that place again; otherwise a storm of cancels would be seen
+      // half per sweep.
+      if (i > 0 && (i - 1 >= calls.size() || calls[i - 1] != call)) --i;
     }
     poll_done.notify_all();
   }
