@@ -626,7 +626,9 @@ class StormWait final : public ctxtest::TestService::Service {
       const Clock::time_point now = Clock::now();
       std::lock_guard<std::mutex> lock(mu_);
       done_at_[i] = now;
-      cv_.notify_all();
+      // Wake the waiters once, when the last context is done: a wake per
+      // stamp would make the stamps contend with the waiters.
+      if (++done_ == done_at_.size()) cv_.notify_all();
     });
     cv_.notify_all();
     (void)c.Done().WaitFor(kCap);
@@ -645,14 +647,13 @@ class StormWait final : public ctxtest::TestService::Service {
   // the stamps and forgets them.
   std::optional<std::vector<Clock::time_point>> TakeStamps() {
     std::unique_lock<std::mutex> lock(mu_);
-    const bool all = cv_.wait_for(lock, kCap, [&] {
-      return std::all_of(done_at_.begin(), done_at_.end(),
-                         [](const auto& t) { return t.has_value(); });
-    });
+    const bool all =
+        cv_.wait_for(lock, kCap, [&] { return done_ == done_at_.size(); });
     if (!all) return std::nullopt;
     std::vector<Clock::time_point> stamps;
     for (const auto& t : done_at_) stamps.push_back(*t);
     done_at_.clear();
+    done_ = 0;
     return stamps;
   }
 
@@ -660,6 +661,7 @@ class StormWait final : public ctxtest::TestService::Service {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::optional<Clock::time_point>> done_at_;
+  std::size_t done_ = 0;  // how many of done_at_ are set
 };
 
 int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
