@@ -3,7 +3,9 @@
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
 //                               [--echo_id=0|1] [--cap=0|1]
-//   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P]
+//   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P] [--busy=B]
+//   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
+//                               [--max_cpu_pct=M]
 //
 // echo: unary Echo on a callback server, with and without the bridge's
 // interceptor, in alternating rounds (bare, bridged, bare, ...) on one client
@@ -21,7 +23,14 @@
 // another: once the handler has its context, the client cancels its own context
 // (BoundClientContext -> TryCancel) and the time until the handler's context is
 // done (stamped by an AfterFunc) is recorded; prints p50/p99. P sets the sync
-// watcher's period (ServerOptions::sync_watch_period).
+// watcher's period (ServerOptions::sync_watch_period). B threads spin on the
+// CPU meanwhile (CPU contention).
+//
+// storm: N sync calls in flight on one bridged sync server, all under one
+// client context; once every handler has its context the client cancels it,
+// and the time from that cancel until each handler's context is done
+// (stamped by an AfterFunc) is recorded; prints p50/p99/max over all handlers
+// of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent.
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
@@ -38,6 +47,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -498,6 +508,27 @@ class AsyncWait {
   std::thread thread_;
 };
 
+// Busy spins `n` threads until destroyed (CPU contention for `cancel`).
+class Busy {
+ public:
+  explicit Busy(int n) {
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        while (!stop_.load(std::memory_order_relaxed)) {
+        }
+      });
+    }
+  }
+  ~Busy() {
+    stop_.store(true);
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
 // MeasureCancel runs `calls` wait-then-cancel rounds against the server on
 // `port`.
 std::vector<double> MeasureCancel(int port, Slot* slot, int calls) {
@@ -539,13 +570,14 @@ std::vector<double> MeasureCancel(int port, Slot* slot, int calls) {
   return us;
 }
 
-int RunCancel(int calls, int period_us) {
+int RunCancel(int calls, int period_us, int busy) {
+  const Busy spinners(busy);
   ctx::grpc::ServerOptions options;
   options.sync_watch_period = std::chrono::microseconds(period_us);
   std::printf(
       "client TryCancel -> handler's context done, %d calls per API, sync "
-      "watcher period %d us\n",
-      calls, period_us);
+      "watcher period %d us, %d spinning threads\n",
+      calls, period_us, busy);
   std::printf("%-10s %10s %10s %10s\n", "server API", "p50 us", "p99 us",
               "max us");
   auto print = [](const char* name, const std::vector<double>& us) {
@@ -575,6 +607,128 @@ int RunCancel(int calls, int period_us) {
   return 0;
 }
 
+// --- storm ---
+
+// StormWait is a sync service whose Echo stamps when its context ends and
+// waits for that.
+class StormWait final : public ctxtest::TestService::Service {
+ public:
+  grpc::Status Echo(grpc::ServerContext* sc, const ctxtest::EchoRequest*,
+                    ctxtest::EchoResponse*) override {
+    const ctx::Context c = ctx::grpc::CallContext(sc);
+    std::size_t i;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      i = done_at_.size();
+      done_at_.emplace_back();
+    }
+    ctx::StopFunc stop = ctx::AfterFunc(c, [this, i] {
+      const Clock::time_point now = Clock::now();
+      std::lock_guard<std::mutex> lock(mu_);
+      done_at_[i] = now;
+      // Wake the waiters once, when the last context is done: a wake per
+      // stamp would make the stamps contend with the waiters.
+      if (++done_ == done_at_.size()) cv_.notify_all();
+    });
+    cv_.notify_all();
+    (void)c.Done().WaitFor(kCap);
+    // The stamp may still be running: wait for it before the call ends.
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, kCap, [&] { return done_at_[i].has_value(); });
+    return ctx::grpc::StatusFromContext(c);
+  }
+
+  // WaitStarted waits until n handlers have their context.
+  bool WaitStarted(std::size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, kCap, [&] { return done_at_.size() >= n; });
+  }
+  // TakeStamps waits until every started handler's context is done, returns
+  // the stamps and forgets them.
+  std::optional<std::vector<Clock::time_point>> TakeStamps() {
+    std::unique_lock<std::mutex> lock(mu_);
+    const bool all =
+        cv_.wait_for(lock, kCap, [&] { return done_ == done_at_.size(); });
+    if (!all) return std::nullopt;
+    std::vector<Clock::time_point> stamps;
+    for (const auto& t : done_at_) stamps.push_back(*t);
+    done_at_.clear();
+    done_ = 0;
+    return stamps;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::optional<Clock::time_point>> done_at_;
+  std::size_t done_ = 0;  // how many of done_at_ are set
+};
+
+int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
+  ctx::grpc::ServerOptions options;
+  options.sync_watch_period = std::chrono::microseconds(period_us);
+  options.sync_watch_max_cpu = max_cpu_pct / 100.0;
+  StormWait service;
+  grpc::ServerBuilder builder;
+  Server s;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &s.port);
+  builder.RegisterService(&service);
+  std::vector<
+      std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+      v;
+  v.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
+  builder.experimental().SetInterceptorCreators(std::move(v));
+  s.server = builder.BuildAndStart();
+  auto stub = Connect(s.port);
+  std::printf(
+      "client cancels %d sync calls at once -> each handler's context done, "
+      "%d rounds, sync watcher period %d us, max cpu %d %%\n",
+      calls, rounds, period_us, max_cpu_pct);
+  std::vector<double> us;
+  for (int r = 0; r < rounds; ++r) {
+    auto [c, cancel] = ctx::WithCancel(ctx::Background());
+    std::vector<std::unique_ptr<ctx::grpc::BoundClientContext>> clients;
+    std::vector<ctxtest::EchoRequest> requests(calls);
+    std::vector<ctxtest::EchoResponse> responses(calls);
+    std::mutex mu;
+    std::condition_variable cv;
+    int finished = 0;
+    for (int i = 0; i < calls; ++i) {
+      clients.push_back(std::make_unique<ctx::grpc::BoundClientContext>(c));
+      stub->async()->Echo(clients.back()->get(), &requests[i], &responses[i],
+                          [&](grpc::Status) {
+                            std::lock_guard<std::mutex> lock(mu);
+                            ++finished;
+                            cv.notify_all();
+                          });
+    }
+    if (!service.WaitStarted(calls)) {
+      std::fprintf(stderr, "handlers never all started\n");
+      std::exit(1);
+    }
+    const Clock::time_point t0 = Clock::now();
+    cancel();
+    std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
+    if (!stamps) {
+      std::fprintf(stderr, "a server context never ended\n");
+      std::exit(1);
+    }
+    for (Clock::time_point t : *stamps) us.push_back(Micros(t - t0));
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, kCap, [&] { return finished == calls; })) {
+      std::fprintf(stderr, "calls never completed\n");
+      std::exit(1);
+    }
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("%10s %10s %10s\n", "p50 us", "p99 us", "max us");
+  std::printf("%10.0f %10.0f %10.0f\n", Percentile(us, 0.5),
+              Percentile(us, 0.99), us.empty() ? 0.0 : us.back());
+  s.server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
+
 int Flag(int argc, char** argv, const char* name, int fallback) {
   const std::string prefix = std::string("--") + name + "=";
   for (int i = 2; i < argc; ++i) {
@@ -601,12 +755,21 @@ int main(int argc, char** argv) {
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
-                     Flag(argc, argv, "period_us", 1000));
+                     Flag(argc, argv, "period_us", 1000),
+                     Flag(argc, argv, "busy", 0));
+  }
+  if (mode == "storm") {
+    return RunStorm(Flag(argc, argv, "calls", 1000),
+                    Flag(argc, argv, "rounds", 3),
+                    Flag(argc, argv, "period_us", 1000),
+                    Flag(argc, argv, "max_cpu_pct", 10));
   }
   std::fprintf(stderr,
                "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
                "                 [--echo_id=0|1] [--cap=0|1]\n"
-               "       %s cancel [--calls=N] [--period_us=P]\n",
-               argv[0], argv[0]);
+               "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
+               "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
+               "                 [--max_cpu_pct=M]\n",
+               argv[0], argv[0], argv[0]);
   return 2;
 }

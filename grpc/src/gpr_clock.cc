@@ -16,8 +16,12 @@ std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline) {
     return std::nullopt;
   const auto [now, gpr_now_t] = ctx::internal::NowWith(
       [type = deadline.clock_type] { return gpr_now(type); });
-  return ctx::internal::FromNanos<TimePoint>(
-      ctx::internal::NanosOf(now) + NanosOf(deadline) - NanosOf(gpr_now_t));
+  // A finite deadline stays finite: TimePoint::max() means "never" in ctx,
+  // and a context bound for a call would then forward no deadline at all.
+  return std::min(
+      ctx::internal::FromNanos<TimePoint>(
+          ctx::internal::NanosOf(now) + NanosOf(deadline) - NanosOf(gpr_now_t)),
+      TimePoint::max() - Clock::duration(1));
 }
 
 gpr_timespec ToGprMonotonic(TimePoint t) {

@@ -24,7 +24,8 @@ __int128 NanosOf(gpr_timespec t);
 
 // FromGprDeadline converts a deadline on any gpr clock to ctx::Clock, or
 // nullopt for gpr's infinite future (no deadline). Saturates: an absurd
-// deadline maps to TimePoint::max() or min(), never overflows.
+// deadline maps to TimePoint::min() or TimePoint::max() - 1 ns (finite: in ctx
+// TimePoint::max() means "never"), never overflows.
 std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline);
 
 // ToGprMonotonic converts t to gRPC's monotonic clock (what gRPC uses inside,

@@ -2,27 +2,41 @@
 
 #include "sync_watcher.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
 
 namespace ctx::grpc::internal {
+namespace {
 
-SyncWatcher::SyncWatcher(Clock::duration period, double max_cpu) noexcept
-    : period_(period), max_cpu_(max_cpu) {}
+// ThreadCpuTime is the CPU time the calling thread has used.
+Clock::duration ThreadCpuTime() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
+}
+
+}  // namespace
+
+SyncWatcher::SyncWatcher(Clock::duration period, double max_cpu)
+    : state_(std::make_shared<State>(period, max_cpu)) {}
 
 SyncWatcher::~SyncWatcher() {
   std::thread thread;
   {
-    MutexLock lock(mu_);
-    stop_ = true;
+    MutexLock lock(state_->mu);
+    state_->stop = true;
     thread = std::move(thread_);
   }
-  wake_.notify_all();
+  state_->wake.notify_all();
   if (!thread.joinable()) return;
-  // The last reference to the server's shared state could in principle be
-  // dropped on the watcher thread itself (a hook it ran); joining would then
-  // deadlock, and the thread exits on its own.
+  // The last reference to the server's shared state can be dropped on the
+  // watcher thread itself: a call's last reference released inside the
+  // IsCancelled() it polls destroys the call's interceptor there. Joining
+  // would deadlock; the thread holds its own reference to state_, sees stop
+  // after the poll and exits.
   if (thread.get_id() == std::this_thread::get_id()) {
     thread.detach();
   } else {
@@ -31,121 +45,136 @@ SyncWatcher::~SyncWatcher() {
 }
 
 void SyncWatcher::Watch(CallState* call) {
+  State& s = *state_;
   {
-    MutexLock lock(mu_);
-    if (call->watched_ || stop_) return;
+    MutexLock lock(state_->mu);
+    if (call->watched_ || s.stop) return;
     call->ever_watched_.store(true, std::memory_order_release);
     call->watched_ = true;
-    call->watch_index_ = calls_.size();
-    calls_.push_back(call);
+    call->watch_index_ = s.calls.size();
+    s.calls.push_back(call);
     if (!thread_.joinable()) {
-      thread_ = std::thread([this] { Run(); });
-      thread_id_ = thread_.get_id();
+      thread_ = std::thread([state = state_] { state->Run(); });
+      s.thread_id = thread_.get_id();
     }
   }
-  wake_.notify_one();
+  s.wake.notify_one();
 }
 
-void SyncWatcher::RemoveLocked(CallState* call) {
+void SyncWatcher::State::RemoveLocked(CallState* call) {
   if (!call->watched_) return;
   call->watched_ = false;
   const std::size_t i = call->watch_index_;
-  if (i + 1 != calls_.size()) {
-    calls_[i] = calls_.back();
-    calls_[i]->watch_index_ = i;
+  if (i + 1 != calls.size()) {
+    calls[i] = calls.back();
+    calls[i]->watch_index_ = i;
   }
-  calls_.pop_back();
+  calls.pop_back();
 }
 
 void SyncWatcher::Unwatch(CallState* call) {
   // A call's hooks run after its handler's Watch (same thread for sync calls),
   // so a call not yet marked has never been watched and is not being polled.
   if (!call->ever_watched_.load(std::memory_order_acquire)) return;
-  MutexLock lock(mu_);
-  RemoveLocked(call);
-  if (std::this_thread::get_id() == thread_id_) {
+  State& s = *state_;
+  MutexLock lock(s.mu);
+  s.RemoveLocked(call);
+  if (std::this_thread::get_id() == s.thread_id) {
     // From inside the poll (its POST_RECV_CLOSE hook runs on the watcher
     // thread) there is nothing to wait for: the poll is this very stack. The
     // call may die once this returns: tell Sweep to leave it alone.
-    if (polling_ == call) polling_ = nullptr;
+    if (s.polling == call) s.polling = nullptr;
     return;
   }
-  while (polling_ == call) poll_done_.wait(lock);
+  while (s.polling == call) s.poll_done.wait(lock);
 }
 
 std::size_t SyncWatcher::Watched() const {
-  MutexLock lock(mu_);
-  return calls_.size();
+  MutexLock lock(state_->mu);
+  return state_->calls.size();
 }
 
-void SyncWatcher::Run() {
-  const double max_cpu = std::clamp(max_cpu_, 0.001, 1.0);
+void SyncWatcher::State::Run() {
+  const double share = std::clamp(max_cpu, 0.001, 1.0);
   for (;;) {
     {
-      MutexLock lock(mu_);
-      wake_.wait(lock, [this]() CTX_NO_THREAD_SAFETY_ANALYSIS {
-        return stop_ || !calls_.empty();
+      MutexLock lock(mu);
+      wake.wait(lock, [this]() CTX_NO_THREAD_SAFETY_ANALYSIS {
+        return stop || !calls.empty();
       });
-      if (stop_) return;
+      if (stop) return;
     }
-    const TimePoint start = Clock::now();
-    Sweep();
-    const auto took = Clock::now() - start;
+    // The throttle counts the CPU this thread spent polling, not wall time
+    // (a preempted sweep costs nothing) and not the polls that found a call
+    // canceled (they ran the call's close hook and its context's callbacks:
+    // a one-off cost per call, and a storm of them must not slow the
+    // watcher down).
+    const Clock::duration cost = Sweep();
     const auto backoff = std::chrono::duration_cast<Clock::duration>(
-        took * ((1 - max_cpu) / max_cpu));
+        cost * ((1 - share) / share));
     {
-      MutexLock lock(mu_);
-      wake_.wait_for(lock, std::max(period_, backoff),
-                     [this]() CTX_NO_THREAD_SAFETY_ANALYSIS { return stop_; });
-      if (stop_) return;
+      MutexLock lock(mu);
+      wake.wait_for(lock, std::max(period, backoff),
+                    [this]() CTX_NO_THREAD_SAFETY_ANALYSIS { return stop; });
+      if (stop) return;
     }
   }
 }
 
-void SyncWatcher::Sweep() {
-  // Walks calls_ by position, retaking the lock for each call, so that only
+Clock::duration SyncWatcher::State::Sweep() {
+  // Walks calls by position, retaking the lock for each call, so that only
   // enrolled calls are touched. A call unwatched meanwhile swaps the last one
-  // into its place, which this sweep may then skip or visit twice; the next
+  // into its place; when that is the call just polled, the sweep polls its
+  // place again; otherwise it may skip a call or visit one twice, and the next
   // sweep makes up for it.
+  const Clock::duration start = ThreadCpuTime();
+  Clock::duration canceled_polls{};
   std::size_t i = 0;
   for (;;) {
     CallState* call;
     {
-      MutexLock lock(mu_);
-      if (stop_ || i >= calls_.size()) return;
-      call = calls_[i];
+      MutexLock lock(mu);
+      if (stop || i >= calls.size())
+        return ThreadCpuTime() - start - canceled_polls;
+      call = calls[i];
       // A context that is already done (deadline, root canceled) has nothing
       // left to learn. Removing it moves another call to position i.
       if (call->context().Done().Ready()) {
         RemoveLocked(call);
         continue;
       }
-      polling_ = call;
+      polling = call;
       ++i;
     }
     // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
     // ends the context and unwatches the call.
+    const Clock::duration poll_start = ThreadCpuTime();
     const bool cancelled = call->server_context()->IsCancelled();
-    // Still polling (polling_ == call): Unwatch on the handler's thread waits,
+    // Still polling (polling == call): Unwatch on the handler's thread waits,
     // so the call stays alive. Not polling: the call unwatched itself from a
     // hook run inside IsCancelled() and may be gone; touch it no more. Only
-    // this thread clears polling_, so the answer holds after the lock.
+    // this thread clears polling, so the answer holds after the lock.
     bool alive;
     {
-      MutexLock lock(mu_);
-      alive = polling_ == call;
+      MutexLock lock(mu);
+      alive = polling == call;
     }
     // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
     // before its request was read); End() is idempotent.
     if (alive && cancelled) call->End(ClientCanceledCause());
+    if (cancelled) canceled_polls += ThreadCpuTime() - poll_start;
     {
-      MutexLock lock(mu_);
+      MutexLock lock(mu);
       if (alive) {
-        polling_ = nullptr;
+        polling = nullptr;
         if (cancelled) RemoveLocked(call);
       }
+      // The call left the list (canceled): the last one took its place, so
+      // poll that place again; otherwise a storm of cancels would be seen
+      // half per sweep.
+      if (i > 0 && (i - 1 >= calls.size() || calls[i - 1] != call)) --i;
     }
-    poll_done_.notify_all();
+    poll_done.notify_all();
   }
 }
 

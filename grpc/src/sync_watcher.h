@@ -22,14 +22,18 @@
 //     CallState lives in the call's interceptor, whose destructor unwatches it
 //     (waiting for a poll in progress) before it dies.
 // Cost: each sweep polls every watched call once; the next sweep starts after
-// max(period, sweep time * (1 - max_cpu) / max_cpu), so the watcher uses at
-// most ~max_cpu of one core.
+// max(period, c * (1 - max_cpu) / max_cpu), where c is the CPU time the sweep
+// used (CLOCK_THREAD_CPUTIME_ID) without the polls that found their call
+// canceled, so polling live calls uses at most ~max_cpu of one core, while
+// neither preemption nor a storm of cancels (each runs the call's close hook
+// and its context's callbacks) slows the watcher down.
 
 #ifndef CTX_GRPC_SRC_SYNC_WATCHER_H_
 #define CTX_GRPC_SRC_SYNC_WATCHER_H_
 
 #include <condition_variable>
 #include <cstddef>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -42,47 +46,62 @@ namespace ctx::grpc::internal {
 class SyncWatcher {
  public:
   // `period` and `max_cpu` as in ServerOptions (already clamped by the caller).
-  SyncWatcher(Clock::duration period, double max_cpu) noexcept;
-  // Stops and joins the thread. Every watched call must have been unwatched
-  // (their interceptors are gone, and each unwatches before it dies).
+  SyncWatcher(Clock::duration period, double max_cpu);
+  // Stops the thread and joins it; on the watcher thread itself (a hook it
+  // ran dropped the last reference to the server's state) it detaches it
+  // instead, and the thread exits after its current poll, touching only the
+  // State it shares. Every watched call must have been unwatched (their
+  // interceptors are gone, and each unwatches before it dies).
   ~SyncWatcher();
   SyncWatcher(const SyncWatcher&) = delete;
   SyncWatcher& operator=(const SyncWatcher&) = delete;
 
   // Watch enrolls a sync call; idempotent. Starts the thread on first use. Any
   // thread. The call must stay alive until Unwatch(call) returns.
-  void Watch(CallState* call) CTX_LOCKS_EXCLUDED(mu_);
+  void Watch(CallState* call);
 
   // Unwatch removes a call; idempotent. When the watcher is polling that call
   // on another thread, it blocks until the poll returns; from inside the poll
   // (the watcher thread) it does not wait. After it returns, the watcher never
   // touches the call again.
-  void Unwatch(CallState* call) CTX_LOCKS_EXCLUDED(mu_);
+  void Unwatch(CallState* call);
 
   // Watched returns the number of enrolled calls (tests and benchmarks).
-  [[nodiscard]] std::size_t Watched() const CTX_LOCKS_EXCLUDED(mu_);
+  [[nodiscard]] std::size_t Watched() const;
 
  private:
-  void Run() CTX_LOCKS_EXCLUDED(mu_);
-  void Sweep() CTX_LOCKS_EXCLUDED(mu_);
-  void RemoveLocked(CallState* call) CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // State is everything the thread touches. The thread holds it by shared_ptr,
+  // so it outlives the SyncWatcher when the thread is detached.
+  struct State {
+    State(Clock::duration period, double max_cpu)
+        : period(period), max_cpu(max_cpu) {}
+    void Run() CTX_LOCKS_EXCLUDED(mu);
+    // Sweep polls every watched call once and returns the CPU time it spent,
+    // without the polls that found their call canceled.
+    Clock::duration Sweep() CTX_LOCKS_EXCLUDED(mu);
+    void RemoveLocked(CallState* call) CTX_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
-  const Clock::duration period_;
-  const double max_cpu_;
+    const Clock::duration period;
+    const double max_cpu;
 
-  mutable Mutex mu_;
-  std::condition_variable_any
-      wake_;  // Watch() and the destructor wake the thread
-  std::condition_variable_any
-      poll_done_;  // the thread wakes Unwatch() waiters after each poll
-  std::vector<CallState*> calls_ CTX_GUARDED_BY(mu_);
-  // polling_: the call whose IsCancelled() the thread is running (null between
-  // polls).
-  const CallState* polling_ CTX_GUARDED_BY(mu_) = nullptr;
-  bool stop_ CTX_GUARDED_BY(mu_) = false;
-  // thread_: started under mu_ by the first Watch(); joined by the destructor.
-  std::thread thread_ CTX_GUARDED_BY(mu_);
-  std::thread::id thread_id_ CTX_GUARDED_BY(mu_);
+    mutable Mutex mu;
+    std::condition_variable_any wake;       // Watch() and ~SyncWatcher wake
+                                            // the thread
+    std::condition_variable_any poll_done;  // the thread wakes Unwatch()
+                                            // waiters after each poll
+    std::vector<CallState*> calls CTX_GUARDED_BY(mu);
+    // polling: the call whose IsCancelled() the thread is running (null
+    // between polls).
+    const CallState* polling CTX_GUARDED_BY(mu) = nullptr;
+    bool stop CTX_GUARDED_BY(mu) = false;
+    // thread_id: set under mu when the thread starts; never changes after.
+    std::thread::id thread_id CTX_GUARDED_BY(mu);
+  };
+
+  const std::shared_ptr<State> state_;
+  // thread_: started under state_->mu by the first Watch(); joined (or
+  // detached) by the destructor.
+  std::thread thread_ CTX_GUARDED_BY(state_->mu);
 };
 
 }  // namespace ctx::grpc::internal

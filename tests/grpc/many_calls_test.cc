@@ -77,5 +77,11 @@ TEST(ManyCalls, SixtyFourSyncCallsCanceledAtOnceAllEnd) {
   CancelManyAtOnce(Api::kSync, 64 / kOtherDivisor);
 }
 
+// A storm: the watcher finds every call canceled in the same sweeps, and runs
+// their close hooks and context callbacks itself.
+TEST(ManyCalls, TwoHundredSyncCallsCanceledAtOnceAllEnd) {
+  CancelManyAtOnce(Api::kSync, 200 / kOtherDivisor);
+}
+
 }  // namespace
 }  // namespace ctx::grpc::testing

@@ -32,12 +32,16 @@ class CancelTarget;
 // ClientOptions configures BoundClientContext. The defaults suit a service
 // calling another service.
 struct ClientOptions {
-  // deadline_margin and deadline_margin_ratio shorten the deadline sent
+  // deadline_margin and deadline_margin_ratio shorten the budget sent
   // downstream to remaining - deadline_margin - remaining *
-  // deadline_margin_ratio, so that the callee gives up (and answers) before the
-  // caller's own deadline passes. gRPC rounds each hop's grpc-timeout up
-  // (measured: +0.2 % at 5 s), which the ratio absorbs; the fixed part covers
-  // the network and scheduling. A remaining budget smaller than the margin
+  // deadline_margin_ratio - 1 ms, rounded down to a grpc-timeout gRPC sends
+  // unchanged (three significant digits: 1 ms steps below 1 s, 10 ms below
+  // 10 s, 100 ms below 100 s, 1 s below 1000 s, ...; at most 27000 hours),
+  // minus 2 ms + 0.1 % more for gRPC's own rounding to whole milliseconds and
+  // its clock readings. What the
+  // callee's ServerContext gets therefore ends before the caller's deadline by
+  // at least the margin, less the time the call took to arrive: the margin
+  // should cover the hop's latency. A remaining budget too small for that
   // fails the call with DEADLINE_EXCEEDED without sending it. Defaults: 1 ms
   // and 0.5 %.
   Clock::duration deadline_margin = std::chrono::milliseconds(1);
