@@ -3,6 +3,7 @@
 #   <libdir>/cmake/ctx/     ctxConfig.cmake, ctxConfigVersion.cmake, one ctx<Component>Targets.cmake each
 #   <libdir>/pkgconfig/     ctx-core.pc and ctx-grpc.pc / ctx-http.pc / ctx-log.pc for the built components
 #   <datadir>/doc/ctx/      LICENSE, CHANGELOG.md
+# and `cpack -G DEB` (from the build directory) makes libctx-dev with all of it under /usr.
 include(CMakePackageConfigHelpers)
 
 # The components this build installs; each has a target ctx_<name> in the export set ctx<Name>Targets.
@@ -93,3 +94,32 @@ if(TARGET ctx_log)
 endif()
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# --- Debian package: `cpack -G DEB` in the build directory makes libctx-dev_<version>_<arch>.deb.
+set(CPACK_PACKAGE_NAME ctx)
+set(CPACK_PACKAGE_VENDOR "ctx")
+set(CPACK_PACKAGE_CONTACT "ctx maintainers")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_PACKAGE_NAME libctx-dev)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
+list(JOIN CTX_INSTALLED_COMPONENTS ", " _ctx_comps)
+set(CPACK_PACKAGE_DESCRIPTION "Headers, libraries, CMake package (find_package(ctx CONFIG)) and \
+pkg-config files for the components ${_ctx_comps}.")
+# Debian packages for what the installed CMake and pkg-config files ask consumers to find.
+set(_ctx_deb_depends)
+if(TARGET ctx_grpc)
+  list(APPEND _ctx_deb_depends libgrpc++-dev libprotobuf-dev)
+endif()
+if(TARGET ctx_http)
+  list(APPEND _ctx_deb_depends libcpp-httplib-dev pkg-config)
+endif()
+if(TARGET ctx_http OR TARGET ctx_log)
+  list(APPEND _ctx_deb_depends libspdlog-dev)
+endif()
+list(JOIN _ctx_deb_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
+include(CPack)
