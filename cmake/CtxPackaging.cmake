@@ -14,6 +14,15 @@ foreach(_ctx_comp grpc http log)
   endif()
 endforeach()
 
+# Shared libraries carry the release in their names; a 0.x minor release may change the ABI, so the
+# soname holds major.minor (libctx_core.so.0.2).
+if(BUILD_SHARED_LIBS)
+  foreach(_ctx_comp IN LISTS CTX_INSTALLED_COMPONENTS)
+    set_target_properties(ctx_${_ctx_comp} PROPERTIES
+      VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
+  endforeach()
+endif()
+
 # --- CMake package: find_package(ctx [0.2] CONFIG [REQUIRED] [COMPONENTS grpc http log]).
 set(_ctx_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/ctx)
 foreach(_ctx_comp IN LISTS CTX_INSTALLED_COMPONENTS)
