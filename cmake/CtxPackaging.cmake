@@ -131,4 +131,10 @@ if(TARGET ctx_http OR TARGET ctx_log)
   list(APPEND _ctx_deb_depends libspdlog-dev)
 endif()
 list(JOIN _ctx_deb_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
+# Shared libraries also need the runtime packages of what they link (libc6, libstdc++6, libgrpc++1.51,
+# ...): dpkg-shlibdeps finds them, looking up our own libraries in the package's own tree.
+if(BUILD_SHARED_LIBS)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_INSTALL_LIBDIR})
+endif()
 include(CPack)
