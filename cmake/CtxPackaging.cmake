@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-# Install and package what the component directories built (included last by the top-level CMakeLists.txt):
+# Install and package what the component directories built (included by the top-level CMakeLists.txt
+# after the libraries):
 #   <libdir>/cmake/ctx/     ctxConfig.cmake, ctxConfigVersion.cmake, one ctx<Component>Targets.cmake each
 #   <libdir>/pkgconfig/     ctx-core.pc and ctx-grpc.pc / ctx-http.pc / ctx-log.pc for the built components
 #   <datadir>/doc/ctx/      LICENSE, CHANGELOG.md
