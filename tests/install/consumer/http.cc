@@ -5,6 +5,7 @@
 
 #include "ctx/context.h"
 #include "ctx/http/client.h"
+#include "ctx/http/server.h"
 #include "ctx/http/status.h"
 
 int main() {
@@ -19,6 +20,11 @@ int main() {
                  make_error_code(ctx::Errc::kCanceled).message().c_str());
     return 1;
   }
+  // A server with the default request log links spdlog: a dependency of
+  // libctx_http that a static build's pkg-config and CMake files pass on.
+  ctx::http::Server server;
+  server.Get("/", [](const ctx::Context&, const httplib::Request&,
+                     httplib::Response& res) { res.status = 204; });
   std::printf("ctx::http: %s (status %d)\n", r.error().message().c_str(),
               ctx::http::StatusForDoneContext(c));
   return 0;
