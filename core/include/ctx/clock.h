@@ -15,23 +15,26 @@
 #include <optional>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 
 namespace ctx {
 
 // Remaining returns how long until c's deadline (zero or negative once it has
 // passed), or nullopt when c has no deadline. A deadline of TimePoint::max()
 // gives Clock::duration::max().
-[[nodiscard]] std::optional<Clock::duration> Remaining(
+[[nodiscard]] CTX_EXPORT std::optional<Clock::duration> Remaining(
     const Context& c, TimePoint now = Clock::now());
 
 // ToSystemTime converts a Clock time point to system_clock by the current
 // offset between the clocks; TimePoint::max() maps to
 // system_clock::time_point::max() and min() to min() (saturating, never
 // overflowing).
-[[nodiscard]] std::chrono::system_clock::time_point ToSystemTime(TimePoint t);
+[[nodiscard]] CTX_EXPORT std::chrono::system_clock::time_point ToSystemTime(
+    TimePoint t);
 
 // FromSystemTime is the inverse of ToSystemTime, saturating the same way.
-[[nodiscard]] TimePoint FromSystemTime(std::chrono::system_clock::time_point t);
+[[nodiscard]] CTX_EXPORT TimePoint
+FromSystemTime(std::chrono::system_clock::time_point t);
 
 }  // namespace ctx
 

@@ -61,6 +61,7 @@
 
 #include "ctx/done_signal.h"
 #include "ctx/errors.h"
+#include "ctx/export.h"
 #include "ctx/internal/callback.h"
 #include "ctx/internal/node.h"
 #include "ctx/internal/ref_ptr.h"
@@ -78,7 +79,7 @@ class CancelCauseFunc;
 //
 // Lifetime: a handle keeps its context and all of that context's ancestors
 // alive.
-class Context {
+class CTX_EXPORT Context {
  public:
   Context() noexcept = default;
   Context(const Context& other) noexcept = default;
@@ -137,11 +138,11 @@ class Context {
 
 // Background returns a context that is never canceled, has no values and no
 // deadline: the root of every tree of contexts (main, tests, server roots).
-[[nodiscard]] Context Background() noexcept;
+[[nodiscard]] CTX_EXPORT Context Background() noexcept;
 
 // TODO returns a context like Background, to mark code where the right context
 // is not yet clear.
-[[nodiscard]] Context TODO() noexcept;
+[[nodiscard]] CTX_EXPORT Context TODO() noexcept;
 
 // CancelFunc cancels its context with Errc::kCanceled. Only the first call (of
 // this or any other way to cancel the context) has an effect; it does not wait
@@ -152,7 +153,7 @@ class Context {
 //
 // Lifetime: holds its context alive (like a Context handle) until destroyed or
 // assigned to.
-class CancelFunc {
+class CTX_EXPORT CancelFunc {
  public:
   CancelFunc() noexcept = default;
 
@@ -169,7 +170,7 @@ class CancelFunc {
 // Err() to Errc::kCanceled and Cause() to `cause`; a cause with no error (the
 // default) records Errc::kCanceled. First call wins. Copies, moves and
 // lifetime as CancelFunc.
-class CancelCauseFunc {
+class CTX_EXPORT CancelCauseFunc {
  public:
   CancelCauseFunc() noexcept = default;
 
@@ -197,7 +198,7 @@ struct [[nodiscard]] ContextAndCancelCause {
 // when parent is done, whichever happens first. A parent that is already done
 // gives a child born done, with the parent's error and cause. Safe to call from
 // any thread.
-ContextAndCancel WithCancel(const Context& parent);
+CTX_EXPORT ContextAndCancel WithCancel(const Context& parent);
 
 // WithCancelCause is WithCancel whose cancel function takes a cause, reported
 // by Cause().
@@ -206,7 +207,7 @@ ContextAndCancel WithCancel(const Context& parent);
 //   cancel(ctx::Error(std::errc::connection_reset, "peer reset"));
 //   c.Err();          // Errc::kCanceled
 //   ctx::Cause(c);    // {connection_reset, "peer reset"}
-ContextAndCancelCause WithCancelCause(const Context& parent);
+CTX_EXPORT ContextAndCancelCause WithCancelCause(const Context& parent);
 
 // Cause returns why c is done: the cause given to the first cancel along the
 // chain (a CancelCauseFunc's argument, a *Cause deadline's cause, or a parent's
@@ -215,7 +216,7 @@ ContextAndCancelCause WithCancelCause(const Context& parent);
 //
 // Worked case: parent canceled with cause A, then child canceled with cause B:
 // Cause(child) is A, since the parent's cancel reached the child first.
-[[nodiscard]] Error Cause(const Context& c);
+[[nodiscard]] CTX_EXPORT Error Cause(const Context& c);
 
 // WithDeadline returns a child of parent that is also done at `deadline` (Err:
 // kDeadlineExceeded). When parent's deadline is already earlier, the child is
@@ -223,13 +224,14 @@ ContextAndCancelCause WithCancelCause(const Context& parent);
 // with kDeadlineExceeded. TimePoint::max() means "never" (no timer is armed,
 // but Deadline() reports it). Timers run on one shared thread; canceling or
 // destroying the child removes its timer.
-ContextAndCancel WithDeadline(const Context& parent, TimePoint deadline);
+CTX_EXPORT ContextAndCancel WithDeadline(const Context& parent,
+                                         TimePoint deadline);
 
 // WithDeadlineCause is WithDeadline that reports `cause` from Cause() when the
 // deadline fires (Err is still kDeadlineExceeded). The returned cancel function
 // records no cause.
-ContextAndCancel WithDeadlineCause(const Context& parent, TimePoint deadline,
-                                   Error cause);
+CTX_EXPORT ContextAndCancel WithDeadlineCause(const Context& parent,
+                                              TimePoint deadline, Error cause);
 
 // WithTimeout is WithDeadline(parent, Clock::now() + timeout). Zero or negative
 // timeouts give a child born done; huge ones saturate at TimePoint::max()
@@ -255,7 +257,7 @@ template <class T, class U>
 // WithoutCancel returns a child that keeps parent's values but is never done:
 // no deadline, no Err, no Cause, not canceled with parent. For work that must
 // outlive the request (audit logs, cleanup).
-[[nodiscard]] Context WithoutCancel(const Context& parent);
+[[nodiscard]] CTX_EXPORT Context WithoutCancel(const Context& parent);
 
 // StopFunc stops an AfterFunc. Stop() (or operator()) returns true if it
 // prevented the call: the call had not started and now never will. It returns
@@ -267,7 +269,7 @@ template <class T, class U>
 //
 // Lifetime: holds the registration record (and so f, until f has run or been
 // stopped) alive until destroyed or assigned to; it does not hold the context.
-class StopFunc {
+class CTX_EXPORT StopFunc {
  public:
   StopFunc() noexcept = default;
 
@@ -331,13 +333,14 @@ struct ContextPeer {
 namespace internal {
 // NewDeadline makes a deadline child; `now` is the clock as read by the caller
 // (a deadline at or before it fires at once).
-ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
-                             Error cause, TimePoint now);
+CTX_EXPORT ContextAndCancel NewDeadline(const Context& parent,
+                                        TimePoint deadline, Error cause,
+                                        TimePoint now);
 // AdoptValueParent returns a new reference to parent's node for a value node
 // about to be built; AbandonValueParent undoes it when building throws.
-Node* AdoptValueParent(const Context& parent) noexcept;
-void AbandonValueParent(Node* parent) noexcept;
-StopFunc RegisterAfterFunc(const Context& c, Callback* cb);
+CTX_EXPORT Node* AdoptValueParent(const Context& parent) noexcept;
+CTX_EXPORT void AbandonValueParent(Node* parent) noexcept;
+CTX_EXPORT StopFunc RegisterAfterFunc(const Context& c, Callback* cb);
 
 // SaturatingDeadline returns now + timeout, clamped to TimePoint's range (never
 // overflows).

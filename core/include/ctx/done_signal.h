@@ -26,6 +26,7 @@
 #include <system_error>
 
 #include "ctx/errors.h"
+#include "ctx/export.h"
 
 namespace ctx {
 
@@ -40,7 +41,7 @@ namespace internal {
 class CancelNode;
 class NeverDoneSignal;
 // NeverDone returns the signal of contexts that can never be done.
-const DoneSignal& NeverDone() noexcept;
+CTX_EXPORT const DoneSignal& NeverDone() noexcept;
 }  // namespace internal
 
 // DoneSignal is the done signal of a context. Obtain it from `Context::Done()`;
@@ -52,7 +53,7 @@ const DoneSignal& NeverDone() noexcept;
 // alive). Do not keep a reference past the last handle. Memory: a thread that
 // sees the signal ready (Ready, Wait*, a readable Fd, a stop request) also sees
 // everything the canceling thread did before it canceled.
-class DoneSignal {
+class CTX_EXPORT DoneSignal {
  public:
   DoneSignal(const DoneSignal&) = delete;
   DoneSignal& operator=(const DoneSignal&) = delete;

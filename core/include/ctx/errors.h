@@ -30,6 +30,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "ctx/export.h"
+
 namespace ctx {
 
 // Errc lists the errors of the `ctx` category. Zero is never used: a default
@@ -48,7 +50,7 @@ enum class Errc : int {
 // Category returns the `ctx` error category. Its default_error_condition maps
 // kCanceled to std::errc::operation_canceled and kDeadlineExceeded to
 // std::errc::timed_out.
-const std::error_category& Category() noexcept;
+CTX_EXPORT const std::error_category& Category() noexcept;
 
 // make_error_code makes `Errc` usable wherever a std::error_code is expected
 // (found by ADL).
@@ -60,7 +62,7 @@ inline std::error_code make_error_code(Errc e) noexcept {
 // Cheap to copy (the message is shared, immutable). A default Error is "no
 // error" and converts to false. The one-argument constructors are implicit by
 // design, so a bare code serves wherever an Error is taken.
-class Error {
+class CTX_EXPORT Error {
  public:
   Error() = default;
   Error(std::error_code code) : code_(code) {}                  // NOLINT
@@ -86,7 +88,7 @@ class Error {
 
   // Errors compare by code and message; an Error compares to a bare code (or
   // enum) by code alone.
-  friend bool operator==(const Error& a, const Error& b) noexcept;
+  friend CTX_EXPORT bool operator==(const Error& a, const Error& b) noexcept;
   friend bool operator==(const Error& a, const std::error_code& b) noexcept {
     return a.code_ == b;
   }

@@ -33,6 +33,7 @@
 #include <string>
 #include <string_view>
 
+#include "ctx/export.h"
 #include "ctx/key.h"
 
 namespace ctx {
@@ -82,7 +83,7 @@ struct [[nodiscard]] ParseResult {
 // Values beyond nanoseconds' range (e.g. "99999999H") saturate at
 // nanoseconds::max(); a server should still cap the result with its own limit.
 // Anything else is rejected with a reason.
-ParseResult<std::chrono::nanoseconds> ParseGrpcTimeout(
+CTX_EXPORT ParseResult<std::chrono::nanoseconds> ParseGrpcTimeout(
     std::string_view value) noexcept;
 
 // FormatGrpcTimeout renders a budget as a grpc-timeout value that never
@@ -92,7 +93,7 @@ ParseResult<std::chrono::nanoseconds> ParseGrpcTimeout(
 // budgets give "0n" (already expired). For "no deadline" send no header at all.
 // Every int64 nanosecond count fits (nanoseconds::max() is "2562048H"), so
 // nothing needs clamping.
-std::string FormatGrpcTimeout(std::chrono::nanoseconds timeout);
+CTX_EXPORT std::string FormatGrpcTimeout(std::chrono::nanoseconds timeout);
 
 // ParseRequestTimeout parses an X-Request-Timeout value: a non-negative integer
 // number of milliseconds, ASCII digits only (leading zeros allowed). Rejected:
@@ -100,13 +101,13 @@ std::string FormatGrpcTimeout(std::chrono::nanoseconds timeout);
 // that overflow int64 milliseconds. Zero is valid and means the budget is
 // already spent (the request is answered as timed out), as "0n" does for
 // grpc-timeout.
-ParseResult<std::chrono::milliseconds> ParseRequestTimeout(
+CTX_EXPORT ParseResult<std::chrono::milliseconds> ParseRequestTimeout(
     std::string_view value) noexcept;
 
 // FormatRequestTimeout renders a budget as an X-Request-Timeout value, rounded
 // up to whole milliseconds so it never shortens the budget; zero and negative
 // budgets give "0".
-std::string FormatRequestTimeout(std::chrono::nanoseconds timeout);
+CTX_EXPORT std::string FormatRequestTimeout(std::chrono::nanoseconds timeout);
 
 // kMaxIdLength is the longest request or session id accepted (in bytes).
 inline constexpr std::size_t kMaxIdLength = 128;
@@ -115,17 +116,17 @@ inline constexpr std::size_t kMaxIdLength = 128;
 // kMaxIdLength bytes, each one of A-Z a-z 0-9 and `.` `_` `:` `-`. These ids
 // can be echoed in headers and written to logs unescaped: no spaces, quotes,
 // control characters or non-ASCII bytes can appear in them.
-[[nodiscard]] bool IsValidRequestId(std::string_view id) noexcept;
+[[nodiscard]] CTX_EXPORT bool IsValidRequestId(std::string_view id) noexcept;
 
 // IsValidSessionId reports whether `id` may be used as a session id; today the
 // same rule as request ids.
-[[nodiscard]] bool IsValidSessionId(std::string_view id) noexcept;
+[[nodiscard]] CTX_EXPORT bool IsValidSessionId(std::string_view id) noexcept;
 
 // NewRequestId returns a fresh random id: 32 lowercase hex digits (128 bits
 // from the kernel's CSPRNG, so ids are unique across threads, processes and
 // forks without coordination). It always satisfies IsValidRequestId. Cost: one
 // getrandom(2) call.
-[[nodiscard]] std::string NewRequestId();
+[[nodiscard]] CTX_EXPORT std::string NewRequestId();
 
 // IdSource says where an accepted id came from.
 enum class IdSource {
@@ -146,8 +147,8 @@ struct AcceptedId {
 // (NewRequestId), and says which. nullopt means the peer sent no id; an empty
 // value counts as sent and invalid (kReplaced). The invalid value is never
 // copied anywhere: log it, if at all, through LogSafe.
-[[nodiscard]] AcceptedId AcceptRequestId(
-    std::optional<std::string_view> incoming);
+[[nodiscard]] CTX_EXPORT AcceptedId
+AcceptRequestId(std::optional<std::string_view> incoming);
 
 // kLogSafeDefaultMax is LogSafe's default input budget in bytes.
 inline constexpr std::size_t kLogSafeDefaultMax = 64;
@@ -158,8 +159,8 @@ inline constexpr std::size_t kLogSafeDefaultMax = 64;
 // the first `max_bytes` input bytes are rendered; a longer input ends with
 // "...(+N bytes)". The result is at most 4 * max_bytes + 32 bytes long and
 // holds no control characters.
-[[nodiscard]] std::string LogSafe(std::string_view untrusted,
-                                  std::size_t max_bytes = kLogSafeDefaultMax);
+[[nodiscard]] CTX_EXPORT std::string LogSafe(
+    std::string_view untrusted, std::size_t max_bytes = kLogSafeDefaultMax);
 
 }  // namespace ctx
 

@@ -21,6 +21,7 @@
 #include <span>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 
 namespace ctx {
 
@@ -32,7 +33,7 @@ namespace ctx {
 // until the deadline. A deadline in the past only checks. Safe to call from any
 // thread; it registers one AfterFunc per live context and stops them all before
 // returning, so nothing it registered outlives the call.
-[[nodiscard]] std::optional<size_t> WaitAny(
+[[nodiscard]] CTX_EXPORT std::optional<size_t> WaitAny(
     std::span<const Context> contexts, TimePoint deadline = TimePoint::max());
 
 }  // namespace ctx

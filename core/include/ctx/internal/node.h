@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "ctx/done_signal.h"
+#include "ctx/export.h"
 #include "ctx/key.h"
 
 namespace ctx::internal {
@@ -99,7 +100,7 @@ inline bool DropRef(Node* n) noexcept {
 }
 // DestroyNode frees a node whose count reached zero, then releases its parent,
 // iteratively so a million-deep chain cannot overflow the stack.
-void DestroyNode(Node* n) noexcept;
+CTX_EXPORT void DestroyNode(Node* n) noexcept;
 // Unref drops a reference, destroying the node (and unregistering it from its
 // parent) on the last one.
 inline void Unref(Node* n) noexcept {
@@ -108,7 +109,7 @@ inline void Unref(Node* n) noexcept {
 
 // FindValue walks from n towards the root and returns the value stored under
 // key by the nearest value node, or null.
-const void* FindValue(const Node* n, const KeyBase* key) noexcept;
+CTX_EXPORT const void* FindValue(const Node* n, const KeyBase* key) noexcept;
 
 }  // namespace ctx::internal
 
