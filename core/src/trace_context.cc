@@ -63,6 +63,13 @@ void FillRandomId(std::array<uint8_t, N>& out) {
   } while (IsZero(out.data(), N));
 }
 
+// IsPrintable: every byte in 0x20-0x7E (what any transport may carry in a
+// header value).
+bool IsPrintable(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7E; });
+}
+
 bool IsOws(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view TrimOws(std::string_view s) {
@@ -336,6 +343,18 @@ std::string FormatTraceparent(const TraceContext& tc) {
   out += '-';
   const uint8_t flags = tc.flags & kKnownTraceFlags;
   AppendHex(out, &flags, 1);
+  return out;
+}
+
+OutgoingTraceHeaders OutgoingTrace(const TraceContext& tc) {
+  OutgoingTraceHeaders out;
+  if (!tc.trace_id.IsValid() || !tc.parent_id.IsValid()) return out;
+  out.traceparent = FormatTraceparent(
+      TraceContext{tc.trace_id, NewSpanId(), tc.flags, {}, {}});
+  if (tc.tracestate.size() <= kTracestateBudget && IsPrintable(tc.tracestate))
+    out.tracestate = tc.tracestate;
+  if (tc.baggage.size() <= kMaxBaggageBytes && IsPrintable(tc.baggage))
+    out.baggage = tc.baggage;
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 #include "gpr_clock.h"
 #include "mutex.h"
 
@@ -81,6 +82,23 @@ BoundClientContext::BoundClientContext(const Context& c,
     if (const std::string* id = c.Value(kSessionIdKey);
         id && IsValidSessionId(*id)) {
       client_context_.AddMetadata(std::string(kSessionIdHeader), *id);
+    }
+  }
+  if (options.forward_trace_context) {
+    if (const TraceContext* tc = c.Value(kTraceContextKey)) {
+      const OutgoingTraceHeaders out = OutgoingTrace(*tc);
+      if (!out.traceparent.empty()) {
+        client_context_.AddMetadata(std::string(kTraceparentHeader),
+                                    out.traceparent);
+      }
+      if (!out.tracestate.empty()) {
+        client_context_.AddMetadata(std::string(kTracestateHeader),
+                                    std::string(out.tracestate));
+      }
+      if (!out.baggage.empty()) {
+        client_context_.AddMetadata(std::string(kBaggageHeader),
+                                    std::string(out.baggage));
+      }
     }
   }
   // Already done: fail the call before it starts, with the matching code and no

@@ -2,6 +2,8 @@
 
 #include "incoming_metadata.h"
 
+#include <vector>
+
 namespace ctx::grpc::internal {
 namespace {
 
@@ -20,6 +22,17 @@ std::optional<std::string_view> SingleValue(const Metadata& metadata,
   *present = first != last;
   if (first == last || std::next(first) != last) return std::nullopt;
   return View(first->second);
+}
+
+// AllValues returns every value of `key`, in arrival order (no allocation
+// when there is none).
+std::vector<std::string_view> AllValues(const Metadata& metadata,
+                                        std::string_view key) {
+  std::vector<std::string_view> values;
+  auto [first, last] =
+      metadata.equal_range(::grpc::string_ref(key.data(), key.size()));
+  for (auto it = first; it != last; ++it) values.push_back(View(it->second));
+  return values;
 }
 
 }  // namespace
@@ -41,6 +54,20 @@ IncomingIds ReadIncomingIds(const Metadata& metadata,
       SingleValue(metadata, session_key, &present);
   if (sid && IsValidSessionId(*sid)) ids.session_id.emplace(*sid);
   return ids;
+}
+
+AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
+                                const TracePolicy& policy) {
+  const std::vector<std::string_view> traceparent =
+      AllValues(metadata, kTraceparentHeader);
+  const std::vector<std::string_view> tracestate =
+      AllValues(metadata, kTracestateHeader);
+  const std::vector<std::string_view> baggage =
+      AllValues(metadata, kBaggageHeader);
+  return AcceptTraceContext({.traceparent = traceparent,
+                             .tracestate = tracestate,
+                             .baggage = baggage},
+                            policy);
 }
 
 }  // namespace ctx::grpc::internal

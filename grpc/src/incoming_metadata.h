@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::grpc::internal {
 
@@ -37,6 +38,11 @@ struct IncomingIds {
 IncomingIds ReadIncomingIds(const Metadata& metadata,
                             std::string_view request_id_key,
                             std::string_view session_key);
+
+// ReadIncomingTrace reads the traceparent, tracestate and baggage metadata
+// (every value of each) and applies ctx::AcceptTraceContext with `policy`.
+AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
+                                const TracePolicy& policy);
 
 }  // namespace ctx::grpc::internal
 

@@ -139,6 +139,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     const ServerOptions& options = shared_->options;
     IncomingIds ids =
         ReadIncomingIds(*metadata, options.request_id_key, options.session_key);
+    AcceptedTrace trace = ReadIncomingTrace(*metadata, options.trace);
 
     const std::optional<TimePoint> deadline =
         EffectiveDeadline(options, sc->raw_deadline(), Clock::now());
@@ -160,6 +161,8 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
     if (ids.session_id)
       context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
+    if (trace.context)
+      context = WithValue(context, kTraceContextKey, std::move(*trace.context));
     context = WithValue(
         context, kCallInfoKey,
         CallInfo{info_->method() ? info_->method() : "", sc->peer(), source});

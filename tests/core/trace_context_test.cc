@@ -340,6 +340,41 @@ TEST(TraceContextKey, PrintsTheTraceparentOnly) {
   EXPECT_EQ(c.Value(kTraceContextKey)->trace_id, tc.trace_id);
 }
 
+TEST(OutgoingTrace, SendsSameTraceNewSpanAndTheState) {
+  TraceContext tc = NewTrace(true, "a=1");
+  tc.tracestate = "congo=x";
+  const OutgoingTraceHeaders out = OutgoingTrace(tc);
+  ParseResult<Traceparent> tp = ParseTraceparent(out.traceparent);
+  ASSERT_TRUE(tp) << "parse " << out.traceparent << ": " << tp.error;
+  EXPECT_EQ(tp.value->trace_id, tc.trace_id);
+  EXPECT_NE(tp.value->parent_id, tc.parent_id);
+  EXPECT_EQ(tp.value->flags, kTraceFlagSampled);
+  EXPECT_EQ(out.tracestate, "congo=x");
+  EXPECT_EQ(out.baggage, "a=1");
+}
+
+TEST(OutgoingTrace, NewSpanIdPerCall) {
+  const TraceContext tc = NewTrace();
+  EXPECT_NE(OutgoingTrace(tc).traceparent, OutgoingTrace(tc).traceparent);
+}
+
+TEST(OutgoingTrace, SendsNothingForInvalidIds) {
+  const OutgoingTraceHeaders out = OutgoingTrace(TraceContext{});
+  EXPECT_EQ(out.traceparent, "");
+  EXPECT_EQ(out.tracestate, "");
+  EXPECT_EQ(out.baggage, "");
+}
+
+TEST(OutgoingTrace, DropsUnsendableStateAndBaggage) {
+  TraceContext tc = NewTrace();
+  tc.tracestate = "a=1\r\nx: y";
+  tc.baggage = std::string(kMaxBaggageBytes + 1, 'b');
+  const OutgoingTraceHeaders out = OutgoingTrace(tc);
+  EXPECT_NE(out.traceparent, "");
+  EXPECT_EQ(out.tracestate, "") << "CR LF must never be sent";
+  EXPECT_EQ(out.baggage, "") << "over the byte limit";
+}
+
 // --- the inbound step ---
 
 TEST(AcceptTraceContext, KeepsAValidTraceparentWithItsState) {

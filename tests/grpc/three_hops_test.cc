@@ -4,12 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ctx/clock.h"
 #include "ctx/context.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 #include "test_support.h"
 
 namespace ctx::grpc::testing {
@@ -123,6 +126,68 @@ TEST_F(ThreeHopsTest, DeadlineAtAReachesC) {
   EXPECT_TRUE(c.Err() == Errc::kDeadlineExceeded || c.Err() == Errc::kCanceled)
       << c.Err();
   EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+// HopTraces returns the trace context each hop's handler saw, A first.
+std::vector<TraceContext> HopTraces(std::initializer_list<Env*> envs) {
+  std::vector<TraceContext> traces;
+  for (Env* env : envs) {
+    const TraceContext* tc = env->recorder.Get(0).Value(kTraceContextKey);
+    EXPECT_NE(tc, nullptr) << "a hop has no trace context";
+    traces.push_back(tc ? *tc : TraceContext{});
+  }
+  return traces;
+}
+
+TEST_F(ThreeHopsTest, ClientTraceKeepsItsIdWithANewSpanPerHop) {
+  constexpr char kTraceparent[] =
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [&](::grpc::ClientContext* c) {
+                     c->AddMetadata("traceparent", kTraceparent);
+                     c->AddMetadata("tracestate", "congo=t61rcWkgMzE");
+                     c->AddMetadata("baggage", "userId=alice");
+                   })
+                  .ok());
+  const std::vector<TraceContext> t = HopTraces({&env_a_, &env_b_, &env_c_});
+  for (const TraceContext& hop : t) {
+    EXPECT_EQ(hop.trace_id.ToHex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_TRUE(hop.sampled());
+    EXPECT_EQ(hop.tracestate, "congo=t61rcWkgMzE");
+    EXPECT_EQ(hop.baggage, "userId=alice");
+  }
+  EXPECT_EQ(t[0].parent_id.ToHex(), "00f067aa0ba902b7") << "A's parent";
+  EXPECT_NE(t[1].parent_id, t[0].parent_id) << "B got A's caller's span";
+  EXPECT_NE(t[2].parent_id, t[1].parent_id) << "C got B's caller's span";
+  EXPECT_NE(t[2].parent_id, t[0].parent_id);
+}
+
+TEST_F(ThreeHopsTest, TraceStartedAtAReachesC) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response).ok());
+  const std::vector<TraceContext> t = HopTraces({&env_a_, &env_b_, &env_c_});
+  EXPECT_TRUE(t[0].trace_id.IsValid());
+  EXPECT_EQ(t[1].trace_id, t[0].trace_id) << "B is in another trace";
+  EXPECT_EQ(t[2].trace_id, t[0].trace_id) << "C is in another trace";
+  EXPECT_NE(t[2].parent_id, t[1].parent_id);
+}
+
+TEST_F(ThreeHopsTest, InvalidTraceparentRestartsAtAWithoutItsState) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [&](::grpc::ClientContext* c) {
+                     c->AddMetadata(
+                         "traceparent",
+                         "00-00000000000000000000000000000000-00f067aa0ba902b7-"
+                         "01");
+                     c->AddMetadata("tracestate", "congo=t61rcWkgMzE");
+                   })
+                  .ok());
+  const std::vector<TraceContext> t = HopTraces({&env_a_, &env_b_, &env_c_});
+  EXPECT_TRUE(t[0].trace_id.IsValid());
+  EXPECT_EQ(t[2].trace_id, t[0].trace_id);
+  EXPECT_EQ(t[2].tracestate, "") << "a restarted trace keeps no tracestate";
 }
 
 }  // namespace

@@ -15,12 +15,14 @@
 //   ctx::AcceptedTrace t = ctx::AcceptTraceContext({.traceparent = tp}, {});
 //   if (t.context) c = ctx::WithValue(c, ctx::kTraceContextKey, *t.context);
 //   // Outbound (both bridges' clients do this for every call):
-//   if (const ctx::TraceContext* tc = c.Value(ctx::kTraceContextKey))
-//     Send("traceparent", ctx::FormatTraceparent(ctx::ChildForCall(*tc)));
+//   if (const ctx::TraceContext* tc = c.Value(ctx::kTraceContextKey)) {
+//     ctx::OutgoingTraceHeaders out = ctx::OutgoingTrace(*tc);
+//     Send("traceparent", out.traceparent);  // + tracestate, baggage if set
+//   }
 //
 // Main names: TraceId, SpanId, TraceContext, kTraceContextKey,
 // ParseTraceparent, ParseTracestate, FilterBaggage, FormatTraceparent,
-// ChildForCall, NewTrace, TracePolicy, AcceptTraceContext.
+// ChildForCall, NewTrace, OutgoingTrace, TracePolicy, AcceptTraceContext.
 //
 // Thread-safety: every function is safe to call from any thread at the same
 // time. Random ids come from a per-thread pool refilled from the kernel's
@@ -177,6 +179,23 @@ inline constexpr Key<TraceContext> kTraceContextKey{"trace-context"};
 // id>-<parent id>-<flags>", 55 characters), flags limited to
 // kKnownTraceFlags.
 [[nodiscard]] std::string FormatTraceparent(const TraceContext& tc);
+
+// OutgoingTraceHeaders is what an outgoing call sends: the header values,
+// empty when that header is not to be sent.
+struct OutgoingTraceHeaders {
+  std::string traceparent;
+  std::string_view tracestate;  // a view of the TraceContext's own string
+  std::string_view baggage;     // likewise
+};
+
+// OutgoingTrace returns the headers an outgoing call carries for tc: the
+// traceparent of ChildForCall(tc) (same trace id and flags, a new parent id),
+// and tc's tracestate and baggage. Values that could not have come out of
+// AcceptTraceContext (set by other code: longer than the limits above, or
+// holding bytes outside 0x20-0x7E, which gRPC's C++ client aborts on) are not
+// sent; nor is anything when tc's ids are invalid (all zeros). The views are
+// valid while tc is.
+[[nodiscard]] OutgoingTraceHeaders OutgoingTrace(const TraceContext& tc);
 
 // TracePolicy is the server side of the inbound rules (AcceptTraceContext).
 // A plain value; copy it freely.

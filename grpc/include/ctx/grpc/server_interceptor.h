@@ -28,7 +28,10 @@
 // own; and values: the request id (ctx::kRequestIdKey, always valid: the
 // client's x-request-id if it is valid, else a generated one, which is echoed
 // back in the initial metadata), the session id (ctx::kSessionIdKey, only when
-// the client sent one valid value) and a ctx::grpc::CallInfo (method, peer).
+// the client sent one valid value), the trace context (ctx::kTraceContextKey:
+// the client's traceparent, tracestate and baggage when valid, else a new
+// trace, see ServerOptions::trace and ctx::AcceptTraceContext) and a
+// ctx::grpc::CallInfo (method, peer).
 // Client metadata is validated before anything is stored, echoed or compared;
 // nothing from the wire asserts, and the bridge itself logs nothing (callers
 // log, through ctx::LogSafe).
@@ -67,6 +70,7 @@
 
 #include "ctx/context.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::grpc {
 
@@ -102,6 +106,10 @@ struct ServerOptions {
   // session_key is the metadata key read for the session id. Default
   // "x-session-id".
   std::string session_key = std::string(kSessionIdHeader);
+
+  // trace says what a call without a valid traceparent gets (a new trace by
+  // default) and whether baggage is kept; see ctx/trace_context.h.
+  TracePolicy trace;
 
   // sync_watch_period is how often the watcher polls each watched sync call
   // (see the file comment). Cancel latency for sync handlers is about this
