@@ -10,6 +10,7 @@
 #include "ctx/clock.h"
 #include "ctx/http/status.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::http {
 namespace {
@@ -109,6 +110,15 @@ Result Client::SendLocked(const Context& c, httplib::Request& req) {
   if (!request_id.empty()) SetOnly(req.headers, kRequestIdHeader, request_id);
   if (const std::string* session = c.Value(kSessionIdKey)) {
     SetOnly(req.headers, kSessionIdHeader, *session);
+  }
+  if (const TraceContext* tc = c.Value(kTraceContextKey)) {
+    const OutgoingTraceHeaders out = OutgoingTrace(*tc);
+    if (!out.traceparent.empty())
+      SetOnly(req.headers, kTraceparentHeader, out.traceparent);
+    if (!out.tracestate.empty())
+      SetOnly(req.headers, kTracestateHeader, std::string(out.tracestate));
+    if (!out.baggage.empty())
+      SetOnly(req.headers, kBaggageHeader, std::string(out.baggage));
   }
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 namespace ctx::http {
 namespace {
@@ -19,6 +20,9 @@ struct HeaderNames {
   const std::string grpc_timeout{kGrpcTimeoutHeader};
   const std::string request_id{kRequestIdHeader};
   const std::string session_id{kSessionIdHeader};
+  const std::string traceparent{kTraceparentHeader};
+  const std::string tracestate{kTracestateHeader};
+  const std::string baggage{kBaggageHeader};
 };
 const HeaderNames& Names() {
   static const HeaderNames names;
@@ -40,6 +44,16 @@ Single FindSingle(const httplib::Headers& headers, const std::string& name) {
   s.value = first->second;
   s.repeated = std::next(first) != last;
   return s;
+}
+
+// AllValues returns every value of the header `name`, in arrival order (no
+// allocation when there is none).
+std::vector<std::string_view> AllValues(const httplib::Headers& headers,
+                                        const std::string& name) {
+  std::vector<std::string_view> values;
+  auto [first, last] = headers.equal_range(name);
+  for (auto it = first; it != last; ++it) values.push_back(it->second);
+  return values;
 }
 
 bool IsCookieSpace(char c) { return c == ' ' || c == '\t'; }
@@ -153,6 +167,19 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
         FindCookie(headers, policy.session_cookie);
     if (cookie && IsValidSessionId(*cookie)) out.session_id.emplace(*cookie);
   }
+
+  const std::vector<std::string_view> traceparent =
+      AllValues(headers, Names().traceparent);
+  const std::vector<std::string_view> tracestate =
+      AllValues(headers, Names().tracestate);
+  const std::vector<std::string_view> baggage =
+      AllValues(headers, Names().baggage);
+  AcceptedTrace trace = AcceptTraceContext({.traceparent = traceparent,
+                                            .tracestate = tracestate,
+                                            .baggage = baggage},
+                                           policy.trace);
+  out.trace = std::move(trace.context);
+  out.trace_source = trace.source;
   return out;
 }
 

@@ -5,8 +5,10 @@
 //     minus ClientOptions::deadline_margin), and never waits on the socket
 //     (connect, send, receive) longer than that;
 //   - sends its request id (ctx::kRequestIdKey; a fresh one when the context
-//     has none) and session (ctx::kSessionIdKey), replacing any headers of
-//     those names the caller passed;
+//     has none), session (ctx::kSessionIdKey) and trace context
+//     (ctx::kTraceContextKey, as ctx::OutgoingTrace renders it: same trace id,
+//     a new span id per call), replacing any headers of those names the
+//     caller passed;
 //   - ends as soon as the context is done, whatever it is waiting for, with
 //     an error that says which: ctx::Errc::kCanceled,
 //     ctx::Errc::kDeadlineExceeded, or an httplib transport failure

@@ -42,6 +42,10 @@
 //                      names a cookie: the value of the one cookie with that
 //                      name (quotes stripped), used when valid; a name that
 //                      appears twice or an invalid value: no session.
+//   traceparent,       ctx::AcceptTraceContext with the policy's `trace`: a
+//   tracestate,        valid traceparent is kept with its tracestate; absent,
+//   baggage            invalid or repeated: a new trace (or none). Baggage is
+//                      filtered member by member. Never a reason to reject.
 //
 // Nothing in a RequestHeaders ever holds a rejected input byte: ids are valid
 // or generated, and reasons are static strings.
@@ -57,6 +61,7 @@
 #include <string_view>
 
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::http {
 
@@ -72,6 +77,9 @@ struct HeaderPolicy {
   // session_cookie names the cookie read when X-Session-Id is absent; empty:
   // cookies are not consulted.
   std::string session_cookie;
+  // trace says what a request without a valid traceparent gets (a new trace
+  // by default) and whether baggage is kept.
+  TracePolicy trace;
 };
 
 // RequestHeaders is what ReadRequestHeaders found.
@@ -87,6 +95,11 @@ struct RequestHeaders {
   IdSource request_id_source = IdSource::kGenerated;
   // session_id is set when the request carried a valid session id.
   std::optional<std::string> session_id;
+  // trace is the request's trace context (see ctx::AcceptTraceContext);
+  // nullopt only when the policy starts no trace. trace_source says where it
+  // came from.
+  std::optional<TraceContext> trace;
+  TraceSource trace_source = TraceSource::kNone;
   // rejected_header names the header that made the request invalid (a static
   // string), empty when the request is acceptable.
   std::string_view rejected_header;
