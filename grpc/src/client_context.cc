@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 #include "gpr_clock.h"
@@ -98,6 +99,14 @@ BoundClientContext::BoundClientContext(const Context& c,
       if (!out.baggage.empty()) {
         client_context_.AddMetadata(std::string(kBaggageHeader),
                                     std::string(out.baggage));
+      }
+    }
+  }
+  if (options.forward_pass_through) {
+    if (const PassThroughHeaders* pass = c.Value(kPassThroughKey)) {
+      for (const PassThroughHeader& h : *pass) {
+        if (IsValidPassThroughName(h.name) && IsValidPassThroughValue(h.value))
+          client_context_.AddMetadata(h.name, h.value);
       }
     }
   }

@@ -70,4 +70,15 @@ AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
                             policy);
 }
 
+PassThroughHeaders ReadPassThrough(const Metadata& metadata,
+                                   const PassThroughNames& names) {
+  PassThroughHeaders out;
+  for (const std::string& name : names) {
+    if (!IsValidPassThroughName(name)) continue;  // set without the maker
+    const std::vector<std::string_view> values = AllValues(metadata, name);
+    AcceptPassThrough(name, values, out);
+  }
+  return out;
+}
+
 }  // namespace ctx::grpc::internal

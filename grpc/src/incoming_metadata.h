@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 
@@ -43,6 +44,11 @@ IncomingIds ReadIncomingIds(const Metadata& metadata,
 // (every value of each) and applies ctx::AcceptTraceContext with `policy`.
 AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
                                 const TracePolicy& policy);
+
+// ReadPassThrough returns the headers of `names` (from MakePassThroughNames)
+// that arrived once each with a valid value (ctx::AcceptPassThrough).
+PassThroughHeaders ReadPassThrough(const Metadata& metadata,
+                                   const PassThroughNames& names);
 
 }  // namespace ctx::grpc::internal
 

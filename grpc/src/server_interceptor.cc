@@ -140,6 +140,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     IncomingIds ids =
         ReadIncomingIds(*metadata, options.request_id_key, options.session_key);
     AcceptedTrace trace = ReadIncomingTrace(*metadata, options.trace);
+    PassThroughHeaders pass = ReadPassThrough(*metadata, options.pass_through);
 
     const std::optional<TimePoint> deadline =
         EffectiveDeadline(options, sc->raw_deadline(), Clock::now());
@@ -163,6 +164,8 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
       context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
     if (trace.context)
       context = WithValue(context, kTraceContextKey, std::move(*trace.context));
+    if (!pass.empty())
+      context = WithValue(context, kPassThroughKey, std::move(pass));
     context = WithValue(
         context, kCallInfoKey,
         CallInfo{info_->method() ? info_->method() : "", sc->peer(), source});

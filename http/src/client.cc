@@ -9,6 +9,7 @@
 #include "client_transport.h"
 #include "ctx/clock.h"
 #include "ctx/http/status.h"
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 
@@ -119,6 +120,12 @@ Result Client::SendLocked(const Context& c, httplib::Request& req) {
       SetOnly(req.headers, kTracestateHeader, std::string(out.tracestate));
     if (!out.baggage.empty())
       SetOnly(req.headers, kBaggageHeader, std::string(out.baggage));
+  }
+  if (const PassThroughHeaders* pass = c.Value(kPassThroughKey)) {
+    for (const PassThroughHeader& h : *pass) {
+      if (IsValidPassThroughName(h.name) && IsValidPassThroughValue(h.value))
+        SetOnly(req.headers, h.name, h.value);
+    }
   }
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
 

@@ -180,6 +180,12 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
                                            policy.trace);
   out.trace = std::move(trace.context);
   out.trace_source = trace.source;
+
+  for (const std::string& name : policy.pass_through) {
+    if (!IsValidPassThroughName(name)) continue;  // set without the maker
+    const std::vector<std::string_view> values = AllValues(headers, name);
+    AcceptPassThrough(name, values, out.pass_through);
+  }
   return out;
 }
 

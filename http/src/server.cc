@@ -170,6 +170,8 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
   c = WithValue(c, kRequestIdKey, std::move(h.request_id));
   if (h.session_id) c = WithValue(c, kSessionIdKey, std::move(*h.session_id));
   if (h.trace) c = WithValue(c, kTraceContextKey, std::move(*h.trace));
+  if (!h.pass_through.empty())
+    c = WithValue(c, kPassThroughKey, std::move(h.pass_through));
   c = WithValue(
       c, kRequestInfoKey,
       RequestInfo{req.method, req.path, req.remote_addr, req.remote_port});

@@ -1,6 +1,7 @@
 // Three services in one process, A -> B -> C (A and B sync and forwarding
-// through BoundClientContext, C callback): the request id, cancellation and the
-// deadline travel the whole chain.
+// through BoundClientContext, C callback): the request id, cancellation, the
+// deadline, the trace context and pass-through metadata travel the whole
+// chain.
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 
 #include "ctx/clock.h"
 #include "ctx/context.h"
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 #include "test_support.h"
@@ -21,15 +23,18 @@ namespace {
 class ThreeHopsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    c_ = std::make_unique<ApiServer>(Api::kCallback, &env_c_);
+    const ServerOptions options = HopOptions();
+    c_ = std::make_unique<ApiServer>(Api::kCallback, &env_c_, options);
     stub_c_ = c_->NewStub();
     env_b_.downstream = stub_c_.get();
-    b_ = std::make_unique<ApiServer>(Api::kSync, &env_b_);
+    b_ = std::make_unique<ApiServer>(Api::kSync, &env_b_, options);
     stub_b_ = b_->NewStub();
     env_a_.downstream = stub_b_.get();
-    a_ = std::make_unique<ApiServer>(Api::kSync, &env_a_);
+    a_ = std::make_unique<ApiServer>(Api::kSync, &env_a_, options);
     stub_a_ = a_->NewStub();
   }
+  // HopOptions is what every hop's server is built with.
+  virtual ServerOptions HopOptions() const { return {}; }
   void TearDown() override {
     stub_a_.reset();
     a_.reset();
@@ -188,6 +193,46 @@ TEST_F(ThreeHopsTest, InvalidTraceparentRestartsAtAWithoutItsState) {
   EXPECT_TRUE(t[0].trace_id.IsValid());
   EXPECT_EQ(t[2].trace_id, t[0].trace_id);
   EXPECT_EQ(t[2].tracestate, "") << "a restarted trace keeps no tracestate";
+}
+
+// PassThroughHopsTest configures the same pass-through names on every hop.
+class PassThroughHopsTest : public ThreeHopsTest {
+ protected:
+  ServerOptions HopOptions() const override {
+    ServerOptions options;
+    options.pass_through = MakePassThroughNames({"x-b3-traceid", "b3"});
+    return options;
+  }
+  // PassedAtC returns the pass-through headers C's context held.
+  PassThroughHeaders PassedAtC() {
+    const PassThroughHeaders* h = env_c_.recorder.Get(0).Value(kPassThroughKey);
+    return h ? *h : PassThroughHeaders{};
+  }
+};
+
+TEST_F(PassThroughHopsTest, ConfiguredHeaderReachesCUnchanged) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [](::grpc::ClientContext* c) {
+                     c->AddMetadata("x-b3-traceid", "80f198ee56343ba8");
+                     c->AddMetadata("x-other", "not-configured");
+                   })
+                  .ok());
+  const PassThroughHeaders at_c = PassedAtC();
+  ASSERT_EQ(at_c.size(), 1u) << "C's pass-through headers";
+  EXPECT_EQ(at_c[0].name, "x-b3-traceid");
+  EXPECT_EQ(at_c[0].value, "80f198ee56343ba8");
+}
+
+TEST_F(PassThroughHopsTest, RepeatedHeaderIsDropped) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [](::grpc::ClientContext* c) {
+                     c->AddMetadata("b3", "a");
+                     c->AddMetadata("b3", "b");
+                   })
+                  .ok());
+  EXPECT_TRUE(PassedAtC().empty()) << "an ambiguous value was passed on";
 }
 
 }  // namespace

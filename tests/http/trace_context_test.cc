@@ -1,6 +1,9 @@
 // The trace context over real HTTP hops: three ctx::http::Servers, A -> B -> C,
 // each forwarding with a ctx::http::Client. The trace id stays, each hop gets
-// a new span id, tracestate and baggage travel as received.
+// a new span id, tracestate and baggage travel as received; configured
+// pass-through headers travel unchanged.
+
+#include "ctx/trace_context.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +15,7 @@
 
 #include "ctx/http/client.h"
 #include "ctx/http/server.h"
-#include "ctx/trace_context.h"
+#include "ctx/pass_through.h"
 #include "test_util.h"
 
 namespace ctx::http {
@@ -29,23 +32,25 @@ class Hop {
  public:
   explicit Hop(Hop* next, ServerOptions options = {})
       : server_(std::move(options)) {
-    server_.server().Get("/", [this, next](const Context& c,
-                                           const httplib::Request&,
-                                           httplib::Response& res) {
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        const TraceContext* tc = c.Value(kTraceContextKey);
-        if (tc != nullptr) seen_ = *tc;
-        called_ = true;
-      }
-      if (next == nullptr) {
-        res.set_content("end", "text/plain");
-        return;
-      }
-      Client client("127.0.0.1", next->port());
-      Result r = client.Get(c, "/");
-      res.status = r ? r->status : 502;
-    });
+    server_.server().Get(
+        "/", [this, next](const Context& c, const httplib::Request&,
+                          httplib::Response& res) {
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            const TraceContext* tc = c.Value(kTraceContextKey);
+            if (tc != nullptr) seen_ = *tc;
+            const PassThroughHeaders* pass = c.Value(kPassThroughKey);
+            if (pass != nullptr) passed_ = *pass;
+            called_ = true;
+          }
+          if (next == nullptr) {
+            res.set_content("end", "text/plain");
+            return;
+          }
+          Client client("127.0.0.1", next->port());
+          Result r = client.Get(c, "/");
+          res.status = r ? r->status : 502;
+        });
     server_.Start();
   }
 
@@ -57,11 +62,17 @@ class Hop {
     if (called != nullptr) *called = called_;
     return seen_;
   }
+  // passed returns the pass-through headers the handler saw (nullopt: none).
+  std::optional<PassThroughHeaders> passed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return passed_;
+  }
 
  private:
   RunningServer server_;
   std::mutex mu_;
   std::optional<TraceContext> seen_;
+  std::optional<PassThroughHeaders> passed_;
   bool called_ = false;
 };
 
@@ -136,6 +147,32 @@ TEST(HttpTracePolicy, StartTraceFalseLeavesTheTraceAbsent) {
   bool called = false;
   EXPECT_FALSE(hop.seen(&called)) << "no traceparent, policy starts none";
   EXPECT_TRUE(called);
+}
+
+TEST(HttpPassThrough, ConfiguredHeaderReachesCUnchanged) {
+  ServerOptions options;
+  options.headers.pass_through = MakePassThroughNames({"x-b3-traceid"});
+  Hop c(nullptr, options);
+  Hop b(&c, options);
+  Hop a(&b, options);
+  httplib::Client client("127.0.0.1", a.port());
+  ASSERT_TRUE(client.Get("/", {{"X-B3-TraceId", "80f198ee56343ba8"},
+                               {"x-other", "not-configured"}}));
+  std::optional<PassThroughHeaders> at_c = c.passed();
+  ASSERT_TRUE(at_c) << "C saw no pass-through headers";
+  ASSERT_EQ(at_c->size(), 1u);
+  EXPECT_EQ((*at_c)[0].name, "x-b3-traceid");
+  EXPECT_EQ((*at_c)[0].value, "80f198ee56343ba8");
+}
+
+TEST(HttpPassThrough, InvalidValueIsDropped) {
+  ServerOptions options;
+  options.headers.pass_through = MakePassThroughNames({"b3"});
+  Hop c(nullptr, options);
+  Hop a(&c, options);
+  httplib::Client client("127.0.0.1", a.port());
+  ASSERT_TRUE(client.Get("/", {{"b3", std::string(300, 'x')}}));
+  EXPECT_FALSE(c.passed()) << "an oversized value was passed on";
 }
 
 }  // namespace

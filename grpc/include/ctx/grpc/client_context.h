@@ -56,6 +56,11 @@ struct ClientOptions {
   // traceparent (same trace id and flags, a new span id per call), tracestate
   // and baggage metadata (see ctx::OutgoingTrace). Default true.
   bool forward_trace_context = true;
+
+  // forward_pass_through: send the context's ctx::kPassThroughKey headers
+  // (those that still pass IsValidPassThroughName / IsValidPassThroughValue)
+  // as metadata. Default true.
+  bool forward_pass_through = true;
 };
 
 // BoundClientContext is a grpc::ClientContext bound to a ctx::Context for one

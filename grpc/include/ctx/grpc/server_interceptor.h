@@ -69,6 +69,7 @@
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 
@@ -110,6 +111,12 @@ struct ServerOptions {
   // trace says what a call without a valid traceparent gets (a new trace by
   // default) and whether baggage is kept; see ctx/trace_context.h.
   TracePolicy trace;
+
+  // pass_through names extra metadata (B3, vendor headers) copied from each
+  // call into its context (ctx::kPassThroughKey) when it arrived once with a
+  // valid value, for BoundClientContext to send on. Build it with
+  // ctx::MakePassThroughNames (ctx/pass_through.h). Default: none.
+  PassThroughNames pass_through;
 
   // sync_watch_period is how often the watcher polls each watched sync call
   // (see the file comment). Cancel latency for sync handlers is about this

@@ -7,8 +7,8 @@
 //   - sends its request id (ctx::kRequestIdKey; a fresh one when the context
 //     has none), session (ctx::kSessionIdKey) and trace context
 //     (ctx::kTraceContextKey, as ctx::OutgoingTrace renders it: same trace id,
-//     a new span id per call), replacing any headers of those names the
-//     caller passed;
+//     a new span id per call) and pass-through headers (ctx::kPassThroughKey),
+//     replacing any headers of those names the caller passed;
 //   - ends as soon as the context is done, whatever it is waiting for, with
 //     an error that says which: ctx::Errc::kCanceled,
 //     ctx::Errc::kDeadlineExceeded, or an httplib transport failure

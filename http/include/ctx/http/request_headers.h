@@ -46,6 +46,9 @@
 //   tracestate,        valid traceparent is kept with its tracestate; absent,
 //   baggage            invalid or repeated: a new trace (or none). Baggage is
 //                      filtered member by member. Never a reason to reject.
+//   pass-through       each header the policy names, kept when it arrived
+//                      once with a valid value (ctx::AcceptPassThrough);
+//                      else dropped. Never a reason to reject.
 //
 // Nothing in a RequestHeaders ever holds a rejected input byte: ids are valid
 // or generated, and reasons are static strings.
@@ -60,6 +63,7 @@
 #include <string>
 #include <string_view>
 
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 
@@ -80,6 +84,10 @@ struct HeaderPolicy {
   // trace says what a request without a valid traceparent gets (a new trace
   // by default) and whether baggage is kept.
   TracePolicy trace;
+  // pass_through names extra headers (B3, vendor headers) to copy into the
+  // request's context for ctx::http::Client to send on; build it with
+  // ctx::MakePassThroughNames. Default: none.
+  PassThroughNames pass_through;
 };
 
 // RequestHeaders is what ReadRequestHeaders found.
@@ -100,6 +108,8 @@ struct RequestHeaders {
   // came from.
   std::optional<TraceContext> trace;
   TraceSource trace_source = TraceSource::kNone;
+  // pass_through holds the policy's pass-through headers the request carried.
+  PassThroughHeaders pass_through;
   // rejected_header names the header that made the request invalid (a static
   // string), empty when the request is acceptable.
   std::string_view rejected_header;
