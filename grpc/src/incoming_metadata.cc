@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "ctx/proxy_headers.h"
+
 namespace ctx::grpc::internal {
 namespace {
 
@@ -79,6 +81,20 @@ PassThroughHeaders ReadPassThrough(const Metadata& metadata,
     AcceptPassThrough(name, values, out);
   }
   return out;
+}
+
+std::optional<std::chrono::nanoseconds> ReadEnvoyTimeout(
+    const Metadata& metadata) {
+  bool present = false;
+  std::optional<std::string_view> value =
+      SingleValue(metadata, kEnvoyTimeoutHeader, &present);
+  if (!value) return std::nullopt;
+  ParseResult<std::chrono::milliseconds> ms = ParseRequestTimeout(*value);
+  if (!ms) return std::nullopt;
+  constexpr auto kMaxMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::nanoseconds::max());
+  return *ms.value >= kMaxMs ? std::chrono::nanoseconds::max()
+                             : std::chrono::nanoseconds(*ms.value);
 }
 
 }  // namespace ctx::grpc::internal

@@ -6,6 +6,7 @@
 
 #include <grpcpp/support/string_ref.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,6 +50,13 @@ AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
 // that arrived once each with a valid value (ctx::AcceptPassThrough).
 PassThroughHeaders ReadPassThrough(const Metadata& metadata,
                                    const PassThroughNames& names);
+
+// ReadEnvoyTimeout returns the budget in ctx::kEnvoyTimeoutHeader when it
+// appears exactly once with a valid value (ctx::ParseRequestTimeout; huge
+// values saturate), else nullopt: the bridge never rejects a call, so a bad
+// value is ignored.
+std::optional<std::chrono::nanoseconds> ReadEnvoyTimeout(
+    const Metadata& metadata);
 
 }  // namespace ctx::grpc::internal
 

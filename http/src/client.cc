@@ -11,6 +11,7 @@
 #include "ctx/http/status.h"
 #include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
 #include "ctx/trace_context.h"
 
 namespace ctx::http {
@@ -143,6 +144,14 @@ Result Client::SendLocked(const Context& c, httplib::Request& req) {
   const bool ok = impl_->send(req, *res, transport);
   impl_->set_limits({});
 
+  if (ok && res->get_header_value(std::string(kDeadlineExceededHeader)) ==
+                kDeadlineExceededValue) {
+    return Result(
+        nullptr,
+        Error(Errc::kDeadlineExceeded,
+              "deadline exceeded downstream (x-ctx-deadline-exceeded)"),
+        std::move(request_id));
+  }
   if (ok) return Result(std::move(res), Error(), std::move(request_id));
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
   // A wait cut short by the deadline can end a moment before the context's

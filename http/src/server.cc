@@ -15,6 +15,7 @@
 
 #include "connection.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
 #include "disconnect_watcher.h"
 #include "socket_stream.h"
 
@@ -187,6 +188,10 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     const std::string_view reason = Reason(status);
     log(status, reason);
     ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
+    if (status == kStatusGatewayTimeout) {
+      res.set_header(std::string(kDeadlineExceededHeader),
+                     std::string(kDeadlineExceededValue));
+    }
   }
   cancel_deadline();
   cancel();

@@ -57,6 +57,11 @@
 // which arrives shortly before the server's copy of that deadline; a close in
 // the deadline's last moments (2 ms + 2 % of the budget, at most 50 ms) is
 // therefore reported as kDeadlineExceeded, once the deadline's timer fires.
+//
+// Every DEADLINE_EXCEEDED status the handler sends carries the trailing
+// metadata "x-ctx-deadline-exceeded: 1" (ctx/proxy_headers.h), so that callers
+// and proxies do not retry it as a transient failure. (A call that gRPC itself
+// ends at its deadline gets gRPC's status, without it.)
 
 #ifndef CTX_GRPC_SERVER_INTERCEPTOR_H_
 #define CTX_GRPC_SERVER_INTERCEPTOR_H_
@@ -93,6 +98,18 @@ struct ServerOptions {
   // nullopt (the default): such calls have no deadline of their own
   // (max_timeout still applies).
   std::optional<Clock::duration> default_timeout;
+
+  // trust_envoy_timeout: also take Envoy's x-envoy-expected-rq-timeout-ms
+  // (ctx/proxy_headers.h) as a budget; the earliest deadline wins and
+  // max_timeout still applies. A repeated or malformed value is ignored. Only
+  // for a server that a trusted Envoy fronts; default false.
+  bool trust_envoy_timeout = false;
+
+  // min_timeout: a call whose budget (after the cap) is smaller fails with
+  // DEADLINE_EXCEEDED: its context is born expired, and whatever status the
+  // handler returns is replaced. gRPC's interceptors cannot skip the handler,
+  // so it still runs, seeing a done context. nullopt (default): no minimum.
+  std::optional<Clock::duration> min_timeout;
 
   // request_id_key is the metadata key read for the request id and used to echo
   // it. Lowercase ASCII (gRPC keys are); the factory lowercases it. Default

@@ -25,12 +25,15 @@
 //   grpc-timeout       ctx::ParseGrpcTimeout (1-8 digits and a unit letter).
 //                      Bad digits or units are rejected (400); so is a
 //                      repeated header.
-//   both present       the smaller budget wins (each is the caller's claim;
-//                      the tighter one is the safe one).
+//   x-envoy-expected-  read only when the policy trusts it (an Envoy in
+//   rq-timeout-ms      front sets it): the X-Request-Timeout rules.
+//   several present    the smallest budget wins (each is a claim; the
+//                      tightest one is the safe one).
 //   neither            the policy's default_timeout, if any.
 //   then               capped by the policy's max_timeout, if any. A budget of
 //                      zero means it is already spent: the server answers 504
-//                      without running the handler.
+//                      without running the handler; so does a budget below
+//                      the policy's min_timeout (it counts as zero).
 //   X-Request-Id       ctx::AcceptRequestId: a valid id is used as is; a
 //                      missing, invalid (CR, LF, NUL, non-ASCII, longer than
 //                      ctx::kMaxIdLength...) or repeated one is replaced by a
@@ -65,6 +68,7 @@
 
 #include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
 #include "ctx/trace_context.h"
 
 namespace ctx::http {
@@ -78,6 +82,14 @@ struct HeaderPolicy {
   // max_timeout caps every budget, including a missing one: with it set,
   // every request has a deadline. nullopt: no cap.
   std::optional<std::chrono::nanoseconds> max_timeout;
+  // min_timeout: a request whose budget (after default and cap) is smaller is
+  // answered 504 at once, without running its handler (it could not finish
+  // in time). nullopt (the default): no minimum.
+  std::optional<std::chrono::nanoseconds> min_timeout;
+  // trust_envoy_timeout: also take Envoy's x-envoy-expected-rq-timeout-ms as a
+  // budget (ctx/proxy_headers.h). Only for a server that a trusted Envoy
+  // fronts; default false.
+  bool trust_envoy_timeout = false;
   // session_cookie names the cookie read when X-Session-Id is absent; empty:
   // cookies are not consulted.
   std::string session_cookie;
