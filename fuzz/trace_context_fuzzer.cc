@@ -1,7 +1,8 @@
 // Fuzzes the W3C trace headers: ParseTraceparent, ParseTracestate and
 // FilterBaggage on the whole input, and AcceptTraceContext on the input split
 // into lines, each line "p:", "s:" or "b:" followed by one value of
-// traceparent, tracestate or baggage (so repeated headers occur too).
+// traceparent, tracestate or baggage (so repeated headers occur too). The
+// pass-through checks (ctx/pass_through.h) run on the whole input as well.
 
 #include <algorithm>
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ctx/pass_through.h"
 #include "ctx/trace_context.h"
 #include "fuzz_check.h"
 
@@ -67,6 +69,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (state) CheckTracestate(*state.value);
 
   CheckBaggage(ctx::FilterBaggage(input));
+
+  if (ctx::IsValidPassThroughName(input)) {
+    CTX_FUZZ_CHECK(size >= 1 && size <= ctx::kMaxPassThroughNameLength);
+    CTX_FUZZ_CHECK(!ctx::fuzz::HasControlBytes(input));
+  }
+  ctx::PassThroughHeaders kept;
+  const std::string_view one[] = {input};
+  const bool accepted = ctx::AcceptPassThrough("b3", one, kept);
+  CTX_FUZZ_CHECK(accepted == ctx::IsValidPassThroughValue(input));
+  if (accepted) {
+    CTX_FUZZ_CHECK(kept.size() == 1 && kept[0].value == input);
+    CTX_FUZZ_CHECK(!ctx::fuzz::HasControlBytes(kept[0].value));
+  }
 
   std::vector<std::string_view> parents, states, baggages;
   std::string_view rest = input;
