@@ -36,18 +36,19 @@ bool ParseHex(std::string_view hex, std::array<uint8_t, N>& out) {
   return true;
 }
 
-void AppendHex(std::string& out, const uint8_t* bytes, std::size_t n) {
+// WriteHex writes 2 * n lowercase hex digits at `out` (by index: appending a
+// character at a time cost about twice the instructions).
+void WriteHex(char* out, const uint8_t* bytes, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
-    out += kHexDigits[bytes[i] >> 4];
-    out += kHexDigits[bytes[i] & 0xF];
+    out[2 * i] = kHexDigits[bytes[i] >> 4];
+    out[2 * i + 1] = kHexDigits[bytes[i] & 0xF];
   }
 }
 
 template <std::size_t N>
 std::string HexString(const std::array<uint8_t, N>& bytes) {
-  std::string out;
-  out.reserve(2 * N);
-  AppendHex(out, bytes.data(), N);
+  std::string out(2 * N, '0');
+  WriteHex(out.data(), bytes.data(), N);
   return out;
 }
 
@@ -334,15 +335,13 @@ TraceContext ChildForCall(const TraceContext& tc) {
 }
 
 std::string FormatTraceparent(const TraceContext& tc) {
-  std::string out;
-  out.reserve(kTraceparentV00Length);
-  out += "00-";
-  AppendHex(out, tc.trace_id.bytes.data(), tc.trace_id.bytes.size());
-  out += '-';
-  AppendHex(out, tc.parent_id.bytes.data(), tc.parent_id.bytes.size());
-  out += '-';
+  // "00-" trace id "-" parent id "-" flags; the dashes are at 2, 35 and 52.
+  std::string out(kTraceparentV00Length, '-');
+  out[0] = out[1] = '0';
+  WriteHex(&out[3], tc.trace_id.bytes.data(), tc.trace_id.bytes.size());
+  WriteHex(&out[36], tc.parent_id.bytes.data(), tc.parent_id.bytes.size());
   const uint8_t flags = tc.flags & kKnownTraceFlags;
-  AppendHex(out, &flags, 1);
+  WriteHex(&out[53], &flags, 1);
   return out;
 }
 
