@@ -15,6 +15,8 @@
 #include <random>
 #include <thread>
 
+#include "random_bytes.h"
+
 namespace ctx {
 namespace {
 
@@ -92,10 +94,10 @@ std::atomic<unsigned> g_fork_generation{0};
 // bytes are handed out once and wiped.
 class RandomPool {
  public:
-  void Fill(std::array<unsigned char, 16>& out) {
+  void Fill(unsigned char* out, std::size_t size) {
     const unsigned generation =
         g_fork_generation.load(std::memory_order_relaxed);
-    if (used_ + out.size() > kSize || generation != generation_) {
+    if (used_ + size > kSize || generation != generation_) {
       static const bool registered = [] {
         pthread_atfork(nullptr, nullptr, [] {
           g_fork_generation.fetch_add(1, std::memory_order_relaxed);
@@ -107,24 +109,29 @@ class RandomPool {
       used_ = 0;
       generation_ = generation;
     }
-    std::memcpy(out.data(), bytes_.data() + used_, out.size());
-    std::memset(bytes_.data() + used_, 0, out.size());
-    used_ += out.size();
+    std::memcpy(out, bytes_.data() + used_, size);
+    std::memset(bytes_.data() + used_, 0, size);
+    used_ += size;
   }
 
  private:
   static constexpr std::size_t kSize = 512;
+  static_assert(internal::kMaxRandomBytes <= kSize);
   std::array<unsigned char, kSize> bytes_{};
   std::size_t used_ = kSize;  // empty: the first Fill refills
   unsigned generation_ = 0;
 };
 
-void FillRandom(std::array<unsigned char, 16>& out) {
+}  // namespace
+
+namespace internal {
+
+void FillRandomBytes(unsigned char* out, std::size_t size) {
   thread_local RandomPool pool;
-  pool.Fill(out);
+  pool.Fill(out, size);
 }
 
-}  // namespace
+}  // namespace internal
 
 ParseResult<nanoseconds> ParseGrpcTimeout(std::string_view value) noexcept {
   if (value.empty()) return {std::nullopt, "grpc-timeout: empty"};
@@ -206,7 +213,7 @@ bool IsValidSessionId(std::string_view id) noexcept {
 std::string NewRequestId() {
   static constexpr char kHex[] = "0123456789abcdef";
   std::array<unsigned char, 16> bytes;
-  FillRandom(bytes);
+  internal::FillRandomBytes(bytes.data(), bytes.size());
   std::string id(2 * bytes.size(), '0');
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     id[2 * i] = kHex[bytes[i] >> 4];

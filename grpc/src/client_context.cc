@@ -7,7 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 #include "gpr_clock.h"
 #include "mutex.h"
 
@@ -157,6 +159,31 @@ BoundClientContext::BoundClientContext(const Context& c,
     if (const std::string* id = c.Value(kSessionIdKey);
         id && IsValidSessionId(*id)) {
       client_context_.AddMetadata(std::string(kSessionIdHeader), *id);
+    }
+  }
+  if (options.forward_trace_context) {
+    if (const TraceContext* tc = c.Value(kTraceContextKey)) {
+      const OutgoingTraceHeaders out = OutgoingTrace(*tc);
+      if (!out.traceparent.empty()) {
+        client_context_.AddMetadata(std::string(kTraceparentHeader),
+                                    out.traceparent);
+      }
+      if (!out.tracestate.empty()) {
+        client_context_.AddMetadata(std::string(kTracestateHeader),
+                                    std::string(out.tracestate));
+      }
+      if (!out.baggage.empty()) {
+        client_context_.AddMetadata(std::string(kBaggageHeader),
+                                    std::string(out.baggage));
+      }
+    }
+  }
+  if (options.forward_pass_through) {
+    if (const PassThroughHeaders* pass = c.Value(kPassThroughKey)) {
+      for (const PassThroughHeader& h : *pass) {
+        if (IsValidPassThroughName(h.name) && IsValidPassThroughValue(h.value))
+          client_context_.AddMetadata(h.name, h.value);
+      }
     }
   }
   // Already done: fail the call before it starts, with the matching code and no

@@ -2,6 +2,10 @@
 
 #include "incoming_metadata.h"
 
+#include <vector>
+
+#include "ctx/proxy_headers.h"
+
 namespace ctx::grpc::internal {
 namespace {
 
@@ -20,6 +24,17 @@ std::optional<std::string_view> SingleValue(const Metadata& metadata,
   *present = first != last;
   if (first == last || std::next(first) != last) return std::nullopt;
   return View(first->second);
+}
+
+// AllValues returns every value of `key`, in arrival order (no allocation
+// when there is none).
+std::vector<std::string_view> AllValues(const Metadata& metadata,
+                                        std::string_view key) {
+  std::vector<std::string_view> values;
+  auto [first, last] =
+      metadata.equal_range(::grpc::string_ref(key.data(), key.size()));
+  for (auto it = first; it != last; ++it) values.push_back(View(it->second));
+  return values;
 }
 
 }  // namespace
@@ -41,6 +56,45 @@ IncomingIds ReadIncomingIds(const Metadata& metadata,
       SingleValue(metadata, session_key, &present);
   if (sid && IsValidSessionId(*sid)) ids.session_id.emplace(*sid);
   return ids;
+}
+
+AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
+                                const TracePolicy& policy) {
+  const std::vector<std::string_view> traceparent =
+      AllValues(metadata, kTraceparentHeader);
+  const std::vector<std::string_view> tracestate =
+      AllValues(metadata, kTracestateHeader);
+  const std::vector<std::string_view> baggage =
+      AllValues(metadata, kBaggageHeader);
+  return AcceptTraceContext({.traceparent = traceparent,
+                             .tracestate = tracestate,
+                             .baggage = baggage},
+                            policy);
+}
+
+PassThroughHeaders ReadPassThrough(const Metadata& metadata,
+                                   const PassThroughNames& names) {
+  PassThroughHeaders out;
+  for (const std::string& name : names) {
+    if (!IsValidPassThroughName(name)) continue;  // set without the maker
+    const std::vector<std::string_view> values = AllValues(metadata, name);
+    AcceptPassThrough(name, values, out);
+  }
+  return out;
+}
+
+std::optional<std::chrono::nanoseconds> ReadEnvoyTimeout(
+    const Metadata& metadata) {
+  bool present = false;
+  std::optional<std::string_view> value =
+      SingleValue(metadata, kEnvoyTimeoutHeader, &present);
+  if (!value) return std::nullopt;
+  ParseResult<std::chrono::milliseconds> ms = ParseRequestTimeout(*value);
+  if (!ms) return std::nullopt;
+  constexpr auto kMaxMs = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::nanoseconds::max());
+  return *ms.value >= kMaxMs ? std::chrono::nanoseconds::max()
+                             : std::chrono::nanoseconds(*ms.value);
 }
 
 }  // namespace ctx::grpc::internal

@@ -6,12 +6,15 @@
 
 #include <grpcpp/support/string_ref.h>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::grpc::internal {
 
@@ -37,6 +40,23 @@ struct IncomingIds {
 IncomingIds ReadIncomingIds(const Metadata& metadata,
                             std::string_view request_id_key,
                             std::string_view session_key);
+
+// ReadIncomingTrace reads the traceparent, tracestate and baggage metadata
+// (every value of each) and applies ctx::AcceptTraceContext with `policy`.
+AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
+                                const TracePolicy& policy);
+
+// ReadPassThrough returns the headers of `names` (from MakePassThroughNames)
+// that arrived once each with a valid value (ctx::AcceptPassThrough).
+PassThroughHeaders ReadPassThrough(const Metadata& metadata,
+                                   const PassThroughNames& names);
+
+// ReadEnvoyTimeout returns the budget in ctx::kEnvoyTimeoutHeader when it
+// appears exactly once with a valid value (ctx::ParseRequestTimeout; huge
+// values saturate), else nullopt: the bridge never rejects a call, so a bad
+// value is ignored.
+std::optional<std::chrono::nanoseconds> ReadEnvoyTimeout(
+    const Metadata& metadata);
 
 }  // namespace ctx::grpc::internal
 

@@ -28,6 +28,7 @@
 
 #include "call_state.h"
 #include "ctx/grpc/call_context.h"
+#include "ctx/proxy_headers.h"
 #include "gpr_clock.h"
 #include "incoming_metadata.h"
 #include "sync_watcher.h"
@@ -68,9 +69,15 @@ struct ServerShared {
 // EffectiveDeadline combines the client's deadline with the server's policy
 // (see ServerOptions).
 std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
-                                           gpr_timespec client, TimePoint now) {
+                                           gpr_timespec client,
+                                           std::optional<Clock::duration> envoy,
+                                           TimePoint now) {
   // Saturates: an absurd grpc-timeout cannot overflow.
   std::optional<TimePoint> deadline = FromGprDeadline(client);
+  if (envoy) {
+    deadline = std::min(deadline.value_or(TimePoint::max()),
+                        now + std::min(*envoy, TimePoint::max() - now));
+  }
   if (!deadline && options.default_timeout) {
     deadline = now + std::min(*options.default_timeout, TimePoint::max() - now);
   }
@@ -113,6 +120,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
               InterceptionHookPoints::PRE_SEND_STATUS)) {
         call_->MarkStatusSent();
         shared_->watcher.Unwatch(&*call_);
+        MarkDeadlineExceeded(methods);
       }
       if (methods->QueryInterceptionHookPoint(
               InterceptionHookPoints::POST_RECV_CLOSE)) {
@@ -139,9 +147,19 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     const ServerOptions& options = shared_->options;
     IncomingIds ids =
         ReadIncomingIds(*metadata, options.request_id_key, options.session_key);
+    AcceptedTrace trace = ReadIncomingTrace(*metadata, options.trace);
+    PassThroughHeaders pass = ReadPassThrough(*metadata, options.pass_through);
 
-    const std::optional<TimePoint> deadline =
-        EffectiveDeadline(options, sc->raw_deadline(), Clock::now());
+    const TimePoint now = Clock::now();
+    std::optional<TimePoint> deadline = EffectiveDeadline(
+        options, sc->raw_deadline(),
+        options.trust_envoy_timeout ? ReadEnvoyTimeout(*metadata)
+                                    : std::nullopt,
+        now);
+    // Below the minimum: born expired (see ServerOptions::min_timeout).
+    below_minimum_ = deadline && options.min_timeout &&
+                     *deadline - now < *options.min_timeout;
+    if (below_minimum_) deadline = now;
     // The deadline node sits above the bridge's cancel node: when gRPC closes a
     // call because its deadline passed, the context then reports
     // kDeadlineExceeded (CallState::End defers to the timer).
@@ -160,6 +178,10 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
     if (ids.session_id)
       context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
+    if (trace.context)
+      context = WithValue(context, kTraceContextKey, std::move(*trace.context));
+    if (!pass.empty())
+      context = WithValue(context, kPassThroughKey, std::move(pass));
     context = WithValue(
         context, kCallInfoKey,
         CallInfo{info_->method() ? info_->method() : "", sc->peer(), source});
@@ -172,8 +194,29 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     CallRegistry::Global().Insert(sc, &*call_);
   }
 
+  // MarkDeadlineExceeded (PRE_SEND_STATUS) fails a call that arrived below
+  // the minimum budget, and marks every DEADLINE_EXCEEDED status in its
+  // trailing metadata.
+  void MarkDeadlineExceeded(InterceptorBatchMethods* methods) {
+    if (below_minimum_) {
+      methods->ModifySendStatus(
+          ::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED,
+                         "ctx: budget below the server's minimum"));
+    }
+    if (methods->GetSendStatus().error_code() !=
+        ::grpc::StatusCode::DEADLINE_EXCEEDED)
+      return;
+    if (auto* trailing = methods->GetSendTrailingMetadata()) {
+      trailing->emplace(std::string(kDeadlineExceededHeader),
+                        std::string(kDeadlineExceededValue));
+    }
+  }
+
   const std::shared_ptr<ServerShared> shared_;
   ServerRpcInfo* const info_;
+  // below_minimum_: set by StartCall (POST_RECV_INITIAL_METADATA), read by
+  // later hooks of the same call, which gRPC orders after it.
+  bool below_minimum_ = false;
   // call_: built by POST_RECV_INITIAL_METADATA, which gRPC runs before every
   // other hook of the call; only read afterwards (hooks of one call may run on
   // different threads, but never before that one). It lives here rather than

@@ -11,7 +11,10 @@
 #include "client_transport.h"
 #include "ctx/clock.h"
 #include "ctx/http/status.h"
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::http {
 namespace {
@@ -146,6 +149,21 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
       session != nullptr && IsValidSessionId(*session)) {
     SetOnly(req.headers, kSessionIdHeader, *session);
   }
+  if (const TraceContext* tc = c.Value(kTraceContextKey)) {
+    const OutgoingTraceHeaders out = OutgoingTrace(*tc);
+    if (!out.traceparent.empty())
+      SetOnly(req.headers, kTraceparentHeader, out.traceparent);
+    if (!out.tracestate.empty())
+      SetOnly(req.headers, kTracestateHeader, std::string(out.tracestate));
+    if (!out.baggage.empty())
+      SetOnly(req.headers, kBaggageHeader, std::string(out.baggage));
+  }
+  if (const PassThroughHeaders* pass = c.Value(kPassThroughKey)) {
+    for (const PassThroughHeader& h : *pass) {
+      if (IsValidPassThroughName(h.name) && IsValidPassThroughValue(h.value))
+        SetOnly(req.headers, h.name, h.value);
+    }
+  }
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
 
   std::optional<TimePoint> deadline = c.Deadline();
@@ -175,6 +193,14 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
   std::string invalid;
   const bool ok = impl_->Send(req, *res, transport, invalid, std::move(limits));
 
+  if (ok && res->get_header_value(std::string(kDeadlineExceededHeader)) ==
+                kDeadlineExceededValue) {
+    return Result(
+        nullptr,
+        Error(Errc::kDeadlineExceeded,
+              "deadline exceeded downstream (x-ctx-deadline-exceeded)"),
+        std::move(request_id));
+  }
   if (ok) return Result(std::move(res), Error(), std::move(request_id));
   if (!invalid.empty()) {
     return Result(nullptr, Error(std::errc::invalid_argument, invalid),

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 namespace ctx::http {
 namespace {
@@ -17,8 +18,12 @@ using std::chrono::nanoseconds;
 struct HeaderNames {
   const std::string request_timeout{kRequestTimeoutHeader};
   const std::string grpc_timeout{kGrpcTimeoutHeader};
+  const std::string envoy_timeout{kEnvoyTimeoutHeader};
   const std::string request_id{kRequestIdHeader};
   const std::string session_id{kSessionIdHeader};
+  const std::string traceparent{kTraceparentHeader};
+  const std::string tracestate{kTracestateHeader};
+  const std::string baggage{kBaggageHeader};
 };
 const HeaderNames& Names() {
   static const HeaderNames names;
@@ -40,6 +45,41 @@ Single FindSingle(const httplib::Headers& headers, const std::string& name) {
   s.value = first->second;
   s.repeated = std::next(first) != last;
   return s;
+}
+
+// AllValues returns every value of the header `name`, in arrival order (no
+// allocation when there is none).
+std::vector<std::string_view> AllValues(const httplib::Headers& headers,
+                                        const std::string& name) {
+  std::vector<std::string_view> values;
+  auto [first, last] = headers.equal_range(name);
+  for (auto it = first; it != last; ++it) values.push_back(it->second);
+  return values;
+}
+
+// ReadMillisBudget reads a present milliseconds budget header
+// (X-Request-Timeout, or Envoy's) into `budget`; false, with the rejection
+// set in `out`, when it is repeated or malformed.
+bool ReadMillisBudget(const Single& s, std::string_view name,
+                      RequestHeaders& out, nanoseconds& budget) {
+  if (s.repeated) {
+    out.rejected_header = name;
+    out.error = "repeated header";
+    return false;
+  }
+  ParseResult<std::chrono::milliseconds> parsed = ParseRequestTimeout(s.value);
+  if (!parsed) {
+    out.rejected_header = name;
+    out.error = parsed.error;
+    return false;
+  }
+  // Every int64 millisecond count the parser accepts fits in nanoseconds
+  // only up to ~292 years; saturate beyond that instead of overflowing.
+  constexpr auto kMaxMs =
+      std::chrono::duration_cast<std::chrono::milliseconds>(nanoseconds::max());
+  budget =
+      *parsed.value >= kMaxMs ? nanoseconds::max() : nanoseconds(*parsed.value);
+  return true;
 }
 
 bool IsCookieSpace(char c) { return c == ' ' || c == '\t'; }
@@ -99,25 +139,9 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
   std::optional<nanoseconds> budget;
   const Single ms = FindSingle(headers, Names().request_timeout);
   if (ms.present) {
-    if (ms.repeated) {
-      out.rejected_header = kRequestTimeoutHeader;
-      out.error = "repeated header";
-      return out;
-    }
-    ParseResult<std::chrono::milliseconds> parsed =
-        ParseRequestTimeout(ms.value);
-    if (!parsed) {
-      out.rejected_header = kRequestTimeoutHeader;
-      out.error = parsed.error;
-      return out;
-    }
-    // Every int64 millisecond count the parser accepts fits in nanoseconds
-    // only up to ~292 years; saturate beyond that instead of overflowing.
-    constexpr auto kMaxMs =
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            nanoseconds::max());
-    budget = *parsed.value >= kMaxMs ? nanoseconds::max()
-                                     : nanoseconds(*parsed.value);
+    nanoseconds b;
+    if (!ReadMillisBudget(ms, kRequestTimeoutHeader, out, b)) return out;
+    budget = b;
   }
   const Single grpc = FindSingle(headers, Names().grpc_timeout);
   if (grpc.present) {
@@ -134,12 +158,23 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
     }
     budget = budget ? std::min(*budget, *parsed.value) : *parsed.value;
   }
+  if (policy.trust_envoy_timeout) {
+    const Single envoy = FindSingle(headers, Names().envoy_timeout);
+    if (envoy.present) {
+      nanoseconds b;
+      if (!ReadMillisBudget(envoy, kEnvoyTimeoutHeader, out, b)) return out;
+      budget = budget ? std::min(*budget, b) : b;
+    }
+  }
   if (!budget) budget = policy.default_timeout;
   if (policy.max_timeout) {
     budget =
         budget ? std::min(*budget, *policy.max_timeout) : *policy.max_timeout;
   }
   if (budget && *budget < nanoseconds::zero()) budget = nanoseconds::zero();
+  // Below the minimum: spent already, as far as this server is concerned.
+  if (budget && policy.min_timeout && *budget < *policy.min_timeout)
+    budget = nanoseconds::zero();
   out.timeout = budget;
 
   // The session: the header decides when present; the cookie only otherwise.
@@ -152,6 +187,25 @@ RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
     std::optional<std::string_view> cookie =
         FindCookie(headers, policy.session_cookie);
     if (cookie && IsValidSessionId(*cookie)) out.session_id.emplace(*cookie);
+  }
+
+  const std::vector<std::string_view> traceparent =
+      AllValues(headers, Names().traceparent);
+  const std::vector<std::string_view> tracestate =
+      AllValues(headers, Names().tracestate);
+  const std::vector<std::string_view> baggage =
+      AllValues(headers, Names().baggage);
+  AcceptedTrace trace = AcceptTraceContext({.traceparent = traceparent,
+                                            .tracestate = tracestate,
+                                            .baggage = baggage},
+                                           policy.trace);
+  out.trace = std::move(trace.context);
+  out.trace_source = trace.source;
+
+  for (const std::string& name : policy.pass_through) {
+    if (!IsValidPassThroughName(name)) continue;  // set without the maker
+    const std::vector<std::string_view> values = AllValues(headers, name);
+    AcceptPassThrough(name, values, out.pass_through);
   }
   return out;
 }

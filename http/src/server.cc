@@ -10,6 +10,7 @@
 
 #include "connection.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
 #include "request_stream.h"
 #include "server_loop.h"
 
@@ -227,6 +228,9 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
   }
   c = WithValue(c, kRequestIdKey, std::move(h.request_id));
   if (h.session_id) c = WithValue(c, kSessionIdKey, std::move(*h.session_id));
+  if (h.trace) c = WithValue(c, kTraceContextKey, std::move(*h.trace));
+  if (!h.pass_through.empty())
+    c = WithValue(c, kPassThroughKey, std::move(h.pass_through));
   c = WithValue(
       c, kRequestInfoKey,
       RequestInfo{req.method, req.path, req.remote_addr, req.remote_port});
@@ -241,6 +245,10 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     const std::string_view reason = Reason(status);
     log(status, reason);
     ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
+    if (status == kStatusGatewayTimeout) {
+      res.set_header(std::string(kDeadlineExceededHeader),
+                     std::string(kDeadlineExceededValue));
+    }
   }
   // A shutdown began: this is the connection's last response.
   if (internal::Connection* conn = internal::CurrentConnection();

@@ -7,6 +7,7 @@
 #include "ctx/clock.h"
 #include "ctx/errors.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::log {
 namespace {
@@ -30,6 +31,12 @@ void AppendPrefix(std::string& out, const Context& c,
     out += *id;
   } else {
     out += LogSafe(*id);
+  }
+
+  // The trace id is 32 hex digits by construction: no escaping needed.
+  if (const TraceContext* trace = c.Value(kTraceContextKey)) {
+    out += " trace=";
+    out += trace->trace_id.ToHex();
   }
 
   out += " left=";

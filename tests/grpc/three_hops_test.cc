@@ -1,15 +1,20 @@
 // Three services in one process, A -> B -> C (A and B sync and forwarding
-// through BoundClientContext, C callback): the request id, cancellation and the
-// deadline travel the whole chain.
+// through BoundClientContext, C callback): the request id, cancellation, the
+// deadline, the trace context and pass-through metadata travel the whole
+// chain.
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ctx/clock.h"
 #include "ctx/context.h"
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 #include "test_support.h"
 
 namespace ctx::grpc::testing {
@@ -18,15 +23,18 @@ namespace {
 class ThreeHopsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    c_ = std::make_unique<ApiServer>(Api::kCallback, &env_c_);
+    const ServerOptions options = HopOptions();
+    c_ = std::make_unique<ApiServer>(Api::kCallback, &env_c_, options);
     stub_c_ = c_->NewStub();
     env_b_.downstream = stub_c_.get();
-    b_ = std::make_unique<ApiServer>(Api::kSync, &env_b_);
+    b_ = std::make_unique<ApiServer>(Api::kSync, &env_b_, options);
     stub_b_ = b_->NewStub();
     env_a_.downstream = stub_b_.get();
-    a_ = std::make_unique<ApiServer>(Api::kSync, &env_a_);
+    a_ = std::make_unique<ApiServer>(Api::kSync, &env_a_, options);
     stub_a_ = a_->NewStub();
   }
+  // HopOptions is what every hop's server is built with.
+  virtual ServerOptions HopOptions() const { return {}; }
   void TearDown() override {
     stub_a_.reset();
     a_.reset();
@@ -130,6 +138,108 @@ TEST_F(ThreeHopsTest, DeadlineAtAEndsCFirstWithDeadlineExceeded) {
         << c.Err();
   }
   EXPECT_EQ(call->Await().error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+// HopTraces returns the trace context each hop's handler saw, A first.
+std::vector<TraceContext> HopTraces(std::initializer_list<Env*> envs) {
+  std::vector<TraceContext> traces;
+  for (Env* env : envs) {
+    const TraceContext* tc = env->recorder.Get(0).Value(kTraceContextKey);
+    EXPECT_NE(tc, nullptr) << "a hop has no trace context";
+    traces.push_back(tc ? *tc : TraceContext{});
+  }
+  return traces;
+}
+
+TEST_F(ThreeHopsTest, ClientTraceKeepsItsIdWithANewSpanPerHop) {
+  constexpr char kTraceparent[] =
+      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [&](::grpc::ClientContext* c) {
+                     c->AddMetadata("traceparent", kTraceparent);
+                     c->AddMetadata("tracestate", "congo=t61rcWkgMzE");
+                     c->AddMetadata("baggage", "userId=alice");
+                   })
+                  .ok());
+  const std::vector<TraceContext> t = HopTraces({&env_a_, &env_b_, &env_c_});
+  for (const TraceContext& hop : t) {
+    EXPECT_EQ(hop.trace_id.ToHex(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_TRUE(hop.sampled());
+    EXPECT_EQ(hop.tracestate, "congo=t61rcWkgMzE");
+    EXPECT_EQ(hop.baggage, "userId=alice");
+  }
+  EXPECT_EQ(t[0].parent_id.ToHex(), "00f067aa0ba902b7") << "A's parent";
+  EXPECT_NE(t[1].parent_id, t[0].parent_id) << "B got A's caller's span";
+  EXPECT_NE(t[2].parent_id, t[1].parent_id) << "C got B's caller's span";
+  EXPECT_NE(t[2].parent_id, t[0].parent_id);
+}
+
+TEST_F(ThreeHopsTest, TraceStartedAtAReachesC) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response).ok());
+  const std::vector<TraceContext> t = HopTraces({&env_a_, &env_b_, &env_c_});
+  EXPECT_TRUE(t[0].trace_id.IsValid());
+  EXPECT_EQ(t[1].trace_id, t[0].trace_id) << "B is in another trace";
+  EXPECT_EQ(t[2].trace_id, t[0].trace_id) << "C is in another trace";
+  EXPECT_NE(t[2].parent_id, t[1].parent_id);
+}
+
+TEST_F(ThreeHopsTest, InvalidTraceparentRestartsAtAWithoutItsState) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [&](::grpc::ClientContext* c) {
+                     c->AddMetadata(
+                         "traceparent",
+                         "00-00000000000000000000000000000000-00f067aa0ba902b7-"
+                         "01");
+                     c->AddMetadata("tracestate", "congo=t61rcWkgMzE");
+                   })
+                  .ok());
+  const std::vector<TraceContext> t = HopTraces({&env_a_, &env_b_, &env_c_});
+  EXPECT_TRUE(t[0].trace_id.IsValid());
+  EXPECT_EQ(t[2].trace_id, t[0].trace_id);
+  EXPECT_EQ(t[2].tracestate, "") << "a restarted trace keeps no tracestate";
+}
+
+// PassThroughHopsTest configures the same pass-through names on every hop.
+class PassThroughHopsTest : public ThreeHopsTest {
+ protected:
+  ServerOptions HopOptions() const override {
+    ServerOptions options;
+    options.pass_through = MakePassThroughNames({"x-b3-traceid", "b3"});
+    return options;
+  }
+  // PassedAtC returns the pass-through headers C's context held.
+  PassThroughHeaders PassedAtC() {
+    const PassThroughHeaders* h = env_c_.recorder.Get(0).Value(kPassThroughKey);
+    return h ? *h : PassThroughHeaders{};
+  }
+};
+
+TEST_F(PassThroughHopsTest, ConfiguredHeaderReachesCUnchanged) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [](::grpc::ClientContext* c) {
+                     c->AddMetadata("x-b3-traceid", "80f198ee56343ba8");
+                     c->AddMetadata("x-other", "not-configured");
+                   })
+                  .ok());
+  const PassThroughHeaders at_c = PassedAtC();
+  ASSERT_EQ(at_c.size(), 1u) << "C's pass-through headers";
+  EXPECT_EQ(at_c[0].name, "x-b3-traceid");
+  EXPECT_EQ(at_c[0].value, "80f198ee56343ba8");
+}
+
+TEST_F(PassThroughHopsTest, RepeatedHeaderIsDropped) {
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_a_.get(), "forward/forward/echo", &response,
+                   [](::grpc::ClientContext* c) {
+                     c->AddMetadata("b3", "a");
+                     c->AddMetadata("b3", "b");
+                   })
+                  .ok());
+  EXPECT_TRUE(PassedAtC().empty()) << "an ambiguous value was passed on";
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "ctx/clock.h"
 #include "ctx/context.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace {
 
@@ -65,6 +66,15 @@ TEST(Prefix, ReadsTheConfiguredKey) {
   EXPECT_EQ(ctx::log::Prefix(c, {.request_id_key = &kOtherIdKey}),
             "[req=other-id left=none]");
   EXPECT_EQ(ctx::log::Prefix(c), "[req=bridge-id left=none]");
+}
+
+TEST(Prefix, ShowsTheTraceIdNextToTheRequestId) {
+  const ctx::TraceContext trace = ctx::NewTrace();
+  ctx::Context c =
+      ctx::WithValue(ctx::Background(), ctx::kRequestIdKey, std::string("r1"));
+  c = ctx::WithValue(c, ctx::kTraceContextKey, trace);
+  EXPECT_EQ(ctx::log::Prefix(c),
+            "[req=r1 trace=" + trace.trace_id.ToHex() + " left=none]");
 }
 
 TEST(AppendPrefix, AppendsToWhatIsThere) {

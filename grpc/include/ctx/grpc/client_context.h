@@ -55,6 +55,16 @@ struct ClientOptions {
   // downstream). Defaults: true.
   bool forward_request_id = true;
   bool forward_session_id = true;
+
+  // forward_trace_context: send the context's ctx::kTraceContextKey value as
+  // traceparent (same trace id and flags, a new span id per call), tracestate
+  // and baggage metadata (see ctx::OutgoingTrace). Default true.
+  bool forward_trace_context = true;
+
+  // forward_pass_through: send the context's ctx::kPassThroughKey headers
+  // (those that still pass IsValidPassThroughName / IsValidPassThroughValue)
+  // as metadata. Default true.
+  bool forward_pass_through = true;
 };
 
 // BoundClientContext is a grpc::ClientContext bound to a ctx::Context for one

@@ -28,7 +28,10 @@
 // own; and values: the request id (ctx::kRequestIdKey, always valid: the
 // client's x-request-id if it is valid, else a generated one, which is echoed
 // back in the initial metadata), the session id (ctx::kSessionIdKey, only when
-// the client sent one valid value) and a ctx::grpc::CallInfo (method, peer).
+// the client sent one valid value), the trace context (ctx::kTraceContextKey:
+// the client's traceparent, tracestate and baggage when valid, else a new
+// trace, see ServerOptions::trace and ctx::AcceptTraceContext) and a
+// ctx::grpc::CallInfo (method, peer).
 // Client metadata is validated before anything is stored, echoed or compared;
 // nothing from the wire asserts, and the bridge itself logs nothing (callers
 // log, through ctx::LogSafe).
@@ -54,6 +57,11 @@
 // which arrives shortly before the server's copy of that deadline; a close in
 // the deadline's last moments (2 ms + 2 % of the budget, at most 50 ms) is
 // therefore reported as kDeadlineExceeded, once the deadline's timer fires.
+//
+// Every DEADLINE_EXCEEDED status the handler sends carries the trailing
+// metadata "x-ctx-deadline-exceeded: 1" (ctx/proxy_headers.h), so that callers
+// and proxies do not retry it as a transient failure. (A call that gRPC itself
+// ends at its deadline gets gRPC's status, without it.)
 
 #ifndef CTX_GRPC_SERVER_INTERCEPTOR_H_
 #define CTX_GRPC_SERVER_INTERCEPTOR_H_
@@ -66,7 +74,9 @@
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::grpc {
 
@@ -89,6 +99,18 @@ struct ServerOptions {
   // (max_timeout still applies).
   std::optional<Clock::duration> default_timeout;
 
+  // trust_envoy_timeout: also take Envoy's x-envoy-expected-rq-timeout-ms
+  // (ctx/proxy_headers.h) as a budget; the earliest deadline wins and
+  // max_timeout still applies. A repeated or malformed value is ignored. Only
+  // for a server that a trusted Envoy fronts; default false.
+  bool trust_envoy_timeout = false;
+
+  // min_timeout: a call whose budget (after the cap) is smaller fails with
+  // DEADLINE_EXCEEDED: its context is born expired, and whatever status the
+  // handler returns is replaced. gRPC's interceptors cannot skip the handler,
+  // so it still runs, seeing a done context. nullopt (default): no minimum.
+  std::optional<Clock::duration> min_timeout;
+
   // request_id_key is the metadata key read for the request id and used to echo
   // it. Lowercase ASCII (gRPC keys are); the factory lowercases it. Default
   // "x-request-id".
@@ -102,6 +124,16 @@ struct ServerOptions {
   // session_key is the metadata key read for the session id. Default
   // "x-session-id".
   std::string session_key = std::string(kSessionIdHeader);
+
+  // trace says what a call without a valid traceparent gets (a new trace by
+  // default) and whether baggage is kept; see ctx/trace_context.h.
+  TracePolicy trace;
+
+  // pass_through names extra metadata (B3, vendor headers) copied from each
+  // call into its context (ctx::kPassThroughKey) when it arrived once with a
+  // valid value, for BoundClientContext to send on. Build it with
+  // ctx::MakePassThroughNames (ctx/pass_through.h). Default: none.
+  PassThroughNames pass_through;
 
   // sync_watch_period is how often the watcher polls each watched sync call
   // (see the file comment). Cancel latency for sync handlers is about this

@@ -12,7 +12,9 @@
 //     short nor outlive a shorter one;
 //   - sends its request id (ctx::kRequestIdKey; a fresh one when the context
 //     has none or holds one that fails ctx::IsValidRequestId) and session
-//     (ctx::kSessionIdKey, only when ctx::IsValidSessionId).
+//     (ctx::kSessionIdKey, only when ctx::IsValidSessionId), trace context
+//     (ctx::kTraceContextKey, as ctx::OutgoingTrace renders it: same trace id,
+//     a new span id per call) and pass-through headers (ctx::kPassThroughKey).
 //     X-Request-Timeout, X-Request-Id and X-Session-Id come from the context
 //     only: any the caller passed are dropped;
 //   - sends nothing that could split a header or the request line: a method

@@ -25,12 +25,15 @@
 //   grpc-timeout       ctx::ParseGrpcTimeout (1-8 digits and a unit letter).
 //                      Bad digits or units are rejected (400); so is a
 //                      repeated header.
-//   both present       the smaller budget wins (each is the caller's claim;
-//                      the tighter one is the safe one).
+//   x-envoy-expected-  read only when the policy trusts it (an Envoy in
+//   rq-timeout-ms      front sets it): the X-Request-Timeout rules.
+//   several present    the smallest budget wins (each is a claim; the
+//                      tightest one is the safe one).
 //   neither            the policy's default_timeout, if any.
 //   then               capped by the policy's max_timeout, if any. A budget of
 //                      zero means it is already spent: the server answers 504
-//                      without running the handler.
+//                      without running the handler; so does a budget below
+//                      the policy's min_timeout (it counts as zero).
 //   X-Request-Id       ctx::AcceptRequestId: a valid id is used as is; a
 //                      missing, invalid (CR, LF, NUL, non-ASCII, longer than
 //                      ctx::kMaxIdLength...) or repeated one is replaced by a
@@ -42,6 +45,13 @@
 //                      names a cookie: the value of the one cookie with that
 //                      name (quotes stripped), used when valid; a name that
 //                      appears twice or an invalid value: no session.
+//   traceparent,       ctx::AcceptTraceContext with the policy's `trace`: a
+//   tracestate,        valid traceparent is kept with its tracestate; absent,
+//   baggage            invalid or repeated: a new trace (or none). Baggage is
+//                      filtered member by member. Never a reason to reject.
+//   pass-through       each header the policy names, kept when it arrived
+//                      once with a valid value (ctx::AcceptPassThrough);
+//                      else dropped. Never a reason to reject.
 //
 // Nothing in a RequestHeaders ever holds a rejected input byte: ids are valid
 // or generated, and reasons are static strings.
@@ -56,7 +66,10 @@
 #include <string>
 #include <string_view>
 
+#include "ctx/pass_through.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
+#include "ctx/trace_context.h"
 
 namespace ctx::http {
 
@@ -69,9 +82,24 @@ struct HeaderPolicy {
   // max_timeout caps every budget, including a missing one: with it set,
   // every request has a deadline. nullopt: no cap.
   std::optional<std::chrono::nanoseconds> max_timeout;
+  // min_timeout: a request whose budget (after default and cap) is smaller is
+  // answered 504 at once, without running its handler (it could not finish
+  // in time). nullopt (the default): no minimum.
+  std::optional<std::chrono::nanoseconds> min_timeout;
+  // trust_envoy_timeout: also take Envoy's x-envoy-expected-rq-timeout-ms as a
+  // budget (ctx/proxy_headers.h). Only for a server that a trusted Envoy
+  // fronts; default false.
+  bool trust_envoy_timeout = false;
   // session_cookie names the cookie read when X-Session-Id is absent; empty:
   // cookies are not consulted.
   std::string session_cookie;
+  // trace says what a request without a valid traceparent gets (a new trace
+  // by default) and whether baggage is kept.
+  TracePolicy trace;
+  // pass_through names extra headers (B3, vendor headers) to copy into the
+  // request's context for ctx::http::Client to send on; build it with
+  // ctx::MakePassThroughNames. Default: none.
+  PassThroughNames pass_through;
 };
 
 // RequestHeaders is what ReadRequestHeaders found.
@@ -87,6 +115,13 @@ struct RequestHeaders {
   IdSource request_id_source = IdSource::kGenerated;
   // session_id is set when the request carried a valid session id.
   std::optional<std::string> session_id;
+  // trace is the request's trace context (see ctx::AcceptTraceContext);
+  // nullopt only when the policy starts no trace. trace_source says where it
+  // came from.
+  std::optional<TraceContext> trace;
+  TraceSource trace_source = TraceSource::kNone;
+  // pass_through holds the policy's pass-through headers the request carried.
+  PassThroughHeaders pass_through;
   // rejected_header names the header that made the request invalid (a static
   // string), empty when the request is acceptable.
   std::string_view rejected_header;

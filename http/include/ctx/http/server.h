@@ -15,7 +15,9 @@
 //     grpc-timeout), capped and defaulted by the server (HeaderPolicy);
 //   - carrying the request id (X-Request-Id, validated, generated when
 //     missing or invalid, echoed in the response), the session (X-Session-Id
-//     or a cookie) and the method, path and peer (ctx/http/request_info.h).
+//     or a cookie), the trace context (traceparent, tracestate, baggage;
+//     ctx/trace_context.h) and the method, path and peer
+//     (ctx/http/request_info.h).
 // What the client receives when the context ends first is in ctx/http/status.h
 // (504 for a spent deadline, 499 logged for a client gone, 503 on stop); the
 // header rules, including every rejected input, in ctx/http/request_headers.h.

@@ -32,7 +32,11 @@
 // clang-format on
 //
 // A response with any status (including 499/503/504 from a peer) is not an
-// error: it is returned as a response.
+// error: it is returned as a response, except one marked
+// "x-ctx-deadline-exceeded: 1" (ctx/proxy_headers.h), which the server sends
+// with every 504 it answers for a spent budget: the client reports it as
+// ctx::Errc::kDeadlineExceeded, so that nobody retries it as a transient
+// failure.
 //
 //   if (c.Err()) res.status = ctx::http::StatusForDoneContext(c);
 

@@ -1,0 +1,94 @@
+// Pass-through headers: which names may be configured, which values are
+// forwarded. See ctx/pass_through.h.
+
+#include "ctx/pass_through.h"
+
+#include <algorithm>
+#include <array>
+#include <stdexcept>
+
+#include "ctx/propagation.h"
+#include "ctx/trace_context.h"
+
+namespace ctx {
+namespace {
+
+bool IsNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+// clang-format off
+// Exact names refused: ctx's own headers, and headers about the connection,
+// the message or the caller's credentials.
+constexpr std::array<std::string_view, 20> kRefusedNames = {
+    kRequestIdHeader, kSessionIdHeader, kGrpcTimeoutHeader,
+    kRequestTimeoutHeader, kTraceparentHeader, kTracestateHeader,
+    kBaggageHeader,
+    "host", "connection", "keep-alive", "te", "trailer", "transfer-encoding",
+    "upgrade", "cookie", "authorization", "user-agent", "expect", "via",
+    "forwarded"};
+// Prefixes refused (gRPC's reserved keys, proxy and content headers).
+constexpr std::array<std::string_view, 4> kRefusedPrefixes = {
+    "grpc-", "proxy-", "content-", "accept"};
+// clang-format on
+
+std::string Lowercase(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsValidPassThroughName(std::string_view name) noexcept {
+  if (name.empty() || name.size() > kMaxPassThroughNameLength) return false;
+  if (!std::all_of(name.begin(), name.end(), IsNameChar)) return false;
+  if (name.ends_with("-bin")) return false;  // gRPC binary metadata
+  for (std::string_view refused : kRefusedNames) {
+    if (name == refused) return false;
+  }
+  for (std::string_view prefix : kRefusedPrefixes) {
+    if (name.starts_with(prefix)) return false;
+  }
+  return true;
+}
+
+bool IsValidPassThroughValue(std::string_view value) noexcept {
+  if (value.empty() || value.size() > kMaxPassThroughValueLength) return false;
+  if (value.front() == ' ' || value.back() == ' ') return false;
+  return std::all_of(value.begin(), value.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7E; });
+}
+
+PassThroughNames MakePassThroughNames(std::span<const std::string> names) {
+  PassThroughNames out;
+  for (const std::string& raw : names) {
+    std::string name = Lowercase(raw);
+    if (!IsValidPassThroughName(name)) {
+      throw std::invalid_argument("ctx: not a valid pass-through header: \"" +
+                                  LogSafe(raw) + "\"");
+    }
+    if (std::find(out.begin(), out.end(), name) == out.end())
+      out.push_back(std::move(name));
+  }
+  return out;
+}
+
+PassThroughNames MakePassThroughNames(
+    std::initializer_list<std::string> names) {
+  return MakePassThroughNames(
+      std::span<const std::string>(names.begin(), names.size()));
+}
+
+bool AcceptPassThrough(std::string_view name,
+                       std::span<const std::string_view> values,
+                       PassThroughHeaders& out) {
+  if (values.size() != 1 || !IsValidPassThroughValue(values[0])) return false;
+  out.push_back({std::string(name), std::string(values[0])});
+  return true;
+}
+
+}  // namespace ctx
