@@ -10,6 +10,8 @@
 //           [--default-timeout-ms=5000]          ($GATEWAY_DEFAULT_TIMEOUT_MS)
 //           [--max-timeout-ms=30000]             ($GATEWAY_MAX_TIMEOUT_MS)
 //
+// Both budgets are 1 ms to 24 h; a value outside is refused at startup.
+//
 //   GET /order?item=book&qty=1&work_ms=50   200 with the order and every hop's
 //                                           request id and remaining budget
 //   GET /healthz                            200 "ok"
@@ -20,6 +22,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -152,36 +155,50 @@ int HttpHealthcheck(const demo::HostPort& listen) {
   return r && r->status == 200 ? 0 : 1;
 }
 
-const demo::Flag kFlags[] = {
-    {"listen", "GATEWAY_LISTEN", "127.0.0.1:8080",
-     "address to serve HTTP on (port 0: any free port)"},
-    {"orders", "ORDERS_ADDR", "127.0.0.1:50051",
-     "address of the orders service"},
-    {"default-timeout-ms", "GATEWAY_DEFAULT_TIMEOUT_MS", "5000",
-     "budget of requests that send no X-Request-Timeout"},
-    {"max-timeout-ms", "GATEWAY_MAX_TIMEOUT_MS", "30000",
-     "cap on every request's budget"},
-};
+// kMaxBudgetMs bounds --default-timeout-ms and --max-timeout-ms: a day is far
+// beyond any request the demo serves, and far from where a deadline computed
+// from it (now + budget, in nanoseconds) could overflow.
+constexpr int64_t kMaxBudgetMs = 24 * 60 * 60 * 1000;
+
+// AddBudget declares a budget option in milliseconds, 1 to kMaxBudgetMs;
+// `out` holds the default and receives the value.
+void AddBudget(CLI::App& app, const std::string& flag, const std::string& env,
+               int64_t& out, const std::string& help) {
+  app.add_option(flag, out, help)
+      ->envname(env)
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, kMaxBudgetMs));
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   demo::BlockShutdownSignals();
   demo::SetUpLogging("gateway");
-  const demo::Settings settings =
-      demo::Settings::ParseOrExit(argc, argv, "gateway", kFlags);
-  const demo::HostPort listen = settings.GetHostPort("listen");
-  if (settings.healthcheck()) return HttpHealthcheck(listen);
+  demo::CommandLine cli("gateway: the HTTP edge of the ctx demo",
+                        "demo_gateway", {"127.0.0.1", 8080}, "GATEWAY_LISTEN");
+  demo::HostPort orders_address{"127.0.0.1", 50051};
+  demo::AddHostPort(cli.app, "--orders", "ORDERS_ADDR", orders_address,
+                    "address of the orders service");
+  int64_t default_timeout_ms = 5000;
+  AddBudget(cli.app, "--default-timeout-ms", "GATEWAY_DEFAULT_TIMEOUT_MS",
+            default_timeout_ms,
+            "budget of requests that send no X-Request-Timeout");
+  int64_t max_timeout_ms = 30000;
+  AddBudget(cli.app, "--max-timeout-ms", "GATEWAY_MAX_TIMEOUT_MS",
+            max_timeout_ms, "cap on every request's budget");
+  cli.ParseOrExit(argc, argv);
+  const demo::HostPort& listen = cli.listen;
+  if (cli.health_check) return HttpHealthcheck(listen);
 
-  std::unique_ptr<ctxdemo::Orders::Stub> orders = ctxdemo::Orders::NewStub(
-      grpc::CreateChannel(settings.GetHostPort("orders").ToString(),
-                          grpc::InsecureChannelCredentials()));
+  std::unique_ptr<ctxdemo::Orders::Stub> orders =
+      ctxdemo::Orders::NewStub(grpc::CreateChannel(
+          orders_address.ToString(), grpc::InsecureChannelCredentials()));
 
   ctx::http::ServerOptions options;
   options.headers.default_timeout =
-      std::chrono::milliseconds(settings.GetInt("default-timeout-ms"));
-  options.headers.max_timeout =
-      std::chrono::milliseconds(settings.GetInt("max-timeout-ms"));
+      std::chrono::milliseconds(default_timeout_ms);
+  options.headers.max_timeout = std::chrono::milliseconds(max_timeout_ms);
   ctx::http::Server server(options);
   server.Get("/order",
              [&](const ctx::Context& c, const httplib::Request& req,

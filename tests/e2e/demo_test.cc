@@ -40,11 +40,11 @@ class DemoTest : public testing::Test {
     // Each service starts on a free port, told where its callee listens.
     int port = Start(inventory_, "inventory", CTX_DEMO_INVENTORY, "");
     ASSERT_GT(port, 0) << "inventory did not start";
-    port = Start(orders_, "orders", CTX_DEMO_ORDERS,
-                 "--inventory=127.0.0.1:" + std::to_string(port));
-    ASSERT_GT(port, 0) << "orders did not start";
+    orders_port_ = Start(orders_, "orders", CTX_DEMO_ORDERS,
+                         "--inventory=127.0.0.1:" + std::to_string(port));
+    ASSERT_GT(orders_port_, 0) << "orders did not start";
     gateway_port_ = Start(gateway_, "gateway", CTX_DEMO_GATEWAY,
-                          "--orders=127.0.0.1:" + std::to_string(port));
+                          "--orders=127.0.0.1:" + std::to_string(orders_port_));
     ASSERT_GT(gateway_port_, 0) << "gateway did not start";
   }
 
@@ -97,8 +97,53 @@ class DemoTest : public testing::Test {
   static inline std::unique_ptr<e2e::ServiceProcess> inventory_;
   static inline std::unique_ptr<e2e::ServiceProcess> orders_;
   static inline std::unique_ptr<e2e::ServiceProcess> gateway_;
+  static inline int orders_port_ = -1;
   static inline int gateway_port_ = -1;
 };
+
+// StartAlone runs `path` with `args` as a service of its own (logs under
+// `name`), outside the suite's three.
+std::unique_ptr<e2e::ServiceProcess> StartAlone(
+    const std::string& name, const std::string& path,
+    const std::vector<std::string>& args) {
+  return std::make_unique<e2e::ServiceProcess>(name, path, args,
+                                               CTX_E2E_LOG_DIR);
+}
+
+// A budget near INT64_MAX milliseconds overflows a deadline computed from it
+// (UBSan aborted, a release build answered every request 504): the gateway
+// refuses it, from the flag or from the environment's spelling of it.
+TEST(DemoFlags, BudgetFlagsBeyondADayAreRefusedAtStartup) {
+  for (const char* flag :
+       {"--max-timeout-ms=9223372036854775807",
+        "--default-timeout-ms=9223372036854775807", "--max-timeout-ms=86400001",
+        "--default-timeout-ms=0"}) {
+    auto gateway = StartAlone("gateway-bad-flag", CTX_DEMO_GATEWAY,
+                              {"--listen=127.0.0.1:0", flag});
+    const std::optional<int> code = gateway->WaitForExit(kCap);
+    ASSERT_TRUE(code) << "started the gateway with " << flag
+                      << ": still running, want exit 2";
+    EXPECT_EQ(*code, 2) << "exit status with " << flag;
+    EXPECT_TRUE(gateway->WaitForLine({"not in range 1 to 86400000"}, kCap))
+        << "with " << flag << ", want the error to name the range";
+  }
+}
+
+// The largest budgets the flags accept leave every request its own budget.
+TEST_F(DemoTest, LargestAllowedBudgetFlagsStillAnswer200) {
+  auto gateway = StartAlone(
+      "gateway-day-budget", CTX_DEMO_GATEWAY,
+      {"--listen=127.0.0.1:0",
+       "--orders=127.0.0.1:" + std::to_string(orders_port_),
+       "--default-timeout-ms=86400000", "--max-timeout-ms=86400000"});
+  const int port = gateway->WaitForPort();
+  ASSERT_GT(port, 0) << "the gateway with day-long budgets did not start";
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(seconds(20));
+  httplib::Result r = client.Get("/order?work_ms=0");
+  ASSERT_TRUE(r) << "GET /order: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+}
 
 // Scenario 1.
 TEST_F(DemoTest, NormalRequestAnswers200WithOneRequestIdAtEveryHop) {
