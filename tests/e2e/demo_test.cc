@@ -8,6 +8,7 @@
 // timing; simulated work is 30 s wherever a test proves that it stopped early.
 
 #include <arpa/inet.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "demo.pb.h"
 #include "service_process.h"
 
 namespace {
@@ -154,10 +156,24 @@ TEST_F(DemoTest, NormalRequestAnswers200WithOneRequestIdAtEveryHop) {
   ASSERT_TRUE(r) << "GET /order: " << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->get_header_value("X-Request-Id"), id);
-  EXPECT_NE(r->body.find("\"service\": \"inventory/east\", \"request_id\": \"" +
-                         id + "\""),
-            std::string::npos)
+  // The body is ctxdemo.OrderAnswer in protobuf's JSON mapping.
+  ctxdemo::OrderAnswer answer;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(r->body, &answer).ok())
+      << "the body is not an OrderAnswer: " << r->body;
+  EXPECT_EQ(answer.request_id(), id);
+  std::vector<std::string> services;
+  for (const ctxdemo::Hop& hop : answer.hops()) {
+    services.push_back(hop.service());
+    EXPECT_EQ(hop.request_id(), id) << hop.service() << " in " << r->body;
+    EXPECT_GT(hop.left_ms(), 0) << hop.service() << " in " << r->body;
+  }
+  EXPECT_EQ(services,
+            (std::vector<std::string>{"gateway", "orders", "inventory/east",
+                                      "inventory/west"}))
       << r->body;
+  EXPECT_EQ(r->body.find("\"left_ms\": \""), std::string::npos)
+      << "left_ms is a JSON string, want a number: " << r->body;
   EXPECT_TRUE(gateway_->WaitForLine({Tag(id), "gateway: 200"}, kCap));
   EXPECT_TRUE(orders_->WaitForLine({Tag(id), "orders: placed"}, kCap));
   EXPECT_TRUE(
