@@ -84,11 +84,15 @@ void LogIncomingId(const ctx::Context& c, const httplib::Request& req) {
     ctx::log::Info(c, "gateway: no X-Request-Id: generated one");
     return;
   }
-  const std::string sent = req.get_header_value("X-Request-Id");
+  // Read from the header map, not through get_header_value, which returns a
+  // C string and so would cut the value at an embedded NUL.
+  const std::string& sent = req.headers.find("X-Request-Id")->second;
   const std::string* used = c.Value(ctx::kRequestIdKey);
   if (used == nullptr || *used != sent) {
+    // The whole value up to the longest valid id, escaped; a longer one is
+    // cut with its length said.
     ctx::log::Warn(c, "gateway: invalid X-Request-Id replaced: \"{}\"",
-                   ctx::LogSafe(sent));
+                   ctx::LogSafe(sent, ctx::kMaxIdLength));
   }
 }
 

@@ -233,6 +233,19 @@ class RawRequest {
   }
   ~RawRequest() { HangUp(); }
   [[nodiscard]] bool ok() const { return ok_; }
+  // ReadToEnd returns everything the server sends until it closes the
+  // connection (send "Connection: close"), waiting at most 10 s per read.
+  std::string ReadToEnd() {
+    const timeval cap{.tv_sec = 10, .tv_usec = 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &cap, sizeof cap);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd_, buf, sizeof buf, 0)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
   void HangUp() {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
@@ -311,6 +324,23 @@ TEST_F(DemoTest, HostileRequestIdIsReplacedAndLoggedOnlyEscaped) {
           << s->name() << " logged a raw escape byte: " << line;
     }
   }
+}
+
+// A NUL inside a rejected id used to cut the logged value at the NUL, hiding
+// what followed it.
+TEST_F(DemoTest, RejectedRequestIdWithNulIsLoggedInFullEscaped) {
+  using namespace std::string_literals;
+  const std::string hostile = "e2e-nul\0after-the-nul"s;
+  RawRequest request(gateway_port_,
+                     "GET /order?work_ms=0 HTTP/1.1\r\nHost: demo\r\n"
+                     "Connection: close\r\nX-Request-Id: " +
+                         hostile + "\r\n\r\n");
+  ASSERT_TRUE(request.ok());
+  const std::string response = request.ReadToEnd();
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << response;
+  EXPECT_TRUE(gateway_->WaitForLine(
+      {"invalid X-Request-Id replaced: \"e2e-nul\\x00after-the-nul\""}, kCap))
+      << "want the whole rejected id, its NUL escaped, in the gateway's log";
 }
 
 }  // namespace
