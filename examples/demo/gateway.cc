@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <chrono>
@@ -28,6 +29,7 @@
 #include <string>
 #include <thread>
 
+#include "bind_check.h"
 #include "ctx/context.h"
 #include "ctx/grpc/client_context.h"
 #include "ctx/http/server.h"
@@ -204,6 +206,13 @@ int main(int argc, char** argv) {
       std::chrono::milliseconds(default_timeout_ms);
   options.headers.max_timeout = std::chrono::milliseconds(max_timeout_ms);
   ctx::http::Server server(options);
+  // httplib's default listening socket has SO_REUSEPORT, so a second copy of
+  // the gateway would share the port of the first in silence: SO_REUSEADDR
+  // only (a restart may still bind while old connections linger).
+  server.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.Get("/order",
              [&](const ctx::Context& c, const httplib::Request& req,
                  httplib::Response& res) { PlaceOrder(*orders, c, req, res); });
@@ -216,7 +225,8 @@ int main(int argc, char** argv) {
           ? server.bind_to_any_port(listen.host)
           : (server.bind_to_port(listen.host, listen.port) ? listen.port : -1);
   if (port <= 0) {
-    spdlog::error("gateway cannot listen on {}", listen.ToString());
+    spdlog::error("gateway cannot listen on {}: {}", listen.ToString(),
+                  demo::BindError(listen));
     return 1;
   }
   spdlog::info("gateway listening on {}:{}", listen.host, port);

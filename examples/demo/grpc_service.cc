@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "bind_check.h"
 #include "ctx/context.h"
 #include "ctx/grpc/server_interceptor.h"
 #include "shutdown.h"
@@ -31,11 +32,15 @@ int ServeGrpcUntilSignal(const std::string& name, grpc::Service* service,
   int port = 0;
   builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
                            &port);
+  // gRPC sets SO_REUSEPORT by default, so a second copy of a service would
+  // share the port of the first in silence: refuse a busy port instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(service);
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    spdlog::error("{} cannot listen on {}", name, listen.ToString());
+    spdlog::error("{} cannot listen on {}: {}", name, listen.ToString(),
+                  BindError(listen));
     return 1;
   }
   spdlog::info("{} listening on {}:{}", name, listen.host, port);

@@ -40,10 +40,11 @@ class DemoTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     // Each service starts on a free port, told where its callee listens.
-    int port = Start(inventory_, "inventory", CTX_DEMO_INVENTORY, "");
-    ASSERT_GT(port, 0) << "inventory did not start";
-    orders_port_ = Start(orders_, "orders", CTX_DEMO_ORDERS,
-                         "--inventory=127.0.0.1:" + std::to_string(port));
+    inventory_port_ = Start(inventory_, "inventory", CTX_DEMO_INVENTORY, "");
+    ASSERT_GT(inventory_port_, 0) << "inventory did not start";
+    orders_port_ =
+        Start(orders_, "orders", CTX_DEMO_ORDERS,
+              "--inventory=127.0.0.1:" + std::to_string(inventory_port_));
     ASSERT_GT(orders_port_, 0) << "orders did not start";
     gateway_port_ = Start(gateway_, "gateway", CTX_DEMO_GATEWAY,
                           "--orders=127.0.0.1:" + std::to_string(orders_port_));
@@ -99,6 +100,7 @@ class DemoTest : public testing::Test {
   static inline std::unique_ptr<e2e::ServiceProcess> inventory_;
   static inline std::unique_ptr<e2e::ServiceProcess> orders_;
   static inline std::unique_ptr<e2e::ServiceProcess> gateway_;
+  static inline int inventory_port_ = -1;
   static inline int orders_port_ = -1;
   static inline int gateway_port_ = -1;
 };
@@ -323,6 +325,30 @@ TEST_F(DemoTest, HostileRequestIdIsReplacedAndLoggedOnlyEscaped) {
       EXPECT_EQ(line.find('\x1b'), std::string::npos)
           << s->name() << " logged a raw escape byte: " << line;
     }
+  }
+}
+
+// gRPC and httplib both set SO_REUSEPORT by default, with which a second copy
+// of a service bound the busy port and shared it in silence.
+TEST_F(DemoTest, SecondCopyOnABusyPortRefusesToStart) {
+  struct Copy {
+    const char* name;
+    const char* path;
+    int busy_port;
+  };
+  for (const Copy& copy :
+       {Copy{"inventory-second", CTX_DEMO_INVENTORY, inventory_port_},
+        Copy{"gateway-second", CTX_DEMO_GATEWAY, gateway_port_}}) {
+    auto second =
+        StartAlone(copy.name, copy.path,
+                   {"--listen=127.0.0.1:" + std::to_string(copy.busy_port)});
+    const std::optional<int> code = second->WaitForExit(kCap);
+    ASSERT_TRUE(code) << copy.name << " on busy port " << copy.busy_port
+                      << ": still running, want exit 1";
+    EXPECT_EQ(*code, 1) << copy.name;
+    EXPECT_TRUE(second->WaitForLine({"cannot listen on", "address in use"},
+                                    std::chrono::milliseconds(0)))
+        << copy.name << ": want \"address in use\" in its log";
   }
 }
 
