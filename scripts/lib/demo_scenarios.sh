@@ -31,6 +31,18 @@ demo_us() {
   echo $(((10#$h * 3600 + 10#$m * 60 + 10#$s) * 1000000 + 10#$us))
 }
 
+# demo_deadline_us LOG ID TEXT: when the deadline of request ID fell, as that service saw it: the time
+# of its first line containing TEXT plus the budget left on that line (ms resolution; empty when
+# there is no such line or it had no deadline).
+demo_deadline_us() {
+  local at left
+  at=$(demo_us "$1" "$2" "$3")
+  left=$(demo_left "$1" "$2" "$3")
+  left=${left%ms}
+  [[ -n $at && $left =~ ^-?[0-9]+$ ]] || return 0
+  echo $((at + left * 1000))
+}
+
 # demo_first_us LOG ID TEXT_A TEXT_B: the earlier of demo_us for TEXT_A and for TEXT_B. (The end of a
 # context is logged by the thread that ended it and by the handler that noticed; either may come first.)
 demo_first_us() {
@@ -136,13 +148,13 @@ demo_scenario_deadline() {
   echo "   curl -H 'X-Request-Timeout: 300' '/order?work_ms=2000'"
   demo_get "/order?work_ms=2000" -H "X-Request-Id: $id" -H "X-Request-Timeout: 300"
   demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "stopped work" || true
-  gw_end=$(demo_us "$DEMO_LOG_GATEWAY" "$id" "context ended while working")
+  gw_end=$(demo_deadline_us "$DEMO_LOG_GATEWAY" "$id" "gateway: GET /order")
   inv_end=$(demo_us "$DEMO_LOG_INVENTORY" "$id" "context ended while working: context deadline exceeded")
   work_stop=$(demo_lines "$DEMO_LOG_INVENTORY" "$id" "stopped work" | head -n 1 | sed 's/.*: stopped/stopped/')
   printf '   outcome:     %s in %d ms\n' "$CODE" "$MS"
   printf '   request id:  %s\n' "$id"
   printf '   budget left: %s\n' "$(demo_hops "$id")"
-  printf '   inventory:   context ended (deadline exceeded) %s the gateway'"'"'s; %s\n' \
+  printf '   inventory:   context ended (deadline exceeded) %s the gateway'"'"'s deadline; %s\n' \
     "$(demo_relative "$gw_end" "$inv_end")" "$work_stop"
   echo "                (each hop forwards its budget minus a small margin: the deepest hop gives up first)"
   demo_check "504 Gateway Timeout" test "$CODE" = 504
