@@ -14,7 +14,8 @@
 //
 //   GET /order?item=book&qty=1&work_ms=50   200 with the order and every hop's
 //                                           request id and remaining budget
-//   GET /healthz                            200 "ok"
+//   GET /healthz                            200 when orders' gRPC health check
+//                                           says SERVING, else 503 (with it)
 
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
@@ -151,6 +152,19 @@ void PlaceOrder(ctxdemo::Orders::Stub& orders, const ctx::Context& c,
   ctx::log::Info(c, "gateway: 200: {}", reply.order_id());
 }
 
+// Healthz serves GET /healthz: the gateway is healthy when orders answers
+// its health check SERVING within 500 ms. 200 or 503, with both statuses:
+//   {"gateway": "SERVING", "orders": "SERVING"}
+void Healthz(grpc::Channel& orders, httplib::Response& res) {
+  const std::string downstream =
+      demo::CheckHealth(orders, std::chrono::milliseconds(500));
+  const bool healthy = downstream == "SERVING";
+  res.status = healthy ? 200 : 503;
+  res.set_content(
+      "{\"gateway\": \"SERVING\", \"orders\": \"" + downstream + "\"}\n",
+      "application/json");
+}
+
 // HttpHealthcheck asks a running gateway for /healthz (for --healthcheck).
 int HttpHealthcheck(const demo::HostPort& listen) {
   const demo::HostPort target = listen.Dialable();
@@ -197,9 +211,10 @@ int main(int argc, char** argv) {
   const demo::HostPort& listen = cli.listen;
   if (cli.health_check) return HttpHealthcheck(listen);
 
+  const std::shared_ptr<grpc::Channel> orders_channel = grpc::CreateChannel(
+      orders_address.ToString(), grpc::InsecureChannelCredentials());
   std::unique_ptr<ctxdemo::Orders::Stub> orders =
-      ctxdemo::Orders::NewStub(grpc::CreateChannel(
-          orders_address.ToString(), grpc::InsecureChannelCredentials()));
+      ctxdemo::Orders::NewStub(orders_channel);
 
   ctx::http::ServerOptions options;
   options.headers.default_timeout =
@@ -216,8 +231,8 @@ int main(int argc, char** argv) {
   server.Get("/order",
              [&](const ctx::Context& c, const httplib::Request& req,
                  httplib::Response& res) { PlaceOrder(*orders, c, req, res); });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
+  server.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    Healthz(*orders_channel, res);
   });
 
   const int port =

@@ -352,6 +352,49 @@ TEST_F(DemoTest, SecondCopyOnABusyPortRefusesToStart) {
   }
 }
 
+// The gateway's /healthz asks orders with the standard gRPC health protocol.
+TEST_F(DemoTest, HealthzReportsOrdersServing) {
+  httplib::Result r = Get("/healthz", {});
+  ASSERT_TRUE(r) << "GET /healthz: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("\"orders\": \"SERVING\""), std::string::npos)
+      << r->body;
+}
+
+TEST(DemoHealth, HealthzIs503WhenOrdersDoesNotAnswer) {
+  // Port 1 on loopback: nothing listens there.
+  auto gateway = StartAlone("gateway-no-orders", CTX_DEMO_GATEWAY,
+                            {"--listen=127.0.0.1:0", "--orders=127.0.0.1:1"});
+  const int port = gateway->WaitForPort();
+  ASSERT_GT(port, 0) << "the gateway did not start";
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(seconds(20));
+  httplib::Result r = client.Get("/healthz");
+  ASSERT_TRUE(r) << "GET /healthz: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("\"orders\": \"UNAVAILABLE\""), std::string::npos)
+      << r->body;
+}
+
+// --healthcheck is the compose healthcheck of the gRPC services.
+TEST_F(DemoTest, HealthCheckFlagExitsZeroForAServingService) {
+  auto probe = StartAlone(
+      "orders-healthcheck", CTX_DEMO_ORDERS,
+      {"--healthcheck", "--listen=127.0.0.1:" + std::to_string(orders_port_)});
+  const std::optional<int> code = probe->WaitForExit(kCap);
+  ASSERT_TRUE(code) << "demo_orders --healthcheck did not exit";
+  EXPECT_EQ(*code, 0);
+  EXPECT_TRUE(probe->WaitForLine({": SERVING"}, std::chrono::milliseconds(0)));
+}
+
+TEST(DemoHealth, HealthCheckFlagExitsOneWhenNothingAnswers) {
+  auto probe = StartAlone("inventory-healthcheck", CTX_DEMO_INVENTORY,
+                          {"--healthcheck", "--listen=127.0.0.1:1"});
+  const std::optional<int> code = probe->WaitForExit(kCap);
+  ASSERT_TRUE(code) << "demo_inventory --healthcheck did not exit";
+  EXPECT_EQ(*code, 1);
+}
+
 // A NUL inside a rejected id used to cut the logged value at the NUL, hiding
 // what followed it.
 TEST_F(DemoTest, RejectedRequestIdWithNulIsLoggedInFullEscaped) {
