@@ -9,7 +9,7 @@ CTX_APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcpp-httplib-dev libspdlog-dev
-  libcli11-dev
+  libcli11-dev nginx
   docker-compose curl
 )
 
