@@ -10,21 +10,27 @@
 //           [--default-timeout-ms=5000]          ($GATEWAY_DEFAULT_TIMEOUT_MS)
 //           [--max-timeout-ms=30000]             ($GATEWAY_MAX_TIMEOUT_MS)
 //
+// Both budgets are 1 ms to 24 h; a value outside is refused at startup.
+//
 //   GET /order?item=book&qty=1&work_ms=50   200 with the order and every hop's
 //                                           request id and remaining budget
-//   GET /healthz                            200 "ok"
+//   GET /healthz                            200 when orders' gRPC health check
+//                                           says SERVING, else 503 (with it)
 
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 
+#include "bind_check.h"
 #include "ctx/context.h"
 #include "ctx/grpc/client_context.h"
 #include "ctx/http/server.h"
@@ -81,11 +87,15 @@ void LogIncomingId(const ctx::Context& c, const httplib::Request& req) {
     ctx::log::Info(c, "gateway: no X-Request-Id: generated one");
     return;
   }
-  const std::string sent = req.get_header_value("X-Request-Id");
+  // Read from the header map, not through get_header_value, which returns a
+  // C string and so would cut the value at an embedded NUL.
+  const std::string& sent = req.headers.find("X-Request-Id")->second;
   const std::string* used = c.Value(ctx::kRequestIdKey);
   if (used == nullptr || *used != sent) {
+    // The whole value up to the longest valid id, escaped; a longer one is
+    // cut with its length said.
     ctx::log::Warn(c, "gateway: invalid X-Request-Id replaced: \"{}\"",
-                   ctx::LogSafe(sent));
+                   ctx::LogSafe(sent, ctx::kMaxIdLength));
   }
 }
 
@@ -142,6 +152,19 @@ void PlaceOrder(ctxdemo::Orders::Stub& orders, const ctx::Context& c,
   ctx::log::Info(c, "gateway: 200: {}", reply.order_id());
 }
 
+// Healthz serves GET /healthz: the gateway is healthy when orders answers
+// its health check SERVING within 500 ms. 200 or 503, with both statuses:
+//   {"gateway": "SERVING", "orders": "SERVING"}
+void Healthz(grpc::Channel& orders, httplib::Response& res) {
+  const std::string downstream =
+      demo::CheckHealth(orders, std::chrono::milliseconds(500));
+  const bool healthy = downstream == "SERVING";
+  res.status = healthy ? 200 : 503;
+  res.set_content(
+      "{\"gateway\": \"SERVING\", \"orders\": \"" + downstream + "\"}\n",
+      "application/json");
+}
+
 // HttpHealthcheck asks a running gateway for /healthz (for --healthcheck).
 int HttpHealthcheck(const demo::HostPort& listen) {
   const demo::HostPort target = listen.Dialable();
@@ -152,42 +175,64 @@ int HttpHealthcheck(const demo::HostPort& listen) {
   return r && r->status == 200 ? 0 : 1;
 }
 
-const demo::Flag kFlags[] = {
-    {"listen", "GATEWAY_LISTEN", "127.0.0.1:8080",
-     "address to serve HTTP on (port 0: any free port)"},
-    {"orders", "ORDERS_ADDR", "127.0.0.1:50051",
-     "address of the orders service"},
-    {"default-timeout-ms", "GATEWAY_DEFAULT_TIMEOUT_MS", "5000",
-     "budget of requests that send no X-Request-Timeout"},
-    {"max-timeout-ms", "GATEWAY_MAX_TIMEOUT_MS", "30000",
-     "cap on every request's budget"},
-};
+// kMaxBudgetMs bounds --default-timeout-ms and --max-timeout-ms: a day is far
+// beyond any request the demo serves, and far from where a deadline computed
+// from it (now + budget, in nanoseconds) could overflow.
+constexpr int64_t kMaxBudgetMs = 24 * 60 * 60 * 1000;
+
+// AddBudget declares a budget option in milliseconds, 1 to kMaxBudgetMs;
+// `out` holds the default and receives the value.
+void AddBudget(CLI::App& app, const std::string& flag, const std::string& env,
+               int64_t& out, const std::string& help) {
+  app.add_option(flag, out, help)
+      ->envname(env)
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, kMaxBudgetMs));
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   demo::BlockShutdownSignals();
   demo::SetUpLogging("gateway");
-  const demo::Settings settings =
-      demo::Settings::ParseOrExit(argc, argv, "gateway", kFlags);
-  const demo::HostPort listen = settings.GetHostPort("listen");
-  if (settings.healthcheck()) return HttpHealthcheck(listen);
+  demo::CommandLine cli("gateway: the HTTP edge of the ctx demo",
+                        "demo_gateway", {"127.0.0.1", 8080}, "GATEWAY_LISTEN");
+  demo::HostPort orders_address{"127.0.0.1", 50051};
+  demo::AddHostPort(cli.app, "--orders", "ORDERS_ADDR", orders_address,
+                    "address of the orders service");
+  int64_t default_timeout_ms = 5000;
+  AddBudget(cli.app, "--default-timeout-ms", "GATEWAY_DEFAULT_TIMEOUT_MS",
+            default_timeout_ms,
+            "budget of requests that send no X-Request-Timeout");
+  int64_t max_timeout_ms = 30000;
+  AddBudget(cli.app, "--max-timeout-ms", "GATEWAY_MAX_TIMEOUT_MS",
+            max_timeout_ms, "cap on every request's budget");
+  cli.ParseOrExit(argc, argv);
+  const demo::HostPort& listen = cli.listen;
+  if (cli.health_check) return HttpHealthcheck(listen);
 
-  std::unique_ptr<ctxdemo::Orders::Stub> orders = ctxdemo::Orders::NewStub(
-      grpc::CreateChannel(settings.GetHostPort("orders").ToString(),
-                          grpc::InsecureChannelCredentials()));
+  const std::shared_ptr<grpc::Channel> orders_channel = grpc::CreateChannel(
+      orders_address.ToString(), grpc::InsecureChannelCredentials());
+  std::unique_ptr<ctxdemo::Orders::Stub> orders =
+      ctxdemo::Orders::NewStub(orders_channel);
 
   ctx::http::ServerOptions options;
   options.headers.default_timeout =
-      std::chrono::milliseconds(settings.GetInt("default-timeout-ms"));
-  options.headers.max_timeout =
-      std::chrono::milliseconds(settings.GetInt("max-timeout-ms"));
+      std::chrono::milliseconds(default_timeout_ms);
+  options.headers.max_timeout = std::chrono::milliseconds(max_timeout_ms);
   ctx::http::Server server(options);
+  // httplib's default listening socket has SO_REUSEPORT, so a second copy of
+  // the gateway would share the port of the first in silence: SO_REUSEADDR
+  // only (a restart may still bind while old connections linger).
+  server.set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   server.Get("/order",
              [&](const ctx::Context& c, const httplib::Request& req,
                  httplib::Response& res) { PlaceOrder(*orders, c, req, res); });
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
+  server.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    Healthz(*orders_channel, res);
   });
 
   const int port =
@@ -195,7 +240,8 @@ int main(int argc, char** argv) {
           ? server.bind_to_any_port(listen.host)
           : (server.bind_to_port(listen.host, listen.port) ? listen.port : -1);
   if (port <= 0) {
-    spdlog::error("gateway cannot listen on {}", listen.ToString());
+    spdlog::error("gateway cannot listen on {}: {}", listen.ToString(),
+                  demo::BindError(listen));
     return 1;
   }
   spdlog::info("gateway listening on {}:{}", listen.host, port);

@@ -4,13 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bind_check.h"
 #include "ctx/context.h"
 #include "ctx/grpc/server_interceptor.h"
+#include "health.grpc.pb.h"
 #include "shutdown.h"
 
 namespace demo {
@@ -27,21 +30,27 @@ int ServeGrpcUntilSignal(const std::string& name, grpc::Service* service,
       interceptors;
   interceptors.push_back(ctx::grpc::MakeServerInterceptorFactory(options));
 
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(listen.ToString(), grpc::InsecureServerCredentials(),
                            &port);
+  // gRPC sets SO_REUSEPORT by default, so a second copy of a service would
+  // share the port of the first in silence: refuse a busy port instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.RegisterService(service);
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    spdlog::error("{} cannot listen on {}", name, listen.ToString());
+    spdlog::error("{} cannot listen on {}: {}", name, listen.ToString(),
+                  BindError(listen));
     return 1;
   }
   spdlog::info("{} listening on {}:{}", name, listen.host, port);
 
   const char* signal = WaitForShutdownSignal();
   spdlog::info("{} stopping ({})", name, signal);
+  server->GetHealthCheckService()->Shutdown();  // NOT_SERVING from now on
   cancel_all();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
@@ -90,12 +99,27 @@ const char* CodeName(grpc::StatusCode code) {
   }
 }
 
+std::string CheckHealth(grpc::Channel& channel,
+                        std::chrono::milliseconds timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext call;
+  call.set_deadline(std::chrono::system_clock::now() + timeout);
+  grpc::health::v1::HealthCheckResponse reply;
+  const grpc::Status status =
+      stub->Check(&call, grpc::health::v1::HealthCheckRequest(), &reply);
+  if (!status.ok()) return CodeName(status.error_code());
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+      reply.status());
+}
+
 int GrpcHealthcheck(const HostPort& address) {
   auto channel = grpc::CreateChannel(address.Dialable().ToString(),
                                      grpc::InsecureChannelCredentials());
-  const bool up = channel->WaitForConnected(std::chrono::system_clock::now() +
-                                            std::chrono::seconds(2));
-  return up ? 0 : 1;
+  const std::string health = CheckHealth(*channel, std::chrono::seconds(2));
+  std::printf("%s: %s\n", address.Dialable().ToString().c_str(),
+              health.c_str());
+  return health == "SERVING" ? 0 : 1;
 }
 
 }  // namespace demo

@@ -1,5 +1,6 @@
 #include "hop.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -28,7 +29,15 @@ ctxdemo::Hop MakeHop(const ctx::Context& c, const std::string& service) {
   if (const std::string* id = c.Value(ctx::kRequestIdKey)) {
     hop.set_request_id(*id);
   }
-  hop.set_left_ms(LeftMs(c));
+  // In the field's range: -1 (no deadline), else 0 (already spent) to
+  // INT32_MAX.
+  const std::optional<ctx::Clock::duration> left = ctx::Remaining(c);
+  hop.set_left_ms(
+      left ? static_cast<int32_t>(std::clamp<int64_t>(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(*left)
+                     .count(),
+                 0, INT32_MAX))
+           : -1);
   return hop;
 }
 

@@ -21,7 +21,8 @@ namespace demo {
 [[nodiscard]] int64_t MillisecondsSince(ctx::TimePoint start);
 
 // MakeHop returns the Hop of `service` for a handler whose context is c: its
-// request id (empty when c has none) and LeftMs(c).
+// request id (empty when c has none) and LeftMs(c), as 0 when the deadline
+// has passed and at most INT32_MAX.
 [[nodiscard]] ctxdemo::Hop MakeHop(const ctx::Context& c,
                                    const std::string& service);
 

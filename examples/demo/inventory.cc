@@ -66,21 +66,17 @@ class InventoryService final : public ctxdemo::Inventory::Service {
   std::atomic<long long> reservations_{0};
 };
 
-const demo::Flag kFlags[] = {
-    {"listen", "INVENTORY_LISTEN", "127.0.0.1:50052",
-     "address to serve gRPC on (port 0: any free port)"},
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   demo::BlockShutdownSignals();
   demo::SetUpLogging("inventory");
-  const demo::Settings settings =
-      demo::Settings::ParseOrExit(argc, argv, "inventory", kFlags);
-  const demo::HostPort listen = settings.GetHostPort("listen");
-  if (settings.healthcheck()) return demo::GrpcHealthcheck(listen);
+  demo::CommandLine cli("inventory: the last hop of the ctx demo (gRPC)",
+                        "demo_inventory", {"127.0.0.1", 50052},
+                        "INVENTORY_LISTEN");
+  cli.ParseOrExit(argc, argv);
+  if (cli.health_check) return demo::GrpcHealthcheck(cli.listen);
 
   InventoryService service;
-  return demo::ServeGrpcUntilSignal("inventory", &service, listen);
+  return demo::ServeGrpcUntilSignal("inventory", &service, cli.listen);
 }

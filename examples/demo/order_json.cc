@@ -1,66 +1,50 @@
 #include "order_json.h"
 
-#include <cstdio>
+#include <google/protobuf/message.h>
+#include <google/protobuf/util/json_util.h>
+
 #include <string>
 #include <string_view>
 
 namespace demo {
 namespace {
 
-// AppendString appends `s` as a JSON string (quotes, backslashes and control
-// characters escaped).
-void AppendString(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (static_cast<unsigned char>(ch) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch));
-      out += buf;
-    } else {
-      out += ch;
-    }
+// ToJson renders `message` with every field shown (an empty id or a zero
+// budget too), indented, and named as in the .proto.
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options)
+           .ok()) {
+    // Only a string field that is not UTF-8 fails, and every field here is
+    // either validated ASCII or came off the wire through proto3's own UTF-8
+    // check.
+    return "{\"error\": \"the answer could not be rendered as JSON\"}\n";
   }
-  out += '"';
-}
-
-void AppendHop(std::string& out, const ctxdemo::Hop& hop) {
-  out += "    {\"service\": ";
-  AppendString(out, hop.service());
-  out += ", \"request_id\": ";
-  AppendString(out, hop.request_id());
-  out += ", \"left_ms\": ";
-  out += std::to_string(hop.left_ms());
-  out += '}';
+  out += '\n';  // for a terminal: curl prints the body as it is
+  return out;
 }
 
 }  // namespace
 
 std::string OrderJson(const ctxdemo::Hop& gateway,
                       const ctxdemo::PlaceOrderReply& reply) {
-  std::string out = "{\n  \"request_id\": ";
-  AppendString(out, gateway.request_id());
-  out += ",\n  \"order_id\": ";
-  AppendString(out, reply.order_id());
-  out += ",\n  \"hops\": [\n";
-  AppendHop(out, gateway);
-  for (const ctxdemo::Hop& hop : reply.hops()) {
-    out += ",\n";
-    AppendHop(out, hop);
-  }
-  out += "\n  ]\n}\n";
-  return out;
+  ctxdemo::OrderAnswer answer;
+  answer.set_request_id(gateway.request_id());
+  answer.set_order_id(reply.order_id());
+  *answer.add_hops() = gateway;
+  answer.mutable_hops()->MergeFrom(reply.hops());
+  return ToJson(answer);
 }
 
 std::string ErrorJson(std::string_view request_id, std::string_view error) {
-  std::string out = "{\"request_id\": ";
-  AppendString(out, request_id);
-  out += ", \"error\": ";
-  AppendString(out, error);
-  out += "}\n";
-  return out;
+  ctxdemo::ErrorAnswer answer;
+  answer.set_request_id(std::string(request_id));
+  answer.set_error(std::string(error));
+  return ToJson(answer);
 }
 
 }  // namespace demo

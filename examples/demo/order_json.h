@@ -1,10 +1,19 @@
-// examples/demo/order_json.h: the gateway's JSON answers.
+// examples/demo/order_json.h: the gateway's JSON answers, rendered by
+// protobuf's JSON printer from ctxdemo.OrderAnswer and ctxdemo.ErrorAnswer
+// (proto/demo.proto), with the field names as the .proto writes them:
 //
-//   {"request_id": "4bf9...", "order_id": "order-1", "hops": [
-//     {"service": "gateway", "request_id": "4bf9...", "left_ms": 1999},
-//     {"service": "orders", "request_id": "4bf9...", "left_ms": 1996},
-//     {"service": "inventory/east", "request_id": "4bf9...", "left_ms": 1985},
-//     {"service": "inventory/west", "request_id": "4bf9...", "left_ms": 1985}]}
+//   {
+//    "request_id": "4bf9...",
+//    "order_id": "order-1",
+//    "hops": [
+//     {
+//      "service": "gateway",
+//      "request_id": "4bf9...",
+//      "left_ms": 1999
+//     },
+//     ... orders, inventory/east, inventory/west
+//    ]
+//   }
 
 #ifndef CTX_EXAMPLES_DEMO_ORDER_JSON_H_
 #define CTX_EXAMPLES_DEMO_ORDER_JSON_H_

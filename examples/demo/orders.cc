@@ -125,25 +125,20 @@ class OrdersService final : public ctxdemo::Orders::Service {
   std::atomic<long long> orders_{0};
 };
 
-const demo::Flag kFlags[] = {
-    {"listen", "ORDERS_LISTEN", "127.0.0.1:50051",
-     "address to serve gRPC on (port 0: any free port)"},
-    {"inventory", "INVENTORY_ADDR", "127.0.0.1:50052",
-     "address of the inventory service"},
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
   demo::BlockShutdownSignals();
   demo::SetUpLogging("orders");
-  const demo::Settings settings =
-      demo::Settings::ParseOrExit(argc, argv, "orders", kFlags);
-  const demo::HostPort listen = settings.GetHostPort("listen");
-  if (settings.healthcheck()) return demo::GrpcHealthcheck(listen);
+  demo::CommandLine cli("orders: the middle hop of the ctx demo (gRPC)",
+                        "demo_orders", {"127.0.0.1", 50051}, "ORDERS_LISTEN");
+  demo::HostPort inventory{"127.0.0.1", 50052};
+  demo::AddHostPort(cli.app, "--inventory", "INVENTORY_ADDR", inventory,
+                    "address of the inventory service");
+  cli.ParseOrExit(argc, argv);
+  if (cli.health_check) return demo::GrpcHealthcheck(cli.listen);
 
-  OrdersService service(
-      grpc::CreateChannel(settings.GetHostPort("inventory").ToString(),
-                          grpc::InsecureChannelCredentials()));
-  return demo::ServeGrpcUntilSignal("orders", &service, listen);
+  OrdersService service(grpc::CreateChannel(
+      inventory.ToString(), grpc::InsecureChannelCredentials()));
+  return demo::ServeGrpcUntilSignal("orders", &service, cli.listen);
 }

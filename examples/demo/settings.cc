@@ -1,37 +1,34 @@
 #include "settings.h"
 
+#include <CLI/CLI.hpp>
 #include <charconv>
-#include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace demo {
-namespace {
 
-void PrintUsage(std::FILE* out, std::string_view program,
-                std::span<const Flag> flags) {
-  std::fprintf(out, "usage: %.*s [--flag=value...]\n",
-               static_cast<int>(program.size()), program.data());
-  for (const Flag& f : flags) {
-    std::fprintf(out, "  --%-14.*s $%-22.*s %.*s (default %.*s)\n",
-                 static_cast<int>(f.name.size()), f.name.data(),
-                 static_cast<int>(f.env.size()), f.env.data(),
-                 static_cast<int>(f.help.size()), f.help.data(),
-                 static_cast<int>(f.default_value.size()),
-                 f.default_value.data());
+std::optional<HostPort> HostPort::Parse(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  const std::string_view host = text.substr(0, colon);
+  const std::string_view digits = text.substr(colon + 1);
+  int port = -1;
+  auto [end, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || ec != std::errc() ||
+      end != digits.data() + digits.size() || port < 0 || port > 65535) {
+    return std::nullopt;
   }
-  std::fprintf(out,
-               "  --healthcheck  probe the service listening on --listen and "
-               "exit 0 if it answers\n");
+  // A colon left in the host is an IPv6 address, which needs brackets.
+  if (host.find(':') != std::string_view::npos &&
+      !(host.starts_with('[') && host.ends_with(']'))) {
+    return std::nullopt;
+  }
+  return HostPort{std::string(host), port};
 }
-
-[[noreturn]] void Fail(const std::string& message) {
-  std::fprintf(stderr, "%s\n", message.c_str());
-  std::exit(2);
-}
-
-}  // namespace
 
 std::string HostPort::ToString() const {
   return host + ":" + std::to_string(port);
@@ -44,66 +41,43 @@ HostPort HostPort::Dialable() const {
   return *this;
 }
 
-Settings Settings::ParseOrExit(int argc, char** argv, std::string_view program,
-                               std::span<const Flag> flags) {
-  Settings s;
-  for (const Flag& f : flags) {
-    const std::string env(f.env);
-    const char* from_env = std::getenv(env.c_str());
-    s.values_[std::string(f.name)] =
-        from_env != nullptr ? from_env : std::string(f.default_value);
-  }
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      PrintUsage(stdout, program, flags);
-      std::exit(0);
-    }
-    if (arg == "--healthcheck") {
-      s.healthcheck_ = true;
-      continue;
-    }
-    const size_t eq = arg.find('=');
-    const bool known = arg.starts_with("--") && eq != std::string_view::npos &&
-                       s.values_.contains(arg.substr(2, eq - 2));
-    if (!known) {
-      PrintUsage(stderr, program, flags);
-      Fail("unknown flag or missing =value: " + std::string(arg));
-    }
-    s.values_[std::string(arg.substr(2, eq - 2))] = arg.substr(eq + 1);
-  }
-  return s;
+void AddHostPort(CLI::App& app, const std::string& flag, const std::string& env,
+                 HostPort& out, const std::string& help) {
+  const CLI::Validator host_port(
+      [](std::string& value) -> std::string {
+        return HostPort::Parse(value) ? "" : "want host:port, got " + value;
+      },
+      "");
+  app.add_option_function<std::string>(
+         flag,
+         [&out](const std::string& value) { out = *HostPort::Parse(value); },
+         help)
+      ->type_name("HOST:PORT")
+      ->envname(env)
+      ->default_str(out.ToString())
+      ->check(host_port);
 }
 
-const std::string& Settings::Get(std::string_view name) const {
-  auto it = values_.find(name);
-  if (it == values_.end()) Fail("undeclared flag: " + std::string(name));
-  return it->second;
+CommandLine::CommandLine(const std::string& description,
+                         const std::string& program, HostPort default_listen,
+                         const std::string& listen_env)
+    : app(description, program), listen(std::move(default_listen)) {
+  AddHostPort(app, "--listen", listen_env, listen,
+              "address to serve on (port 0: any free port)");
+  app.add_flag("--healthcheck", health_check,
+               "ask the service listening on --listen whether it is healthy "
+               "(exit 0 if it is, 1 if not)");
 }
 
-long long Settings::GetInt(std::string_view name) const {
-  const std::string& v = Get(name);
-  long long out = 0;
-  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (ec != std::errc() || end != v.data() + v.size()) {
-    Fail("--" + std::string(name) + ": not an integer: " + v);
+void CommandLine::ParseOrExit(int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError of exit code 0; exit() prints it to stdout and
+    // every other error to stderr.
+    const int code = app.exit(e);
+    std::exit(code == 0 ? 0 : 2);
   }
-  return out;
-}
-
-HostPort Settings::GetHostPort(std::string_view name) const {
-  const std::string& v = Get(name);
-  const size_t colon = v.rfind(':');
-  int port = -1;
-  if (colon != std::string::npos) {
-    auto [end, ec] =
-        std::from_chars(v.data() + colon + 1, v.data() + v.size(), port);
-    if (ec != std::errc() || end != v.data() + v.size()) port = -1;
-  }
-  if (port < 0 || port > 65535) {
-    Fail("--" + std::string(name) + ": want host:port, got " + v);
-  }
-  return {v.substr(0, colon), port};
 }
 
 }  // namespace demo

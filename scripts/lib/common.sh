@@ -9,7 +9,8 @@ CTX_APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libcpp-httplib-dev libspdlog-dev
-  docker-compose curl nginx
+  libcli11-dev nginx
+  docker-compose curl
 )
 
 ctx_install_deps() {

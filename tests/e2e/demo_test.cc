@@ -8,6 +8,7 @@
 // timing; simulated work is 30 s wherever a test proves that it stopped early.
 
 #include <arpa/inet.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "demo.pb.h"
 #include "service_process.h"
 
 namespace {
@@ -38,13 +40,14 @@ class DemoTest : public testing::Test {
  protected:
   static void SetUpTestSuite() {
     // Each service starts on a free port, told where its callee listens.
-    int port = Start(inventory_, "inventory", CTX_DEMO_INVENTORY, "");
-    ASSERT_GT(port, 0) << "inventory did not start";
-    port = Start(orders_, "orders", CTX_DEMO_ORDERS,
-                 "--inventory=127.0.0.1:" + std::to_string(port));
-    ASSERT_GT(port, 0) << "orders did not start";
+    inventory_port_ = Start(inventory_, "inventory", CTX_DEMO_INVENTORY, "");
+    ASSERT_GT(inventory_port_, 0) << "inventory did not start";
+    orders_port_ =
+        Start(orders_, "orders", CTX_DEMO_ORDERS,
+              "--inventory=127.0.0.1:" + std::to_string(inventory_port_));
+    ASSERT_GT(orders_port_, 0) << "orders did not start";
     gateway_port_ = Start(gateway_, "gateway", CTX_DEMO_GATEWAY,
-                          "--orders=127.0.0.1:" + std::to_string(port));
+                          "--orders=127.0.0.1:" + std::to_string(orders_port_));
     ASSERT_GT(gateway_port_, 0) << "gateway did not start";
   }
 
@@ -97,8 +100,54 @@ class DemoTest : public testing::Test {
   static inline std::unique_ptr<e2e::ServiceProcess> inventory_;
   static inline std::unique_ptr<e2e::ServiceProcess> orders_;
   static inline std::unique_ptr<e2e::ServiceProcess> gateway_;
+  static inline int inventory_port_ = -1;
+  static inline int orders_port_ = -1;
   static inline int gateway_port_ = -1;
 };
+
+// StartAlone runs `path` with `args` as a service of its own (logs under
+// `name`), outside the suite's three.
+std::unique_ptr<e2e::ServiceProcess> StartAlone(
+    const std::string& name, const std::string& path,
+    const std::vector<std::string>& args) {
+  return std::make_unique<e2e::ServiceProcess>(name, path, args,
+                                               CTX_E2E_LOG_DIR);
+}
+
+// A budget near INT64_MAX milliseconds overflows a deadline computed from it
+// (UBSan aborted, a release build answered every request 504): the gateway
+// refuses it, from the flag or from the environment's spelling of it.
+TEST(DemoFlags, BudgetFlagsBeyondADayAreRefusedAtStartup) {
+  for (const char* flag :
+       {"--max-timeout-ms=9223372036854775807",
+        "--default-timeout-ms=9223372036854775807", "--max-timeout-ms=86400001",
+        "--default-timeout-ms=0"}) {
+    auto gateway = StartAlone("gateway-bad-flag", CTX_DEMO_GATEWAY,
+                              {"--listen=127.0.0.1:0", flag});
+    const std::optional<int> code = gateway->WaitForExit(kCap);
+    ASSERT_TRUE(code) << "started the gateway with " << flag
+                      << ": still running, want exit 2";
+    EXPECT_EQ(*code, 2) << "exit status with " << flag;
+    EXPECT_TRUE(gateway->WaitForLine({"not in range 1 to 86400000"}, kCap))
+        << "with " << flag << ", want the error to name the range";
+  }
+}
+
+// The largest budgets the flags accept leave every request its own budget.
+TEST_F(DemoTest, LargestAllowedBudgetFlagsStillAnswer200) {
+  auto gateway = StartAlone(
+      "gateway-day-budget", CTX_DEMO_GATEWAY,
+      {"--listen=127.0.0.1:0",
+       "--orders=127.0.0.1:" + std::to_string(orders_port_),
+       "--default-timeout-ms=86400000", "--max-timeout-ms=86400000"});
+  const int port = gateway->WaitForPort();
+  ASSERT_GT(port, 0) << "the gateway with day-long budgets did not start";
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(seconds(20));
+  httplib::Result r = client.Get("/order?work_ms=0");
+  ASSERT_TRUE(r) << "GET /order: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+}
 
 // Scenario 1.
 TEST_F(DemoTest, NormalRequestAnswers200WithOneRequestIdAtEveryHop) {
@@ -109,10 +158,24 @@ TEST_F(DemoTest, NormalRequestAnswers200WithOneRequestIdAtEveryHop) {
   ASSERT_TRUE(r) << "GET /order: " << httplib::to_string(r.error());
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->get_header_value("X-Request-Id"), id);
-  EXPECT_NE(r->body.find("\"service\": \"inventory/east\", \"request_id\": \"" +
-                         id + "\""),
-            std::string::npos)
+  // The body is ctxdemo.OrderAnswer in protobuf's JSON mapping.
+  ctxdemo::OrderAnswer answer;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(r->body, &answer).ok())
+      << "the body is not an OrderAnswer: " << r->body;
+  EXPECT_EQ(answer.request_id(), id);
+  std::vector<std::string> services;
+  for (const ctxdemo::Hop& hop : answer.hops()) {
+    services.push_back(hop.service());
+    EXPECT_EQ(hop.request_id(), id) << hop.service() << " in " << r->body;
+    EXPECT_GT(hop.left_ms(), 0) << hop.service() << " in " << r->body;
+  }
+  EXPECT_EQ(services,
+            (std::vector<std::string>{"gateway", "orders", "inventory/east",
+                                      "inventory/west"}))
       << r->body;
+  EXPECT_EQ(r->body.find("\"left_ms\": \""), std::string::npos)
+      << "left_ms is a JSON string, want a number: " << r->body;
   EXPECT_TRUE(gateway_->WaitForLine({Tag(id), "gateway: 200"}, kCap));
   EXPECT_TRUE(orders_->WaitForLine({Tag(id), "orders: placed"}, kCap));
   EXPECT_TRUE(
@@ -172,6 +235,19 @@ class RawRequest {
   }
   ~RawRequest() { HangUp(); }
   [[nodiscard]] bool ok() const { return ok_; }
+  // ReadToEnd returns everything the server sends until it closes the
+  // connection (send "Connection: close"), waiting at most 10 s per read.
+  std::string ReadToEnd() {
+    const timeval cap{.tv_sec = 10, .tv_usec = 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &cap, sizeof cap);
+    std::string out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd_, buf, sizeof buf, 0)) > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
   void HangUp() {
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
@@ -250,6 +326,90 @@ TEST_F(DemoTest, HostileRequestIdIsReplacedAndLoggedOnlyEscaped) {
           << s->name() << " logged a raw escape byte: " << line;
     }
   }
+}
+
+// gRPC and httplib both set SO_REUSEPORT by default, with which a second copy
+// of a service bound the busy port and shared it in silence.
+TEST_F(DemoTest, SecondCopyOnABusyPortRefusesToStart) {
+  struct Copy {
+    const char* name;
+    const char* path;
+    int busy_port;
+  };
+  for (const Copy& copy :
+       {Copy{"inventory-second", CTX_DEMO_INVENTORY, inventory_port_},
+        Copy{"gateway-second", CTX_DEMO_GATEWAY, gateway_port_}}) {
+    auto second =
+        StartAlone(copy.name, copy.path,
+                   {"--listen=127.0.0.1:" + std::to_string(copy.busy_port)});
+    const std::optional<int> code = second->WaitForExit(kCap);
+    ASSERT_TRUE(code) << copy.name << " on busy port " << copy.busy_port
+                      << ": still running, want exit 1";
+    EXPECT_EQ(*code, 1) << copy.name;
+    EXPECT_TRUE(second->WaitForLine({"cannot listen on", "address in use"},
+                                    std::chrono::milliseconds(0)))
+        << copy.name << ": want \"address in use\" in its log";
+  }
+}
+
+// The gateway's /healthz asks orders with the standard gRPC health protocol.
+TEST_F(DemoTest, HealthzReportsOrdersServing) {
+  httplib::Result r = Get("/healthz", {});
+  ASSERT_TRUE(r) << "GET /healthz: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_NE(r->body.find("\"orders\": \"SERVING\""), std::string::npos)
+      << r->body;
+}
+
+TEST(DemoHealth, HealthzIs503WhenOrdersDoesNotAnswer) {
+  // Port 1 on loopback: nothing listens there.
+  auto gateway = StartAlone("gateway-no-orders", CTX_DEMO_GATEWAY,
+                            {"--listen=127.0.0.1:0", "--orders=127.0.0.1:1"});
+  const int port = gateway->WaitForPort();
+  ASSERT_GT(port, 0) << "the gateway did not start";
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(seconds(20));
+  httplib::Result r = client.Get("/healthz");
+  ASSERT_TRUE(r) << "GET /healthz: " << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("\"orders\": \"UNAVAILABLE\""), std::string::npos)
+      << r->body;
+}
+
+// --healthcheck is the compose healthcheck of the gRPC services.
+TEST_F(DemoTest, HealthCheckFlagExitsZeroForAServingService) {
+  auto probe = StartAlone(
+      "orders-healthcheck", CTX_DEMO_ORDERS,
+      {"--healthcheck", "--listen=127.0.0.1:" + std::to_string(orders_port_)});
+  const std::optional<int> code = probe->WaitForExit(kCap);
+  ASSERT_TRUE(code) << "demo_orders --healthcheck did not exit";
+  EXPECT_EQ(*code, 0);
+  EXPECT_TRUE(probe->WaitForLine({": SERVING"}, std::chrono::milliseconds(0)));
+}
+
+TEST(DemoHealth, HealthCheckFlagExitsOneWhenNothingAnswers) {
+  auto probe = StartAlone("inventory-healthcheck", CTX_DEMO_INVENTORY,
+                          {"--healthcheck", "--listen=127.0.0.1:1"});
+  const std::optional<int> code = probe->WaitForExit(kCap);
+  ASSERT_TRUE(code) << "demo_inventory --healthcheck did not exit";
+  EXPECT_EQ(*code, 1);
+}
+
+// A NUL inside a rejected id used to cut the logged value at the NUL, hiding
+// what followed it.
+TEST_F(DemoTest, RejectedRequestIdWithNulIsLoggedInFullEscaped) {
+  using namespace std::string_literals;
+  const std::string hostile = "e2e-nul\0after-the-nul"s;
+  RawRequest request(gateway_port_,
+                     "GET /order?work_ms=0 HTTP/1.1\r\nHost: demo\r\n"
+                     "Connection: close\r\nX-Request-Id: " +
+                         hostile + "\r\n\r\n");
+  ASSERT_TRUE(request.ok());
+  const std::string response = request.ReadToEnd();
+  EXPECT_TRUE(response.starts_with("HTTP/1.1 200")) << response;
+  EXPECT_TRUE(gateway_->WaitForLine(
+      {"invalid X-Request-Id replaced: \"e2e-nul\\x00after-the-nul\""}, kCap))
+      << "want the whole rejected id, its NUL escaped, in the gateway's log";
 }
 
 }  // namespace

@@ -116,6 +116,28 @@ int ServiceProcess::WaitForPort() {
   return std::atoi(line->c_str() + line->rfind(':') + 1);
 }
 
+std::optional<int> ServiceProcess::WaitForExit(
+    std::chrono::milliseconds timeout) {
+  if (pid_ < 0) return std::nullopt;
+  {
+    // The output closes when the process exits: no polling of the pid.
+    std::unique_lock lock(mu_);
+    if (!changed_.wait_for(lock, timeout, [&] { return closed_; })) {
+      return std::nullopt;
+    }
+  }
+  return Reap();
+}
+
+int ServiceProcess::Reap() {
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  if (reader_.joinable()) reader_.join();
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
 std::vector<std::string> ServiceProcess::Lines() const {
   std::lock_guard lock(mu_);
   return lines_;
@@ -130,11 +152,7 @@ void ServiceProcess::Stop() {
     changed_.wait_for(lock, std::chrono::seconds(5), [&] { return closed_; });
   }
   kill(-pid_, SIGKILL);  // a no-op for a group that is gone
-  int status = 0;
-  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  pid_ = -1;
-  if (reader_.joinable()) reader_.join();
+  Reap();
 }
 
 }  // namespace e2e

@@ -59,6 +59,11 @@ class ServiceProcess {
   // line (waiting up to 15 s), or -1.
   int WaitForPort();
 
+  // WaitForExit waits up to `timeout` for the process to exit on its own and
+  // returns its exit status (128 + the signal number when a signal ended it),
+  // or nullopt when it is still running. Call it from the owning thread.
+  std::optional<int> WaitForExit(std::chrono::milliseconds timeout);
+
   // Lines returns a copy of every output line so far.
   [[nodiscard]] std::vector<std::string> Lines() const;
 
@@ -70,6 +75,9 @@ class ServiceProcess {
 
  private:
   void ReadOutput(int fd);
+  // Reap waits for the exited (or killed) child and the reader thread, and
+  // returns the child's status as WaitForExit reports it.
+  int Reap();
 
   const std::string name_;
   const std::string log_path_;
