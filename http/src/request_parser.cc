@@ -296,7 +296,11 @@ RequestParser::State RequestParser::FinishHead() {
     expect_continue_ = false;
     return Complete();
   }
-  if (!chunked_) request_.body.reserve(length_);
+  // Reserve no more than a declared length a client has yet to send: the
+  // body grows as its bytes arrive, so a large limit never costs memory up
+  // front (nor a failed allocation on the loop thread).
+  constexpr uint64_t kMaxReserve = 64 * 1024;
+  if (!chunked_) request_.body.reserve(std::min(length_, kMaxReserve));
   state_ = State::kBody;
   return state_;
 }
@@ -332,7 +336,10 @@ RequestParser::State RequestParser::ParseChunked() {
         }
         if (i == 0) return Fail(400, "invalid chunk size");
         const std::string_view ext = line.substr(i);
-        if (!ext.empty() && TrimOws(ext).front() != ';') {
+        // Only a chunk extension (';' after optional whitespace) may follow
+        // the size: "5 " with nothing after the space is invalid too.
+        const std::string_view rest = TrimOws(ext);
+        if (!ext.empty() && (rest.empty() || rest.front() != ';')) {
           return Fail(400, "invalid chunk size");
         }
         for (const char c : ext) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,27 @@ TEST(RequestParser, OtherControlCharactersInValuesPass) {
   EXPECT_EQ(parser.Feed(
                 "GET / HTTP/1.1\r\nHost: h\r\nX-Request-Id: a\x1b[31m\r\n\r\n"),
             State::kComplete);
+}
+
+TEST(RequestParser, ChunkSizeFollowedOnlyByWhitespaceIsRejected) {
+  RequestParser parser{ParserLimits{}};
+  const State got = parser.Feed(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5 \r\nhello\r\n0\r\n\r\n");
+  EXPECT_EQ(got, State::kError) << "chunk size line \"5 \"";
+  EXPECT_EQ(parser.error_status(), 400);
+}
+
+TEST(RequestParser, HugeBodyLimitReservesNothingUpFront) {
+  ParserLimits limits;
+  limits.max_body_bytes = SIZE_MAX;  // "no limit"
+  RequestParser parser{limits};
+  // A declared length no allocator could satisfy: the head alone must not
+  // try to allocate it.
+  EXPECT_EQ(parser.Feed("POST / HTTP/1.1\r\nHost: h\r\n"
+                        "Content-Length: 999999999999999999\r\n\r\n"),
+            State::kBody);
+  EXPECT_EQ(parser.Feed("abc"), State::kBody);
 }
 
 }  // namespace
