@@ -249,7 +249,8 @@ int main(int argc, char** argv) {
 
   const char* signal = demo::WaitForShutdownSignal();
   spdlog::info("gateway stopping ({})", signal);
-  server.stop();  // cancels the requests in flight (503)
+  // Requests in flight get up to 5 s to finish; the rest are canceled (503).
+  server.Shutdown(std::chrono::seconds(5));
   serving.join();
   spdlog::info("gateway stopped");
   return 0;
