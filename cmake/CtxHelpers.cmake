@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers shared by every ctx component.
 
 # Sanitizer flags apply to everything built in this tree (our code and tests), so that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The demo's edge: Debian's nginx with docker/nginx.conf, in front of the gateway (see
 # docker/docker-compose.yml). Build context: the repository root.
 FROM debian:bookworm-slim

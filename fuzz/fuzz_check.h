@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fuzz/fuzz_check.h: the invariant check the fuzz targets share.
 //
 // CTX_FUZZ_CHECK(cond) aborts with the failed condition when an invariant of

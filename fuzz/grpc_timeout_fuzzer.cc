@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes ctx::ParseGrpcTimeout and its round trip through FormatGrpcTimeout,
 // and the grpc-timeout header as the HTTP bridge reads it.
 

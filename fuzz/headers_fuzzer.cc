@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes whole header sets as the HTTP bridge reads them: the input is split
 // into lines, each line into name and value at the first ':', so repeated,
 // conflicting and odd headers all occur.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes request-id validation and acceptance, the X-Request-Id header as the
 // HTTP bridge reads it, and LogSafe (how a rejected id may appear in a log).
 

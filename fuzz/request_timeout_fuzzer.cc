@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes ctx::ParseRequestTimeout (X-Request-Timeout, milliseconds) and the
 // header as the HTTP bridge reads it, alone and next to a grpc-timeout.
 

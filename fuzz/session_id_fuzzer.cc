@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes session ids: X-Session-Id, and the session cookie found by
 // ctx::http::FindCookie in a Cookie header built from the input.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fuzzes the W3C trace headers: ParseTraceparent, ParseTracestate and
 // FilterBaggage on the whole input, and AcceptTraceContext on the input split
 // into lines, each line "p:", "s:" or "b:" followed by one value of

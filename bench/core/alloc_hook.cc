@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bench binary's global operator new/delete: malloc/free plus thread-local
 // counters (see alloc_hook.h). Sized and aligned forms all land here.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench/core/alloc_hook.h: counts heap allocations made by the calling thread,
 // so benchmarks can report allocs/op and B/op the way `go test -benchmem` does.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The C++ floor: std::stop_source + std::stop_callback doing what WithCancel +
 // cancel does (allocate a stop state, register, request stop). It has no tree,
 // deadline, value or cause. Rows as in reference.md.

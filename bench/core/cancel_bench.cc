@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Creating and canceling contexts: the rows of Go's benchmark_test.go
 // (CommonParentCancel, CancelTree, CheckCanceled, ContextCancelDone) and
 // reference.md's WithCancel / WithTimeout + cancel. Names match the Go file in

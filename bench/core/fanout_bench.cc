@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fan-out: a parent with N WithCancel children; the time from the parent's
 // cancel() until every child has been observed done (each child's Done()
 // checked once cancel returns). Setup and teardown are not timed.

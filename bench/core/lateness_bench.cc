@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Timer lateness: how long after its deadline a waiting thread sees a context
 // done, with 100,000 other timers armed. Reports p50/p99/max in microseconds;
 // the benchmark's own time is the p99.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One million live WithTimeout contexts (random 1-10 s deadlines): time to
 // create them, what each costs in memory, and time to cancel them all; and the
 // same under one cancelable parent, canceled once to reach all of them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Go: BenchmarkWithTimeout — two threads each create 10 WithTimeout(1h)
 // contexts and cancel them, while `concurrency` other timers stay armed.
 

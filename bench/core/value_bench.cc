@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Value lookups: a key found `depth` layers up a chain of WithValue contexts,
 // and Go's BenchmarkDeepValueSameGoRoutine (a missing key through `depth`
 // layers).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Package ctxbench mirrors bench/core (ctx's Google Benchmark suite) with Go's
 // context package, so bench/compare can run both in one go and print ratios.
 // Benchmark names match the C++ ones; Go's own benchmarks from

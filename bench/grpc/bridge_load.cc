@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bench/grpc/bridge_load.cc: load figures for the gRPC bridge (ctx::grpc), over
 // loopback.
 //

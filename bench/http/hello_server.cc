@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // hello_server: a bare httplib::Server and a ctx::http::Server with the same
 // trivial GET /hello route, in one process, for wrk to compare.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // latency_bench: how fast the HTTP bridge notices that a request is over.
 //
 //   disconnect/close/1.1  client closes (FIN) while the handler waits on its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cancel nodes: registration with the nearest cancelable ancestor,
 // first-cancel-wins, and the cascade. The children lists themselves (linking,
 // unlinking, the split per CPU) are in child_lists.cc.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/cancel_node.h: the cancelable node (Go's cancelCtx) and the timer
 // node (timerCtx). Internal.
 //

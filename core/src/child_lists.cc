@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A cancel node's children lists: a child links itself into its nearest
 // cancelable ancestor's list and leaves it on its own cancel or destruction;
 // a parent found contended splits its list per CPU (CancelNode::ChildShard).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ctx/clock.h"
 
 #include "ctx/internal/clock_pair.h"

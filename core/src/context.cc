@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The context tree: roots, the With* constructors, values, AfterFunc, and node
 // destruction.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Waiting on a done signal: a futex on the state word, no mutex or condvar per
 // context.
 

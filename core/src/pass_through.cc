@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pass-through headers: which names may be configured, which values are
 // forwarded. See ctx/pass_through.h.
 

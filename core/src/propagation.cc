@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Wire formats shared by the bridges: timeouts, ids, log-safe rendering. See
 // ctx/propagation.h.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/random_bytes.h: the random bytes behind request ids and trace ids.
 // Internal.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Timer nodes: a cancel node whose deadline is armed in the shared timer
 // service.
 

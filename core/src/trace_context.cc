@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // W3C Trace Context and Baggage: parsing, formatting, the inbound step. See
 // ctx/trace_context.h.
 

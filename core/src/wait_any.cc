@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WaitAny: one futex word, woken by an AfterFunc on each context.
 
 #include <memory>

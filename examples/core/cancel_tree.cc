@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Canceling a parent reaches every descendant (a grandchild here), never an
 // ancestor, and AfterFunc reports each end on the canceling thread.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Two workers share one context with a 2 s timeout; each stops as soon as the
 // timeout fires. (The seed notes' first Go example, in ctx.)
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Request-scoped values flow down the tree: every descendant sees its nearest
 // ancestor's value.
 

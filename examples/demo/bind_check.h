@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/bind_check.h: why a service could not listen.
 //
 // Neither gRPC's ServerBuilder nor httplib says why a bind failed. After

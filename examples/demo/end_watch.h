@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/end_watch.h: one log line when a request's context ends while
 // its handler is still working.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/gateway.cc: the edge of the demo. An HTTP service (the ctx
 // HTTP bridge) whose GET /order places an order through the orders service over
 // gRPC. The request's context comes from the bridge: its deadline from

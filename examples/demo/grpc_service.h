@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/grpc_service.h: what orders and inventory share as gRPC
 // servers: the ctx interceptor, listening, shutdown and the health probe.
 

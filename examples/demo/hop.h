@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/hop.h: what a demo service saw of a request when its handler
 // started (ctxdemo.Hop in proto/demo.proto), in milliseconds.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/inventory.cc: the last hop of the demo. A gRPC service whose
 // Reserve does `work_ms` of simulated work, and stops as soon as the call's
 // context ends: a deadline that passes, a caller that cancels, a client that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/order_json.h: the gateway's JSON answers, rendered by
 // protobuf's JSON printer from ctxdemo.OrderAnswer and ctxdemo.ErrorAnswer
 // (proto/demo.proto), with the field names as the .proto writes them:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/orders.cc: the middle hop of the demo. A gRPC service whose
 // PlaceOrder reserves the item in two warehouses at once: a fan-out of two
 // Inventory calls under one context. The first reservation to fail cancels the

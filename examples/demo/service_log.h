@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/service_log.h: how each demo service sets up spdlog.
 //
 // One line per event on stdout, flushed at once (so `docker logs`, a pipe or a

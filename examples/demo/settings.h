@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/settings.h: the command line of a demo service, parsed by
 // CLI11 (Debian: libcli11-dev).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/shutdown.h: waiting for SIGINT / SIGTERM in a demo service.
 //
 //   int main() {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // examples/demo/validate.h: the checks the demo services apply to request
 // fields before using or logging them (fields come from the wire: untrusted).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The handler's accessor. See ctx/grpc/call_context.h.
 
 #include "ctx/grpc/call_context.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A server call's record, the registry that finds it, and the starting-call
 // marker. See call_state.h.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // grpc/src/call_state.h: the bridge's record of one server call, and the map
 // from a call's grpc::ServerContextBase to it. Internal.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Outgoing calls bound to a context. See ctx/grpc/client_context.h.
 
 #include "ctx/grpc/client_context.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "gpr_clock.h"
 
 #include <algorithm>

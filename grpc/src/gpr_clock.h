@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // grpc/src/gpr_clock.h: deadlines between ctx::Clock and gRPC's own clocks
 // (gpr_timespec), without a detour through system_clock. Internal.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading ids from client metadata. See incoming_metadata.h.
 
 #include "incoming_metadata.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // grpc/src/incoming_metadata.h: reading the request id and session id from
 // untrusted client metadata. Internal.
 

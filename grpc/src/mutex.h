@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // grpc/src/mutex.h: the bridge's lock types (see ctx/internal/std_mutex.h).
 // Internal.
 

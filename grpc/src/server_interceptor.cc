@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server interceptor: builds each call's context and ends it. See
 // ctx/grpc/server_interceptor.h.
 //

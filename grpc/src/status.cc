@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Context errors to gRPC statuses, in one place. The table is in
 // ctx/grpc/status.h.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sync-API cancellation watcher. See sync_watcher.h for the rules it keeps.
 
 #include "sync_watcher.h"

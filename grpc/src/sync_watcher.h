@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // grpc/src/sync_watcher.h: the thread that notices canceled sync-API calls.
 // Internal.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx::http::Client: context headers out, context-bounded waits, clear
 // errors. See ctx/http/client.h.
 

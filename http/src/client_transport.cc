@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // httplib's client with context-bounded waits. See client_transport.h.
 
 #include "client_transport.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/client_transport.h: httplib's client with waits that end when a
 // context is done, the check that keeps unsafe bytes off the wire, and the
 // gate that serializes a Client's calls. Internal.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-connection state and the disconnect rule. See connection.h.
 
 #include "connection.h"

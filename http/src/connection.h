@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/connection.h: one client connection of a ctx::http::Server, shared
 // by the server loop (server_loop.h) and the worker serving its requests.
 // Internal.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Reading the context headers of an inbound request. See
 // ctx/http/request_headers.h for the rules.
 

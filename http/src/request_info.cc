@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Printing a RequestInfo. See ctx/http/request_info.h.
 
 #include "ctx/http/request_info.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The default request log hook: spdlog. See ctx/http/request_log.h.
 
 #include "ctx/http/request_log.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request framing. See request_parser.h for the rules.
 
 #include "request_parser.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/request_parser.h: the server's HTTP/1.x request framing (RFC 9112),
 // fed bytes as they arrive, with limits. Internal.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The worker's httplib::Stream. See request_stream.h.
 
 #include "request_stream.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/request_stream.h: the httplib::Stream a ctx::http::Server worker
 // hands to httplib for one request. Internal.
 //

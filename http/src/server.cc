@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx::http::Server: the connection loop and the handler wrapper. See
 // ctx/http/server.h; the disconnect rule is in connection.h.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server's connection layer. See server_loop.h.
 //
 // Lock order: ServerLoop::mu_ before Connection::mu_ is never needed; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/server_loop.h: the connection layer of a ctx::http::Server: the
 // listening socket, accept, reading and framing requests with limits and
 // deadlines, disconnect watching and the drain on shutdown, all on one

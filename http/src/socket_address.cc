@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Socket addresses as text. See socket_address.h.
 
 #include "socket_address.h"

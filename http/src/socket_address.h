@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/socket_address.h: socket addresses as httplib reports them.
 // Internal.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Our httplib::Stream over a socket. See socket_stream.h for why it exists.
 
 #include "socket_stream.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // http/src/socket_stream.h: our httplib::Stream over a connected TCP socket,
 // used by the client (the server frames requests itself: server_loop.h).
 // Internal.

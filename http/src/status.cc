@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Outcome-to-status mapping and the transport error category. See
 // ctx/http/status.h for the table.
 

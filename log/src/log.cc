@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ctx/log/log.h"
 
 #include <spdlog/spdlog.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by scripts/test and scripts/demo: logging and dependency installation.
 
 ctx_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }

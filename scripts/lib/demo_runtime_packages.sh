@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # scripts/lib/demo_runtime_packages.sh BINARY...: the Debian packages that hold the shared libraries the
 # given binaries load (ldd, then dpkg -S), one per line. docker/Dockerfile's build stage runs it on the
 # demo binaries so that the runtime stage installs exactly what they link, never a hand-kept list.

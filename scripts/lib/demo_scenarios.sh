@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The five scenarios of the three-service demo, sent through nginx, and their report (sourced by scripts/demo, after
 # scripts/lib/demo_services.sh has started the services and nginx: DEMO_GATEWAY, DEMO_LOG_*).
 #

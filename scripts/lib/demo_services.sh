@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Starting and stopping the three demo services (sourced by scripts/demo).
 #
 #   demo_start_all BIN_DIR LOG_DIR   inventory, then orders, then gateway, each on the address in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AfterFunc: callbacks once a context is done, and the stop handle's races.
 
 #include <atomic>

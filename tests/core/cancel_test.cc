@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WithCancel / WithCancelCause: Go's cancellation rules, one test per rule.
 
 #include <thread>

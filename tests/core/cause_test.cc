@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Cause: which error explains a context's end (Go 1.20+ WithCancelCause, *Cause
 // deadlines).
 

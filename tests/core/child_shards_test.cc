@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A parent whose children come and go on several CPUs at once splits its
 // children list per CPU. Cancellation must reach every child on every list,
 // a child must leave the list that holds it from any CPU, and children linked

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/core/cpu_pinning.h: running test code on chosen CPUs, so that every
 // per-CPU shard (timer heaps, split children lists) is used even on a small
 // machine.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WithDeadline / WithTimeout: timers, the parent-deadline shortcut, edges of
 // the clock.
 

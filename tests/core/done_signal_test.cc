@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // DoneSignal: waiting, timed waits, std::stop_token and file-descriptor
 // interop.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors: the ctx category, its portable conditions, and ctx::Error.
 
 #include "ctx/errors.h"

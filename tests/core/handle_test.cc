@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Handles keep their promises (ctx/context.h): what copy, move and assignment
 // of Context, CancelFunc, CancelCauseFunc and StopFunc leave in the source and
 // the target, and what each keeps alive (live node counts).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // No leak by construction: forgotten cancels, dropped trees and timers leave no
 // node alive.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NodePool serves the blocks of cancel and timer nodes. Blocks must be
 // distinct and whole, reused once freed (on any thread), and never lost: not
 // when a thread exits with blocks in its cache, nor when a thread_local

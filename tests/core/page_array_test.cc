@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PageArray (the timer heaps' storage) grows by moving its pages instead of
 // copying: every element must survive each move, including the moves into
 // huge-page-aligned regions past 2 MiB.

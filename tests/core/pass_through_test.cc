@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for ctx/pass_through.h: which headers may be passed on, and which
 // values are.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for ctx/propagation.h: the wire formats both bridges share.
 
 #include "ctx/propagation.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Race hunting: each test lines up two operations that can meet on one node,
 // round after round, and checks that every node is freed exactly once (live
 // node counts; ASan and TSan see the rest). Bounded by rounds, never by wall

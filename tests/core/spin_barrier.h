@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/core/spin_barrier.h: lining up two threads closely, so that what each
 // does next truly races.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Concurrency stress: many threads creating, canceling and destroying children
 // of shared parents while others wait. Bounded by iteration counts, never by
 // wall time; run under TSan in CI.

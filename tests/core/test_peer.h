@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/core/test_peer.h: what core tests may observe of the internals, through
 // one named peer.
 

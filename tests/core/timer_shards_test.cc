@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The timer service keeps one heap per CPU: timers armed on different CPUs
 // must fire as if there were one heap. Threads are pinned to each CPU the test
 // may run on, so every shard is used even on a small machine.

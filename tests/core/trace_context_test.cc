@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests for ctx/trace_context.h: W3C Trace Context and Baggage.
 
 #include "ctx/trace_context.h"

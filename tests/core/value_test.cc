@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WithValue / WithoutCancel: typed keys, nearest wins, values survive
 // WithoutCancel.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // WaitAny: one thread waiting on many contexts.
 
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // End-to-end: the three demo services (examples/demo/) as separate processes
 // on ephemeral loopback ports, driven through the four scenarios of issue 7
 // (the same ones scripts/demo shows). Outcomes are read from the gateway's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A ctx::http::Server behind a real nginx, as a service would be deployed:
 // nginx runs as a child process on loopback with its default proxy settings
 // (proxy_pass, which speaks HTTP/1.0 to the upstream, plus X-Request-Id from

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/e2e/run_demo_scenarios.sh BIN_DIR LOG_DIR: the scenarios part of scripts/demo (the same
 # scripts/lib files), run against the demo binaries in BIN_DIR. Fails when a scenario check fails; stops
 # every service it started, whatever happens.

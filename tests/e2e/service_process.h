@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/e2e/service_process.h: one demo service run as a child process, with
 // its output captured line by line, for the end-to-end tests.
 //

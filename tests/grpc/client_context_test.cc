@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // BoundClientContext: what an outgoing call carries, failing fast when the
 // context is already done, and the cancel registration's lifetime.
 

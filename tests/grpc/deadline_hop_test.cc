@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Deadlines shrink at every hop, on the wire: what a callee's ServerContext
 // gets ends before its caller's deadline, at every budget gRPC can carry,
 // although gRPC rounds the grpc-timeout it sends up.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hostile client metadata: CRLF, NUL, non-ASCII, 64 KiB values, many
 // duplicates, log-line lookalikes, absurd deadlines. Values are validated and
 // replaced, never stored, echoed or logged raw, and never crash the server.

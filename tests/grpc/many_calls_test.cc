@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many calls in flight canceled at once: every context ends, and no call state
 // outlives its call.
 

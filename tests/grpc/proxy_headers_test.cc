@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Proxy conventions over a real gRPC server: Envoy's budget header (trusted
 // only when configured), the minimum budget, and the DEADLINE_EXCEEDED
 // marker in trailing metadata.

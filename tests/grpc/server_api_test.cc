@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The call context under each server API (sync, callback, async): what it
 // carries, and every way it ends: client cancel, deadline, call end, server
 // shutdown, root cancel.

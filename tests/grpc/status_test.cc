@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StatusFromContext / StatusFromError: the one mapping from context errors to
 // gRPC status codes.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Streaming calls canceled mid-stream: the handler's context ends, for the
 // sync, callback and async APIs; for the async API, also that the cancel is
 // the bridge's doing and that nothing of the call outlives it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The sync watcher's lifetime: servers (and their watchers) destroyed while the
 // watcher still sweeps their calls.
 

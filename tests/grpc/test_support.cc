@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test servers and services for the gRPC bridge suite. See test_support.h.
 
 #include "test_support.h"

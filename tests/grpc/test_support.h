@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/grpc/test_support.h: servers on 127.0.0.1 with ephemeral ports, test
 // services for the three server APIs, and helpers to wait for events without
 // sleeping.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Three services in one process, A -> B -> C (A and B sync and forwarding
 // through BoundClientContext, C callback): the request id, cancellation, the
 // deadline, the trace context and pass-through metadata travel the whole

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx::http::Client: context headers out, abort on cancel and deadline, and
 // errors that say which.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx::http::Client and time: a call waiting for another honours its own
 // context, the budget sent never exceeds what the caller has left, and the
 // socket timeouts follow the context's deadline.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx::http::Client on the wire: what a raw TCP server on loopback receives.
 // No value from a context or a caller can add a header or a request, and no
 // call reads an answer that was not its own.

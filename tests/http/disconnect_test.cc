@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The disconnect rule: a client that closes, half-closes or resets while its
 // handler runs cancels the handler's context, for HTTP/1.0 and 1.1;
 // keep-alive and pipelining never do.

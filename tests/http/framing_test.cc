@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Request framing (RFC 9112) over real loopback sockets: every body is read
 // or the connection closed, and no byte after a malformed request is parsed
 // as a request. One test per smuggling shape: each hides "GET /order" where a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ServerLimits: each limit answers with its status and closes, and the
 // defaults leave ordinary requests alone.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many concurrent requests: exactly the ones whose clients leave are
 // canceled; the others complete.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Proxy conventions in the HTTP bridge: Envoy's budget header (trusted only
 // when configured), the minimum budget, and the x-ctx-deadline-exceeded
 // marker on 504s, which ctx::http::Client reports as a deadline.

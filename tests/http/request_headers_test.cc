@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The header rules of ctx/http/request_headers.h, one test per rule, without
 // sockets.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request framing on its own (http/src/request_parser.h): the same
 // requests come out however the bytes are split, and what it hands httplib.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The request context a ctx::http::Server handler gets, and what the client
 // receives for each header rule and each way the context can end.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Graceful shutdown: no new connections, every complete request answered,
 // handlers canceled after the grace period, and Shutdown bounded whatever
 // clients do.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Slow clients cannot starve handlers: a connection takes a worker only once
 // its request is complete.
 

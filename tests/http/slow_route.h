@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/http/slow_route.h: a handler that runs until its context ends or the
 // test releases it, and records how its context ended.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Helpers for the HTTP bridge tests. See test_util.h.
 
 #include "test_util.h"

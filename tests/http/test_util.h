@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tests/http/test_util.h: loopback servers, raw sockets and one-shot events
 // for the HTTP bridge tests.
 

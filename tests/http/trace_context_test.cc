@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The trace context over real HTTP hops: three ctx::http::Servers, A -> B -> C,
 // each forwarding with a ctx::http::Client. The trace id stays, each hop gets
 // a new span id, tracestate and baggage travel as received; configured

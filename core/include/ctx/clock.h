@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/clock.h: deadline arithmetic shared by the bridges (not in Go, where
 // time.Time is both clocks).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/context.h: Go's context package in C++20.
 //
 // A Context carries a deadline, a cancellation signal and request-scoped values

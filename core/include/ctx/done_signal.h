@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/done_signal.h: what `Context::Done()` returns, a waitable "this context
 // is done" signal.
 //

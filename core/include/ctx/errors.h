@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/errors.h: the errors a context reports.
 //
 // A context that is done reports why through `Context::Err()`, a

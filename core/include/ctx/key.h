@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/key.h: typed keys for request-scoped values.
 //
 // Go keys values by `interface{}` and asks callers to define unexported key

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/pass_through.h: headers a service passes on unchanged, from the request
 // it serves to the calls it makes (not in Go). No transport code here.
 //

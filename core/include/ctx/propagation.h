@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/propagation.h: the wire formats both bridges share (not in Go). No
 // transport code here.
 //

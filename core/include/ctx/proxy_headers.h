@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/proxy_headers.h: the headers ctx shares with proxies and meshes (not in
 // Go). No transport code here.
 //

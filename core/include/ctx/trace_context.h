@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/trace_context.h: W3C Trace Context and Baggage, carried from hop to hop
 // without a tracing SDK (not in Go). No transport code here.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/wait.h: waiting on several contexts at once (not in Go, where `select`
 // does it).
 //

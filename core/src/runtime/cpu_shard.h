@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/cpu_shard.h: picking a per-CPU shard, for structures that
 // split one lock into several so that threads on different CPUs do not share a
 // cache line (the timer service's heaps, a busy parent's children lists).

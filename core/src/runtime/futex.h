@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/futex.h: the two futex calls ctx waits with (Linux).
 // Internal.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/live_nodes.h: a count of live context nodes, for leak tests.
 // Internal.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/mutex.h: a 4-byte annotated mutex for context nodes.
 // Internal.
 //

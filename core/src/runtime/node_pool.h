@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/node_pool.h: fixed-size blocks for cancel and timer nodes.
 // Internal.
 //

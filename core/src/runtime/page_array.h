@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/page_array.h: a growable array in its own pages, for the
 // timer heaps. Internal.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/page_memory.h: memory mapped straight from the kernel, for
 // the node pool's chunks and the timer heaps' arrays. Internal.
 //

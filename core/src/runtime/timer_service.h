@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/src/runtime/timer_service.h: the one process-wide timer thread behind
 // every deadline. Internal.
 //

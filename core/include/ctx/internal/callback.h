@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/internal/callback.h: the record behind AfterFunc and the other done
 // callbacks. Not API.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/internal/clock_pair.h: reading ctx::Clock and another clock at one
 // instant, for converting deadlines between them (ctx/clock.h, the gRPC
 // bridge's gpr clocks). Not API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/internal/node.h: the part of a context node that inline code needs. Not
 // API: everything here may change without notice. The cancel and timer nodes
 // live in core/src/.

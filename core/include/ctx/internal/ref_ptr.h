@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/internal/ref_ptr.h: the one reference-counted pointer behind every ctx
 // handle (Context, CancelFunc, CancelCauseFunc, StopFunc). Not API.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/internal/std_mutex.h: std::mutex with clang thread-safety annotations,
 // for the bridges' own locks. Not API.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/internal/thread_annotations.h: lock-policy annotations checked by clang's
 // -Wthread-safety and empty under other compilers (where they still document
 // the policy to the reader). Not API.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/grpc/call_context.h: the accessor a gRPC handler uses to get its call's
 // ctx::Context.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/grpc/client_context.h: an outgoing gRPC call that carries a ctx::Context.
 //
 // BoundClientContext owns a grpc::ClientContext set up from a context: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/grpc/server_interceptor.h: one ctx::Context per incoming gRPC call.
 //
 // Install the interceptor factory on a grpc::ServerBuilder; every call then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/grpc/status.h: how a context's end becomes a grpc::Status, in one place.
 //
 //   ctx::Context c = ctx::grpc::CallContext(sc);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/http/client.h: an HTTP client whose calls carry a ctx::Context.
 //
 // Each call takes a context and

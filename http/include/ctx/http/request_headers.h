@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/http/request_headers.h: what an inbound HTTP request says about its
 // context, read and judged without any I/O.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/http/request_info.h: the values ctx::http::Server puts in every request
 // context.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/http/request_log.h: the log lines the HTTP bridge writes, and the hook
 // that writes them.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/http/server.h: a cpp-httplib server whose handlers get a ctx::Context
 // that ends when the client goes away or its time budget runs out.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/http/status.h: how the HTTP bridge maps context outcomes to HTTP, in one
 // place.
 //

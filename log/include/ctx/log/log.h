@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/log/log.h: spdlog lines that say which request they belong to and how
 // much of its deadline is left (not in Go).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ctx/log/prefix.h: the request prefix every ctx::log line starts with (not in
 // Go).
 //
