@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# The five scenarios of the three-service demo, sent through nginx, and their report (sourced by scripts/demo, after
+# The six scenarios of the three-service demo, sent through nginx, and their report (sourced by scripts/demo, after
 # scripts/lib/demo_services.sh has started the services and nginx: DEMO_GATEWAY, DEMO_LOG_*).
 #
 # Each scenario sends requests with curl, then reads the three services' logs: every line a service
@@ -19,7 +19,8 @@ demo_lines() {
 
 # demo_left LOG ID TEXT: the remaining budget ("1987ms") on the first line of ID containing TEXT.
 demo_left() {
-  demo_lines "$1" "$2" "$3" | head -n 1 | sed -n 's/^[^[]*\[req=[^ ]* left=\([^] ]*\).*/\1/p'
+  demo_lines "$1" "$2" "$3" | head -n 1 |
+    sed -n 's/^[^[]*\[req=[^ ]*\( trace=[^ ]*\)\{0,1\} left=\([^] ]*\).*/\2/p'
 }
 
 # demo_us LOG ID TEXT: when the first line of ID containing TEXT was written, in microseconds since
@@ -238,8 +239,30 @@ demo_scenario_nginx_hangup() {
     test -n "$(demo_lines "$DEMO_LOG_ORDERS" "${id:-none}" "orders: context ended while working")" \
     -a -n "$(demo_lines "$DEMO_LOG_INVENTORY" "${id:-none}" "inventory/east: stopped work")" \
     -a -n "$(demo_lines "$DEMO_LOG_INVENTORY" "${id:-none}" "inventory/west: stopped work")"
-  # The scenario a trace-context change extends: curl sends a traceparent, and every hop's log shows
-  # the same trace id (not checked yet: the bridges do not carry trace context on this branch).
+}
+
+# demo_trace LOG ID: the trace id on LOG's first line for request ID.
+demo_trace() {
+  demo_lines "$1" "$2" | head -n 1 | sed -n 's/^[^[]*\[req=[^ ]* trace=\([0-9a-f]*\) .*/\1/p'
+}
+
+demo_scenario_trace() {
+  local id=demo-trace-$RANDOM$RANDOM trace parent
+  trace=$(printf '%08x' $RANDOM$RANDOM $RANDOM$RANDOM $RANDOM$RANDOM $RANDOM$RANDOM | cut -c1-32)
+  parent=00f067aa0ba902b7
+  echo
+  echo "== 6. A W3C traceparent from the client, through nginx and every hop"
+  echo "   curl -H 'traceparent: 00-$trace-$parent-01' '/order'"
+  demo_get "/order?item=book&qty=1&work_ms=10" -H "X-Request-Id: $id" -H "X-Request-Timeout: 2000" \
+    -H "traceparent: 00-$trace-$parent-01"
+  printf '   outcome:     %s; trace ids logged: gateway %s, orders %s, inventory %s\n' "$CODE" \
+    "$(demo_trace "$DEMO_LOG_GATEWAY" "$id")" "$(demo_trace "$DEMO_LOG_ORDERS" "$id")" \
+    "$(demo_trace "$DEMO_LOG_INVENTORY" "$id")"
+  demo_check "200 OK" test "$CODE" = 200
+  demo_check "gateway, orders and inventory logged the client's trace id" \
+    test "$(demo_trace "$DEMO_LOG_GATEWAY" "$id")" = "$trace" \
+    -a "$(demo_trace "$DEMO_LOG_ORDERS" "$id")" = "$trace" \
+    -a "$(demo_trace "$DEMO_LOG_INVENTORY" "$id")" = "$trace"
 }
 
 # demo_wait_nginx_line TEXT: waits (up to 5 s) until nginx's log has a line containing TEXT.
@@ -260,6 +283,7 @@ demo_run_scenarios() {
   demo_scenario_hangup
   demo_scenario_ids
   demo_scenario_nginx_hangup
+  demo_scenario_trace
   rm -rf "$DEMO_TMP"
   return "$DEMO_FAILED"
 }
