@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ctx/export.h"
 #include "ctx/key.h"
 
 namespace ctx {
@@ -71,13 +72,15 @@ inline constexpr std::size_t kMaxPassThroughValueLength = 256;
 // the connection or the message (host, connection, keep-alive, te, trailer,
 // transfer-encoding, upgrade, proxy-*, content-*, cookie, authorization,
 // user-agent, accept*, ending in `-bin`).
-[[nodiscard]] bool IsValidPassThroughName(std::string_view name) noexcept;
+[[nodiscard]] CTX_EXPORT bool IsValidPassThroughName(
+    std::string_view name) noexcept;
 
 // IsValidPassThroughValue reports whether `value` may be forwarded: 1 to
 // kMaxPassThroughValueLength bytes, each 0x20..0x7E, not starting or ending
 // with a space. Such a value can be sent on either transport and logged as
 // is.
-[[nodiscard]] bool IsValidPassThroughValue(std::string_view value) noexcept;
+[[nodiscard]] CTX_EXPORT bool IsValidPassThroughValue(
+    std::string_view value) noexcept;
 
 // PassThroughNames is a validated list of names (see MakePassThroughNames).
 using PassThroughNames = std::vector<std::string>;
@@ -86,18 +89,18 @@ using PassThroughNames = std::vector<std::string>;
 // with IsValidPassThroughName; throws std::invalid_argument naming the first
 // invalid one (configuration is not wire input: a mistake there should stop
 // the program, not be skipped silently).
-[[nodiscard]] PassThroughNames MakePassThroughNames(
-    std::span<const std::string> names);
-[[nodiscard]] PassThroughNames MakePassThroughNames(
-    std::initializer_list<std::string> names);
+[[nodiscard]] CTX_EXPORT PassThroughNames
+MakePassThroughNames(std::span<const std::string> names);
+[[nodiscard]] CTX_EXPORT PassThroughNames
+MakePassThroughNames(std::initializer_list<std::string> names);
 
 // AcceptPassThrough appends {name, value} to `out` when `values` (every value
 // of the header `name` that arrived) holds exactly one value that passes
 // IsValidPassThroughValue; returns whether it did. `name` must come from
 // MakePassThroughNames.
-bool AcceptPassThrough(std::string_view name,
-                       std::span<const std::string_view> values,
-                       PassThroughHeaders& out);
+CTX_EXPORT bool AcceptPassThrough(std::string_view name,
+                                  std::span<const std::string_view> values,
+                                  PassThroughHeaders& out);
 
 }  // namespace ctx
 

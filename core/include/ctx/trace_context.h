@@ -41,6 +41,7 @@
 #include <string>
 #include <string_view>
 
+#include "ctx/export.h"
 #include "ctx/key.h"
 #include "ctx/propagation.h"
 
@@ -111,7 +112,8 @@ struct Traceparent {
 //     separators, an all-zero trace id or parent id, surrounding spaces (the
 //     caller strips HTTP's optional whitespace).
 // Flags are returned as sent; FormatTraceparent keeps only the known ones.
-ParseResult<Traceparent> ParseTraceparent(std::string_view value) noexcept;
+CTX_EXPORT ParseResult<Traceparent> ParseTraceparent(
+    std::string_view value) noexcept;
 
 // ParseTracestate validates a `tracestate` value (several header lines joined
 // with ',') and returns it normalized: the list-members with the optional
@@ -124,7 +126,7 @@ ParseResult<Traceparent> ParseTraceparent(std::string_view value) noexcept;
 // invalid, a key repeats, or there are more than kMaxTracestateMembers
 // members. A valid result longer than kTracestateBudget is then cut as the
 // constants above say; the result may be empty.
-ParseResult<std::string> ParseTracestate(std::string_view value);
+CTX_EXPORT ParseResult<std::string> ParseTracestate(std::string_view value);
 
 // FilterBaggage returns the valid members of a `baggage` value (several header
 // lines joined with ','), each without its optional whitespace (around the
@@ -135,7 +137,7 @@ ParseResult<std::string> ParseTracestate(std::string_view value);
 // past kMaxBaggageMembers or kMaxBaggageBytes are dropped from the end. Values
 // are kept as sent (percent-encoded), never decoded. Never fails; the result
 // may be empty, and holds only bytes 0x21-0x7E.
-[[nodiscard]] std::string FilterBaggage(std::string_view value);
+[[nodiscard]] CTX_EXPORT std::string FilterBaggage(std::string_view value);
 
 // TraceContext is the trace a request belongs to, as kept in its context under
 // kTraceContextKey. `parent_id` is the span id the headers name as parent:
@@ -156,30 +158,30 @@ struct TraceContext {
 
 // operator<< writes the traceparent of tc (never its baggage, which may hold
 // application data). For ctx::ToString and logs.
-std::ostream& operator<<(std::ostream& os, const TraceContext& tc);
+CTX_EXPORT std::ostream& operator<<(std::ostream& os, const TraceContext& tc);
 
 // kTraceContextKey is the context value under which both bridges store the
 // trace of the current request, and from which their clients forward it.
 inline constexpr Key<TraceContext> kTraceContextKey{"trace-context"};
 
 // NewSpanId returns a fresh random, valid span id.
-[[nodiscard]] SpanId NewSpanId();
+[[nodiscard]] CTX_EXPORT SpanId NewSpanId();
 
 // NewTrace starts a trace: a fresh random trace id and parent id, flags
 // kTraceFlagSampled when `sampled`, no tracestate, the given baggage (use
 // FilterBaggage on anything from the wire).
-[[nodiscard]] TraceContext NewTrace(bool sampled = false,
-                                    std::string baggage = {});
+[[nodiscard]] CTX_EXPORT TraceContext NewTrace(bool sampled = false,
+                                               std::string baggage = {});
 
 // ChildForCall returns the trace context an outgoing call carries: the same
 // trace id, flags, tracestate and baggage, and a new random parent id (a new
 // span per call).
-[[nodiscard]] TraceContext ChildForCall(const TraceContext& tc);
+[[nodiscard]] CTX_EXPORT TraceContext ChildForCall(const TraceContext& tc);
 
 // FormatTraceparent renders a version-00 traceparent of tc ("00-<trace
 // id>-<parent id>-<flags>", 55 characters), flags limited to
 // kKnownTraceFlags.
-[[nodiscard]] std::string FormatTraceparent(const TraceContext& tc);
+[[nodiscard]] CTX_EXPORT std::string FormatTraceparent(const TraceContext& tc);
 
 // OutgoingTraceHeaders is what an outgoing call sends: the header values,
 // empty when that header is not to be sent.
@@ -196,7 +198,8 @@ struct OutgoingTraceHeaders {
 // holding bytes outside 0x20-0x7E, which gRPC's C++ client aborts on) are not
 // sent; nor is anything when tc's ids are invalid (all zeros). The views are
 // valid while tc is.
-[[nodiscard]] OutgoingTraceHeaders OutgoingTrace(const TraceContext& tc);
+[[nodiscard]] CTX_EXPORT OutgoingTraceHeaders
+OutgoingTrace(const TraceContext& tc);
 
 // TracePolicy is the server side of the inbound rules (AcceptTraceContext).
 // A plain value; copy it freely.
@@ -250,8 +253,8 @@ struct AcceptedTrace {
 //                whether or not the traceparent was kept.
 // Rejected values are never copied. Never throws on content (only
 // std::bad_alloc can escape), never asserts.
-[[nodiscard]] AcceptedTrace AcceptTraceContext(const IncomingTrace& in,
-                                               const TracePolicy& policy);
+[[nodiscard]] CTX_EXPORT AcceptedTrace
+AcceptTraceContext(const IncomingTrace& in, const TracePolicy& policy);
 
 }  // namespace ctx
 
