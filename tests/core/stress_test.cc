@@ -154,8 +154,8 @@ TEST(Stress, ManyTimersFireAndAreFreed) {
 // The last handles of a child are dropped while its parent is canceled on
 // another thread, and those of a timer context while its timer is due: the
 // parent's cancel (through its children list) or the timer thread (through
-// its heap) may take a reference at that very moment, so a handle must not
-// free the node as its sole owner (DropRef) while either can reach it.
+// its heap) may take a reference at that very moment, and the node must
+// outlive whichever of them drops the last reference.
 TEST(Stress, LastHandlesDroppedAsParentsCancelAndTimersFireLeaveNothing) {
   const int64_t before = ContextTestPeer::LiveNodes();
   SpinBarrier barrier;
