@@ -46,20 +46,19 @@ SyncWatcher::~SyncWatcher() {
 }
 
 void SyncWatcher::Watch(CallState* call) {
-  State& s = *state_;
   {
     MutexLock lock(state_->mu);
-    if (call->watched_ || s.stop) return;
+    if (call->watched_ || state_->stop) return;
     call->ever_watched_.store(true, std::memory_order_release);
     call->watched_ = true;
-    call->watch_index_ = s.calls.size();
-    s.calls.push_back(call);
+    call->watch_index_ = state_->calls.size();
+    state_->calls.push_back(call);
     if (!thread_.joinable()) {
       thread_ = std::thread([state = state_] { state->Run(); });
-      s.thread_id = thread_.get_id();
+      state_->thread_id = thread_.get_id();
     }
   }
-  s.wake.notify_one();
+  state_->wake.notify_one();
 }
 
 void SyncWatcher::State::RemoveLocked(CallState* call) {
