@@ -35,17 +35,29 @@ bool WaitWritable(int fd, std::chrono::milliseconds timeout) {
 }  // namespace
 
 RequestStream::RequestStream(const Connection& conn, ParsedRequest request,
-                             std::chrono::milliseconds write_timeout)
+                             std::chrono::milliseconds write_timeout,
+                             std::chrono::milliseconds response_timeout)
     : conn_(conn),
       request_(std::move(request)),
-      write_timeout_(write_timeout) {}
+      write_timeout_(write_timeout),
+      response_timeout_(response_timeout) {}
+
+std::chrono::milliseconds RequestStream::WriteWait() const {
+  const auto now = std::chrono::steady_clock::now();
+  if (response_deadline_ == std::chrono::steady_clock::time_point()) {
+    response_deadline_ = now + response_timeout_;
+  }
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(response_deadline_ - now);
+  return std::clamp(left, std::chrono::milliseconds(0), write_timeout_);
+}
 
 bool RequestStream::is_readable() const {
   return read_pos_ < request_.head.size() + request_.body.size();
 }
 
 bool RequestStream::is_writable() const {
-  return WaitWritable(conn_.fd(), write_timeout_);
+  return WaitWritable(conn_.fd(), WriteWait());
 }
 
 ssize_t RequestStream::read(char* ptr, size_t size) {
@@ -59,6 +71,9 @@ ssize_t RequestStream::read(char* ptr, size_t size) {
 }
 
 ssize_t RequestStream::write(const char* ptr, size_t size) {
+  // The first write starts the response deadline; a spent one fails every
+  // later write, even one the socket would take.
+  if (WriteWait() <= std::chrono::milliseconds(0)) return -1;
   if (status_ == 0) {
     // httplib writes each status line with one call: "HTTP/1.1 NNN ...".
     const std::string_view s(ptr, size);
@@ -73,7 +88,7 @@ ssize_t RequestStream::write(const char* ptr, size_t size) {
     if (r >= 0) return r;
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-    if (!WaitWritable(conn_.fd(), write_timeout_)) return -1;
+    if (!WaitWritable(conn_.fd(), WriteWait())) return -1;
   }
 }
 

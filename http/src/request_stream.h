@@ -5,7 +5,8 @@
 // Reads come from the complete, normalized request the server loop framed
 // (request_parser.h), never from the socket: httplib can read no byte of the
 // next request, and nothing it leaves unread (a GET's body) can be taken for
-// one. Writes go to the socket, each waiting at most the write timeout.
+// one. Writes go to the socket, each waiting at most the write timeout, and
+// all of them together at most the response timeout from the first write.
 
 #ifndef CTX_HTTP_SRC_REQUEST_STREAM_H_
 #define CTX_HTTP_SRC_REQUEST_STREAM_H_
@@ -26,18 +27,20 @@ namespace ctx::http::internal {
 class RequestStream final : public httplib::Stream {
  public:
   RequestStream(const Connection& conn, ParsedRequest request,
-                std::chrono::milliseconds write_timeout);
+                std::chrono::milliseconds write_timeout,
+                std::chrono::milliseconds response_timeout);
   RequestStream(const RequestStream&) = delete;
   RequestStream& operator=(const RequestStream&) = delete;
 
   // is_readable is true while request bytes are left.
   bool is_readable() const override;
-  // is_writable waits (write timeout) for room in the socket.
+  // is_writable waits (write timeout, response deadline) for room in the
+  // socket.
   bool is_writable() const override;
   // read returns request bytes; 0 once all are read.
   ssize_t read(char* ptr, size_t size) override;
   // write sends what the socket takes within the write timeout; -1 when it
-  // takes nothing. Never raises SIGPIPE.
+  // takes nothing or the response deadline has passed. Never raises SIGPIPE.
   ssize_t write(const char* ptr, size_t size) override;
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
@@ -48,9 +51,16 @@ class RequestStream final : public httplib::Stream {
   [[nodiscard]] int status() const noexcept { return status_; }
 
  private:
+  // WriteWait is how long the next wait for room may take: the write
+  // timeout, cut to what is left of the response deadline (started by the
+  // first write).
+  [[nodiscard]] std::chrono::milliseconds WriteWait() const;
+
   const Connection& conn_;
   const ParsedRequest request_;
   const std::chrono::milliseconds write_timeout_;
+  const std::chrono::milliseconds response_timeout_;
+  mutable std::chrono::steady_clock::time_point response_deadline_{};
   size_t read_pos_ = 0;  // into head then body
   int status_ = 0;
 };

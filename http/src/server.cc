@@ -143,7 +143,8 @@ void Server::ServeConnection(
   internal::CurrentConnectionScope current(conn.get());
   do {
     internal::RequestStream stream(*conn, conn->parser().Take(),
-                                   options_.limits.write_timeout);
+                                   options_.limits.write_timeout,
+                                   options_.limits.response_timeout);
     ++conn->served;
     const bool last =
         conn->served >= options_.limits.max_requests_per_connection ||

@@ -138,6 +138,11 @@ struct ServerLimits {
   std::chrono::milliseconds idle_timeout{5'000};
   // write_timeout: how long one write of a response may wait for the client.
   std::chrono::milliseconds write_timeout{5'000};
+  // response_timeout: how long writing one whole response may take, from its
+  // first byte; then the connection is closed and the worker freed, so a
+  // client that reads slowly holds a worker no longer than this. A streamed
+  // response (a content provider) must end within it too.
+  std::chrono::milliseconds response_timeout{30'000};
   // max_requests_per_connection: the last one is answered with
   // Connection: close.
   size_t max_requests_per_connection = 1000;
