@@ -18,7 +18,9 @@
 // The disconnect rule (as Go's net/http): while the connection is in
 // kWorker, a FIN or a RST from the peer cancels the running handler's context
 // (Cause: ClientDisconnected()), for HTTP/1.0 and HTTP/1.1 alike. A client
-// that half-closes after sending its request is taken for gone.
+// that half-closes after sending its request is taken for gone; it still
+// gets what the handler set, and nothing when the handler set nothing (never
+// a 499 status line: that code is for the log).
 //
 // Lock order: Connection::mu_ is a leaf, except that the loop's epoll_ctl and
 // shutdown(2) are called under it. Contexts are canceled only after mu_ is
@@ -103,6 +105,9 @@ class Connection {
   size_t linger_left = 0;
   // served counts the requests answered; the worker's.
   size_t served = 0;
+  // drop_response: the client is gone and the handler set no response, so
+  // none is written and the connection closes; the worker's, per request.
+  bool drop_response = false;
 
  private:
   const int fd_;

@@ -73,7 +73,9 @@ ssize_t RequestStream::read(char* ptr, size_t size) {
 ssize_t RequestStream::write(const char* ptr, size_t size) {
   // The first write starts the response deadline; a spent one fails every
   // later write, even one the socket would take.
-  if (WriteWait() <= std::chrono::milliseconds(0)) return -1;
+  if (conn_.drop_response || WriteWait() <= std::chrono::milliseconds(0)) {
+    return -1;
+  }
   if (status_ == 0) {
     // httplib writes each status line with one call: "HTTP/1.1 NNN ...".
     const std::string_view s(ptr, size);

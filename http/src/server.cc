@@ -61,6 +61,13 @@ class HandlerWindow {
   internal::Connection* const conn_;
 };
 
+// HandlerResponded says whether a handler set any part of a response of its
+// own (a status, a body or a content provider).
+bool HandlerResponded(const httplib::Response& res) {
+  return res.status != -1 || !res.body.empty() ||
+         static_cast<bool>(res.content_provider_);
+}
+
 // IsFramingError says whether a status httplib wrote means the request was
 // malformed or too large: the connection then closes.
 bool IsFramingError(int status) {
@@ -146,6 +153,7 @@ void Server::ServeConnection(
                                    options_.limits.write_timeout,
                                    options_.limits.response_timeout);
     ++conn->served;
+    conn->drop_response = false;
     const bool last =
         conn->served >= options_.limits.max_requests_per_connection ||
         conn->Stopping();
@@ -246,7 +254,15 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     const int status = StatusForDoneContext(c);
     const std::string_view reason = Reason(status);
     log(status, reason);
-    ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
+    internal::Connection* conn = internal::CurrentConnection();
+    if (status == kStatusClientClosedRequest && conn != nullptr) {
+      // 499 is for the log only. A client that half-closed may still read:
+      // what the handler set is written (as Go does); when it set nothing,
+      // no response is written and the connection closes.
+      if (!HandlerResponded(res)) conn->drop_response = true;
+    } else {
+      ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
+    }
     if (status == kStatusGatewayTimeout) {
       res.set_header(std::string(kDeadlineExceededHeader),
                      std::string(kDeadlineExceededValue));

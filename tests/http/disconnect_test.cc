@@ -33,6 +33,12 @@ class DisconnectTest : public ::testing::Test {
     options.logger = log_.Logger();
     server_ = std::make_unique<RunningServer>(std::move(options));
     slow_.Register(server_->server(), "/slow");
+    server_->server().Get(
+        "/silent",
+        [this](const Context& c, const httplib::Request&, httplib::Response&) {
+          silent_started_.Fire();
+          (void)c.Done().WaitFor(testing::kCap);
+        });
     server_->server().Get("/fast",
                           [](const httplib::Request&, httplib::Response& res) {
                             res.set_content("fast", "text/plain");
@@ -42,6 +48,7 @@ class DisconnectTest : public ::testing::Test {
 
   LogCapture log_;
   SlowRoute slow_;
+  testing::Event silent_started_;
   std::unique_ptr<RunningServer> server_;
 };
 
@@ -93,6 +100,31 @@ TEST_F(DisconnectTest, HalfCloseWhileHandlerRunsCancels) {
   ASSERT_TRUE(slow_.finished().WaitFor())
       << "a FIN while the handler ran did not end its context";
   EXPECT_EQ(slow_.cause(), ClientDisconnected());
+  ::close(fd);
+}
+
+TEST_F(DisconnectTest, HalfClosedClientGetsTheHandlersResponse) {
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/slow"));
+  ASSERT_TRUE(slow_.started().WaitFor());
+  ::shutdown(fd, SHUT_WR);
+  std::string buffer;
+  auto r = ReadResponse(fd, buffer);
+  ASSERT_TRUE(r.has_value())
+      << "half-closed after GET /slow: no response, want the handler's";
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "done");
+  ::close(fd);
+}
+
+TEST_F(DisconnectTest, HalfClosedClientGetsNoResponseTheHandlerDidNotSet) {
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/silent"));
+  ASSERT_TRUE(silent_started_.WaitFor()) << "handler never started";
+  ::shutdown(fd, SHUT_WR);
+  EXPECT_EQ(ReadToEof(fd), "")
+      << "half-closed after GET /silent, whose handler set nothing: want no "
+         "bytes (never a 499 status line)";
   ::close(fd);
 }
 

@@ -61,9 +61,11 @@
 //   - Disconnects (the rule, as Go's net/http has it): while a request is
 //     queued or its handler runs, a FIN or RST from the client cancels the
 //     context (Cause: ClientDisconnected()), for HTTP/1.0 and 1.1 alike; a
-//     client that half-closes after sending its request counts as gone (its
-//     response is still written if the socket takes it). Pipelined requests
-//     are read only after the response, so they never count as a hang-up.
+//     client that half-closes after sending its request counts as gone, but
+//     still gets what the handler set (Go writes it too); when the handler
+//     set nothing, nothing is written and the connection closes (499 is
+//     only logged, never sent). Pipelined requests are read only after the
+//     response, so they never count as a hang-up.
 //   - Shutdown(grace) stops accepting, closes connections holding no complete
 //     request, serves every complete one (then closes its connection; a
 //     context handler's response says Connection: close),

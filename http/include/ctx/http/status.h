@@ -9,8 +9,12 @@
 //   handler returned, context still live           the handler's own response
 //   request carried a budget of zero               504     "deadline exceeded"
 //   deadline passed before the handler returned    504     "deadline exceeded"
-//   client closed or reset its connection          499     (nobody is left to
-//                                                          read it; logged)
+//   client closed or reset its connection          499     logged only: the
+//                                                          handler's response
+//                                                          if it set one (a
+//                                                          half-closed client
+//                                                          reads it), else
+//                                                          none
 //   Server::stop(), or the server's root context   503     "server stopping"
 //     canceled, while the handler ran
 //   malformed X-Request-Timeout / grpc-timeout     400     "bad <header>:
