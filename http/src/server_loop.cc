@@ -405,6 +405,10 @@ void ServerLoop::RejectRequest(const std::shared_ptr<Connection>& conn,
                                int status, const std::string& reason) {
   if (reject_) reject_(status, reason, conn->peer());
   SendNow(conn->fd(), ErrorResponse(status, reason));
+  CloseAfterResponse(conn);
+}
+
+void ServerLoop::CloseAfterResponse(const std::shared_ptr<Connection>& conn) {
   // Half-close, then discard what the client still sends until it closes
   // too: closing with unread input would send a RST that can destroy the
   // answer before the client reads it.

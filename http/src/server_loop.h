@@ -68,6 +68,11 @@ class ServerLoop {
   // already buffered (returns true: call Dispatch's work again). Closes the
   // connection when it must not stay open. Worker.
   [[nodiscard]] bool Resume(const std::shared_ptr<Connection>& conn);
+  // CloseAfterResponse ends a connection whose last response was written:
+  // half-closes it and discards what the client still sends (bounded in
+  // bytes and time) before closing, so unread input (a pipelined request)
+  // cannot turn the close into a RST that destroys the response. Worker.
+  void CloseAfterResponse(const std::shared_ptr<Connection>& conn);
   // Close closes the connection (any owner of it).
   void Close(const std::shared_ptr<Connection>& conn);
 
