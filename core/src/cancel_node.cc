@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Cancel nodes: registration with the nearest cancelable ancestor,
-// first-cancel-wins, and the cascade. The children lists themselves (linking,
-// unlinking, the split per CPU) are in child_lists.cc.
+// Cancel nodes, in the order of Go's context.go: registration with the
+// nearest cancelable ancestor (propagateCancel), the one transition to done
+// (MarkDone), the cascade (Cancel), leaving the parent (Unlink), then
+// callbacks, fd and stop_token. The children list itself is
+// runtime/child_list.h.
 //
 // Lock order: parent mu_ before child mu_ (a NOTE marks every place a second
 // lock is taken). Callbacks, wake-ups and children's cancels always run after
@@ -29,15 +31,6 @@ void WriteEventFd(int fd) {
   do {
     r = write(fd, &one, sizeof(one));
   } while (r < 0 && errno == EINTR);
-}
-
-// CopyCause returns a heap copy of cause for a node's cause_, or null when
-// cause says nothing more than err (no cause, or the same code without a
-// message).
-Error* CopyCause(Errc err, const Error* cause) {
-  if (cause == nullptr || !*cause) return nullptr;
-  if (*cause == Error(err)) return nullptr;  // no allocation for a bare code
-  return new Error(*cause);
 }
 
 }  // namespace
@@ -72,7 +65,6 @@ CancelNode::Extras::~Extras() {
   delete stop;
   delete cause;
   delete deadline_cause;
-  delete[] child_shards.load(std::memory_order_relaxed);
 }
 
 CancelNode::Extras* CancelNode::ExtrasLocked() {
@@ -100,152 +92,108 @@ void CancelNode::Register() {
   if (!owner->CanBeDone())
     return;  // parent is never canceled: nothing to register with
   CancelNode* p = FromSignal(owner);
-  // Acquire: a done parent's error and cause are final and visible once kDone
-  // is seen, so a child born done needs no lock on its parent.
-  const uint32_t state = p->state_.load(std::memory_order_acquire);
-  Errc parent_err = static_cast<Errc>((state >> kErrShift) & 0xff);
-  const Error* parent_cause;
-  if (state & kDone) {
-    parent_cause = p->CauseOrNull();
-  } else {
-    if (p->LinkChild(this)) return;
-    // Done since our first look.
-    parent_err = static_cast<Errc>(
-        (p->state_.load(std::memory_order_relaxed) >> kErrShift) & 0xff);
-    // cause_ is constant once the parent is done, and our reference to the
-    // parent chain keeps it alive: pointing at it is enough (null: the cause
-    // is parent_err). Copying it here cost an Error per born-done child.
-    parent_cause = p->CauseOrNull();
-  }
-  // The parent is done: the child is born done with the parent's error and
-  // cause.
-  if (parent_cause == nullptr) {
-    // Nothing can be attached to a node nobody else sees yet (no child,
-    // callback, waiter, fd, stop_source or armed timer) and there is no cause
-    // to store: the state is all there is to write, and a plain store does it.
-    // Whoever gets the node later does so through a synchronizing handoff.
-    state_.store(kDone | (static_cast<uint32_t>(parent_err) << kErrShift),
-                 std::memory_order_relaxed);
+  if (!p->Ready() &&
+      p->children_.Link(p->mu_, this, [p] { return p->AttachDependent(); }))
     return;
-  }
-  Cancel(false, parent_err, parent_cause);
+  // The parent is done: the child is born done with the parent's error and
+  // cause. Acquire: they are final and visible once kDone is seen; the cause
+  // is constant from then on, and our reference to the parent chain keeps it
+  // alive. Nothing is attached to a node nobody else sees yet, so nothing is
+  // detached.
+  const uint32_t state = p->state_.load(std::memory_order_acquire);
+  Detached none;
+  Children::Chain no_children;
+  MarkDone(static_cast<Errc>((state >> kErrShift) & 0xff), p->CauseOrNull(),
+           Path::kUnshared, &none, &no_children);
 }
 
 bool CancelNode::TryRef() noexcept { return TryRefNode(this); }
 
-bool CancelNode::MarkDone(Errc err, const Error* cause, CancelNode** children,
-                          Callback** callbacks, int* fd,
-                          std::stop_source** stop) {
+CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
+                                        Detached* detached,
+                                        Children::Chain* work) {
+  // A timer node must also leave the timer queue, which its own Cancel does.
+  if (path == Path::kLockFree && kind_ == NodeKind::kTimer)
+    return Marked::kBusy;
   const uint32_t done = kDone | (static_cast<uint32_t>(err) << kErrShift);
-  Error* own_cause = CopyCause(err, cause);
-  if (own_cause == nullptr) {
-    // Fast path: nothing attached (no child, callback, fd or stop_source)
-    // and no cause to store, so there is nothing to detach and no lock to
-    // take. One compare-and-swap decides the first cancel: it fails if
-    // another cancel won (kDone) or a dependent was attached meanwhile
-    // (kDependents, set under mu_ only while not done), and then we take the
-    // locked path. acq_rel: release publishes what the canceler did before;
-    // acquire pairs with a racing cancel. It keeps a cancel of a node with
-    // nothing attached free of locks.
-    const FastResult r = TryMarkDoneFast(done);
-    if (r != FastResult::kLocked) {
-      *children = nullptr;
-      *callbacks = nullptr;
-      *fd = -1;
-      *stop = nullptr;
-      return r == FastResult::kWon;  // else: first cancel wins
+  const bool has_cause = cause != nullptr && *cause && *cause != Error(err);
+  if (!has_cause) {
+    if (path == Path::kUnshared) {
+      // Nobody else sees the node, so nothing is attached and nobody waits: a
+      // plain store is all there is to do. Whoever gets the node later does so
+      // through a synchronizing handoff.
+      state_.store(done, std::memory_order_relaxed);
+      return Marked::kNow;
     }
+    // Lock-free: while nothing is attached (kDependents, set under mu_ only
+    // while not done), one CAS decides the first cancel and there is nothing
+    // to detach. acq_rel: release publishes what the canceler did before;
+    // acquire pairs with a racing cancel.
+    uint32_t s = state_.load(std::memory_order_relaxed);
+    while (!(s & (kDone | kDependents))) {
+      if (state_.compare_exchange_weak(s, s | done,
+                                       std::memory_order_acq_rel)) {
+        if (s & kWaiters) FutexWakeAll(&state_);
+        return Marked::kNow;
+      }
+    }
+    if (s & kDone) return Marked::kAlready;
   }
+  // A parent's drain holds the parent's locks: it marks only what needs none.
+  if (path == Path::kLockFree) return Marked::kBusy;
+
+  Error* own_cause = has_cause ? new Error(*cause) : nullptr;
   MutexLock lock(mu_);
-  // Setting kDependents (if not yet set) shuts the fast path, so from here on
-  // only holders of mu_ can mark the node done.
+  // Setting kDependents (if not yet set) shuts the lock-free step, so from
+  // here on only holders of mu_ can mark the node done.
   if (!AttachDependent()) {
     delete own_cause;
-    return false;  // first cancel wins
+    return Marked::kAlready;
   }
   if (own_cause != nullptr) ExtrasLocked()->cause = own_cause;
   // Publish: the error bits and kDone in one release step; waiters that see
-  // kDone see the cause. (What follows is read only under mu_.) Published
-  // before any child is marked, so a child seen done implies its parent is.
+  // kDone see the cause. Published before the children are drained, so a
+  // child seen done implies its parent is, and a child linking after the
+  // drain is born done instead.
   const uint32_t old = state_.fetch_or(done, std::memory_order_acq_rel);
   if (old & kWaiters) FutexWakeAll(&state_);
-  // Children: drop the whole list. A plain WithCancel child with nothing
-  // attached is marked done right here, in the same pass, by its own
-  // lock-free step (it can neither be freed meanwhile, since its Destroy
-  // waits for our lock in Unlink, nor need more work: no children, callbacks,
-  // fd, stop_source or timer). It keeps a fan-out cancel to one pass over the
-  // children.
-  // Every other child still alive gets a reference so it cannot be destroyed
-  // while we cancel it outside the lock; a child whose count is already zero
-  // is being destroyed and will find itself unlinked (pprev_ null) when it
-  // takes our lock.
-  // (Only when the cause says no more than err: the children inherit it.)
-  const bool inherit_fast = own_cause == nullptr;
-  CancelNode* live = nullptr;
-  const auto detach = [&](CancelNode* c) {
-    while (c != nullptr) {
-      CancelNode* next = c->next_;
-      c->pprev_ = nullptr;
-      if (inherit_fast && c->kind_ == NodeKind::kCancel &&
-          c->TryMarkDoneFast(done) != FastResult::kLocked) {
-        c = next;  // done now (by us, or by its own cancel before)
-        continue;
-      }
-      if (c->TryRef()) {
-        c->next_ = live;  // reuse next_ as our private work-list link
-        live = c;
-      }
-      c = next;
-    }
-  };
-  // kDone is already published, so a child registering in a shard after we
-  // pass it sees it and is born done instead of linking.
-  ForEachChildList([&](CancelNode*& head) {
-    detach(head);
-    head = nullptr;
+  children_.DrainAll(mu_, [&](CancelNode* c) {
+    // A child with nothing attached is marked done here, in the one pass (it
+    // cannot be freed meanwhile: its Destroy waits for our lock in Unlink).
+    if (c->MarkDone(err, cause, Path::kLockFree, nullptr, nullptr) !=
+        Marked::kBusy)
+      return;
+    // Any other child gets a reference so it cannot be destroyed while Cancel
+    // cancels it outside the lock; one whose count is already zero is being
+    // destroyed and will find itself drained when it takes our lock.
+    if (c->TryRef()) work->Push(c);
   });
-  *children = live;
   // Callbacks: detach all; their list references (and node references) now
   // belong to this cancel.
   for (Callback* cb = callbacks_; cb != nullptr; cb = cb->next_)
     cb->pprev_ = nullptr;
-  *callbacks = callbacks_;
+  detached->callbacks = callbacks_;
   callbacks_ = nullptr;
   const Extras* extras = extras_.load(std::memory_order_relaxed);
-  *fd = extras ? extras->fd : -1;
-  *stop = extras ? extras->stop : nullptr;
-  return true;
-}
-
-CancelNode::FastResult CancelNode::TryMarkDoneFast(uint32_t done) noexcept {
-  uint32_t s = state_.load(std::memory_order_relaxed);
-  while (!(s & (kDone | kDependents))) {
-    if (state_.compare_exchange_weak(s, s | done, std::memory_order_acq_rel)) {
-      if (s & kWaiters) FutexWakeAll(&state_);
-      return FastResult::kWon;
-    }
-  }
-  return (s & kDone) ? FastResult::kAlreadyDone : FastResult::kLocked;
+  detached->fd = extras ? extras->fd : -1;
+  detached->stop = extras ? extras->stop : nullptr;
+  return Marked::kNow;
 }
 
 void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
   // Iterative over the tree, so a very deep chain cannot overflow the stack.
-  // `work` holds referenced nodes linked through next_ (they are no longer in
-  // any children list).
-  CancelNode* work = nullptr;
+  // `work` holds referenced children drained by the cancels so far.
+  Children::Chain work;
   CancelNode* n = this;
   while (n != nullptr) {
-    CancelNode* children;
-    Callback* callbacks;
-    int fd;
-    std::stop_source* stop;
-    if (n->MarkDone(err, cause, &children, &callbacks, &fd, &stop)) {
-      if (fd >= 0) WriteEventFd(fd);
-      if (stop)
-        stop->request_stop();  // runs std::stop_callbacks on this thread
-      while (callbacks != nullptr) {
-        Callback* cb = callbacks;
-        callbacks = cb->next_;
+    Detached d;
+    if (n->MarkDone(err, cause, Path::kAny, &d, &work) == Marked::kNow) {
+      if (d.fd >= 0) WriteEventFd(d.fd);
+      if (d.stop)
+        d.stop->request_stop();  // runs std::stop_callbacks on this thread
+      while (d.callbacks != nullptr) {
+        Callback* cb = d.callbacks;
+        d.callbacks = cb->next_;
         // Whoever claims the callback drops its hold on the node: after a
         // lost claim, Stop still needs the node (it takes our lock to look
         // for the callback), so the hold is Stop's to drop.
@@ -257,20 +205,20 @@ void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
       }
       if (n->kind_ == NodeKind::kTimer)
         TimerService::Get().Remove(static_cast<TimerNode*>(n));
-      // Children inherit this cancel's error and cause (the parent's reached
-      // them first).
-      while (children != nullptr) {
-        CancelNode* c = children;
-        children = c->next_;
-        c->next_ = work;
-        work = c;
-      }
     }
     if (n != this) Unref(n);
-    n = work;
-    if (work) work = work->next_;
+    // Children inherit this cancel's error and cause (the parent's reached
+    // them first).
+    n = work.Pop();
   }
   if (remove_from_parent) Unlink();
+}
+
+void CancelNode::Unlink() noexcept {
+  if (!Children::Listed(this)) return;
+  // NOTE: the parent's lock (or one of its list's); we hold none of ours.
+  CancelNode* p = RegParent();
+  p->children_.Unlink(p->mu_, this);
 }
 
 Error CancelNode::CauseOf() {
@@ -353,6 +301,20 @@ void CancelNode::Destroy(CancelNode* n) noexcept {
   } else {
     delete n;
   }
+}
+
+size_t CancelNode::ChildCountForTest() {
+  MutexLock lock(mu_);
+  return children_.CountForTest(mu_);
+}
+
+void CancelNode::ShardChildrenForTest() {
+  MutexLock lock(mu_);
+  children_.SplitForTest(mu_);
+}
+
+bool CancelNode::ChildrenShardedForTest() const noexcept {
+  return children_.SplitForTest();
 }
 
 // The memory budget (see Extras): one 96-byte pool block per timer node.

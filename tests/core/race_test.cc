@@ -228,6 +228,42 @@ TEST(Race, UnlinkFromSplitListVsParentCancel) {
   EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
 }
 
+// Children link into and leave a parent's list on one thread while the
+// parent's list is split on another (as contention would split it) and then
+// the parent is canceled: the split moves the list its lock guards, and every
+// child linked before, during or after it is canceled and unlinked once.
+TEST(Race, LinkAndUnlinkVsSplitAndParentCancel) {
+  const int64_t before = ContextTestPeer::LiveNodes();
+  {
+    std::optional<ContextAndCancel> parent;
+    std::vector<ContextAndCancel> children;
+    RunPair(
+        kRounds,
+        [&](int) {
+          parent = WithCancel(Background());
+          children.push_back(WithCancel(parent->context));
+        },
+        [&](int i) {
+          for (int k = 0; k < 8; ++k) {
+            children.push_back(WithCancel(parent->context));
+            if (k % 3 == i % 3) children[k / 2].cancel();
+          }
+          children.clear();
+        },
+        [&](int i) {
+          ContextTestPeer::ShardChildren(parent->context);
+          if (i % 2) parent->cancel();
+        },
+        [&](int) {
+          EXPECT_EQ(ContextTestPeer::Children(parent->context), 0u)
+              << "children left in the list after each was canceled or "
+                 "destroyed across a split";
+          parent.reset();
+        });
+  }
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
+}
+
 // Handles are copied, moved and assigned on one thread while another cancels
 // the context and drops its own handles: the counts stay exact.
 TEST(Race, HandleCopiesAndMovesVsCancel) {

@@ -37,8 +37,9 @@ class Node {
   // the destroying thread sees every write made through other references.
   std::atomic<uint32_t> refs_{1};
   const NodeKind kind_;
-  // kind_bits_: a byte that the node's kind may use (a cancel node keeps its
-  // link state there); it sits in what would be padding. Node never reads it.
+  // kind_bits_: a byte that the node's kind may use (a cancel node lends it to
+  // its parent's children list); it sits in what would be padding. Node never
+  // reads it.
   std::atomic<uint8_t> kind_bits_{0};
   // parent_: strong reference (one count of the parent's refs_), null for
   // roots.
