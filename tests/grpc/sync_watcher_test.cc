@@ -48,8 +48,8 @@ TEST(SyncWatcher, ServerDestroyedWhileItsCallsAreSweptIsSafe) {
   }
 }
 
-constexpr int kStormIterations = 3;
-constexpr int kStormCalls = 24;
+constexpr int kStormIterations = 2;
+constexpr int kStormCalls = 16;
 
 // Storm is a sync server with kStormCalls "wait" calls in flight under one
 // client context, whose handlers all have their contexts (unless `started` is
