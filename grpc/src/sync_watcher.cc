@@ -104,14 +104,17 @@ void SyncWatcher::State::Run() {
       });
       if (stop) return;
     }
-    // The throttle counts the CPU this thread spent polling, not wall time
-    // (a preempted sweep costs nothing) and not the polls that found a call
-    // canceled (they ran the call's close hook and its context's callbacks:
-    // a one-off cost per call, and a storm of them must not slow the
-    // watcher down).
-    const Clock::duration cost = Sweep();
+    const SweepResult sweep = Sweep();
+    // Cancels come in storms (a client's connection goes away, a parent
+    // context fans out): a sweep that found one sweeps again at once, until a
+    // sweep finds none.
+    if (sweep.canceled > 0) continue;
+    // The throttle counts the CPU this thread spent polling live calls: not
+    // wall time (a preempted sweep costs nothing), and not the polls that
+    // found a call canceled (they ran the call's close hook and its
+    // context's callbacks).
     const auto backoff = std::chrono::duration_cast<Clock::duration>(
-        cost * ((1 - share) / share));
+        sweep.cpu * ((1 - share) / share));
     {
       MutexLock lock(mu);
       wake.wait_for(lock, std::max(period, backoff),
@@ -121,21 +124,32 @@ void SyncWatcher::State::Run() {
   }
 }
 
-Clock::duration SyncWatcher::State::Sweep() {
+SyncWatcher::State::SweepResult SyncWatcher::State::Sweep() {
   // Walks calls by position, retaking the lock for each call, so that only
   // enrolled calls are touched. A call unwatched meanwhile swaps the last one
   // into its place; when that is the call just polled, the sweep polls its
   // place again; otherwise it may skip a call or visit one twice, and the next
   // sweep makes up for it.
+  // The CPU clock is read twice per sweep, not per poll: it is a system call,
+  // and each one is a point where the many handler threads a storm wakes can
+  // preempt the watcher.
   const Clock::duration start = ThreadCpuTime();
-  Clock::duration canceled_polls{};
+  std::size_t live = 0;
+  SweepResult result;
+  const auto finish = [&] {
+    // The polls that found their call canceled are left out of the cost in
+    // proportion to their number.
+    const Clock::duration used = ThreadCpuTime() - start;
+    const std::size_t polls = live + result.canceled;
+    if (polls > 0) result.cpu = used * live / polls;
+    return result;
+  };
   std::size_t i = 0;
   for (;;) {
     CallState* call;
     {
       MutexLock lock(mu);
-      if (stop || i >= calls.size())
-        return ThreadCpuTime() - start - canceled_polls;
+      if (stop || i >= calls.size()) return finish();
       call = calls[i];
       // A context that is already done (deadline, root canceled) has nothing
       // left to learn. Removing it moves another call to position i.
@@ -148,7 +162,6 @@ Clock::duration SyncWatcher::State::Sweep() {
     }
     // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
     // ends the context and unwatches the call.
-    const Clock::duration poll_start = ThreadCpuTime();
     const bool cancelled = call->server_context()->IsCancelled();
     // Still polling (polling == call): Unwatch on the handler's thread waits,
     // so the call stays alive. Not polling: the call unwatched itself from a
@@ -162,7 +175,11 @@ Clock::duration SyncWatcher::State::Sweep() {
     // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
     // before its request was read); End() is idempotent.
     if (alive && cancelled) call->End(ClientCanceledCause());
-    if (cancelled) canceled_polls += ThreadCpuTime() - poll_start;
+    if (cancelled) {
+      ++result.canceled;
+    } else {
+      ++live;
+    }
     {
       MutexLock lock(mu);
       if (alive) {

@@ -22,12 +22,14 @@
 //   - It touches a call only while the call is enrolled or being polled: the
 //     CallState lives in the call's interceptor, whose destructor unwatches it
 //     (waiting for a poll in progress) before it dies.
-// Cost: each sweep polls every watched call once; the next sweep starts after
-// max(period, c * (1 - max_cpu) / max_cpu), where c is the CPU time the sweep
-// used (CLOCK_THREAD_CPUTIME_ID) without the polls that found their call
-// canceled, so polling live calls uses at most ~max_cpu of one core, while
-// neither preemption nor a storm of cancels (each runs the call's close hook
-// and its context's callbacks) slows the watcher down.
+// Cost: each sweep polls every watched call once. A sweep that found a call
+// canceled is followed by another at once (cancels come in storms); otherwise
+// the next sweep starts after max(period, c * (1 - max_cpu) / max_cpu), where c
+// is the CPU time the sweep used (CLOCK_THREAD_CPUTIME_ID) less the share of
+// its polls that found their call canceled, so polling live calls uses at most
+// ~max_cpu of one core, while neither preemption nor a storm of cancels (each
+// runs the call's close hook and its context's callbacks) slows the watcher
+// down.
 
 #ifndef CTX_GRPC_SRC_SYNC_WATCHER_H_
 #define CTX_GRPC_SRC_SYNC_WATCHER_H_
@@ -77,9 +79,14 @@ class SyncWatcher {
     State(Clock::duration period, double max_cpu)
         : period(period), max_cpu(max_cpu) {}
     void Run() CTX_LOCKS_EXCLUDED(mu);
-    // Sweep polls every watched call once and returns the CPU time it spent,
-    // without the polls that found their call canceled.
-    Clock::duration Sweep() CTX_LOCKS_EXCLUDED(mu);
+    struct SweepResult {
+      // cpu: the CPU time the sweep spent, less the share of the polls that
+      // found their call canceled.
+      Clock::duration cpu{};
+      std::size_t canceled = 0;  // polls that found their call canceled
+    };
+    // Sweep polls every watched call once.
+    SweepResult Sweep() CTX_LOCKS_EXCLUDED(mu);
     void RemoveLocked(CallState* call) CTX_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
     const Clock::duration period;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The sync watcher's lifetime: servers (and their watchers) destroyed while the
-// watcher still sweeps their calls.
+// The sync watcher under cancel storms: many watched calls canceled at once,
+// calls finishing while their cancel is being noticed, and servers (with their
+// watchers) destroyed while the watcher still sweeps their calls.
 
 #include <gtest/gtest.h>
 
@@ -43,6 +44,104 @@ TEST(SyncWatcher, ServerDestroyedWhileItsCallsAreSweptIsSafe) {
           << i << " is still live";
     }
     for (auto& call : calls) (void)call->Await();
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+constexpr int kStormIterations = 2;
+constexpr int kStormCalls = 16;
+
+// Storm is a sync server with kStormCalls "wait" calls in flight under one
+// client context, whose handlers all have their contexts (unless `started` is
+// false). Members are destroyed in reverse: the calls end before the server.
+struct Storm {
+  Storm()
+      : server(std::make_unique<ApiServer>(Api::kSync, &env)),
+        stub(server->NewStub()),
+        client(WithCancel(Background())) {
+    for (int i = 0; i < kStormCalls; ++i)
+      waits.push_back(StartEcho(stub.get(), client.context, "wait"));
+    started = env.recorder.WaitForCount(kStormCalls);
+  }
+
+  Env env;
+  std::unique_ptr<ApiServer> server;
+  std::unique_ptr<ctxtest::TestService::Stub> stub;
+  ContextAndCancel client;
+  std::vector<std::unique_ptr<PendingCall>> waits;
+  bool started = false;
+};
+
+// One client cancel reaches every watched call: the sweep that finds the first
+// canceled call does not stop the watcher from finding the rest.
+TEST(SyncWatcher, StormOfCancelsEndsEveryHandlersContext) {
+  for (int iteration = 0; iteration < kStormIterations; ++iteration) {
+    Storm storm;
+    storm.client.cancel();
+    ASSERT_TRUE(storm.started)
+        << "iteration " << iteration << ": handlers started "
+        << storm.env.recorder.Count() << ", want " << kStormCalls;
+    for (int i = 0; i < kStormCalls; ++i) {
+      const Context c = storm.env.recorder.Get(i);
+      ASSERT_TRUE(c.Done().WaitFor(kCap))
+          << "iteration " << iteration << ": client canceled " << kStormCalls
+          << " calls, call " << i << "'s context is still live";
+      EXPECT_EQ(c.Err(), Errc::kCanceled)
+          << "iteration " << iteration << ": call " << i << " ended with "
+          << c.Err().message() << ", want context canceled";
+    }
+  }
+}
+
+// Calls that finish on their own while the watcher sweeps a storm (they
+// unwatch at PRE_SEND_STATUS, racing its polls) are never touched after they
+// are gone (ASan, TSan), and the storm still reaches every waiting call.
+TEST(SyncWatcher, CallsFinishingDuringAStormAreSafe) {
+  for (int iteration = 0; iteration < kStormIterations; ++iteration) {
+    Storm storm;
+    // Echo calls under their own context: each handler enrolls with the
+    // watcher and returns at once, while the storm is swept.
+    std::vector<std::unique_ptr<PendingCall>> echoes;
+    for (int i = 0; i < kStormCalls; ++i)
+      echoes.push_back(StartEcho(storm.stub.get(), Background(), "echo"));
+    storm.client.cancel();
+    for (int i = 0; i < kStormCalls; ++i)
+      echoes.push_back(StartEcho(storm.stub.get(), Background(), "echo"));
+    ASSERT_TRUE(storm.started)
+        << "iteration " << iteration << ": handlers started "
+        << storm.env.recorder.Count() << ", want at least " << kStormCalls;
+    for (auto& call : storm.waits) {
+      const ::grpc::Status s = call->Await();
+      EXPECT_EQ(s.error_code(), ::grpc::StatusCode::CANCELLED)
+          << "iteration " << iteration << ": canceled wait call got "
+          << s.error_code() << " " << s.error_message() << ", want CANCELLED";
+    }
+    for (auto& call : echoes) {
+      const ::grpc::Status s = call->Await();
+      EXPECT_TRUE(s.ok()) << "iteration " << iteration
+                          << ": echo during a storm got " << s.error_code()
+                          << " " << s.error_message() << ", want OK";
+    }
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+// A server shut down while its watcher sweeps a storm of many calls: the
+// watcher may be inside any of their polls, or past the last one.
+TEST(SyncWatcher, ServerDestroyedDuringAStormIsSafe) {
+  for (int iteration = 0; iteration < kStormIterations; ++iteration) {
+    Storm storm;
+    EXPECT_TRUE(storm.started)
+        << "iteration " << iteration << ": handlers started "
+        << storm.env.recorder.Count() << ", want " << kStormCalls;
+    storm.client.cancel();
+    storm.server.reset();
+    for (std::size_t i = 0; i < storm.env.recorder.Count(); ++i) {
+      EXPECT_TRUE(storm.env.recorder.Get(i).Done().Ready())
+          << "iteration " << iteration << ": after the server shut down, call "
+          << i << " is still live";
+    }
+    for (auto& call : storm.waits) (void)call->Await();
     if (::testing::Test::HasFailure()) return;
   }
 }
