@@ -159,8 +159,12 @@ void Server::ServeConnection(
         conn->Stopping();
     bool connection_closed = false;
     const bool ok = process_request(stream, last, connection_closed, nullptr);
-    if (!ok || last || connection_closed || IsFramingError(stream.status())) {
+    if (!ok) {  // the response was not written whole
       loop_->Close(conn);
+      return;
+    }
+    if (last || connection_closed || IsFramingError(stream.status())) {
+      loop_->CloseAfterResponse(conn);
       return;
     }
   } while (loop_->Resume(conn));

@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -405,6 +406,21 @@ void ServerLoop::RejectRequest(const std::shared_ptr<Connection>& conn,
                                int status, const std::string& reason) {
   if (reject_) reject_(status, reason, conn->peer());
   SendNow(conn->fd(), ErrorResponse(status, reason));
+  // The rest of a rejected request may still be on its way: always linger.
+  StartLinger(conn);
+}
+
+void ServerLoop::CloseAfterResponse(const std::shared_ptr<Connection>& conn) {
+  int unread = 0;
+  if (conn->parser().buffered_input() == 0 &&
+      ::ioctl(conn->fd(), FIONREAD, &unread) == 0 && unread == 0) {
+    Close(conn);  // nothing unread: close(2) sends a FIN, not a RST
+    return;
+  }
+  StartLinger(conn);
+}
+
+void ServerLoop::StartLinger(const std::shared_ptr<Connection>& conn) {
   // Half-close, then discard what the client still sends until it closes
   // too: closing with unread input would send a RST that can destroy the
   // answer before the client reads it.

@@ -68,6 +68,12 @@ class ServerLoop {
   // already buffered (returns true: call Dispatch's work again). Closes the
   // connection when it must not stay open. Worker.
   [[nodiscard]] bool Resume(const std::shared_ptr<Connection>& conn);
+  // CloseAfterResponse ends a connection whose last response was written.
+  // With input still unread (a pipelined request) it half-closes and
+  // discards what the client sends (bounded in bytes and time) before
+  // closing, so the close cannot become a RST that destroys the response;
+  // otherwise it closes at once. Worker.
+  void CloseAfterResponse(const std::shared_ptr<Connection>& conn);
   // Close closes the connection (any owner of it).
   void Close(const std::shared_ptr<Connection>& conn);
 
@@ -79,6 +85,9 @@ class ServerLoop {
   void OnEvents(const std::shared_ptr<Connection>& conn, uint32_t events);
   void ReadRequest(const std::shared_ptr<Connection>& conn);
   void Linger(const std::shared_ptr<Connection>& conn);
+  // StartLinger half-closes and discards input until EOF, kLingerBytes or
+  // kLinger, then closes.
+  void StartLinger(const std::shared_ptr<Connection>& conn);
   // AfterInput acts on the parser's state: hands a complete request to a
   // worker, answers an error, or waits for more input. Owner of the phase.
   // Returns true when a complete request is ready (the caller dispatches).
