@@ -86,13 +86,17 @@ RequestParser::State RequestParser::Feed(std::string_view data) {
 RequestParser::State RequestParser::Parse() {
   if (state_ == State::kIdle || state_ == State::kHead) ParseHead();
   if (state_ == State::kBody) ParseBody();
+  // What was parsed now lives in request_ (or was dropped): keep only the
+  // unparsed rest, so a body is held once, not also as raw input.
+  if (state_ != State::kError && pos_ > 0) {
+    in_.erase(0, pos_);
+    pos_ = 0;
+  }
   return state_;
 }
 
 ParsedRequest RequestParser::Take() {
   ParsedRequest out = std::move(request_);
-  in_.erase(0, pos_);
-  pos_ = 0;
   Reset();
   Parse();
   return out;

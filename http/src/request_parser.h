@@ -80,6 +80,10 @@ class RequestParser {
   // the caller sends the interim response.
   [[nodiscard]] bool WantsContinue() noexcept;
 
+  // buffered_input is the input held but not yet parsed (the start of a line
+  // or a pipelined request); parsed bytes are never held twice.
+  [[nodiscard]] size_t buffered_input() const noexcept { return in_.size(); }
+
   [[nodiscard]] int error_status() const noexcept { return error_status_; }
   [[nodiscard]] const std::string& error_reason() const noexcept {
     return error_reason_;
@@ -105,7 +109,7 @@ class RequestParser {
 
   const ParserLimits limits_;
   State state_ = State::kIdle;
-  std::string in_;  // unconsumed input; [0, pos_) belongs to this request
+  std::string in_;  // unparsed input; [0, pos_) is parsed, dropped by Parse
   size_t pos_ = 0;
 
   // The request being parsed; reset by Take.

@@ -29,6 +29,21 @@ std::vector<ParsedRequest> FeedBytewise(const std::string& input, State& last) {
   return out;
 }
 
+TEST(RequestParser, BodyBytesAreHeldOnlyInTheRequest) {
+  RequestParser parser{ParserLimits{}};
+  constexpr size_t kChunk = 10'000;
+  constexpr size_t kChunks = 10;
+  parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+              std::to_string(kChunk * kChunks) + "\r\n\r\n");
+  for (size_t i = 0; i < kChunks; ++i) {
+    parser.Feed(std::string(kChunk, 'b'));
+    EXPECT_EQ(parser.buffered_input(), 0u)
+        << "after body chunk " << i << ": input still held; want 0 bytes";
+  }
+  ASSERT_EQ(parser.state(), State::kComplete);
+  EXPECT_EQ(parser.Take().body.size(), kChunk * kChunks);
+}
+
 TEST(RequestParser, ByteAtATimeFramesPipelinedRequests) {
   const std::string input =
       "GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz"
