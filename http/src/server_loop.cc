@@ -7,6 +7,7 @@
 
 #include "server_loop.h"
 
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -84,6 +85,8 @@ std::string ErrorResponse(int status, std::string_view reason) {
   return r;
 }
 
+int OpenReserve() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
 }  // namespace
 
 ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
@@ -91,7 +94,8 @@ ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
       parser_limits_(ToParserLimits(limits)),
       reject_(std::move(reject)),
       epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      reserve_fd_(OpenReserve()) {
   if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -103,6 +107,7 @@ ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
 ServerLoop::~ServerLoop() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
@@ -245,6 +250,9 @@ void ServerLoop::Accept(TimePoint now) {
                              &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && RefuseWithReserve()) {
+        continue;
+      }
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
           errno == ENOMEM) {
         // Out of descriptors or memory: stop watching the listener for a
@@ -292,6 +300,25 @@ void ServerLoop::Accept(TimePoint now) {
     ev.data.u64 = id;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) Close(conn);
   }
+}
+
+bool ServerLoop::RefuseWithReserve() {
+  if (reserve_fd_ < 0) return false;
+  ::close(reserve_fd_);
+  reserve_fd_ = -1;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    Peer peer;
+    AddressOf(addr, len, peer.remote_ip, peer.remote_port);
+    SendNow(fd, ErrorResponse(503, "out of file descriptors"));
+    ::close(fd);
+    if (reject_) reject_(503, "out of file descriptors", peer);
+  }
+  reserve_fd_ = OpenReserve();
+  return fd >= 0 && reserve_fd_ >= 0;
 }
 
 TimePoint ServerLoop::ReadingDeadline(RequestParser::State state,

@@ -96,6 +96,11 @@ class ServerLoop {
                      const std::string& reason);
   void Scan(TimePoint now);
   void Drain(TimePoint now);
+  // RefuseWithReserve answers one pending connection 503 when accept ran out
+  // of descriptors: it frees the reserve descriptor, accepts into it,
+  // answers, closes and takes the reserve again. False when it could not
+  // (the caller pauses accepting instead).
+  bool RefuseWithReserve();
   TimePoint ReadingDeadline(RequestParser::State state, TimePoint now) const;
   void Wake();
 
@@ -105,6 +110,7 @@ class ServerLoop {
   const int epoll_fd_;
   const int wake_fd_;   // eventfd: Shutdown and the last Close wake the loop
   int listen_fd_ = -1;  // the loop's; closed when the shutdown starts
+  int reserve_fd_;      // /dev/null, held for RefuseWithReserve
   Dispatch dispatch_;   // set by Run, read by the loop thread
 
   // Loop-thread state.

@@ -55,7 +55,9 @@
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
 //     close); an idle keep-alive connection closes after idle_timeout;
-//     beyond max_connections a new connection is answered 503 and closed.
+//     beyond max_connections a new connection is answered 503 and closed,
+//     and so is one that arrives when the process is out of descriptors
+//     (EMFILE/ENFILE: a descriptor held in reserve is used to answer it).
 //   - Slow clients cannot starve handlers: a connection takes a worker only
 //     with a complete request.
 //   - Disconnects (the rule, as Go's net/http has it): while a request is
