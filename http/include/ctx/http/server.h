@@ -79,7 +79,9 @@
 //   - TCP_NODELAY is on by default.
 // httplib's own socket settings (set_keep_alive_*, set_read_timeout,
 // set_write_timeout, set_tcp_nodelay, set_socket_options,
-// set_address_family) are not used: ServerLimits replaces them. Its routes,
+// set_address_family) are not used: ServerLimits replaces them (the
+// Keep-Alive response header states idle_timeout, in whole seconds, and
+// max_requests_per_connection). Its routes,
 // handlers, mount points, set_payload_max_length, set_error_handler,
 // set_exception_handler, set_logger and new_task_queue (the workers) work as
 // usual. An "Expect: 100-continue" is answered by the server itself.
