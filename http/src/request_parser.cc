@@ -114,6 +114,9 @@ void RequestParser::Reset() {
   chunked_ = false;
   expect_continue_ = false;
   chunk_ = Chunk::kSize;
+  connection_.clear();
+  connection_close_ = false;
+  connection_keep_alive_ = false;
 }
 
 bool RequestParser::WantsContinue() noexcept {
@@ -278,6 +281,23 @@ bool RequestParser::HeaderLine(std::string_view line) {
     if (EqualsIgnoreCase(value, "100-continue")) expect_continue_ = true;
     return true;
   }
+  if (EqualsIgnoreCase(name, "connection")) {
+    // Tokens are case-insensitive; httplib compares the first value with
+    // "close" and "Keep-Alive" exactly, so Complete hands on one normalized
+    // line.
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view token = TrimOws(rest.substr(0, comma));
+      if (EqualsIgnoreCase(token, "close")) connection_close_ = true;
+      if (EqualsIgnoreCase(token, "keep-alive")) connection_keep_alive_ = true;
+      rest = comma == std::string_view::npos ? std::string_view()
+                                             : rest.substr(comma + 1);
+    }
+    if (!connection_.empty()) connection_.append(", ");
+    connection_.append(value);
+    return true;
+  }
   if (EqualsIgnoreCase(name, "host")) ++host_count_;
   request_.head.append(line).append("\r\n");
   return true;
@@ -406,6 +426,13 @@ RequestParser::State RequestParser::ParseChunked() {
 }
 
 RequestParser::State RequestParser::Complete() {
+  if (connection_close_) {
+    request_.head.append("Connection: close\r\n");
+  } else if (connection_keep_alive_) {
+    request_.head.append("Connection: Keep-Alive\r\n");
+  } else if (!connection_.empty()) {
+    request_.head.append("Connection: ").append(connection_).append("\r\n");
+  }
   if (has_length_ || chunked_) {
     request_.head.append("Content-Length: ")
         .append(std::to_string(request_.body.size()))
