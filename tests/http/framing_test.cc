@@ -199,6 +199,17 @@ TEST_F(FramingTest, Http10KeepAliveTokenIsCaseInsensitive) {
   ::close(fd);
 }
 
+TEST_F(FramingTest, AbsoluteFormTargetIsRoutedByItsPath) {
+  const testing::Answer a = testing::Exchange(
+      server_->port(),
+      "GET http://example.com/healthz HTTP/1.1\r\nHost: example.com\r\n"
+      "Connection: close\r\n\r\n");
+  ASSERT_TRUE(a.response.has_value()) << "no response";
+  EXPECT_EQ(a.response->status, 200)
+      << "GET http://example.com/healthz: want the /healthz route";
+  EXPECT_EQ(a.response->body, "ok");
+}
+
 TEST_F(FramingTest, ChunkedPostBodyReachesTheHandler) {
   const int fd = Connect(server_->port());
   SendAll(fd,
