@@ -59,6 +59,11 @@ TEST(DescriptorsChild, ServeWithNoDescriptorLeft) {
 }
 
 TEST(Descriptors, OutOfFdsAnswers503AndCloses) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers' own checks (UBSan's vptr check probes memory through a
+  // pipe) need descriptors, which a process at its limit does not have.
+  GTEST_SKIP() << "needs a build without sanitizers";
+#endif
   int port_pipe[2], stdin_pipe[2];
   ASSERT_EQ(::pipe(port_pipe), 0);
   ASSERT_EQ(::pipe2(stdin_pipe, O_CLOEXEC), 0);
