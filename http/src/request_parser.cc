@@ -114,6 +114,10 @@ void RequestParser::Reset() {
   chunked_ = false;
   expect_continue_ = false;
   chunk_ = Chunk::kSize;
+  absolute_host_.clear();
+  connection_.clear();
+  connection_close_ = false;
+  connection_keep_alive_ = false;
 }
 
 bool RequestParser::WantsContinue() noexcept {
@@ -228,7 +232,28 @@ bool RequestParser::RequestLine(std::string_view line) {
     Fail(501, "method not implemented");
     return false;
   }
-  request_.head.append(line).append("\r\n");
+  // Absolute form (RFC 9112 3.2.2): route by the path, take the host from
+  // the target and ignore the Host field's value.
+  std::string_view path = target;
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() > scheme.size() &&
+        EqualsIgnoreCase(target.substr(0, scheme.size()), scheme)) {
+      const std::string_view rest = target.substr(scheme.size());
+      const size_t end = std::min(rest.find('/'), rest.find('?'));
+      const std::string_view authority = rest.substr(0, end);
+      if (authority.empty() || authority.find('@') != std::string_view::npos) {
+        Fail(400, "invalid absolute request target");
+        return false;
+      }
+      absolute_host_ = authority;
+      path =
+          end == std::string_view::npos ? std::string_view() : rest.substr(end);
+      break;
+    }
+  }
+  request_.head.append(method).append(" ");
+  if (path.empty() || path.front() == '?') request_.head.append("/");
+  request_.head.append(path).append(" ").append(version).append("\r\n");
   return true;
 }
 
@@ -278,7 +303,27 @@ bool RequestParser::HeaderLine(std::string_view line) {
     if (EqualsIgnoreCase(value, "100-continue")) expect_continue_ = true;
     return true;
   }
-  if (EqualsIgnoreCase(name, "host")) ++host_count_;
+  if (EqualsIgnoreCase(name, "connection")) {
+    // Tokens are case-insensitive; httplib compares the first value with
+    // "close" and "Keep-Alive" exactly, so Complete hands on one normalized
+    // line.
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view token = TrimOws(rest.substr(0, comma));
+      if (EqualsIgnoreCase(token, "close")) connection_close_ = true;
+      if (EqualsIgnoreCase(token, "keep-alive")) connection_keep_alive_ = true;
+      rest = comma == std::string_view::npos ? std::string_view()
+                                             : rest.substr(comma + 1);
+    }
+    if (!connection_.empty()) connection_.append(", ");
+    connection_.append(value);
+    return true;
+  }
+  if (EqualsIgnoreCase(name, "host")) {
+    ++host_count_;
+    if (!absolute_host_.empty()) return true;  // the target's host wins
+  }
   request_.head.append(line).append("\r\n");
   return true;
 }
@@ -406,6 +451,16 @@ RequestParser::State RequestParser::ParseChunked() {
 }
 
 RequestParser::State RequestParser::Complete() {
+  if (!absolute_host_.empty()) {
+    request_.head.append("Host: ").append(absolute_host_).append("\r\n");
+  }
+  if (connection_close_) {
+    request_.head.append("Connection: close\r\n");
+  } else if (connection_keep_alive_) {
+    request_.head.append("Connection: Keep-Alive\r\n");
+  } else if (!connection_.empty()) {
+    request_.head.append("Connection: ").append(connection_).append("\r\n");
+  }
   if (has_length_ || chunked_) {
     request_.head.append("Content-Length: ")
         .append(std::to_string(request_.body.size()))

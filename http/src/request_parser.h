@@ -13,10 +13,15 @@
 //     by `Transfer-Encoding: chunked` on HTTP/1.1; both at once, a repeated or
 //     invalid Content-Length, a repeated Transfer-Encoding, or chunked on
 //     HTTP/1.0 are rejected (400); any other coding is not implemented (501);
-//   - an HTTP/1.1 request carries exactly one Host (400).
+//   - an HTTP/1.1 request carries exactly one Host (400);
+//   - an absolute-form target (`http://host/path`, RFC 9112 3.2.2) is handed
+//     on in origin form (`/path`) with `Host: host` replacing the received
+//     Host value; one with userinfo or no host is rejected (400).
 // The body is read whole (a GET's included) and decoded; the head handed on
-// keeps every header line but Content-Length, Transfer-Encoding and Expect,
-// and ends with one Content-Length giving the decoded body's size. Bytes that
+// keeps every header line but Content-Length, Transfer-Encoding, Expect and
+// Connection, then one Connection line (`close` or `Keep-Alive` when that
+// token is there in any case, close winning, else the values as received)
+// and one Content-Length giving the decoded body's size. Bytes that
 // follow a complete request stay buffered: they are the next request.
 //
 // After an error the parser stops: the connection must be closed, and no byte
@@ -123,6 +128,10 @@ class RequestParser {
   bool chunked_ = false;
   bool expect_continue_ = false;
   Chunk chunk_ = Chunk::kSize;
+  std::string absolute_host_;  // the host of an absolute-form target
+  std::string connection_;     // the Connection values, joined
+  bool connection_close_ = false;
+  bool connection_keep_alive_ = false;
 
   int error_status_ = 0;
   std::string error_reason_;

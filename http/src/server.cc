@@ -119,6 +119,14 @@ bool Server::listen_after_bind() {
     if (serving_) return false;
     serving_ = true;
   }
+  // httplib states these in every keep-alive response's Keep-Alive header:
+  // make it state ours (set here, so a set_keep_alive_* call cannot make it
+  // lie).
+  set_keep_alive_timeout(
+      static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                              options_.limits.idle_timeout)
+                              .count()));
+  set_keep_alive_max_count(options_.limits.max_requests_per_connection);
   std::unique_ptr<httplib::TaskQueue> workers(new_task_queue());
   const bool ok = loop_->Run([this, &workers](
                                  std::shared_ptr<internal::Connection> conn) {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The server's connection layer. See server_loop.h.
+// The server loop: reading and framing requests, deadlines, handing
+// connections to workers and back, closing and the shutdown drain. Accepting
+// is in server_accept.cc. See server_loop.h.
 //
 // Lock order: ServerLoop::mu_ before Connection::mu_ is never needed; the
 // loop copies what it needs out of mu_ and then locks one connection at a
@@ -7,9 +9,6 @@
 
 #include "server_loop.h"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -21,25 +20,19 @@
 #include <string>
 #include <vector>
 
-#include "socket_address.h"
+#include "loop_wire.h"
 
 namespace ctx::http::internal {
 namespace {
 
 using std::chrono::milliseconds;
 
-constexpr uint64_t kWakeId = 0;
-constexpr uint64_t kListenerId = 1;
-// kTick is how often deadlines are checked while connections are open: a
-// deadline fires at most this late.
-constexpr milliseconds kTick(50);
 // kLinger bounds how long, and kLingerBytes how much, input is discarded
 // after a rejection before the socket is closed.
 constexpr milliseconds kLinger(1000);
 constexpr size_t kLingerBytes = 256 * 1024;
 constexpr size_t kReadChunk = 16 * 1024;
 
-constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
 constexpr uint32_t kGoneEvents = EPOLLRDHUP;  // EPOLLERR, EPOLLHUP: always
 
 ParserLimits ToParserLimits(const ServerLimits& l) {
@@ -53,36 +46,6 @@ ParserLimits ToParserLimits(const ServerLimits& l) {
   return p;
 }
 
-// SendNow writes what the socket takes at once; the answers the loop writes
-// itself are small and best effort.
-void SendNow(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n =
-        ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      data.remove_prefix(static_cast<size_t>(n));
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else {
-      return;
-    }
-  }
-}
-
-std::string ErrorResponse(int status, std::string_view reason) {
-  std::string body(reason);
-  body.push_back('\n');
-  std::string r = "HTTP/1.1 ";
-  r.append(std::to_string(status))
-      .append(" ")
-      .append(ReasonPhrase(status))
-      .append("\r\nContent-Type: text/plain\r\nContent-Length: ")
-      .append(std::to_string(body.size()))
-      .append("\r\nConnection: close\r\n\r\n")
-      .append(body);
-  return r;
-}
-
 }  // namespace
 
 ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
@@ -90,7 +53,8 @@ ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
       parser_limits_(ToParserLimits(limits)),
       reject_(std::move(reject)),
       epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
-      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      reserve_fd_(OpenReserve()) {
   if (epoll_fd_ >= 0 && wake_fd_ >= 0) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -102,57 +66,8 @@ ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
 ServerLoop::~ServerLoop() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  if (reserve_fd_ >= 0) ::close(reserve_fd_);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
-}
-
-int ServerLoop::Bind(const std::string& host, int port) {
-  {
-    MutexLock lock(mu_);
-    if (bound_ || epoll_fd_ < 0 || wake_fd_ < 0) return -1;
-  }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  const std::string service = std::to_string(port);
-  if (::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(),
-                    &hints, &found) != 0) {
-    return -1;
-  }
-  int fd = -1;
-  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                  a->ai_protocol);
-    if (fd < 0) continue;
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (::bind(fd, a->ai_addr, a->ai_addrlen) != 0 ||
-        ::listen(fd, limits_.backlog) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ::freeaddrinfo(found);
-  if (fd < 0) return -1;
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  std::string ip;
-  int bound = -1;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    AddressOf(addr, len, ip, bound);
-  }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u64 = kListenerId;
-  if (bound <= 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  MutexLock lock(mu_);
-  listen_fd_ = fd;
-  bound_ = true;
-  return bound;
 }
 
 void ServerLoop::Shutdown(milliseconds grace) {
@@ -234,63 +149,6 @@ bool ServerLoop::Run(const Dispatch& dispatch) {
   }
   dispatch_ = nullptr;
   return true;
-}
-
-void ServerLoop::Accept(TimePoint now) {
-  for (int i = 0; i < 64 && listen_fd_ >= 0; ++i) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr),
-                             &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-          errno == ENOMEM) {
-        // Out of descriptors or memory: stop watching the listener for a
-        // tick instead of spinning on it (Scan re-enables it).
-        epoll_event ev{};
-        ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
-        accept_paused_until_ = now + kTick;
-      }
-      return;
-    }
-    Peer peer;
-    AddressOf(addr, len, peer.remote_ip, peer.remote_port);
-    sockaddr_storage local{};
-    socklen_t local_len = sizeof(local);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) ==
-        0) {
-      AddressOf(local, local_len, peer.local_ip, peer.local_port);
-    }
-    bool full;
-    uint64_t id;
-    {
-      MutexLock lock(mu_);
-      full = connections_.size() >= limits_.max_connections;
-      id = next_id_++;
-    }
-    if (full) {
-      SendNow(fd, ErrorResponse(503, "too many connections"));
-      ::close(fd);
-      if (reject_) reject_(503, "too many connections", peer);
-      continue;
-    }
-    if (limits_.tcp_nodelay) {
-      const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    auto conn =
-        std::make_shared<Connection>(fd, id, std::move(peer), parser_limits_);
-    conn->SetDeadline(ReadingDeadline(RequestParser::State::kIdle, now));
-    {
-      MutexLock lock(mu_);
-      connections_.emplace(id, conn);
-    }
-    epoll_event ev{};
-    ev.events = kReadEvents | EPOLLONESHOT;
-    ev.data.u64 = id;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) Close(conn);
-  }
 }
 
 TimePoint ServerLoop::ReadingDeadline(RequestParser::State state,
@@ -405,10 +263,17 @@ void ServerLoop::RejectRequest(const std::shared_ptr<Connection>& conn,
                                int status, const std::string& reason) {
   if (reject_) reject_(status, reason, conn->peer());
   SendNow(conn->fd(), ErrorResponse(status, reason));
-  CloseAfterResponse(conn);
+  // The rest of a rejected request may still be on its way: always linger.
+  StartLinger(conn);
 }
 
 void ServerLoop::CloseAfterResponse(const std::shared_ptr<Connection>& conn) {
+  // Always linger: bytes the client pipelined may still be in flight even
+  // when none are buffered or readable yet.
+  StartLinger(conn);
+}
+
+void ServerLoop::StartLinger(const std::shared_ptr<Connection>& conn) {
   // Half-close, then discard what the client still sends until it closes
   // too: closing with unread input would send a RST that can destroy the
   // answer before the client reads it.

@@ -3,7 +3,9 @@
 // listening socket, accept, reading and framing requests with limits and
 // deadlines, disconnect watching and the drain on shutdown, all on one
 // thread (the one that calls Run, i.e. listen_after_bind) with one epoll set.
-// Internal.
+// Internal. server_accept.cc holds the listening side (bind, accept, refusing
+// connections), server_loop.cc the rest, loop_wire.h the answers the loop
+// writes itself.
 //
 // A connection reaches a worker only with a complete request (head and body,
 // see request_parser.h), so slow or idle clients never hold a worker. The
@@ -20,6 +22,8 @@
 
 #ifndef CTX_HTTP_SRC_SERVER_LOOP_H_
 #define CTX_HTTP_SRC_SERVER_LOOP_H_
+
+#include <sys/epoll.h>
 
 #include <chrono>
 #include <cstdint>
@@ -80,10 +84,24 @@ class ServerLoop {
   [[nodiscard]] size_t connections() const;
 
  private:
+  // kWakeId and kListenerId tag the eventfd and the listener in the epoll
+  // set (connections count from 2). kTick is how often deadlines are
+  // checked while connections are open: a deadline fires at most this late.
+  static constexpr uint64_t kWakeId = 0;
+  static constexpr uint64_t kListenerId = 1;
+  static constexpr std::chrono::milliseconds kTick{50};
+  // kReadEvents arms a connection whose next request the loop reads.
+  static constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
+
+  // Listening side (server_accept.cc).
+  static int OpenReserve();
   void Accept(TimePoint now);
   void OnEvents(const std::shared_ptr<Connection>& conn, uint32_t events);
   void ReadRequest(const std::shared_ptr<Connection>& conn);
   void Linger(const std::shared_ptr<Connection>& conn);
+  // StartLinger half-closes and discards input until EOF, kLingerBytes or
+  // kLinger, then closes.
+  void StartLinger(const std::shared_ptr<Connection>& conn);
   // AfterInput acts on the parser's state: hands a complete request to a
   // worker, answers an error, or waits for more input. Owner of the phase.
   // Returns true when a complete request is ready (the caller dispatches).
@@ -92,6 +110,11 @@ class ServerLoop {
                      const std::string& reason);
   void Scan(TimePoint now);
   void Drain(TimePoint now);
+  // RefuseWithReserve answers one pending connection 503 when accept ran out
+  // of descriptors: it frees the reserve descriptor, accepts into it,
+  // answers, closes and takes the reserve again. False when it could not
+  // (the caller pauses accepting instead).
+  bool RefuseWithReserve();
   TimePoint ReadingDeadline(RequestParser::State state, TimePoint now) const;
   void Wake();
 
@@ -101,6 +124,7 @@ class ServerLoop {
   const int epoll_fd_;
   const int wake_fd_;   // eventfd: Shutdown and the last Close wake the loop
   int listen_fd_ = -1;  // the loop's; closed when the shutdown starts
+  int reserve_fd_;      // /dev/null, held for RefuseWithReserve
   Dispatch dispatch_;   // set by Run, read by the loop thread
 
   // Loop-thread state.

@@ -185,6 +185,31 @@ TEST_F(FramingTest, UnsupportedVersionIsRejected) {
   ExpectRejected("GET /healthz HTTP/2.0\r\nHost: test\r\n\r\n" + kHidden, 505);
 }
 
+TEST_F(FramingTest, Http10KeepAliveTokenIsCaseInsensitive) {
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/healthz", {"connection: keep-alive"}, "HTTP/1.0"));
+  std::string buffer;
+  auto first = ReadResponse(fd, buffer);
+  ASSERT_TRUE(first.has_value());
+  SendAll(fd, GetRequest("/healthz", {}, "HTTP/1.0"));
+  auto second = ReadResponse(fd, buffer);
+  EXPECT_TRUE(second.has_value())
+      << "HTTP/1.0 with \"connection: keep-alive\": connection closed after "
+         "the first response; want it kept open";
+  ::close(fd);
+}
+
+TEST_F(FramingTest, AbsoluteFormTargetIsRoutedByItsPath) {
+  const testing::Answer a = testing::Exchange(
+      server_->port(),
+      "GET http://example.com/healthz HTTP/1.1\r\nHost: example.com\r\n"
+      "Connection: close\r\n\r\n");
+  ASSERT_TRUE(a.response.has_value()) << "no response";
+  EXPECT_EQ(a.response->status, 200)
+      << "GET http://example.com/healthz: want the /healthz route";
+  EXPECT_EQ(a.response->body, "ok");
+}
+
 TEST_F(FramingTest, ChunkedPostBodyReachesTheHandler) {
   const int fd = Connect(server_->port());
   SendAll(fd,

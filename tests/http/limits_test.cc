@@ -205,5 +205,20 @@ TEST_F(LimitsTest, LastRequestOfAConnectionSaysClose) {
   ::close(fd);
 }
 
+TEST_F(LimitsTest, KeepAliveHeaderStatesTheServersLimits) {
+  ServerLimits limits;
+  limits.idle_timeout = milliseconds(2'500);
+  limits.max_requests_per_connection = 7;
+  Start(limits);
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/x"));
+  std::string buffer;
+  auto r = ReadResponse(fd, buffer);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->header("keep-alive"), "timeout=2, max=7")
+      << "idle_timeout 2.5 s, max_requests_per_connection 7";
+  ::close(fd);
+}
+
 }  // namespace
 }  // namespace ctx::http

@@ -44,6 +44,23 @@ TEST(RequestParser, BodyBytesAreHeldOnlyInTheRequest) {
   EXPECT_EQ(parser.Take().body.size(), kChunk * kChunks);
 }
 
+TEST(RequestParser, AbsoluteFormBecomesOriginFormWithTheTargetsHost) {
+  RequestParser parser{ParserLimits{}};
+  ASSERT_EQ(parser.Feed("GET http://example.com:8080/a?b=1 HTTP/1.1\r\n"
+                        "Host: other\r\n\r\n"),
+            State::kComplete);
+  EXPECT_EQ(parser.Take().head,
+            "GET /a?b=1 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n");
+}
+
+TEST(RequestParser, AbsoluteFormWithUserinfoIsRejected) {
+  RequestParser parser{ParserLimits{}};
+  EXPECT_EQ(parser.Feed("GET http://u@example.com/ HTTP/1.1\r\n"
+                        "Host: example.com\r\n\r\n"),
+            State::kError);
+  EXPECT_EQ(parser.error_status(), 400);
+}
+
 TEST(RequestParser, ByteAtATimeFramesPipelinedRequests) {
   const std::string input =
       "GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz"

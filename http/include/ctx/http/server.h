@@ -55,7 +55,9 @@
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
 //     close); an idle keep-alive connection closes after idle_timeout;
-//     beyond max_connections a new connection is answered 503 and closed.
+//     beyond max_connections a new connection is answered 503 and closed,
+//     and so is one that arrives when the process is out of descriptors
+//     (EMFILE/ENFILE: a descriptor held in reserve is used to answer it).
 //   - Slow clients cannot starve handlers: a connection takes a worker only
 //     with a complete request.
 //   - Disconnects (the rule, as Go's net/http has it): while a request is
@@ -77,7 +79,9 @@
 //   - TCP_NODELAY is on by default.
 // httplib's own socket settings (set_keep_alive_*, set_read_timeout,
 // set_write_timeout, set_tcp_nodelay, set_socket_options,
-// set_address_family) are not used: ServerLimits replaces them. Its routes,
+// set_address_family) are not used: ServerLimits replaces them (the
+// Keep-Alive response header states idle_timeout, in whole seconds, and
+// max_requests_per_connection). Its routes,
 // handlers, mount points, set_payload_max_length, set_error_handler,
 // set_exception_handler, set_logger and new_task_queue (the workers) work as
 // usual. An "Expect: 100-continue" is answered by the server itself.
