@@ -43,6 +43,7 @@
 
 #include "ctx/clock.h"
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/key.h"
 #include "ctx/propagation.h"
 
@@ -63,15 +64,15 @@ struct PrefixOptions {
 // against `now`. A request id that fails ctx::IsValidRequestId (a value some
 // other code stored) is rendered through ctx::LogSafe, so the prefix never
 // holds control characters. Allocates one string.
-[[nodiscard]] std::string Prefix(const Context& c,
-                                 const PrefixOptions& options = {},
-                                 TimePoint now = Clock::now());
+[[nodiscard]] CTX_EXPORT std::string Prefix(const Context& c,
+                                            const PrefixOptions& options = {},
+                                            TimePoint now = Clock::now());
 
 // AppendPrefix appends Prefix(c, options, now) to `out` (to build a line
 // without an extra allocation).
-void AppendPrefix(std::string& out, const Context& c,
-                  const PrefixOptions& options = {},
-                  TimePoint now = Clock::now());
+CTX_EXPORT void AppendPrefix(std::string& out, const Context& c,
+                             const PrefixOptions& options = {},
+                             TimePoint now = Clock::now());
 
 }  // namespace ctx::log
 
