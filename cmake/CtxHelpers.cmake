@@ -32,6 +32,11 @@ function(ctx_hide_internals target)
     return()
   endif()
   set_target_properties(${target} PROPERTIES CXX_VISIBILITY_PRESET hidden)
+  # Every symbol the library uses must be defined by what it links: a declaration of another ctx
+  # library that lacks CTX_EXPORT fails here, not when a program loads the library.
+  if(CTX_SANITIZE STREQUAL "")
+    target_link_options(${target} PRIVATE LINKER:--no-undefined)
+  endif()
   get_target_property(sources ${target} SOURCES)
   add_library(${target}_for_tests STATIC ${sources})
   foreach(prop INCLUDE_DIRECTORIES INTERFACE_INCLUDE_DIRECTORIES COMPILE_OPTIONS COMPILE_FEATURES
@@ -41,4 +46,9 @@ function(ctx_hide_internals target)
       set_property(TARGET ${target}_for_tests PROPERTY ${prop} "${value}")
     endif()
   endforeach()
+  # A static library passes all it links on to its users; the shared one keeps its private links.
+  get_target_property(links ${target} LINK_LIBRARIES)
+  if(links)
+    target_link_libraries(${target}_for_tests INTERFACE ${links})
+  endif()
 endfunction()

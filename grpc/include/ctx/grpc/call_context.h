@@ -70,7 +70,7 @@ struct CallInfo {
 };
 
 // kCallInfoKey is the context value holding the call's CallInfo.
-inline constexpr Key<CallInfo> kCallInfoKey{"grpc-call"};
+CTX_EXPORT inline constexpr Key<CallInfo> kCallInfoKey{"grpc-call"};
 
 // operator<< prints "method=... peer=...", with the method made log-safe.
 CTX_EXPORT std::ostream& operator<<(std::ostream& os, const CallInfo& info);

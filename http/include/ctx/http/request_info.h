@@ -43,7 +43,7 @@ struct RequestInfo {
 CTX_EXPORT std::ostream& operator<<(std::ostream& os, const RequestInfo& info);
 
 // kRequestInfoKey holds the RequestInfo of the request a context serves.
-inline constexpr Key<RequestInfo> kRequestInfoKey{"http-request"};
+CTX_EXPORT inline constexpr Key<RequestInfo> kRequestInfoKey{"http-request"};
 
 // GetRequestInfo returns the RequestInfo stored in c by ctx::http::Server, or
 // nullptr for a context not derived from a request context. The pointer is
