@@ -103,22 +103,64 @@ if(TARGET ctx_log)
     REQUIRES ctx-core spdlog)
 endif()
 
-install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# A plain install carries the license and changes as they are; the .deb carries them as Debian policy
+# wants instead (component deb, below).
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR}
+  COMPONENT doc)
 
-# --- Debian package: `cpack -G DEB` in the build directory makes libctx-dev_<version>_<arch>.deb.
+# --- Debian package: `cpack -G DEB` in the build directory makes libctx-dev_<version>-<release>_<arch>.deb.
+set(CTX_DEB_MAINTAINER "ctx developers <dev@ctx.local>" CACHE STRING
+  "Maintainer field of the Debian package (name <email>)")
+set(CTX_DEB_RELEASE 1 CACHE STRING "Debian revision of the package (the -N after the upstream version)")
+set(_ctx_deb_name libctx-dev)
+set(_ctx_deb_doc ${PROJECT_BINARY_DIR}/debian-doc)
+# /usr/share/doc/libctx-dev: copyright (machine-readable; its license paragraph is LICENSE's notice for
+# applying the license, plus where Debian keeps the full text, as policy wants for Apache-2.0), the
+# upstream changelog (CHANGELOG.md) and a Debian changelog, both compressed with gzip -9n.
+file(READ ${PROJECT_SOURCE_DIR}/LICENSE _ctx_license)
+string(REGEX MATCH "Licensed under the Apache License[^\n]*\n.*limitations under the License\\." _ctx_notice
+  "${_ctx_license}")
+if(NOT _ctx_notice)
+  message(FATAL_ERROR "LICENSE has no \"Licensed under the Apache License ... limitations under the License.\"")
+endif()
+# Each line indented by one space, empty lines as " .".
+string(REGEX REPLACE "\n[ \t]*" "\n " _ctx_notice "${_ctx_notice}")
+string(REPLACE "\n \n" "\n .\n" _ctx_notice "${_ctx_notice}")
+set(CTX_DEB_LICENSE_TEXT " ${_ctx_notice}\n .\n On Debian systems, the complete text of the Apache License, Version 2.0 can be\n found in /usr/share/common-licenses/Apache-2.0.")
+string(TIMESTAMP CTX_DEB_YEAR "%Y" UTC)  # SOURCE_DATE_EPOCH, when set, makes these reproducible
+string(TIMESTAMP CTX_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
+set(CTX_DEB_VERSION ${PROJECT_VERSION}-${CTX_DEB_RELEASE})
+configure_file(cmake/debian/copyright.in ${_ctx_deb_doc}/copyright @ONLY)
+configure_file(cmake/debian/changelog.Debian.in ${_ctx_deb_doc}/changelog.Debian @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/CHANGELOG.md ${_ctx_deb_doc}/changelog COPYONLY)
+find_program(CTX_GZIP gzip REQUIRED)
+foreach(_ctx_file changelog changelog.Debian)
+  execute_process(COMMAND ${CTX_GZIP} -9nf ${_ctx_deb_doc}/${_ctx_file} RESULT_VARIABLE _ctx_rc)
+  if(NOT _ctx_rc EQUAL 0)
+    message(FATAL_ERROR "gzip -9n ${_ctx_deb_doc}/${_ctx_file} failed (${_ctx_rc})")
+  endif()
+endforeach()
+install(FILES ${_ctx_deb_doc}/copyright ${_ctx_deb_doc}/changelog.gz ${_ctx_deb_doc}/changelog.Debian.gz
+  DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/${_ctx_deb_name} COMPONENT deb EXCLUDE_FROM_ALL)
+
 set(CPACK_PACKAGE_NAME ctx)
 set(CPACK_PACKAGE_VENDOR "ctx")
-set(CPACK_PACKAGE_CONTACT "ctx maintainers")
+set(CPACK_PACKAGE_CONTACT "${CTX_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_DEBIAN_PACKAGE_NAME libctx-dev)
+# The package holds everything but the plain docs (component doc), and the Debian docs (component deb).
+set(CPACK_INSTALL_CMAKE_PROJECTS "${PROJECT_BINARY_DIR};ctx;Unspecified;/;${PROJECT_BINARY_DIR};ctx;deb;/")
+set(CPACK_DEBIAN_PACKAGE_NAME ${_ctx_deb_name})
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CTX_DEB_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${CTX_DEB_RELEASE})
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 list(JOIN CTX_INSTALLED_COMPONENTS ", " _ctx_comps)
-set(CPACK_PACKAGE_DESCRIPTION "Headers, libraries, CMake package (find_package(ctx CONFIG)) and \
+set(CPACK_PACKAGE_DESCRIPTION "Headers, libraries, CMake package (find_package(ctx CONFIG)) and
 pkg-config files for the components ${_ctx_comps}.")
 # Debian packages for what the installed CMake and pkg-config files ask consumers to find.
 set(_ctx_deb_depends)

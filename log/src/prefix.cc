@@ -34,10 +34,12 @@ void AppendPrefix(std::string& out, const Context& c,
     out += LogSafe(*id);
   }
 
-  // The trace id is 32 hex digits by construction: no escaping needed.
+  // The ids are hex digits by construction: no escaping needed.
   if (const TraceContext* trace = c.Value(kTraceContextKey)) {
     out += " trace=";
     out += trace->trace_id.ToHex();
+    out += " span=";
+    out += trace->parent_id.ToHex();
   }
 
   out += " left=";

@@ -20,7 +20,7 @@ demo_lines() {
 # demo_left LOG ID TEXT: the remaining budget ("1987ms") on the first line of ID containing TEXT.
 demo_left() {
   demo_lines "$1" "$2" "$3" | head -n 1 |
-    sed -n 's/^[^[]*\[req=[^ ]*\( trace=[^ ]*\)\{0,1\} left=\([^] ]*\).*/\2/p'
+    sed -n 's/^[^[]*\[req=[^ ]*\( trace=[^ ]* span=[^ ]*\)\{0,1\} left=\([^] ]*\).*/\2/p'
 }
 
 # demo_us LOG ID TEXT: when the first line of ID containing TEXT was written, in microseconds since
@@ -241,13 +241,33 @@ demo_scenario_nginx_hangup() {
     -a -n "$(demo_lines "$DEMO_LOG_INVENTORY" "${id:-none}" "inventory/west: stopped work")"
 }
 
-# demo_trace LOG ID: the trace id on LOG's first line for request ID.
+# demo_trace LOG ID TEXT: the trace id on LOG's first line for request ID containing TEXT.
 demo_trace() {
-  demo_lines "$1" "$2" | head -n 1 | sed -n 's/^[^[]*\[req=[^ ]* trace=\([0-9a-f]*\) .*/\1/p'
+  demo_lines "$1" "$2" "$3" | head -n 1 | sed -n 's/^[^[]*\[req=[^ ]* trace=\([0-9a-f]*\) .*/\1/p'
+}
+
+# demo_span LOG ID TEXT: the span id (the span of the call that brought the request to that hop) on
+# LOG's first line for request ID containing TEXT.
+demo_span() {
+  demo_lines "$1" "$2" "$3" | head -n 1 | sed -n 's/^[^[]*\[req=[^ ]* trace=[^ ]* span=\([0-9a-f]*\) .*/\1/p'
+}
+
+# demo_all_equal WANT VALUE...: every VALUE is WANT.
+demo_all_equal() {
+  local want=$1 v
+  shift
+  for v in "$@"; do [[ $v == "$want" ]] || return 1; done
+}
+
+# demo_all_distinct VALUE...: every VALUE is non-empty and no two are the same.
+demo_all_distinct() {
+  local v
+  for v in "$@"; do [[ -n $v ]] || return 1; done
+  (($(printf '%s\n' "$@" | sort -u | wc -l) == $#))
 }
 
 demo_scenario_trace() {
-  local id=demo-trace-$RANDOM$RANDOM trace parent
+  local id=demo-trace-$RANDOM$RANDOM trace parent i
   trace=$(printf '%08x' $RANDOM$RANDOM $RANDOM$RANDOM $RANDOM$RANDOM $RANDOM$RANDOM | cut -c1-32)
   parent=00f067aa0ba902b7
   echo
@@ -255,14 +275,27 @@ demo_scenario_trace() {
   echo "   curl -H 'traceparent: 00-$trace-$parent-01' '/order'"
   demo_get "/order?item=book&qty=1&work_ms=10" -H "X-Request-Id: $id" -H "X-Request-Timeout: 2000" \
     -H "traceparent: 00-$trace-$parent-01"
-  printf '   outcome:     %s; trace ids logged: gateway %s, orders %s, inventory %s\n' "$CODE" \
-    "$(demo_trace "$DEMO_LOG_GATEWAY" "$id")" "$(demo_trace "$DEMO_LOG_ORDERS" "$id")" \
-    "$(demo_trace "$DEMO_LOG_INVENTORY" "$id")"
+  demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "inventory/east: reserve" || true
+  demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "inventory/west: reserve" || true
+  # One row per hop: its name, the log it writes, and the text of its first line for the request.
+  local hops=(gateway orders inventory/east inventory/west)
+  local logs=("$DEMO_LOG_GATEWAY" "$DEMO_LOG_ORDERS" "$DEMO_LOG_INVENTORY" "$DEMO_LOG_INVENTORY")
+  local texts=("gateway: GET /order" "orders: place" "inventory/east: reserve" "inventory/west: reserve")
+  local traces=() spans=()
+  for i in "${!hops[@]}"; do
+    traces+=("$(demo_trace "${logs[i]}" "$id" "${texts[i]}")")
+    spans+=("$(demo_span "${logs[i]}" "$id" "${texts[i]}")")
+  done
+  printf '   outcome:     %s\n' "$CODE"
+  printf '   %-16s %-32s  %s\n' hop "trace id" "span id"
+  for i in "${!hops[@]}"; do
+    printf '   %-16s %-32s  %s\n' "${hops[i]}" "${traces[i]:-(not logged)}" "${spans[i]:-(not logged)}"
+  done
   demo_check "200 OK" test "$CODE" = 200
-  demo_check "gateway, orders and inventory logged the client's trace id" \
-    test "$(demo_trace "$DEMO_LOG_GATEWAY" "$id")" = "$trace" \
-    -a "$(demo_trace "$DEMO_LOG_ORDERS" "$id")" = "$trace" \
-    -a "$(demo_trace "$DEMO_LOG_INVENTORY" "$id")" = "$trace"
+  demo_check "gateway, orders and both inventory calls logged the client's trace id" \
+    demo_all_equal "$trace" "${traces[@]}"
+  demo_check "the gateway logged the client's span id ($parent)" test "${spans[0]}" = "$parent"
+  demo_check "every hop logged a span id of its own (four different ids)" demo_all_distinct "${spans[@]}"
 }
 
 # demo_wait_nginx_line TEXT: waits (up to 5 s) until nginx's log has a line containing TEXT.

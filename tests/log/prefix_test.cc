@@ -69,13 +69,27 @@ TEST(Prefix, ReadsTheConfiguredKey) {
   EXPECT_EQ(ctx::log::Prefix(c), "[req=bridge-id left=none]");
 }
 
-TEST(Prefix, ShowsTheTraceIdNextToTheRequestId) {
+TEST(Prefix, ShowsTheTraceAndSpanIdsNextToTheRequestId) {
   const ctx::TraceContext trace = ctx::NewTrace();
   ctx::Context c =
       ctx::WithValue(ctx::Background(), ctx::kRequestIdKey, std::string("r1"));
   c = ctx::WithValue(c, ctx::kTraceContextKey, trace);
-  EXPECT_EQ(ctx::log::Prefix(c),
-            "[req=r1 trace=" + trace.trace_id.ToHex() + " left=none]");
+  EXPECT_EQ(ctx::log::Prefix(c), "[req=r1 trace=" + trace.trace_id.ToHex() +
+                                     " span=" + trace.parent_id.ToHex() +
+                                     " left=none]");
+}
+
+TEST(Prefix, ShowsTheSpanOfTheCallThatBroughtTheRequest) {
+  // What the next hop's context holds: the trace an outgoing call sent.
+  const ctx::TraceContext here = ctx::NewTrace();
+  const ctx::TraceContext next = ctx::ChildForCall(here);
+  ctx::Context c =
+      ctx::WithValue(ctx::Background(), ctx::kTraceContextKey, next);
+  const std::string got = ctx::log::Prefix(c);
+  EXPECT_EQ(got, "[req=- trace=" + here.trace_id.ToHex() +
+                     " span=" + next.parent_id.ToHex() + " left=none]")
+      << "Prefix of the next hop's context: got " << got
+      << ", want this hop's trace id with the call's new span id";
 }
 
 TEST(AppendPrefix, AppendsToWhatIsThere) {

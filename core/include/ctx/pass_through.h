@@ -56,7 +56,7 @@ using PassThroughHeaders = std::vector<PassThroughHeader>;
 // kPassThroughKey is the context value under which both bridges store the
 // request's pass-through headers (every value valid), and from which their
 // clients send them. Absent when the request carried none.
-inline constexpr Key<PassThroughHeaders> kPassThroughKey{
+CTX_EXPORT inline constexpr Key<PassThroughHeaders> kPassThroughKey{
     "pass-through-headers"};
 
 // kMaxPassThroughNameLength and kMaxPassThroughValueLength bound a header's

@@ -59,10 +59,10 @@ inline constexpr std::string_view kRequestTimeoutHeader = "x-request-timeout";
 // kRequestIdKey is the context value under which both bridges store the request
 // id of the current request (always a valid id, see IsValidRequestId), and from
 // which their clients forward it.
-inline constexpr Key<std::string> kRequestIdKey{"request-id"};
+CTX_EXPORT inline constexpr Key<std::string> kRequestIdKey{"request-id"};
 // kSessionIdKey is the context value holding the session id, when the request
 // carried a valid one.
-inline constexpr Key<std::string> kSessionIdKey{"session-id"};
+CTX_EXPORT inline constexpr Key<std::string> kSessionIdKey{"session-id"};
 
 // ParseResult is what a parser returns: a value, or the reason the input was
 // rejected. It converts to true on success. `error` is empty on success; on

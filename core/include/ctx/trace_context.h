@@ -75,7 +75,7 @@ inline constexpr uint8_t kKnownTraceFlags =
 
 // TraceId is a 16-byte trace id. All zeros is invalid (the value of a
 // default-constructed TraceId).
-struct TraceId {
+struct CTX_EXPORT TraceId {
   std::array<uint8_t, 16> bytes{};
 
   // IsValid reports whether some byte is non-zero.
@@ -86,7 +86,7 @@ struct TraceId {
 };
 
 // SpanId is an 8-byte span (parent) id. All zeros is invalid.
-struct SpanId {
+struct CTX_EXPORT SpanId {
   std::array<uint8_t, 8> bytes{};
 
   [[nodiscard]] bool IsValid() const noexcept;
@@ -162,7 +162,7 @@ CTX_EXPORT std::ostream& operator<<(std::ostream& os, const TraceContext& tc);
 
 // kTraceContextKey is the context value under which both bridges store the
 // trace of the current request, and from which their clients forward it.
-inline constexpr Key<TraceContext> kTraceContextKey{"trace-context"};
+CTX_EXPORT inline constexpr Key<TraceContext> kTraceContextKey{"trace-context"};
 
 // NewSpanId returns a fresh random, valid span id.
 [[nodiscard]] CTX_EXPORT SpanId NewSpanId();

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/propagation.h"
 
 namespace ctx::grpc {
@@ -50,8 +51,8 @@ namespace ctx::grpc {
 //
 // Thread-safety: safe from any thread. Cost: one sharded-map lookup and a
 // handle copy.
-[[nodiscard]] Context CallContext(
-    const ::grpc::ServerContextBase* server_context);
+[[nodiscard]] CTX_EXPORT Context
+CallContext(const ::grpc::ServerContextBase* server_context);
 
 // CallInfo describes the call a context belongs to; the bridge stores one under
 // kCallInfoKey.
@@ -69,10 +70,10 @@ struct CallInfo {
 };
 
 // kCallInfoKey is the context value holding the call's CallInfo.
-inline constexpr Key<CallInfo> kCallInfoKey{"grpc-call"};
+CTX_EXPORT inline constexpr Key<CallInfo> kCallInfoKey{"grpc-call"};
 
 // operator<< prints "method=... peer=...", with the method made log-safe.
-std::ostream& operator<<(std::ostream& os, const CallInfo& info);
+CTX_EXPORT std::ostream& operator<<(std::ostream& os, const CallInfo& info);
 
 }  // namespace ctx::grpc
 

@@ -23,6 +23,7 @@
 #include <memory>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 
 namespace ctx::grpc {
 
@@ -92,9 +93,9 @@ struct ClientOptions {
 // the call starts).
 class [[nodiscard]] BoundClientContext {
  public:
-  explicit BoundClientContext(const Context& c,
-                              const ClientOptions& options = {});
-  ~BoundClientContext();
+  CTX_EXPORT explicit BoundClientContext(const Context& c,
+                                         const ClientOptions& options = {});
+  CTX_EXPORT ~BoundClientContext();
 
   BoundClientContext(const BoundClientContext&) = delete;
   BoundClientContext& operator=(const BoundClientContext&) = delete;

@@ -75,6 +75,7 @@
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
@@ -161,9 +162,9 @@ struct ServerOptions {
 // sync call and is joined when that state is destroyed.
 //
 // Thread-safety: gRPC calls the factory from its own threads.
-[[nodiscard]] std::unique_ptr<
-    ::grpc::experimental::ServerInterceptorFactoryInterface>
-MakeServerInterceptorFactory(ServerOptions options = {});
+[[nodiscard]] CTX_EXPORT
+    std::unique_ptr<::grpc::experimental::ServerInterceptorFactoryInterface>
+    MakeServerInterceptorFactory(ServerOptions options = {});
 
 }  // namespace ctx::grpc
 

@@ -28,17 +28,18 @@
 
 #include "ctx/context.h"
 #include "ctx/errors.h"
+#include "ctx/export.h"
 
 namespace ctx::grpc {
 
 // StatusFromContext returns OK while c is live; once it is done, the code its
 // Err() maps to (table above) with Cause(c)'s message. Thread-safe; does not
 // block.
-[[nodiscard]] ::grpc::Status StatusFromContext(const Context& c);
+[[nodiscard]] CTX_EXPORT ::grpc::Status StatusFromContext(const Context& c);
 
 // StatusFromError maps one error (an Err() or a Cause()) by the table above; a
 // default Error gives OK.
-[[nodiscard]] ::grpc::Status StatusFromError(const Error& error);
+[[nodiscard]] CTX_EXPORT ::grpc::Status StatusFromError(const Error& error);
 
 }  // namespace ctx::grpc
 

@@ -64,6 +64,7 @@
 
 #include "ctx/context.h"
 #include "ctx/errors.h"
+#include "ctx/export.h"
 
 namespace ctx::http {
 
@@ -89,7 +90,7 @@ struct ClientOptions {
 };
 
 // Result is the outcome of one call: a response, or an error. Move-only.
-class Result {
+class CTX_EXPORT Result {
  public:
   // ok reports whether a response arrived (of any status).
   [[nodiscard]] bool ok() const noexcept { return response_ != nullptr; }
@@ -141,7 +142,7 @@ class Result {
 // concurrent caller for parallel calls.
 // Lifetime: a call holds nothing after it returns; destroy the Client when no
 // call is running.
-class Client {
+class CTX_EXPORT Client {
  public:
   Client(const std::string& host, int port, ClientOptions options = {});
   ~Client();

@@ -67,6 +67,7 @@
 #include <string>
 #include <string_view>
 
+#include "ctx/export.h"
 #include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/proxy_headers.h"
@@ -138,14 +139,14 @@ struct RequestHeaders {
 // comment. It never throws on bad input (only std::bad_alloc can escape), never
 // asserts, and costs one getrandom(2) call when it has to generate a request
 // id. Safe to call from any thread.
-[[nodiscard]] RequestHeaders ReadRequestHeaders(const httplib::Headers& headers,
-                                                const HeaderPolicy& policy);
+[[nodiscard]] CTX_EXPORT RequestHeaders
+ReadRequestHeaders(const httplib::Headers& headers, const HeaderPolicy& policy);
 
 // FindCookie returns the value of the cookie called `name` across all Cookie
 // headers (RFC 6265 syntax: `a=b; c="d"`, surrounding quotes stripped), or
 // nullopt when it is absent or appears more than once. The value is untrusted:
 // validate it before use. Exposed for the fuzzers and tests.
-[[nodiscard]] std::optional<std::string_view> FindCookie(
+[[nodiscard]] CTX_EXPORT std::optional<std::string_view> FindCookie(
     const httplib::Headers& headers, std::string_view name);
 
 }  // namespace ctx::http

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/key.h"
 
 namespace ctx::http {
@@ -39,10 +40,10 @@ struct RequestInfo {
 };
 
 // operator<< prints "GET /path from 127.0.0.1:5555", the path log-safe.
-std::ostream& operator<<(std::ostream& os, const RequestInfo& info);
+CTX_EXPORT std::ostream& operator<<(std::ostream& os, const RequestInfo& info);
 
 // kRequestInfoKey holds the RequestInfo of the request a context serves.
-inline constexpr Key<RequestInfo> kRequestInfoKey{"http-request"};
+CTX_EXPORT inline constexpr Key<RequestInfo> kRequestInfoKey{"http-request"};
 
 // GetRequestInfo returns the RequestInfo stored in c by ctx::http::Server, or
 // nullptr for a context not derived from a request context. The pointer is

@@ -26,6 +26,8 @@
 #include <functional>
 #include <string_view>
 
+#include "ctx/export.h"
+
 namespace ctx::http {
 
 // RequestLogRecord describes one reported request. Every field is safe to
@@ -47,7 +49,7 @@ using RequestLogger = std::function<void(const RequestLogRecord&)>;
 
 // DefaultRequestLogger returns the hook described in the file comment (spdlog's
 // default logger, warning level).
-[[nodiscard]] RequestLogger DefaultRequestLogger();
+[[nodiscard]] CTX_EXPORT RequestLogger DefaultRequestLogger();
 
 }  // namespace ctx::http
 

@@ -99,6 +99,7 @@
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/http/request_headers.h"
 #include "ctx/http/request_info.h"
 #include "ctx/http/request_log.h"
@@ -184,7 +185,7 @@ struct ServerOptions {
 // stop() and Shutdown() are safe from any thread at any time.
 // Lifetime: destroy the server only after listen_after_bind() has returned
 // (or was never called).
-class Server : public httplib::Server {
+class CTX_EXPORT Server : public httplib::Server {
  public:
   explicit Server(ServerOptions options = {});
   ~Server() override;

@@ -55,6 +55,7 @@
 
 #include "ctx/context.h"
 #include "ctx/errors.h"
+#include "ctx/export.h"
 
 namespace ctx::http {
 
@@ -67,25 +68,27 @@ inline constexpr int kStatusGatewayTimeout = 504;
 // ClientDisconnected is the cause (ctx::Cause) of a request context canceled
 // because its client closed or reset the connection: code
 // std::errc::connection_aborted, message "client disconnected".
-[[nodiscard]] Error ClientDisconnected();
+[[nodiscard]] CTX_EXPORT Error ClientDisconnected();
 
 // ServerStopping is the cause of a request context canceled by
 // ctx::http::Server::stop(): code std::errc::operation_canceled, message
 // "server stopping".
-[[nodiscard]] Error ServerStopping();
+[[nodiscard]] CTX_EXPORT Error ServerStopping();
 
 // StatusForDoneContext returns the status for a request whose context is done,
 // by the table above: 504 for a deadline, 499 when Cause(c) is
 // ClientDisconnected(), else 503. Call it only when c.Err() is set; for a live
 // context it returns 200. Safe from any thread.
-[[nodiscard]] int StatusForDoneContext(const Context& c);
+[[nodiscard]] CTX_EXPORT int StatusForDoneContext(const Context& c);
 
 // TransportCategory is the error category of httplib's transport failures: the
 // value is the httplib::Error enumerator, the message httplib::to_string's.
-[[nodiscard]] const std::error_category& TransportCategory() noexcept;
+[[nodiscard]] CTX_EXPORT const std::error_category&
+TransportCategory() noexcept;
 
 // TransportError makes an error_code of TransportCategory() for e.
-[[nodiscard]] std::error_code TransportError(httplib::Error e) noexcept;
+[[nodiscard]] CTX_EXPORT std::error_code TransportError(
+    httplib::Error e) noexcept;
 
 }  // namespace ctx::http
 

@@ -36,6 +36,7 @@
 #include <utility>
 
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/log/prefix.h"
 
 namespace ctx::log {
@@ -45,7 +46,7 @@ namespace ctx::log {
 // Thread-safety: every method is safe to call from any thread at the same
 // time, if the spdlog logger is (spdlog's *_mt loggers are).
 // Lifetime: holds a reference to its spdlog logger; copies share it.
-class Logger {
+class CTX_EXPORT Logger {
  public:
   // Logger writes to `logger`; a null logger means spdlog's default logger as
   // it is at the time of each call (so spdlog::set_default_logger applies).

@@ -5,21 +5,28 @@
 // A service that serves many requests at once needs two facts on each log
 // line to make sense of it: which request the line belongs to, and how much of
 // that request's time budget was left when it was written. Prefix renders both
-// (and the trace id, when the context carries a trace) from a ctx::Context:
+// (and the trace and span ids, when the context carries a trace) from a
+// ctx::Context:
 //
+// clang-format off
 //   [req=4bf92f3577b34da6a3ce929d0e0e4736 left=245ms]    live, with a deadline
-//   [req=r1 trace=4bf92f3577b34da6a3ce929d0e0e4736 left=245ms]   with a trace
+//   [req=r1 trace=4bf92f3577b34da6a3ce929d0e0e4736 span=00f067aa0ba902b7 left=245ms]
+//                                                        with a trace
 //   [req=4bf92f3577b34da6a3ce929d0e0e4736 left=none]     live, no deadline
 //   [req=4bf92f3577b34da6a3ce929d0e0e4736 left=-3ms done=deadline_exceeded]
 //   [req=- left=none done=canceled]                      no request id
+// clang-format on
 //
 // The request id is read from ctx::kRequestIdKey, where both bridges
 // (ctx::grpc, ctx::http) store it; PrefixOptions names another key for
 // contexts built elsewhere. The trace id is read from ctx::kTraceContextKey
 // (ctx/trace_context.h), where both bridges store the request's trace; it is
-// left out when there is none. `left` is whole milliseconds, truncated toward
-// zero, negative once the deadline has passed; `done` appears once the context
-// is done.
+// left out when there is none. `span` is that trace's parent_id: the span of
+// the call that brought the request to this hop, which the caller drew afresh
+// for this call (ctx::ChildForCall). So one request shows the same trace id in
+// every hop's log and a different span id at each hop. `left` is whole
+// milliseconds, truncated toward zero, negative once the deadline has passed;
+// `done` appears once the context is done.
 //
 //   std::string p = ctx::log::Prefix(c);
 //   std::cerr << p << " reserving " << n << " items\n";
@@ -36,6 +43,7 @@
 
 #include "ctx/clock.h"
 #include "ctx/context.h"
+#include "ctx/export.h"
 #include "ctx/key.h"
 #include "ctx/propagation.h"
 
@@ -56,15 +64,15 @@ struct PrefixOptions {
 // against `now`. A request id that fails ctx::IsValidRequestId (a value some
 // other code stored) is rendered through ctx::LogSafe, so the prefix never
 // holds control characters. Allocates one string.
-[[nodiscard]] std::string Prefix(const Context& c,
-                                 const PrefixOptions& options = {},
-                                 TimePoint now = Clock::now());
+[[nodiscard]] CTX_EXPORT std::string Prefix(const Context& c,
+                                            const PrefixOptions& options = {},
+                                            TimePoint now = Clock::now());
 
 // AppendPrefix appends Prefix(c, options, now) to `out` (to build a line
 // without an extra allocation).
-void AppendPrefix(std::string& out, const Context& c,
-                  const PrefixOptions& options = {},
-                  TimePoint now = Clock::now());
+CTX_EXPORT void AppendPrefix(std::string& out, const Context& c,
+                             const PrefixOptions& options = {},
+                             TimePoint now = Clock::now());
 
 }  // namespace ctx::log
 
