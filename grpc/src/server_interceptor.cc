@@ -161,19 +161,27 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     below_minimum_ = deadline && options.min_timeout &&
                      *deadline - now < *options.min_timeout;
     if (below_minimum_) deadline = now;
-    // The deadline node sits above the bridge's cancel node: when gRPC closes a
-    // call because its deadline passed, the context then reports
+    // One cancelable node ends the call: the deadline's node when there is a
+    // deadline (a timer node is a cancel node, and taking a cause from its
+    // cancel function keeps Cause() precise), else a cancel node. When gRPC
+    // closes a call because its deadline passed, the context then reports
     // kDeadlineExceeded (CallState::End defers to the timer).
-    Context parent = options.root;
-    CancelFunc end_deadline;
+    Context c;
+    CancelCauseFunc end_call;
     if (deadline) {
-      auto [c, cancel] = WithDeadline(parent, *deadline);
-      parent = std::move(c);
-      end_deadline = std::move(cancel);
+      ContextAndCancel d = WithDeadline(options.root, *deadline);
+      end_call = ContextPeer::MakeCancelCause(ContextPeer::NodeOf(d.context));
+      c = std::move(d.context);
+    } else {
+      auto [cc, cancel] = WithCancelCause(options.root);
+      c = std::move(cc);
+      end_call = std::move(cancel);
     }
-    auto [c, end_call] = WithCancelCause(parent);
-    // Echo first: the value node can then take the id's string.
-    if (options.echo_request_id)
+    // Echo only an id the client does not know yet (generated, or replacing an
+    // invalid one), unless always_echo_request_id; echo first: the value node
+    // can then take the id's string.
+    if (options.echo_request_id && (options.always_echo_request_id ||
+                                    ids.request_id.source != IdSource::kIncoming))
       sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
     const IdSource source = ids.request_id.source;
     Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
@@ -189,9 +197,8 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
 
     const bool callback_api =
         dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
-    call_.emplace(std::move(context), std::move(end_call),
-                  std::move(end_deadline), deadline, sc, callback_api,
-                  &shared_->watcher);
+    call_.emplace(std::move(context), std::move(end_call), deadline, sc,
+                  callback_api, &shared_->watcher);
     CallRegistry::Global().Insert(sc, &*call_);
   }
 

@@ -23,15 +23,17 @@
 //
 // Main names: ServerOptions, MakeServerInterceptorFactory.
 //
-// What each call's context holds (outermost first): ServerOptions::root; a
-// deadline, the earlier of the client's (grpc-timeout) and now + max_timeout,
-// or now + default_timeout when the client sent none; a cancel of the bridge's
-// own; and values: the request id (ctx::kRequestIdKey, always valid: the
-// client's x-request-id if it is valid, else a generated one, which is echoed
-// back in the initial metadata), the session id (ctx::kSessionIdKey, only when
-// the client sent one valid value), the trace context (ctx::kTraceContextKey:
-// the client's traceparent, tracestate and baggage when valid, else a new
-// trace, see ServerOptions::trace and ctx::AcceptTraceContext) and a
+// What each call's context holds (outermost first): ServerOptions::root; one
+// cancelable node that the bridge ends the call with: a deadline, the earlier
+// of the client's (grpc-timeout) and now + max_timeout, or now +
+// default_timeout when the client sent none (a plain cancel node when there is
+// no deadline); and values: the request id (ctx::kRequestIdKey, always valid:
+// the client's x-request-id if it is valid, else a generated one, which is
+// echoed back in the initial metadata: see echo_request_id), the session id
+// (ctx::kSessionIdKey, only when the client sent one valid value), the trace
+// context (ctx::kTraceContextKey: the client's traceparent, tracestate and
+// baggage when valid, else a new trace, see ServerOptions::trace and
+// ctx::AcceptTraceContext) and a
 // ctx::grpc::CallInfo (method, peer).
 // Client metadata is validated before anything is stored, echoed or compared;
 // nothing from the wire asserts, and the bridge itself logs nothing (callers
@@ -117,10 +119,17 @@ struct ServerOptions {
   // "x-request-id".
   std::string request_id_key = std::string(kRequestIdHeader);
 
-  // echo_request_id: send the accepted request id back in the initial metadata
-  // (under request_id_key). Only ids that pass IsValidRequestId are ever
-  // echoed. Default true.
+  // echo_request_id: send the request id back in the initial metadata (under
+  // request_id_key) when the bridge generated it, or replaced an invalid one
+  // the client sent; a valid id the client sent is not echoed (the client
+  // knows it already), unless always_echo_request_id. Only ids that pass
+  // IsValidRequestId are ever echoed. Default true.
   bool echo_request_id = true;
+
+  // always_echo_request_id: with echo_request_id, echo the client's own valid
+  // id too (every response carries the id, at the cost of encoding it on each
+  // one). Default false.
+  bool always_echo_request_id = false;
 
   // session_key is the metadata key read for the session id. Default
   // "x-session-id".
