@@ -11,10 +11,12 @@
 // echo: unary Echo on callback servers in a child process (forked first, so
 // its CPU time and allocations are the server's alone), one per variant: bare;
 // with an interceptor that only proceeds (gRPC's interceptor machinery by
-// itself); with the bridge's interceptor. The client (this process) keeps C
-// calls in flight and runs the variants in alternating rounds (bare, noop,
-// bridge, bare, ...). Per variant it prints QPS and p50/p99 latency over its
-// rounds, the server's CPU time (user + system) and heap allocations
+// itself); with the bridge's interceptor; with the bridge's interceptor-free
+// path (bridge-free: MakeContextAllocator and UnaryReactorFor,
+// ctx/grpc/callback_server.h). The client (this process) keeps C calls in
+// flight and runs the variants in alternating rounds (bare, noop, bridge,
+// bridge-free, bare, ...). Per variant it prints QPS and p50/p99 latency over
+// its rounds, the server's CPU time (user + system) and heap allocations
 // (malloc_count.h) per call, and the median and range over rounds of each
 // round's QPS ratio to the bare round of the same cycle. The bridged handler
 // also reads its context (CallContext, Err, request id), as real handlers do.
@@ -59,6 +61,7 @@
 
 #include "ctx/context.h"
 #include "ctx/grpc/call_context.h"
+#include "ctx/grpc/callback_server.h"
 #include "ctx/grpc/client_context.h"
 #include "ctx/grpc/server_interceptor.h"
 #include "ctx/grpc/status.h"
@@ -118,7 +121,7 @@ class NoopFactory final
   }
 };
 
-enum class Variant { kBare, kNoop, kBridged };
+enum class Variant { kBare, kNoop, kBridged, kNoInterceptor };
 
 Server Start(grpc::Service* service, Variant variant,
              const ctx::grpc::ServerOptions& options, bool want_cq = false) {
@@ -127,7 +130,9 @@ Server Start(grpc::Service* service, Variant variant,
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &s.port);
   builder.RegisterService(service);
-  if (variant != Variant::kBare) {
+  if (variant == Variant::kNoInterceptor) {
+    builder.SetContextAllocator(ctx::grpc::MakeContextAllocator(options));
+  } else if (variant != Variant::kBare) {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         v;
@@ -165,7 +170,10 @@ class EchoService final : public ctxtest::TestService::CallbackService {
       volatile bool live = !c.Err() && id != nullptr;
       (void)live;
     }
-    grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+    // The bridge's own reactor on the interceptor-free path, else (bare, and
+    // the interceptor's path) DefaultReactor.
+    grpc::ServerUnaryReactor* reactor =
+        bridged_ ? ctx::grpc::UnaryReactorFor(sc) : sc->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
@@ -249,9 +257,9 @@ struct ServerSnapshot {
   uint64_t mallocs = 0;    // the child's heap allocations (malloc_count.h)
 };
 
-constexpr int kEchoVariants = 3;
+constexpr int kEchoVariants = 4;
 constexpr const char* kEchoNames[kEchoVariants] = {"bare", "noop-icpt",
-                                                   "bridge"};
+                                                   "bridge", "bridge-free"};
 
 class EchoServerProcess {
  public:
@@ -306,10 +314,11 @@ class EchoServerProcess {
   }
   [[noreturn]] static void Serve(int in, int out,
                                  const ctx::grpc::ServerOptions& options) {
-    EchoService bare(false), noop(false), bridged(true);
+    EchoService bare(false), noop(false), bridged(true), free(true);
     Server servers[kEchoVariants] = {
         Start(&bare, Variant::kBare, {}), Start(&noop, Variant::kNoop, {}),
-        Start(&bridged, Variant::kBridged, options)};
+        Start(&bridged, Variant::kBridged, options),
+        Start(&free, Variant::kNoInterceptor, options)};
     int ports[kEchoVariants];
     for (int v = 0; v < kEchoVariants; ++v) ports[v] = servers[v].port;
     if (write(out, ports, sizeof(ports)) != sizeof(ports)) Die("write ports");
@@ -345,7 +354,7 @@ int RunEcho(int seconds, int rounds, int concurrency,
   double mallocs[kEchoVariants] = {};     // server allocations in its rounds
   std::vector<double> round_qps[kEchoVariants];
   for (int i = 0; i < kEchoVariants * rounds; ++i) {
-    const int v = i % kEchoVariants;  // bare, noop, bridge, bare, ...
+    const int v = i % kEchoVariants;  // bare, noop, bridge, free, bare, ...
     const ServerSnapshot before = server_process.Snapshot();
     RoundResult r =
         RunRound(stubs[v].get(), concurrency, std::chrono::seconds(seconds));
