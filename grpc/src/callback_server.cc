@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "call_builder.h"
@@ -82,6 +83,18 @@ class Allocator final : public ::grpc::ContextAllocator {
 };
 
 }  // namespace
+
+bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
+                        ::grpc::ServerUnaryReactor* reactor) {
+  auto* c = dynamic_cast<CallbackContext*>(sc);
+  if (c == nullptr || !c->BelowMinimum()) return false;
+  sc->AddTrailingMetadata(std::string(kDeadlineExceededHeader),
+                          std::string(kDeadlineExceededValue));
+  reactor->Finish(::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 "ctx: budget below the server's minimum"));
+  return true;
+}
+
 }  // namespace internal
 
 std::unique_ptr<::grpc::ContextAllocator> MakeContextAllocator(

@@ -228,30 +228,30 @@ void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
 ::grpc::ServerUnaryReactor* CallbackService::Echo(
     ::grpc::CallbackServerContext* sc, const ctxtest::EchoRequest* request,
     ctxtest::EchoResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = UnaryReactorFor(sc);
-  const Context c = CallContext(sc);
-  const std::string head = Head(request->action());
-  if (head == "echo") {
-    env_->recorder.Record(c);
-    Fill(c, response);
-    FillDeadlineVsGrpc(c, *sc, response);
-    reactor->Finish(::grpc::Status::OK);
-  } else if (head == "wait") {
-    env_->recorder.Record(c);
-    Env* env = env_;
-    // AfterFunc runs on the canceling thread, possibly inside a gRPC hook:
-    // finish elsewhere.
-    (void)AfterFunc(c, [env, reactor, c, response] {
-      env->executor.Post([reactor, c, response] {
-        Fill(c, response);
-        reactor->Finish(FinalStatus(c));
+  return ServeUnary(sc, [&](::grpc::ServerUnaryReactor* reactor) {
+    const Context c = CallContext(sc);
+    const std::string head = Head(request->action());
+    if (head == "echo") {
+      env_->recorder.Record(c);
+      Fill(c, response);
+      FillDeadlineVsGrpc(c, *sc, response);
+      reactor->Finish(::grpc::Status::OK);
+    } else if (head == "wait") {
+      env_->recorder.Record(c);
+      Env* env = env_;
+      // AfterFunc runs on the canceling thread, possibly inside a gRPC hook:
+      // finish elsewhere.
+      (void)AfterFunc(c, [env, reactor, c, response] {
+        env->executor.Post([reactor, c, response] {
+          Fill(c, response);
+          reactor->Finish(FinalStatus(c));
+        });
       });
-    });
-  } else {
-    reactor->Finish(
-        ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown action"));
-  }
-  return reactor;
+    } else {
+      reactor->Finish(::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT,
+                                     "unknown action"));
+    }
+  });
 }
 
 namespace {

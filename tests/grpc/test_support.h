@@ -129,8 +129,8 @@ class SyncService final : public ctxtest::TestService::Service {
 };
 
 // CallbackService implements the actions with the callback API. Its unary
-// handler returns UnaryReactorFor(sc) and its stream reactors forward OnCancel
-// to NotifyCallCanceled, so it serves both callback paths.
+// handler runs through ServeUnary and its stream reactors forward OnCancel to
+// NotifyCallCanceled, so it serves both callback paths.
 class CallbackService final : public ctxtest::TestService::CallbackService {
  public:
   explicit CallbackService(Env* env) : env_(env) {}

@@ -15,14 +15,15 @@
 //   ...
 //   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc,
 //                                  const Req* q, Resp* r) override {
-//     ctx::Context c = ctx::grpc::CallContext(sc);
-//     grpc::ServerUnaryReactor* reactor = ctx::grpc::UnaryReactorFor(sc);
-//     ...
-//     reactor->Finish(grpc::Status::OK);
-//     return reactor;
+//     return ctx::grpc::ServeUnary(sc, [&](grpc::ServerUnaryReactor* reactor) {
+//       ctx::Context c = ctx::grpc::CallContext(sc);
+//       ...
+//       reactor->Finish(grpc::Status::OK);
+//     });
 //   }
 //
-// Main names: MakeContextAllocator, UnaryReactorFor, NotifyCallCanceled.
+// Main names: MakeContextAllocator, ServeUnary, UnaryReactorFor,
+// NotifyCallCanceled.
 //
 // Which path to choose:
 //   - this one for callback services where the per-call cost matters: no
@@ -45,10 +46,14 @@
 //     unary handler that returns sc->DefaultReactor() (or a stream reactor
 //     that does not forward OnCancel) sees its context end at its deadline or
 //     when the call is done, not when the client goes away.
-//   - No interceptor sees the status the handler sends: a call below
-//     ServerOptions::min_timeout gets a context born with kDeadlineExceeded,
-//     but its status is whatever the handler sends, and DEADLINE_EXCEEDED
-//     statuses carry no "x-ctx-deadline-exceeded" marker.
+//   - ServerOptions::min_timeout: a call below the minimum is answered with
+//     DEADLINE_EXCEEDED (and the marker "x-ctx-deadline-exceeded: 1") before
+//     the handler's own code runs, when the handler is written with
+//     ServeUnary; otherwise its context is born with kDeadlineExceeded, as on
+//     the interceptor path, but its status is whatever the handler sends (the
+//     interceptor forces DEADLINE_EXCEEDED; here nothing sees the status).
+//   - For the same reason, other DEADLINE_EXCEEDED statuses carry no
+//     "x-ctx-deadline-exceeded" marker unless the handler adds it.
 
 #ifndef CTX_GRPC_CALLBACK_SERVER_H_
 #define CTX_GRPC_CALLBACK_SERVER_H_
@@ -57,6 +62,7 @@
 #include <grpcpp/support/server_callback.h>
 
 #include <memory>
+#include <utility>
 
 #include "ctx/grpc/server_interceptor.h"
 
@@ -88,6 +94,31 @@ void NotifyCallCanceled(::grpc::CallbackServerContext* sc) noexcept;
 // Call it at most once per call.
 [[nodiscard]] ::grpc::ServerUnaryReactor* UnaryReactorFor(
     ::grpc::CallbackServerContext* sc);
+
+namespace internal {
+// AnswerBelowMinimum finishes `reactor` with DEADLINE_EXCEEDED (and the
+// marker) and returns true when `sc` is the allocator's context of a call that
+// arrived below ServerOptions::min_timeout; else returns false. Builds the
+// call's context.
+bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
+                        ::grpc::ServerUnaryReactor* reactor);
+}  // namespace internal
+
+// ServeUnary runs a unary handler on the call's reactor: it calls
+// handler(reactor) with UnaryReactorFor(sc), which the handler must Finish
+// once (now or later, from any thread), and returns that reactor for the
+// handler method to return. A call that arrived with less budget than
+// ServerOptions::min_timeout is answered with DEADLINE_EXCEEDED at once and
+// `handler` is not called (interceptor-free path only: on the interceptor's
+// path the handler runs and the interceptor replaces its status).
+template <class F>
+::grpc::ServerUnaryReactor* ServeUnary(::grpc::CallbackServerContext* sc,
+                                       F&& handler) {
+  ::grpc::ServerUnaryReactor* reactor = UnaryReactorFor(sc);
+  if (!internal::AnswerBelowMinimum(sc, reactor))
+    std::forward<F>(handler)(reactor);
+  return reactor;
+}
 
 }  // namespace ctx::grpc
 

@@ -109,9 +109,11 @@ struct ServerOptions {
   bool trust_envoy_timeout = false;
 
   // min_timeout: a call whose budget (after the cap) is smaller fails with
-  // DEADLINE_EXCEEDED: its context is born expired, and whatever status the
-  // handler returns is replaced. gRPC's interceptors cannot skip the handler,
-  // so it still runs, seeing a done context. nullopt (default): no minimum.
+  // DEADLINE_EXCEEDED. Interceptor: its context is born expired, and whatever
+  // status the handler returns is replaced; gRPC's interceptors cannot skip
+  // the handler, so it still runs, seeing a done context. Interceptor-free
+  // path (callback_server.h): a handler written with ServeUnary is not run at
+  // all. nullopt (default): no minimum.
   std::optional<Clock::duration> min_timeout;
 
   // request_id_key is the metadata key read for the request id and used to echo
