@@ -8,17 +8,21 @@
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
 //                               [--max_cpu_pct=M]
 //
-// echo: unary Echo on a callback server, with and without the bridge's
-// interceptor, in alternating rounds (bare, bridged, bare, ...) on one client
-// with C calls always in flight; prints QPS and p50/p99 latency per variant,
-// summed over its rounds, the process's CPU time (client and server, user +
-// system) per call, and the median over rounds of each round's QPS ratio to
-// the bare round next to it. The bridged handler also reads its
-// context (CallContext, Err, request id), as real handlers do. A third variant
-// with an interceptor that only proceeds shows what gRPC's interceptor
-// machinery costs by itself. --echo_id=0 and --cap=0 (ablations) run the
-// bridge without echoing the request id and without the 5-minute deadline cap
-// (ServerOptions::echo_request_id, max_timeout).
+// echo: unary Echo on callback servers in a child process (forked first, so
+// its CPU time and allocations are the server's alone), one per variant: bare;
+// with an interceptor that only proceeds (gRPC's interceptor machinery by
+// itself); with the bridge's interceptor; with the bridge's interceptor-free
+// path (bridge-free: MakeContextAllocator and UnaryReactorFor,
+// ctx/grpc/callback_server.h). The client (this process) keeps C calls in
+// flight and runs the variants in alternating rounds (bare, noop, bridge,
+// bridge-free, bare, ...). Per variant it prints QPS and p50/p99 latency over
+// its rounds, the server's CPU time (user + system) and heap allocations
+// (malloc_count.h) per call, and the median and range over rounds of each
+// round's QPS ratio to the bare round of the same cycle. The bridged handler
+// also reads its context (CallContext, Err, request id), as real handlers do.
+// --echo_id=0 and --cap=0 (ablations) run the bridge without echoing the
+// request id and without the 5-minute deadline cap (ServerOptions::
+// echo_request_id, max_timeout).
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -36,6 +40,8 @@
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -55,10 +61,12 @@
 
 #include "ctx/context.h"
 #include "ctx/grpc/call_context.h"
+#include "ctx/grpc/callback_server.h"
 #include "ctx/grpc/client_context.h"
 #include "ctx/grpc/server_interceptor.h"
 #include "ctx/grpc/status.h"
 #include "ctx_test.grpc.pb.h"
+#include "malloc_count.h"
 
 namespace {
 
@@ -113,7 +121,7 @@ class NoopFactory final
   }
 };
 
-enum class Variant { kBare, kNoop, kBridged };
+enum class Variant { kBare, kNoop, kBridged, kNoInterceptor };
 
 Server Start(grpc::Service* service, Variant variant,
              const ctx::grpc::ServerOptions& options, bool want_cq = false) {
@@ -122,7 +130,9 @@ Server Start(grpc::Service* service, Variant variant,
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &s.port);
   builder.RegisterService(service);
-  if (variant != Variant::kBare) {
+  if (variant == Variant::kNoInterceptor) {
+    builder.SetContextAllocator(ctx::grpc::MakeContextAllocator(options));
+  } else if (variant != Variant::kBare) {
     std::vector<
         std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
         v;
@@ -160,7 +170,10 @@ class EchoService final : public ctxtest::TestService::CallbackService {
       volatile bool live = !c.Err() && id != nullptr;
       (void)live;
     }
-    grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+    // The bridge's own reactor on the interceptor-free path, else (bare, and
+    // the interceptor's path) DefaultReactor.
+    grpc::ServerUnaryReactor* reactor =
+        bridged_ ? ctx::grpc::UnaryReactorFor(sc) : sc->DefaultReactor();
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
@@ -234,75 +247,149 @@ RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length) {
   return r;
 }
 
+// --- echo: servers in a child process ---
+
+// The echo servers run in a forked child, so that the CPU time and the
+// allocations measured there are the server's alone. The parent asks for a
+// snapshot before and after each round over a pipe.
+struct ServerSnapshot {
+  double cpu_seconds = 0;  // the child's CPU time, user + system
+  uint64_t mallocs = 0;    // the child's heap allocations (malloc_count.h)
+};
+
+constexpr int kEchoVariants = 4;
+constexpr const char* kEchoNames[kEchoVariants] = {"bare", "noop-icpt",
+                                                   "bridge", "bridge-free"};
+
+class EchoServerProcess {
+ public:
+  // Forks the child, which serves each variant on a port of its own. Call
+  // before anything in this process touches gRPC.
+  explicit EchoServerProcess(const ctx::grpc::ServerOptions& bridge_options) {
+    int to_child[2], from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) Die("pipe");
+    pid_ = fork();
+    if (pid_ < 0) Die("fork");
+    if (pid_ == 0) {
+      close(to_child[1]);
+      close(from_child[0]);
+      Serve(to_child[0], from_child[1], bridge_options);  // never returns
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    to_child_ = to_child[1];
+    from_child_ = from_child[0];
+    ReadAll(from_child_, ports_, sizeof(ports_));
+  }
+  ~EchoServerProcess() {
+    const char quit = 'q';
+    (void)!write(to_child_, &quit, 1);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    close(to_child_);
+    close(from_child_);
+  }
+  int port(int variant) const { return ports_[variant]; }
+  ServerSnapshot Snapshot() {
+    const char ask = 's';
+    if (write(to_child_, &ask, 1) != 1) Die("write to server process");
+    ServerSnapshot s;
+    ReadAll(from_child_, &s, sizeof(s));
+    return s;
+  }
+
+ private:
+  [[noreturn]] static void Die(const char* what) {
+    std::perror(what);
+    std::exit(1);
+  }
+  static void ReadAll(int fd, void* out, std::size_t n) {
+    auto* p = static_cast<char*>(out);
+    while (n > 0) {
+      const ssize_t got = read(fd, p, n);
+      if (got <= 0) Die("read from server process");
+      p += got;
+      n -= static_cast<std::size_t>(got);
+    }
+  }
+  [[noreturn]] static void Serve(int in, int out,
+                                 const ctx::grpc::ServerOptions& options) {
+    EchoService bare(false), noop(false), bridged(true), free(true);
+    Server servers[kEchoVariants] = {
+        Start(&bare, Variant::kBare, {}), Start(&noop, Variant::kNoop, {}),
+        Start(&bridged, Variant::kBridged, options),
+        Start(&free, Variant::kNoInterceptor, options)};
+    int ports[kEchoVariants];
+    for (int v = 0; v < kEchoVariants; ++v) ports[v] = servers[v].port;
+    if (write(out, ports, sizeof(ports)) != sizeof(ports)) Die("write ports");
+    char command;
+    while (read(in, &command, 1) == 1 && command == 's') {
+      ServerSnapshot s{CpuSeconds(), bench::Mallocs()};
+      if (write(out, &s, sizeof(s)) != sizeof(s)) Die("write snapshot");
+    }
+    for (Server& s : servers)
+      s.server->Shutdown(std::chrono::system_clock::now());
+    std::_Exit(0);
+  }
+
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+  int ports_[kEchoVariants] = {};
+};
+
 int RunEcho(int seconds, int rounds, int concurrency,
             const ctx::grpc::ServerOptions& bridge_options) {
-  constexpr int kVariants = 3;
-  const char* const names[kVariants] = {"bare", "noop-icpt", "bridged"};
-  EchoService bare_service(false), noop_service(false), bridged_service(true);
-  Server servers[kVariants] = {
-      Start(&bare_service, Variant::kBare, {}),
-      Start(&noop_service, Variant::kNoop, {}),
-      Start(&bridged_service, Variant::kBridged, bridge_options)};
-  std::unique_ptr<Stub> stubs[kVariants];
-  for (int v = 0; v < kVariants; ++v) {
-    stubs[v] = Connect(servers[v].port);
-    // Warm up each connection.
+  EchoServerProcess server_process(bridge_options);
+  std::unique_ptr<Stub> stubs[kEchoVariants];
+  for (int v = 0; v < kEchoVariants; ++v) {
+    stubs[v] = Connect(server_process.port(v));
+    // Warm up each connection (and the server's pools).
     RunRound(stubs[v].get(), concurrency, std::chrono::milliseconds(500));
   }
 
-  std::vector<double> lat[kVariants];
-  double secs[kVariants] = {0, 0, 0};
-  double cpu[kVariants] = {0, 0, 0};  // process CPU seconds in its rounds
-  std::vector<double> round_qps[kVariants];
-  for (int i = 0; i < kVariants * rounds; ++i) {
-    const int v = i % kVariants;  // bare, noop, bridged, bare, ...
-    const double cpu_before = CpuSeconds();
+  std::vector<double> lat[kEchoVariants];
+  double secs[kEchoVariants] = {};
+  double server_cpu[kEchoVariants] = {};  // server CPU seconds in its rounds
+  double mallocs[kEchoVariants] = {};     // server allocations in its rounds
+  std::vector<double> round_qps[kEchoVariants];
+  for (int i = 0; i < kEchoVariants * rounds; ++i) {
+    const int v = i % kEchoVariants;  // bare, noop, bridge, free, bare, ...
+    const ServerSnapshot before = server_process.Snapshot();
     RoundResult r =
         RunRound(stubs[v].get(), concurrency, std::chrono::seconds(seconds));
-    cpu[v] += CpuSeconds() - cpu_before;
+    const ServerSnapshot after = server_process.Snapshot();
+    server_cpu[v] += after.cpu_seconds - before.cpu_seconds;
+    mallocs[v] += static_cast<double>(after.mallocs - before.mallocs);
     round_qps[v].push_back(static_cast<double>(r.latencies_us.size()) /
                            r.seconds);
     secs[v] += r.seconds;
     lat[v].insert(lat[v].end(), r.latencies_us.begin(), r.latencies_us.end());
   }
   std::printf(
-      "unary echo, callback server, loopback, concurrency %d, %d x %d s rounds "
-      "per variant\n",
+      "unary echo, callback server in a child process, loopback, concurrency "
+      "%d, %d x %d s rounds per variant, alternating\n",
       concurrency, rounds, seconds);
-  std::printf("%-10s %10s %10s %10s %10s  %s\n", "variant", "QPS", "p50 us",
-              "p99 us", "CPU us", "QPS per round");
-  double qps[kVariants];
-  for (int v = 0; v < kVariants; ++v) {
+  std::printf("%-10s %9s %8s %8s %8s %9s %9s  %s\n", "variant", "QPS", "p50 us",
+              "p99 us", "srv CPU", "mallocs", "QPS/bare",
+              "(per-round ratio: median, range)");
+  std::printf("%-10s %9s %8s %8s %8s %9s %9s\n", "", "", "", "", "us/call",
+              "/call", "median");
+  for (int v = 0; v < kEchoVariants; ++v) {
     std::sort(lat[v].begin(), lat[v].end());
-    qps[v] = static_cast<double>(lat[v].size()) / secs[v];
-    std::string rounds_text;
-    for (double q : round_qps[v])
-      rounds_text += std::to_string(static_cast<int>(q)) + " ";
-    std::printf("%-10s %10.0f %10.1f %10.1f %10.1f  %s\n", names[v], qps[v],
-                Percentile(lat[v], 0.50), Percentile(lat[v], 0.99),
-                1e6 * cpu[v] / static_cast<double>(lat[v].size()),
-                rounds_text.c_str());
-  }
-  std::printf("bridged / bare QPS: %.1f %%\n", 100.0 * qps[2] / qps[0]);
-  std::printf("noop interceptor / bare QPS: %.1f %%\n",
-              100.0 * qps[1] / qps[0]);
-  std::printf("bridged / noop interceptor QPS: %.1f %%\n",
-              100.0 * qps[2] / qps[1]);
-  // Round i of each variant ran back to back with the others' round i, so
-  // their ratio is less exposed to other load on the machine than the sums
-  // above: print its median and range over the rounds.
-  const auto print_paired = [&](const char* what, int num, int den) {
+    const double calls = static_cast<double>(lat[v].size());
+    // Round i of each variant ran right after bare's round i: their ratio is
+    // less exposed to other load on the machine than the ratio of the sums.
     std::vector<double> ratios;
     for (int i = 0; i < rounds; ++i)
-      ratios.push_back(100.0 * round_qps[num][i] / round_qps[den][i]);
+      ratios.push_back(100.0 * round_qps[v][i] / round_qps[0][i]);
     std::sort(ratios.begin(), ratios.end());
-    std::printf("%s, per round: median %.1f %% (%.1f-%.1f %%)\n", what,
-                Percentile(ratios, 0.5), ratios.front(), ratios.back());
-  };
-  print_paired("bridged / bare QPS", 2, 0);
-  print_paired("noop interceptor / bare QPS", 1, 0);
-  for (Server& s : servers)
-    s.server->Shutdown(std::chrono::system_clock::now());
+    std::printf("%-10s %9.0f %8.1f %8.1f %8.2f %9.1f %8.1f%%  (%.1f-%.1f %%)\n",
+                kEchoNames[v], calls / secs[v], Percentile(lat[v], 0.50),
+                Percentile(lat[v], 0.99), 1e6 * server_cpu[v] / calls,
+                mallocs[v] / calls, Percentile(ratios, 0.5), ratios.front(),
+                ratios.back());
+  }
   return 0;
 }
 

@@ -38,12 +38,11 @@ const Error& NoCallContextCause() {
 std::atomic<int64_t> CallState::live_{0};
 
 CallState::CallState(Context context, CancelCauseFunc end_call,
-                     CancelFunc end_deadline, std::optional<TimePoint> deadline,
+                     std::optional<TimePoint> deadline,
                      const ::grpc::ServerContextBase* server_context,
                      bool callback_api, SyncWatcher* watcher) noexcept
     : context_(std::move(context)),
       end_call_(std::move(end_call)),
-      end_deadline_(std::move(end_deadline)),
       deadline_(deadline),
       deadline_slack_(deadline ? DeadlineSlack(*deadline - Clock::now())
                                : Clock::duration::zero()),
@@ -61,11 +60,7 @@ void CallState::End(const Error& cause) noexcept {
   // Deadline due: leave it to the timer, so Err() says kDeadlineExceeded (see
   // the header).
   if (deadline_ && Clock::now() + deadline_slack_ >= *deadline_) return;
-  end_call_(cause);
-  // The call's context is done now; ending the deadline node too releases its
-  // timer early. It cannot change the call context's error any more (first
-  // cancel wins).
-  end_deadline_();
+  end_call_(cause);  // also releases the deadline's timer, if any
 }
 
 Clock::duration CallState::DeadlineSlack(Clock::duration budget) noexcept {

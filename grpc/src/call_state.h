@@ -43,13 +43,13 @@ const Error& NoCallContextCause();   // CallContext() found no call (see
 // CallState is one call's context and the means to end it.
 class CallState {
  public:
-  // `deadline` is the deadline of `context` (nullopt: none); `end_deadline`
-  // cancels the deadline node (if any) and `end_call` the bridge's own cancel
-  // node, both ancestors of `context`. `watcher` is the server's sync watcher;
-  // it outlives the call (the interceptor that owns this state keeps it alive).
-  // Neither copyable nor movable: the registry and the watcher hold its
-  // address.
-  CallState(Context context, CancelCauseFunc end_call, CancelFunc end_deadline,
+  // `deadline` is the deadline of `context` (nullopt: none); `end_call`
+  // cancels the call's cancelable node (its deadline node when it has a
+  // deadline), an ancestor of `context`. `watcher` is the server's sync
+  // watcher; it outlives the call (the interceptor that owns this state keeps
+  // it alive). Neither copyable nor movable: the registry and the watcher hold
+  // its address.
+  CallState(Context context, CancelCauseFunc end_call,
             std::optional<TimePoint> deadline,
             const ::grpc::ServerContextBase* server_context, bool callback_api,
             SyncWatcher* watcher) noexcept;
@@ -67,12 +67,11 @@ class CallState {
 
   // End cancels the call's context with `cause`. Idempotent; thread-safe; runs
   // the context's callbacks on this thread. Shortcuts: a context already done
-  // has nothing left to end (its cancel and deadline nodes are done too: they
-  // are its only cancelable ancestors below the root, and a root's cancel
-  // reaches both); when the deadline is due (within DeadlineSlack of it), it
-  // does nothing and lets the deadline timer end the context, so that a call
-  // that closes because a deadline passed reports kDeadlineExceeded rather
-  // than kCanceled.
+  // has nothing left to end (its one cancelable node below the root is done
+  // too: the root's cancel reaches it); when the deadline is due (within
+  // DeadlineSlack of it), it does nothing and lets the deadline timer end the
+  // context, so that a call that closes because a deadline passed reports
+  // kDeadlineExceeded rather than kCanceled.
   void End(const Error& cause) noexcept;
 
   // MarkStatusSent records that the server is sending its status
@@ -118,7 +117,6 @@ class CallState {
  private:
   const Context context_;
   const CancelCauseFunc end_call_;
-  const CancelFunc end_deadline_;
   const std::optional<TimePoint> deadline_;
   // deadline_slack_: DeadlineSlack of the budget the call had at its start.
   const Clock::duration deadline_slack_;

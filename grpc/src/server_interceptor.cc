@@ -21,16 +21,15 @@
 #include <grpcpp/support/interceptor.h>
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
+#include "call_builder.h"
 #include "call_state.h"
 #include "ctx/grpc/call_context.h"
 #include "ctx/proxy_headers.h"
-#include "gpr_clock.h"
 #include "incoming_metadata.h"
 #include "sync_watcher.h"
 
@@ -44,51 +43,18 @@ using ::grpc::experimental::ServerRpcInfo;
 
 constexpr Clock::duration kMinWatchPeriod = std::chrono::microseconds(100);
 
-std::string Lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
-  return s;
-}
-
 // ServerShared is what all calls of one server share. Interceptors hold it by
 // shared_ptr, so it lives until the factory and the last interceptor are gone
 // (callback-API interceptors can outlive the server's shutdown by a little).
 struct ServerShared {
   explicit ServerShared(ServerOptions o)
-      : options(std::move(o)),
+      : options(NormalizeOptions(std::move(o))),
         watcher(std::max(options.sync_watch_period, kMinWatchPeriod),
-                options.sync_watch_max_cpu) {
-    options.request_id_key = Lowercase(std::move(options.request_id_key));
-    options.session_key = Lowercase(std::move(options.session_key));
-  }
+                options.sync_watch_max_cpu) {}
 
   ServerOptions options;
   SyncWatcher watcher;
 };
-
-// EffectiveDeadline combines the client's deadline with the server's policy
-// (see ServerOptions).
-std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
-                                           gpr_timespec client,
-                                           std::optional<Clock::duration> envoy,
-                                           TimePoint now) {
-  // Saturates: an absurd grpc-timeout cannot overflow.
-  std::optional<TimePoint> deadline = FromGprDeadline(client);
-  if (envoy) {
-    deadline = std::min(deadline.value_or(TimePoint::max()),
-                        now + std::min(*envoy, TimePoint::max() - now));
-  }
-  if (!deadline && options.default_timeout) {
-    deadline = now + std::min(*options.default_timeout, TimePoint::max() - now);
-  }
-  if (options.max_timeout) {
-    const TimePoint cap =
-        now + std::min(*options.max_timeout, TimePoint::max() - now);
-    deadline = std::min(deadline.value_or(TimePoint::max()), cap);
-  }
-  return deadline;
-}
 
 class ServerInterceptor final : public ::grpc::experimental::Interceptor {
  public:
@@ -145,53 +111,13 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     ::grpc::ServerContextBase* sc = info_->server_context();
     const Metadata* metadata = methods->GetRecvInitialMetadata();
     if (sc == nullptr || metadata == nullptr) return;
-    const ServerOptions& options = shared_->options;
-    IncomingIds ids =
-        ReadIncomingIds(*metadata, options.request_id_key, options.session_key);
-    AcceptedTrace trace = ReadIncomingTrace(*metadata, options.trace);
-    PassThroughHeaders pass = ReadPassThrough(*metadata, options.pass_through);
-
-    const TimePoint now = Clock::now();
-    std::optional<TimePoint> deadline = EffectiveDeadline(
-        options, sc->raw_deadline(),
-        options.trust_envoy_timeout ? ReadEnvoyTimeout(*metadata)
-                                    : std::nullopt,
-        now);
-    // Below the minimum: born expired (see ServerOptions::min_timeout).
-    below_minimum_ = deadline && options.min_timeout &&
-                     *deadline - now < *options.min_timeout;
-    if (below_minimum_) deadline = now;
-    // The deadline node sits above the bridge's cancel node: when gRPC closes a
-    // call because its deadline passed, the context then reports
-    // kDeadlineExceeded (CallState::End defers to the timer).
-    Context parent = options.root;
-    CancelFunc end_deadline;
-    if (deadline) {
-      auto [c, cancel] = WithDeadline(parent, *deadline);
-      parent = std::move(c);
-      end_deadline = std::move(cancel);
-    }
-    auto [c, end_call] = WithCancelCause(parent);
-    // Echo first: the value node can then take the id's string.
-    if (options.echo_request_id)
-      sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
-    const IdSource source = ids.request_id.source;
-    Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
-    if (ids.session_id)
-      context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
-    if (trace.context)
-      context = WithValue(context, kTraceContextKey, std::move(*trace.context));
-    if (!pass.empty())
-      context = WithValue(context, kPassThroughKey, std::move(pass));
-    context = WithValue(
-        context, kCallInfoKey,
-        CallInfo{info_->method() ? info_->method() : "", sc->peer(), source});
-
+    BuiltCall built = BuildCall(shared_->options, sc, *metadata,
+                                info_->method(), /*echo=*/true);
+    below_minimum_ = built.below_minimum;
     const bool callback_api =
         dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
-    call_.emplace(std::move(context), std::move(end_call),
-                  std::move(end_deadline), deadline, sc, callback_api,
-                  &shared_->watcher);
+    call_.emplace(std::move(built.context), std::move(built.end_call),
+                  built.deadline, sc, callback_api, &shared_->watcher);
     CallRegistry::Global().Insert(sc, &*call_);
   }
 

@@ -68,6 +68,10 @@ TEST(ManyCalls, ThousandCallbackCallsCanceledAtOnceAllEnd) {
   CancelManyAtOnce(Api::kCallback, 1000 / kCallbackDivisor);
 }
 
+TEST(ManyCalls, ThousandCallbackCallsWithoutInterceptorCanceledAtOnceAllEnd) {
+  CancelManyAtOnce(Api::kCallbackNoInterceptor, 1000 / kCallbackDivisor);
+}
+
 TEST(ManyCalls, HundredAsyncCallsCanceledAtOnceAllEnd) {
   CancelManyAtOnce(Api::kAsync, 100 / kOtherDivisor);
 }

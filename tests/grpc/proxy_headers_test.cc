@@ -127,9 +127,26 @@ TEST_P(GrpcMinTimeout, AboveMinimumRunsNormally) {
   EXPECT_EQ(marker, "");
 }
 
+// Without an interceptor (ServeUnary), the handler does not run at all.
+TEST(GrpcMinTimeoutWithoutInterceptor, BelowMinimumSkipsHandler) {
+  Env env;
+  ServerOptions options;
+  options.min_timeout = milliseconds(10000);
+  ApiServer server(Api::kCallbackNoInterceptor, &env, options);
+  auto stub = server.NewStub();
+  ctxtest::EchoResponse response;
+  const ::grpc::Status s =
+      EchoWith(stub.get(), milliseconds(5000), "", &response);
+  EXPECT_EQ(s.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED)
+      << s.error_message();
+  EXPECT_EQ(env.recorder.Count(), 0u)
+      << "handler ran for a call below the minimum budget";
+}
+
 INSTANTIATE_TEST_SUITE_P(Apis, GrpcMinTimeout,
                          ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync),
+                                           Api::kAsync,
+                                           Api::kCallbackNoInterceptor),
                          ApiName);
 
 }  // namespace

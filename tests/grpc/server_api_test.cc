@@ -47,7 +47,8 @@ class ServerApiTest : public ::testing::TestWithParam<Api> {
 
 INSTANTIATE_TEST_SUITE_P(AllApis, ServerApiTest,
                          ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync),
+                                           Api::kAsync,
+                                           Api::kCallbackNoInterceptor),
                          ApiName);
 
 TEST_P(ServerApiTest, GeneratesRequestIdWhenMissingAndEchoesIt) {
@@ -62,19 +63,48 @@ TEST_P(ServerApiTest, GeneratesRequestIdWhenMissingAndEchoesIt) {
       << "echoed id differs from the handler's";
 }
 
-TEST_P(ServerApiTest, KeepsValidRequestIdAndEchoesIt) {
+// EchoWithId calls "echo" with `id` as the client's x-request-id and returns
+// whether it succeeded, filling `response` and `md` (the initial metadata).
+bool EchoWithId(ctxtest::TestService::Stub* stub, const std::string& id,
+                ctxtest::EchoResponse* response,
+                std::multimap<std::string, std::string>* md) {
+  return Echo(
+             stub, "echo", response,
+             [&id](::grpc::ClientContext* c) {
+               c->AddMetadata("x-request-id", id);
+             },
+             md)
+      .ok();
+}
+
+TEST_P(ServerApiTest, KeepsValidRequestIdWithoutEchoingIt) {
   Start();
   ctxtest::EchoResponse response;
   std::multimap<std::string, std::string> md;
-  ASSERT_TRUE(Echo(
-                  stub_.get(), "echo", &response,
-                  [](::grpc::ClientContext* c) {
-                    c->AddMetadata("x-request-id", "req-42.a_b:c");
-                  },
-                  &md)
-                  .ok());
+  ASSERT_TRUE(EchoWithId(stub_.get(), "req-42.a_b:c", &response, &md));
   EXPECT_EQ(response.request_id(), "req-42.a_b:c");
-  ASSERT_EQ(md.count("x-request-id"), 1u);
+  EXPECT_EQ(md.count("x-request-id"), 0u)
+      << "a client's own valid id was echoed";
+}
+
+TEST_P(ServerApiTest, EchoesReplacedRequestId) {
+  Start();
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(EchoWithId(stub_.get(), "bad id", &response, &md));
+  EXPECT_NE(response.request_id(), "bad id");
+  ASSERT_EQ(md.count("x-request-id"), 1u) << "replaced id not echoed";
+  EXPECT_EQ(md.find("x-request-id")->second, response.request_id());
+}
+
+TEST_P(ServerApiTest, AlwaysEchoEchoesClientRequestId) {
+  ServerOptions options;
+  options.always_echo_request_id = true;
+  Start(options);
+  ctxtest::EchoResponse response;
+  std::multimap<std::string, std::string> md;
+  ASSERT_TRUE(EchoWithId(stub_.get(), "req-42.a_b:c", &response, &md));
+  ASSERT_EQ(md.count("x-request-id"), 1u) << "always_echo_request_id";
   EXPECT_EQ(md.find("x-request-id")->second, "req-42.a_b:c");
 }
 
@@ -164,7 +194,10 @@ TEST_P(ServerApiTest, ContextCarriesMethodPeerAndRequestIdSource) {
   const Context server_ctx = env_.recorder.Get(0);
   const CallInfo* info = server_ctx.Value(kCallInfoKey);
   ASSERT_NE(info, nullptr);
-  EXPECT_EQ(info->method, "/ctxtest.TestService/Echo");
+  // Without an interceptor gRPC does not name the method (callback_server.h).
+  EXPECT_EQ(info->method, GetParam() == Api::kCallbackNoInterceptor
+                              ? ""
+                              : "/ctxtest.TestService/Echo");
   EXPECT_EQ(info->peer.rfind("ipv4:127.0.0.1:", 0), 0u) << info->peer;
   EXPECT_EQ(info->request_id_source, IdSource::kGenerated);
 }
@@ -284,6 +317,7 @@ TEST(ServerOptions, CustomKeysAreLowercased) {
   ServerOptions options;
   options.request_id_key = "X-Trace-Id";
   options.session_key = "X-Tenant";
+  options.always_echo_request_id = true;  // the echo shows the key used
   std::multimap<std::string, std::string> md;
   const ctxtest::EchoResponse r = EchoOnce(
       options,

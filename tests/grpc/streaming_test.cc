@@ -34,7 +34,8 @@ class StreamingTest : public ::testing::TestWithParam<Api> {
 
 INSTANTIATE_TEST_SUITE_P(AllApis, StreamingTest,
                          ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync),
+                                           Api::kAsync,
+                                           Api::kCallbackNoInterceptor),
                          ApiName);
 
 TEST_P(StreamingTest, ServerStreamCanceledMidStreamEndsHandlerContext) {

@@ -228,30 +228,30 @@ void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
 ::grpc::ServerUnaryReactor* CallbackService::Echo(
     ::grpc::CallbackServerContext* sc, const ctxtest::EchoRequest* request,
     ctxtest::EchoResponse* response) {
-  ::grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
-  const Context c = CallContext(sc);
-  const std::string head = Head(request->action());
-  if (head == "echo") {
-    env_->recorder.Record(c);
-    Fill(c, response);
-    FillDeadlineVsGrpc(c, *sc, response);
-    reactor->Finish(::grpc::Status::OK);
-  } else if (head == "wait") {
-    env_->recorder.Record(c);
-    Env* env = env_;
-    // AfterFunc runs on the canceling thread, possibly inside a gRPC hook:
-    // finish elsewhere.
-    (void)AfterFunc(c, [env, reactor, c, response] {
-      env->executor.Post([reactor, c, response] {
-        Fill(c, response);
-        reactor->Finish(FinalStatus(c));
+  return ServeUnary(sc, [&](::grpc::ServerUnaryReactor* reactor) {
+    const Context c = CallContext(sc);
+    const std::string head = Head(request->action());
+    if (head == "echo") {
+      env_->recorder.Record(c);
+      Fill(c, response);
+      FillDeadlineVsGrpc(c, *sc, response);
+      reactor->Finish(::grpc::Status::OK);
+    } else if (head == "wait") {
+      env_->recorder.Record(c);
+      Env* env = env_;
+      // AfterFunc runs on the canceling thread, possibly inside a gRPC hook:
+      // finish elsewhere.
+      (void)AfterFunc(c, [env, reactor, c, response] {
+        env->executor.Post([reactor, c, response] {
+          Fill(c, response);
+          reactor->Finish(FinalStatus(c));
+        });
       });
-    });
-  } else {
-    reactor->Finish(
-        ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT, "unknown action"));
-  }
-  return reactor;
+    } else {
+      reactor->Finish(::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT,
+                                     "unknown action"));
+    }
+  });
 }
 
 namespace {
@@ -262,7 +262,7 @@ class StreamWriter final
     : public ::grpc::ServerWriteReactor<ctxtest::EchoResponse> {
  public:
   StreamWriter(Env* env, ::grpc::CallbackServerContext* sc, int count)
-      : context_(CallContext(sc)), count_(count) {
+      : sc_(sc), context_(CallContext(sc)), count_(count) {
     env->recorder.Record(context_);
     Next();
   }
@@ -275,6 +275,7 @@ class StreamWriter final
     }
     Next();
   }
+  void OnCancel() override { NotifyCallCanceled(sc_); }
   void OnDone() override { delete this; }
 
  private:
@@ -293,6 +294,7 @@ class StreamWriter final
     StartWrite(&response_);
   }
 
+  ::grpc::CallbackServerContext* const sc_;
   const Context context_;
   const int count_;
   int sent_ = 0;
@@ -305,7 +307,7 @@ class Echoer final : public ::grpc::ServerBidiReactor<ctxtest::EchoRequest,
                                                       ctxtest::EchoResponse> {
  public:
   Echoer(Env* env, ::grpc::CallbackServerContext* sc)
-      : context_(CallContext(sc)) {
+      : sc_(sc), context_(CallContext(sc)) {
     env->recorder.Record(context_);
     StartRead(&request_);
   }
@@ -328,9 +330,11 @@ class Echoer final : public ::grpc::ServerBidiReactor<ctxtest::EchoRequest,
     }
     StartRead(&request_);
   }
+  void OnCancel() override { NotifyCallCanceled(sc_); }
   void OnDone() override { delete this; }
 
  private:
+  ::grpc::CallbackServerContext* const sc_;
   const Context context_;
   ctxtest::EchoRequest request_;
   ctxtest::EchoResponse response_;
@@ -645,6 +649,8 @@ std::string ApiName(const ::testing::TestParamInfo<Api>& info) {
       return "Callback";
     case Api::kAsync:
       return "Async";
+    case Api::kCallbackNoInterceptor:
+      return "CallbackNoInterceptor";
   }
   return "Unknown";
 }
@@ -662,6 +668,16 @@ ApiServer::ApiServer(Api api, Env* env, const ServerOptions& options) {
     case Api::kAsync:
       async_ = std::make_unique<AsyncServer>(env, options);
       break;
+    case Api::kCallbackNoInterceptor: {
+      callback_ = std::make_unique<CallbackService>(env);
+      ::grpc::ServerBuilder builder;
+      builder.AddListeningPort(
+          "127.0.0.1:0", ::grpc::InsecureServerCredentials(), &server_.port);
+      builder.RegisterService(callback_.get());
+      builder.SetContextAllocator(MakeContextAllocator(options));
+      server_.server = builder.BuildAndStart();
+      break;
+    }
   }
 }
 

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "ctx/context.h"
+#include "ctx/grpc/callback_server.h"
 #include "ctx/grpc/client_context.h"
 #include "ctx/grpc/server_interceptor.h"
 #include "ctx_test.grpc.pb.h"
@@ -127,7 +128,9 @@ class SyncService final : public ctxtest::TestService::Service {
   Env* const env_;
 };
 
-// CallbackService implements the actions with the callback API.
+// CallbackService implements the actions with the callback API. Its unary
+// handler runs through ServeUnary and its stream reactors forward OnCancel to
+// NotifyCallCanceled, so it serves both callback paths.
 class CallbackService final : public ctxtest::TestService::CallbackService {
  public:
   explicit CallbackService(Env* env) : env_(env) {}
@@ -222,7 +225,9 @@ class AsyncServer {
 void ShutdownNow(::grpc::Server* server);
 
 // Api names a server API; ApiServer serves TestService with it.
-enum class Api { kSync, kCallback, kAsync };
+// kCallbackNoInterceptor is the callback API on the interceptor-free path
+// (MakeContextAllocator, ctx/grpc/callback_server.h).
+enum class Api { kSync, kCallback, kAsync, kCallbackNoInterceptor };
 std::string ApiName(const ::testing::TestParamInfo<Api>& info);
 
 class ApiServer {

@@ -28,7 +28,9 @@
 namespace ctx::grpc {
 
 // CallContext returns the context of the call that `server_context` belongs to,
-// as built by the interceptor of MakeServerInterceptorFactory: canceled when
+// as built by the interceptor of MakeServerInterceptorFactory, or by the
+// context allocator of MakeContextAllocator (callback_server.h; the first call
+// builds it there): canceled when
 // the client cancels or disconnects, when its deadline passes, when the server
 // cancels the call, and when the call ends.
 //
@@ -37,7 +39,8 @@ namespace ctx::grpc {
 // callbacks; async: once the request tag has been delivered) until gRPC
 // destroys the call's interceptors, which happens after the call is finished
 // (sync: after the handler returns; callback: possibly before OnDone runs;
-// async: when the ServerContext is destroyed). Copy the returned Context if you
+// async: when the ServerContext is destroyed; without an interceptor: until
+// gRPC releases the context, after OnDone). Copy the returned Context if you
 // need it beyond that: the copy stays valid, and is done by then. Outside that
 // phase, or when the interceptor is not installed, it returns a context that is
 // already canceled, with Cause "ctx::grpc: no call context ...", so that misuse

@@ -23,15 +23,17 @@
 //
 // Main names: ServerOptions, MakeServerInterceptorFactory.
 //
-// What each call's context holds (outermost first): ServerOptions::root; a
-// deadline, the earlier of the client's (grpc-timeout) and now + max_timeout,
-// or now + default_timeout when the client sent none; a cancel of the bridge's
-// own; and values: the request id (ctx::kRequestIdKey, always valid: the
-// client's x-request-id if it is valid, else a generated one, which is echoed
-// back in the initial metadata), the session id (ctx::kSessionIdKey, only when
-// the client sent one valid value), the trace context (ctx::kTraceContextKey:
-// the client's traceparent, tracestate and baggage when valid, else a new
-// trace, see ServerOptions::trace and ctx::AcceptTraceContext) and a
+// What each call's context holds (outermost first): ServerOptions::root; one
+// cancelable node that the bridge ends the call with: a deadline, the earlier
+// of the client's (grpc-timeout) and now + max_timeout, or now +
+// default_timeout when the client sent none (a plain cancel node when there is
+// no deadline); and values: the request id (ctx::kRequestIdKey, always valid:
+// the client's x-request-id if it is valid, else a generated one, which is
+// echoed back in the initial metadata: see echo_request_id), the session id
+// (ctx::kSessionIdKey, only when the client sent one valid value), the trace
+// context (ctx::kTraceContextKey: the client's traceparent, tracestate and
+// baggage when valid, else a new trace, see ServerOptions::trace and
+// ctx::AcceptTraceContext) and a
 // ctx::grpc::CallInfo (method, peer).
 // Client metadata is validated before anything is stored, echoed or compared;
 // nothing from the wire asserts, and the bridge itself logs nothing (callers
@@ -108,9 +110,11 @@ struct ServerOptions {
   bool trust_envoy_timeout = false;
 
   // min_timeout: a call whose budget (after the cap) is smaller fails with
-  // DEADLINE_EXCEEDED: its context is born expired, and whatever status the
-  // handler returns is replaced. gRPC's interceptors cannot skip the handler,
-  // so it still runs, seeing a done context. nullopt (default): no minimum.
+  // DEADLINE_EXCEEDED. Interceptor: its context is born expired, and whatever
+  // status the handler returns is replaced; gRPC's interceptors cannot skip
+  // the handler, so it still runs, seeing a done context. Interceptor-free
+  // path (callback_server.h): a handler written with ServeUnary is not run at
+  // all. nullopt (default): no minimum.
   std::optional<Clock::duration> min_timeout;
 
   // request_id_key is the metadata key read for the request id and used to echo
@@ -118,10 +122,17 @@ struct ServerOptions {
   // "x-request-id".
   std::string request_id_key = std::string(kRequestIdHeader);
 
-  // echo_request_id: send the accepted request id back in the initial metadata
-  // (under request_id_key). Only ids that pass IsValidRequestId are ever
-  // echoed. Default true.
+  // echo_request_id: send the request id back in the initial metadata (under
+  // request_id_key) when the bridge generated it, or replaced an invalid one
+  // the client sent; a valid id the client sent is not echoed (the client
+  // knows it already), unless always_echo_request_id. Only ids that pass
+  // IsValidRequestId are ever echoed. Default true.
   bool echo_request_id = true;
+
+  // always_echo_request_id: with echo_request_id, echo the client's own valid
+  // id too (every response carries the id, at the cost of encoding it on each
+  // one). Default false.
+  bool always_echo_request_id = false;
 
   // session_key is the metadata key read for the session id. Default
   // "x-session-id".

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+// Building a server call's context. See call_builder.h.
+
+#include "call_builder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <utility>
+
+#include "ctx/grpc/call_context.h"
+#include "gpr_clock.h"
+
+namespace ctx::grpc::internal {
+namespace {
+
+std::string Lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return s;
+}
+
+// EffectiveDeadline combines the client's deadline with the server's policy
+// (see ServerOptions).
+std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
+                                           gpr_timespec client,
+                                           std::optional<Clock::duration> envoy,
+                                           TimePoint now) {
+  // Saturates: an absurd grpc-timeout cannot overflow.
+  std::optional<TimePoint> deadline = FromGprDeadline(client);
+  if (envoy) {
+    deadline = std::min(deadline.value_or(TimePoint::max()),
+                        now + std::min(*envoy, TimePoint::max() - now));
+  }
+  if (!deadline && options.default_timeout) {
+    deadline = now + std::min(*options.default_timeout, TimePoint::max() - now);
+  }
+  if (options.max_timeout) {
+    const TimePoint cap =
+        now + std::min(*options.max_timeout, TimePoint::max() - now);
+    deadline = std::min(deadline.value_or(TimePoint::max()), cap);
+  }
+  return deadline;
+}
+
+}  // namespace
+
+ServerOptions NormalizeOptions(ServerOptions options) {
+  options.request_id_key = Lowercase(std::move(options.request_id_key));
+  options.session_key = Lowercase(std::move(options.session_key));
+  return options;
+}
+
+BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
+                    const Metadata& metadata, const char* method, bool echo) {
+  IncomingIds ids =
+      ReadIncomingIds(metadata, options.request_id_key, options.session_key);
+  AcceptedTrace trace = ReadIncomingTrace(metadata, options.trace);
+  PassThroughHeaders pass = ReadPassThrough(metadata, options.pass_through);
+
+  BuiltCall built;
+  const TimePoint now = Clock::now();
+  built.deadline = EffectiveDeadline(
+      options, sc->raw_deadline(),
+      options.trust_envoy_timeout ? ReadEnvoyTimeout(metadata) : std::nullopt,
+      now);
+  // Below the minimum: born expired (see ServerOptions::min_timeout).
+  built.below_minimum = built.deadline && options.min_timeout &&
+                        *built.deadline - now < *options.min_timeout;
+  if (built.below_minimum) built.deadline = now;
+  // One cancelable node ends the call: the deadline's node when there is a
+  // deadline (a timer node is a cancel node: a cause-taking cancel function
+  // made for it keeps Cause() precise), else a cancel node. When gRPC closes a
+  // call because its deadline passed, the context then reports
+  // kDeadlineExceeded (CallState::End defers to the timer).
+  Context c;
+  if (built.deadline) {
+    ContextAndCancel d = WithDeadline(options.root, *built.deadline);
+    built.end_call =
+        ContextPeer::MakeCancelCause(ContextPeer::NodeOf(d.context));
+    c = std::move(d.context);
+  } else {
+    ContextAndCancelCause d = WithCancelCause(options.root);
+    built.end_call = std::move(d.cancel);
+    c = std::move(d.context);
+  }
+  // Echo only an id the client does not know yet (generated, or replacing an
+  // invalid one), unless always_echo_request_id. Echo first: the value node
+  // can then take the id's string.
+  if (echo && options.echo_request_id &&
+      (options.always_echo_request_id ||
+       ids.request_id.source != IdSource::kIncoming))
+    sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
+  const IdSource source = ids.request_id.source;
+  Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
+  if (ids.session_id)
+    context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
+  if (trace.context)
+    context = WithValue(context, kTraceContextKey, std::move(*trace.context));
+  if (!pass.empty())
+    context = WithValue(context, kPassThroughKey, std::move(pass));
+  built.context =
+      WithValue(context, kCallInfoKey,
+                CallInfo{method != nullptr ? method : "", sc->peer(), source});
+  return built;
+}
+
+}  // namespace ctx::grpc::internal

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: Apache-2.0
+// grpc/src/call_builder.h: building one server call's context from its client
+// metadata and deadline, shared by the interceptor and the context allocator.
+// Internal.
+#ifndef CTX_GRPC_SRC_CALL_BUILDER_H_
+#define CTX_GRPC_SRC_CALL_BUILDER_H_
+
+#include <grpcpp/server_context.h>
+
+#include <optional>
+
+#include "ctx/context.h"
+#include "ctx/grpc/server_interceptor.h"
+#include "incoming_metadata.h"
+
+namespace ctx::grpc::internal {
+
+// NormalizeOptions lowercases the metadata keys of `options` (gRPC's keys are
+// lowercase).
+ServerOptions NormalizeOptions(ServerOptions options);
+
+// BuiltCall is a new call's context and the means to end it.
+struct BuiltCall {
+  Context context;
+  // end_call cancels the call's one cancelable node (the deadline's node when
+  // there is a deadline), an ancestor of `context`.
+  CancelCauseFunc end_call;
+  std::optional<TimePoint> deadline;
+  // below_minimum: the budget was below ServerOptions::min_timeout; the
+  // context is born with kDeadlineExceeded.
+  bool below_minimum = false;
+};
+
+// BuildCall builds the context of the call `sc` (see server_interceptor.h for
+// its shape) from `metadata` (the client's) and the call's deadline, with
+// normalized `options`, and echoes the request id on `sc` when the options
+// say so and `echo` is true. `method` may be null (unknown). Call it where the
+// client metadata is readable and before the initial metadata is sent.
+BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
+                    const Metadata& metadata, const char* method, bool echo);
+
+}  // namespace ctx::grpc::internal
+
+#endif  // CTX_GRPC_SRC_CALL_BUILDER_H_
