@@ -84,17 +84,6 @@ class Allocator final : public ::grpc::ContextAllocator {
 
 }  // namespace
 
-bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
-                        ::grpc::ServerUnaryReactor* reactor) {
-  auto* c = dynamic_cast<CallbackContext*>(sc);
-  if (c == nullptr || !c->BelowMinimum()) return false;
-  sc->AddTrailingMetadata(std::string(kDeadlineExceededHeader),
-                          std::string(kDeadlineExceededValue));
-  reactor->Finish(::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED,
-                                 "ctx: budget below the server's minimum"));
-  return true;
-}
-
 }  // namespace internal
 
 std::unique_ptr<::grpc::ContextAllocator> MakeContextAllocator(
@@ -105,6 +94,17 @@ std::unique_ptr<::grpc::ContextAllocator> MakeContextAllocator(
 void NotifyCallCanceled(::grpc::CallbackServerContext* sc) noexcept {
   if (auto* c = dynamic_cast<internal::CallbackContext*>(sc))
     c->End(internal::ClientCanceledCause());
+}
+
+bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
+                        ::grpc::ServerUnaryReactor* reactor) {
+  auto* c = dynamic_cast<internal::CallbackContext*>(sc);
+  if (c == nullptr || !c->BelowMinimum()) return false;
+  sc->AddTrailingMetadata(std::string(kDeadlineExceededHeader),
+                          std::string(kDeadlineExceededValue));
+  reactor->Finish(::grpc::Status(::grpc::StatusCode::DEADLINE_EXCEEDED,
+                                 "ctx: budget below the server's minimum"));
+  return true;
 }
 
 ::grpc::ServerUnaryReactor* UnaryReactorFor(::grpc::CallbackServerContext* sc) {

@@ -64,6 +64,7 @@
 #include <memory>
 #include <utility>
 
+#include "ctx/export.h"
 #include "ctx/grpc/server_interceptor.h"
 
 namespace ctx::grpc {
@@ -73,15 +74,15 @@ namespace ctx::grpc {
 // ones) gets a context of the bridge's own, configured by `options` (the sync
 // watcher options do not apply). The server owns the allocator; gRPC calls it
 // from its own threads.
-[[nodiscard]] std::unique_ptr<::grpc::ContextAllocator> MakeContextAllocator(
-    ServerOptions options = {});
+[[nodiscard]] CTX_EXPORT std::unique_ptr<::grpc::ContextAllocator>
+MakeContextAllocator(ServerOptions options = {});
 
 // NotifyCallCanceled ends the context of the call `sc` belongs to with
 // "canceled by the client" (kDeadlineExceeded instead when its deadline is
 // due), as the interceptor does when gRPC reports the call canceled. Call it
 // from a stream reactor's OnCancel. Does nothing for a context not made by
 // MakeContextAllocator's allocator, or already done. Thread-safe.
-void NotifyCallCanceled(::grpc::CallbackServerContext* sc) noexcept;
+CTX_EXPORT void NotifyCallCanceled(::grpc::CallbackServerContext* sc) noexcept;
 
 // UnaryReactorFor returns the reactor of the call `sc` belongs to: a
 // grpc::ServerUnaryReactor that lives inside the call's CallbackContext
@@ -92,17 +93,16 @@ void NotifyCallCanceled(::grpc::CallbackServerContext* sc) noexcept;
 // must not block (hand work to a thread of your own). For a context not made by
 // MakeContextAllocator's allocator it returns sc->DefaultReactor().
 // Call it at most once per call.
-[[nodiscard]] ::grpc::ServerUnaryReactor* UnaryReactorFor(
+[[nodiscard]] CTX_EXPORT ::grpc::ServerUnaryReactor* UnaryReactorFor(
     ::grpc::CallbackServerContext* sc);
 
-namespace internal {
 // AnswerBelowMinimum finishes `reactor` with DEADLINE_EXCEEDED (and the
 // marker) and returns true when `sc` is the allocator's context of a call that
 // arrived below ServerOptions::min_timeout; else returns false. Builds the
-// call's context.
-bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
-                        ::grpc::ServerUnaryReactor* reactor);
-}  // namespace internal
+// call's context. ServeUnary calls it; a handler that uses UnaryReactorFor
+// directly may call it first.
+CTX_EXPORT bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
+                                   ::grpc::ServerUnaryReactor* reactor);
 
 // ServeUnary runs a unary handler on the call's reactor: it calls
 // handler(reactor) with UnaryReactorFor(sc), which the handler must Finish
@@ -115,8 +115,7 @@ template <class F>
 ::grpc::ServerUnaryReactor* ServeUnary(::grpc::CallbackServerContext* sc,
                                        F&& handler) {
   ::grpc::ServerUnaryReactor* reactor = UnaryReactorFor(sc);
-  if (!internal::AnswerBelowMinimum(sc, reactor))
-    std::forward<F>(handler)(reactor);
+  if (!AnswerBelowMinimum(sc, reactor)) std::forward<F>(handler)(reactor);
   return reactor;
 }
 
