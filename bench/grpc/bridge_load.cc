@@ -7,6 +7,7 @@
 //   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
 //                               [--max_cpu_pct=M]
+//   ctx_grpc_bridge_load watch  [--calls=N] [--rounds=R] [--hold_us=H]
 //
 // echo: unary Echo on callback servers in a child process (forked first, so
 // its CPU time and allocations are the server's alone), one per variant: bare;
@@ -35,7 +36,17 @@
 // client context; once every handler has its context the client cancels it,
 // and the time from that cancel until each handler's context is done
 // (stamped by an AfterFunc) is recorded; prints p50/p99/max over all handlers
-// of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent.
+// of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent. Also
+// prints how long the client's cancel() itself took (it cancels every call
+// in this process, on this thread).
+//
+// watch: what watching a sync call for cancellation costs. N back-to-back
+// unary calls to a bridged sync server whose handler holds the call H µs
+// (sleeping), in alternating rounds: `plain` (the handler does not read its
+// context: the call is never watched) and `watched` (it calls CallContext
+// first, which enrolls the call with the watcher). Prints the process's CPU
+// time (client and server) and heap allocations per call for each; their
+// difference is the cost of CallContext and the watch.
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
@@ -774,6 +785,7 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
       "%d rounds, sync watcher period %d us, max cpu %d %%\n",
       calls, rounds, period_us, max_cpu_pct);
   std::vector<double> us;
+  std::vector<double> cancel_ms;  // how long each round's cancel() took
   for (int r = 0; r < rounds; ++r) {
     auto [c, cancel] = ctx::WithCancel(ctx::Background());
     std::vector<std::unique_ptr<ctx::grpc::BoundClientContext>> clients;
@@ -797,6 +809,7 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
     }
     const Clock::time_point t0 = Clock::now();
     cancel();
+    cancel_ms.push_back(Micros(Clock::now() - t0) / 1000);
     std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
     if (!stamps) {
       std::fprintf(stderr, "a server context never ended\n");
@@ -813,6 +826,73 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
   std::printf("%10s %10s %10s\n", "p50 us", "p99 us", "max us");
   std::printf("%10.0f %10.0f %10.0f\n", Percentile(us, 0.5),
               Percentile(us, 0.99), us.empty() ? 0.0 : us.back());
+  std::printf("client cancel() took (ms):");
+  for (double ms : cancel_ms) std::printf(" %.0f", ms);
+  std::printf("\n");
+  s.server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
+
+// --- watch cost ---
+
+// HoldService is a sync service whose Echo reads its context first when the
+// action is "watched", then sleeps hold_us.
+class HoldService final : public ctxtest::TestService::Service {
+ public:
+  explicit HoldService(int hold_us)
+      : hold_(std::chrono::microseconds(hold_us)) {}
+  grpc::Status Echo(grpc::ServerContext* sc, const ctxtest::EchoRequest* q,
+                    ctxtest::EchoResponse*) override {
+    if (q->action() == "watched") {
+      const ctx::Context c = ctx::grpc::CallContext(sc);
+      if (c.Err()) return ctx::grpc::StatusFromContext(c);
+    }
+    if (hold_.count() > 0) std::this_thread::sleep_for(hold_);
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::chrono::microseconds hold_;
+};
+
+int RunWatch(int calls, int rounds, int hold_us) {
+  HoldService service(hold_us);
+  Server s = Start(&service, Variant::kBridged, ctx::grpc::ServerOptions{});
+  auto stub = Connect(s.port);
+  std::printf(
+      "sync unary calls held %d us, %d calls x %d rounds per side, "
+      "alternating; process CPU and mallocs per call (client + server)\n",
+      hold_us, calls, rounds);
+  const char* const kNames[] = {"plain", "watched"};
+  double cpu[2] = {};
+  double mallocs[2] = {};
+  for (int r = 0; r < rounds; ++r) {
+    for (int side = 0; side < 2; ++side) {
+      ctxtest::EchoRequest request;
+      request.set_action(kNames[side]);
+      const double cpu0 = CpuSeconds();
+      const uint64_t m0 = bench::Mallocs();
+      for (int i = 0; i < calls; ++i) {
+        grpc::ClientContext client;
+        ctxtest::EchoResponse response;
+        const grpc::Status st = stub->Echo(&client, request, &response);
+        if (!st.ok()) {
+          std::fprintf(stderr, "call failed: %s\n", st.error_message().c_str());
+          return 1;
+        }
+      }
+      cpu[side] += CpuSeconds() - cpu0;
+      mallocs[side] += static_cast<double>(bench::Mallocs() - m0);
+    }
+  }
+  const double n = static_cast<double>(calls) * rounds;
+  std::printf("%-8s %14s %14s\n", "side", "CPU us/call", "mallocs/call");
+  for (int side = 0; side < 2; ++side) {
+    std::printf("%-8s %14.1f %14.1f\n", kNames[side], 1e6 * cpu[side] / n,
+                mallocs[side] / n);
+  }
+  std::printf("%-8s %14.1f %14.1f\n", "diff", 1e6 * (cpu[1] - cpu[0]) / n,
+              (mallocs[1] - mallocs[0]) / n);
   s.server->Shutdown(std::chrono::system_clock::now());
   return 0;
 }
@@ -852,12 +932,18 @@ int main(int argc, char** argv) {
                     Flag(argc, argv, "period_us", 1000),
                     Flag(argc, argv, "max_cpu_pct", 10));
   }
+  if (mode == "watch") {
+    return RunWatch(Flag(argc, argv, "calls", 5000),
+                    Flag(argc, argv, "rounds", 3),
+                    Flag(argc, argv, "hold_us", 0));
+  }
   std::fprintf(stderr,
                "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
                "                 [--echo_id=0|1] [--cap=0|1]\n"
                "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
                "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
-               "                 [--max_cpu_pct=M]\n",
-               argv[0], argv[0], argv[0]);
+               "                 [--max_cpu_pct=M]\n"
+               "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n",
+               argv[0], argv[0], argv[0], argv[0]);
   return 2;
 }
