@@ -8,6 +8,7 @@
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
 //                               [--max_cpu_pct=M]
 //   ctx_grpc_bridge_load watch  [--calls=N] [--rounds=R] [--hold_us=H]
+//   ctx_grpc_bridge_load disconnect [--calls=N]
 //
 // echo: unary Echo on callback servers in a child process (forked first, so
 // its CPU time and allocations are the server's alone), one per variant: bare;
@@ -47,9 +48,16 @@
 // first, which enrolls the call with the watcher). Prints the process's CPU
 // time (client and server) and heap allocations per call for each; their
 // difference is the cost of CallContext and the watch.
+//
+// disconnect: a forked client process starts N sync calls on a bridged sync
+// server (its poll an hour apart, so only the push can end a context in
+// time) and is killed (SIGKILL: the kernel closes its connection, nothing is
+// canceled); prints the time from the kill until each handler's context is
+// done, p50/p99/max.
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -897,6 +905,63 @@ int RunWatch(int calls, int rounds, int hold_us) {
   return 0;
 }
 
+// --- disconnect ---
+
+int RunDisconnect(int calls) {
+  // Fork before this process touches gRPC: the child is a plain client.
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) return 1;
+  const pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    int port = 0;
+    if (read(to_child[0], &port, sizeof(port)) != sizeof(port)) _exit(1);
+    auto stub = Connect(port);
+    std::vector<grpc::ClientContext> clients(calls);
+    std::vector<ctxtest::EchoRequest> requests(calls);
+    std::vector<ctxtest::EchoResponse> responses(calls);
+    for (int i = 0; i < calls; ++i) {
+      stub->async()->Echo(&clients[i], &requests[i], &responses[i],
+                          [](grpc::Status) {});
+    }
+    const char started = 's';
+    (void)!write(from_child[1], &started, 1);
+    for (;;) pause();  // until killed
+  }
+  ctx::grpc::ServerOptions options;
+  options.sync_watch_period = std::chrono::hours(1);
+  StormWait service;
+  Server s = Start(&service, Variant::kBridged, options);
+  (void)!write(to_child[1], &s.port, sizeof(s.port));
+  char started = 0;
+  if (read(from_child[0], &started, 1) != 1 || !service.WaitStarted(calls)) {
+    std::fprintf(stderr, "handlers never all started\n");
+    kill(pid, SIGKILL);
+    return 1;
+  }
+  std::printf(
+      "client process with %d sync calls in flight killed -> each handler's "
+      "context done (poll period 1 h)\n",
+      calls);
+  const Clock::time_point t0 = Clock::now();
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
+  if (!stamps) {
+    std::fprintf(stderr, "a server context never ended\n");
+    return 1;
+  }
+  std::vector<double> us;
+  for (Clock::time_point t : *stamps) us.push_back(Micros(t - t0));
+  std::sort(us.begin(), us.end());
+  std::printf("%10s %10s %10s\n", "p50 us", "p99 us", "max us");
+  std::printf("%10.0f %10.0f %10.0f\n", Percentile(us, 0.5),
+              Percentile(us, 0.99), us.back());
+  s.server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
+
 int Flag(int argc, char** argv, const char* name, int fallback) {
   const std::string prefix = std::string("--") + name + "=";
   for (int i = 2; i < argc; ++i) {
@@ -932,6 +997,9 @@ int main(int argc, char** argv) {
                     Flag(argc, argv, "period_us", 1000),
                     Flag(argc, argv, "max_cpu_pct", 10));
   }
+  if (mode == "disconnect") {
+    return RunDisconnect(Flag(argc, argv, "calls", 100));
+  }
   if (mode == "watch") {
     return RunWatch(Flag(argc, argv, "calls", 5000),
                     Flag(argc, argv, "rounds", 3),
@@ -943,7 +1011,8 @@ int main(int argc, char** argv) {
                "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
                "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
                "                 [--max_cpu_pct=M]\n"
-               "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n",
-               argv[0], argv[0], argv[0], argv[0]);
+               "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
+               "       %s disconnect [--calls=N]\n",
+               argv[0], argv[0], argv[0], argv[0], argv[0]);
   return 2;
 }
