@@ -100,9 +100,9 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
     context = WithValue(context, kTraceContextKey, std::move(*trace.context));
   if (!pass.empty())
     context = WithValue(context, kPassThroughKey, std::move(pass));
-  // Method and peer are read on first use (CallInfo).
-  built.context = WithValue(context, kCallInfoKey,
-                            internal::CallInfoSource{sc, method, source});
+  built.context =
+      WithValue(context, kCallInfoKey,
+                CallInfo{method != nullptr ? method : "", sc->peer(), source});
   return built;
 }
 

@@ -42,7 +42,6 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
                      const ::grpc::ServerContextBase* server_context,
                      bool callback_api, SyncWatcher* watcher) noexcept
     : context_(std::move(context)),
-      info_(context_.Value(kCallInfoKey)),
       end_call_(std::move(end_call)),
       deadline_(deadline),
       deadline_slack_(deadline ? DeadlineSlack(*deadline - Clock::now())
@@ -53,28 +52,7 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
   live_.fetch_add(1, std::memory_order_relaxed);
 }
 
-CallState::~CallState() {
-  // gRPC's call may be gone: no copy, and no link left behind.
-  if (info_ != nullptr) info_->Unlink(/*copy=*/false, /*forget=*/true);
-  live_.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void CallState::ReleaseCallInfo(bool may_copy) const noexcept {
-  if (info_ == nullptr) return;
-  // context_ is the CallInfo's node (the last value BuildCall adds) or below
-  // it. One reference is context_'s own; any other (a handle, a child) can
-  // reach the CallInfo later. None can appear once the count is 1: a new
-  // reference is made from an existing one.
-  const ::ctx::internal::Node* node = ContextPeer::NodeOf(context_);
-  const bool shared =
-      node != nullptr && node->refs_.load(std::memory_order_acquire) > 1;
-  try {
-    info_->Unlink(may_copy && shared, /*forget=*/false);
-  } catch (...) {
-    // Out of memory while copying: what was not copied reads as "".
-    info_->Unlink(false, false);
-  }
-}
+CallState::~CallState() { live_.fetch_sub(1, std::memory_order_relaxed); }
 
 void CallState::End(const Error& cause) noexcept {
   // Already done (an earlier End, the deadline, the root): nothing left to end.
@@ -140,13 +118,6 @@ void CallRegistry::Erase(const ::grpc::ServerContextBase* key,
   if (s.spare.size() < kMaxSpareNodes) s.spare.push_back(std::move(node));
 }
 
-void CallRegistry::ReleaseCallInfo(const ::grpc::ServerContextBase* key,
-                                   const CallState* call) {
-  Shard& s = ShardOf(key);
-  MutexLock lock(s.mu);
-  call->ReleaseCallInfo(/*may_copy=*/true);
-}
-
 std::optional<Context> CallRegistry::Find(const ::grpc::ServerContextBase* key,
                                           CallState** call) const {
   Shard& s = ShardOf(key);
@@ -156,10 +127,6 @@ std::optional<Context> CallRegistry::Find(const ::grpc::ServerContextBase* key,
   // The CallState is alive while its entry is (see the class comment): copy
   // its context under the lock.
   *call = it->second;
-  // After the call released its CallInfo, a new holder gets the strings copied
-  // now, while its caller's ServerContext (`key`) is live.
-  if (const CallInfo* info = it->second->context().Value(kCallInfoKey))
-    info->CaptureIfUnlinked();
   return it->second->context();
 }
 

@@ -24,7 +24,6 @@
 
 #include "ctx/context.h"
 #include "ctx/errors.h"
-#include "ctx/grpc/call_context.h"
 #include "mutex.h"
 
 namespace ctx::grpc::internal {
@@ -75,12 +74,6 @@ class CallState {
   // kDeadlineExceeded rather than kCanceled.
   void End(const Error& cause) noexcept;
 
-  // ReleaseCallInfo lets go of gRPC's call in the context's CallInfo (see
-  // ctx/grpc/call_context.h), copying the strings not read yet first when
-  // `may_copy` and anything besides this state holds the context. Call it
-  // with `may_copy` only while gRPC's call is readable. Idempotent.
-  void ReleaseCallInfo(bool may_copy) const noexcept;
-
   // MarkStatusSent records that the server is sending its status
   // (PRE_SEND_STATUS); afterwards a close of the call counts as "finished", not
   // "client canceled".
@@ -123,8 +116,6 @@ class CallState {
 
  private:
   const Context context_;
-  // info_: the CallInfo in context_ (null: none), alive as long as context_.
-  const CallInfo* const info_;
   const CancelCauseFunc end_call_;
   const std::optional<TimePoint> deadline_;
   // deadline_slack_: DeadlineSlack of the budget the call had at its start.
@@ -151,15 +142,8 @@ class CallRegistry {
   void Insert(const ::grpc::ServerContextBase* key, CallState* call);
   // Erase removes the entry for `key` if it still belongs to `owner`.
   void Erase(const ::grpc::ServerContextBase* key, const CallState* owner);
-  // ReleaseCallInfo calls call->ReleaseCallInfo(true) under the lock Find
-  // takes, so that no context is handed out between its check and its
-  // release (`call` must be the live call registered under `key`).
-  void ReleaseCallInfo(const ::grpc::ServerContextBase* key,
-                       const CallState* call);
   // Find returns a handle to the context of the call registered under `key`
-  // (nullopt: none), and sets *call to its CallState. After the call's
-  // ReleaseCallInfo, it first copies the CallInfo's strings (the caller's
-  // `key` is its live ServerContext). The caller may use that
+  // (nullopt: none), and sets *call to its CallState. The caller may use that
   // pointer only while it knows the call to be alive (on a sync handler's own
   // thread: see StartingCallScope); otherwise only to compare it.
   [[nodiscard]] std::optional<Context> Find(

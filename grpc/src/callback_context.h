@@ -35,9 +35,6 @@ class CallbackContext final : public ::grpc::CallbackServerContext {
   // context is built, it records `cause` (the first one) for Get to apply.
   // `cause` must outlive this object (the bridge's causes live forever).
   void End(const Error& cause) noexcept;
-  // ReleaseCallInfo lets go of this call in the context's CallInfo (see
-  // CallState::ReleaseCallInfo); for gRPC's Release, before this object dies.
-  void ReleaseCallInfo() noexcept;
   // BelowMinimum builds the context if needed and says whether the call
   // arrived with less budget than ServerOptions::min_timeout.
   bool BelowMinimum();

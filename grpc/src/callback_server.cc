@@ -46,15 +46,6 @@ void CallbackContext::End(const Error& cause) noexcept {
   call_->End(cause);
 }
 
-void CallbackContext::ReleaseCallInfo() noexcept {
-  {
-    MutexLock lock(mu_);
-    if (!call_) return;
-  }
-  // This object (the ServerContext) is alive: the CallInfo may copy from it.
-  call_->ReleaseCallInfo(/*may_copy=*/true);
-}
-
 bool CallbackContext::BelowMinimum() {
   (void)Get();
   MutexLock lock(mu_);
@@ -81,7 +72,6 @@ class Allocator final : public ::grpc::ContextAllocator {
     // gRPC releases a context after the call's OnDone: end what is left (a
     // handler that returned DefaultReactor has no OnDone of ours).
     auto* c = static_cast<CallbackContext*>(sc);
-    c->ReleaseCallInfo();
     c->End(CallFinishedCause());
     delete c;
   }

@@ -92,10 +92,6 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
       if (methods->QueryInterceptionHookPoint(
               InterceptionHookPoints::POST_RECV_CLOSE)) {
         shared_->watcher.Unwatch(&*call_);
-        // The last hook at which gRPC's call is known to be readable (the
-        // destructor may run after the ServerContext is gone).
-        CallRegistry::Global().ReleaseCallInfo(call_->server_context(),
-                                               &*call_);
         call_->End(call_->StatusSent() ? CallFinishedCause()
                                        : ClientCanceledCause());
       }

@@ -18,12 +18,8 @@
 
 #include <grpcpp/server_context.h>
 
-#include <atomic>
-#include <cstdint>
-#include <mutex>
 #include <ostream>
 #include <string>
-#include <string_view>
 
 #include "ctx/context.h"
 #include "ctx/export.h"
@@ -61,85 +57,19 @@ namespace ctx::grpc {
 [[nodiscard]] CTX_EXPORT Context
 CallContext(const ::grpc::ServerContextBase* server_context);
 
-namespace internal {
-class CallState;
-class CallRegistry;
-// CallInfoSource is what the bridge builds a CallInfo from. Not API.
-struct CallInfoSource {
-  const ::grpc::ServerContextBase* server_context = nullptr;
-  const char* method = nullptr;  // null: ""
-  IdSource request_id_source = IdSource::kGenerated;
-};
-}  // namespace internal
-
 // CallInfo describes the call a context belongs to; the bridge stores one under
-// kCallInfoKey. Its strings are read from gRPC on first use (most calls never
-// ask for them), and then kept: a view it returned stays valid as long as the
-// CallInfo does (that is, a context that holds it).
-//
-// Lifetime: a CallInfo may outlive its call (a copy of the context kept past
-// the end). When the call ends, the bridge copies the strings not read yet if
-// anything besides the bridge still holds the call's context, and stops
-// reading gRPC's call; a context that CallContext hands out later has its
-// strings copied then. So reading them at any time is safe, and gives the
-// call's values ("" for a peer gRPC did not know, and for a string first read
-// after a call that ended with no moment at which gRPC's call was known to be
-// readable: an interceptor-path call that never got its POST_RECV_CLOSE).
-//
-// Thread-safety: every method may be called from any thread at the same time.
-// Neither copyable nor movable (it lives inside the context): copy the strings.
-class CTX_EXPORT CallInfo {
- public:
-  // For the bridge (the context's value node builds it in place): what
-  // `source` points to must stay valid until the bridge ends the call.
-  explicit CallInfo(const internal::CallInfoSource& source) noexcept;
-  CallInfo(const CallInfo&) = delete;
-  CallInfo& operator=(const CallInfo&) = delete;
-
-  // method is the full method name, "/package.Service/Method" ("" when the
-  // path does not know it: callback_server.h). For generic services it is
-  // whatever the client sent as the HTTP/2 :path: log it through ctx::LogSafe.
-  [[nodiscard]] std::string_view method() const;
+// kCallInfoKey.
+struct CallInfo {
+  // method is the full method name, "/package.Service/Method". For generic
+  // services it is whatever the client sent as the HTTP/2 :path: log it through
+  // ctx::LogSafe.
+  std::string method;
   // peer is gRPC's description of the client, e.g. "ipv4:127.0.0.1:50212".
-  [[nodiscard]] std::string_view peer() const;
+  std::string peer;
   // request_id_source says whether the request id (under ctx::kRequestIdKey)
   // came from the client or was generated because the client sent none or an
   // invalid one (kReplaced: worth a log line).
-  [[nodiscard]] IdSource request_id_source() const noexcept {
-    return request_id_source_;
-  }
-
- private:
-  friend class internal::CallState;
-  friend class internal::CallRegistry;
-  // Unlink (the bridge, when the call ends, while gRPC's call is still
-  // readable) copies the strings not read yet when `copy` is set, and from
-  // then on readers no longer read gRPC's call. `forget` also drops the links
-  // (the call is gone). Idempotent.
-  void Unlink(bool copy, bool forget) const;
-  // CaptureIfUnlinked copies the strings not read yet after Unlink, from the
-  // links (the caller knows gRPC's call to be readable).
-  void CaptureIfUnlinked() const;
-  std::string_view Read(uint8_t bit) const;
-  void CaptureLocked(uint8_t bit) const;
-
-  static constexpr uint8_t kMethod = 1;
-  static constexpr uint8_t kPeer = 2;
-
-  const IdSource request_id_source_;
-  mutable std::mutex mu_;
-  // server_context_, method_source_: gRPC's call; null once forgotten (under
-  // mu_). linked_: readers may read them (written under mu_; false after
-  // Unlink, never true again).
-  mutable const ::grpc::ServerContextBase* server_context_;
-  mutable const char* method_source_;
-  mutable std::atomic<bool> linked_{true};
-  // read_: the bits of the fields whose string is set. A bit is set (release,
-  // under mu_) after its string is written, and the string never changes
-  // afterwards: a reader that sees the bit (acquire) reads it without mu_.
-  mutable std::atomic<uint8_t> read_{0};
-  mutable std::string method_;
-  mutable std::string peer_;
+  IdSource request_id_source = IdSource::kGenerated;
 };
 
 // kCallInfoKey is the context value holding the call's CallInfo.
