@@ -58,7 +58,7 @@ struct Push;
 // the batch that waits for its status.
 struct Child : grpc_completion_queue_functor {
   Push* push = nullptr;
-  grpc_call* call = nullptr;
+  grpc_call* call = nullptr;       // set by Arm under Push::mu
   grpc_metadata_array trailing{};  // zeroed, as grpc_metadata_array_init does
   grpc_status_code status = GRPC_STATUS_OK;
   grpc_slice details = grpc_empty_slice();
@@ -91,10 +91,16 @@ struct Push {
       // Inline: the callback is short (ends a context), and running it on the
       // thread that completed the child saves a thread hop.
       child.inlineable = 1;
-      child.call = grpc_channel_create_call(
+      grpc_call* const created = grpc_channel_create_call(
           channel.channel, parent, GRPC_PROPAGATE_CANCELLATION, channel.cq,
           channel.method, nullptr, gpr_inf_future(GPR_CLOCK_REALTIME), nullptr);
-      if (child.call == nullptr) continue;
+      if (created == nullptr) continue;
+      {
+        // Under the lock: a Disarm run meanwhile (from a callback this
+        // arming ran) reads it.
+        MutexLock lock(mu);
+        child.call = created;
+      }
       grpc_op op{};
       op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
       op.data.recv_status_on_client.trailing_metadata = &child.trailing;
@@ -102,7 +108,7 @@ struct Push {
       op.data.recv_status_on_client.status_details = &child.details;
       // The child's reference, taken before its callback can run.
       refs.fetch_add(1, std::memory_order_relaxed);
-      if (grpc_call_start_batch(child.call, &op, 1, &child, nullptr) !=
+      if (grpc_call_start_batch(created, &op, 1, &child, nullptr) !=
           GRPC_CALL_OK) {
         refs.fetch_sub(1, std::memory_order_relaxed);  // no callback will run
         continue;
@@ -117,10 +123,15 @@ struct Push {
 
   // Disarm detaches the call (waiting for a callback that is ending its
   // context on another thread), cancels the children and lets go of the
-  // enrollment's reference.
+  // enrollment's reference. Idempotent. A child created after it (by an
+  // arming it interrupted) is not canceled here: its parent has closed
+  // already, so the core cancels it.
   void Disarm() {
+    grpc_call* created[kChildren] = {};
     {
       MutexLock lock(mu);
+      if (disarmed) return;
+      disarmed = true;
       call = nullptr;
       // From inside the callback (a hook it ran unwatches the call) there is
       // nothing to wait for: the callback is this very stack.
@@ -128,14 +139,16 @@ struct Push {
              ending_thread != std::this_thread::get_id()) {
         ended.wait(lock);
       }
+      for (int i = 0; i < kChildren; ++i) created[i] = children[i].call;
     }
-    for (Child& child : children) {
-      if (child.call != nullptr) grpc_call_cancel(child.call, nullptr);
+    for (grpc_call* child : created) {
+      if (child != nullptr) grpc_call_cancel(child, nullptr);
     }
     Release();
   }
 
   void Release() {
+    // The last reference: nothing else can touch the record.
     if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
     for (Child& child : children) {
       if (child.call != nullptr) grpc_call_unref(child.call);
@@ -157,8 +170,7 @@ struct Push {
       MutexLock lock(push->mu);
       target = push->call;
       if (target != nullptr) {
-        // Only one callback ends the call at a time; the other waits its turn
-        // and then finds the context done.
+        // The first callback ends the call; the other finds it detached.
         push->call = nullptr;
         push->ending_thread = std::this_thread::get_id();
       }
@@ -180,8 +192,10 @@ struct Push {
   CallState* call CTX_GUARDED_BY(mu) = nullptr;
   // ending_thread: the thread running End() on the call (none: no one).
   std::thread::id ending_thread CTX_GUARDED_BY(mu);
-  // refs: the enrollment's, plus one per started child.
-  std::atomic<int> refs{1};
+  bool disarmed CTX_GUARDED_BY(mu) = false;
+  // refs: the enrollment's (Disarm), Watch's own (until it returns), and one
+  // per started child (its callback).
+  std::atomic<int> refs{2};
   Child children[kChildren];
 };
 
@@ -219,25 +233,39 @@ SyncWatcher::~SyncWatcher() {
 }
 
 void SyncWatcher::Watch(CallState* call) {
+  auto* push = new Push;
   {
     MutexLock lock(state_->mu);
-    if (call->watched_ || call->watch_push_ != nullptr || state_->stop) return;
+    // Once per call: a second CallContext() on the handler thread, or one made
+    // by a callback that the arming below ran (the call had closed already),
+    // finds the call marked.
+    if (call->ever_watched_.load(std::memory_order_relaxed) || state_->stop) {
+      delete push;
+      return;
+    }
     call->ever_watched_.store(true, std::memory_order_release);
-  }
-  // Armed outside the lock: a child can complete, and end the context, inside
-  // the arming. Only this thread (the handler's) arms this call, and no
-  // Unwatch of it can run until the handler returns.
-  auto* push = new Push;
-  if (push->Arm(call)) {
-    MutexLock lock(state_->mu);
+    // Enrolled before it is armed, so that an Unwatch run inside the arming
+    // (a callback it ran let the call close) finds and disarms it.
     call->watch_push_ = push;
     ++state_->pushed;
-    return;
   }
-  push->Disarm();
+  // Armed outside the lock: a child can complete, and end the context, inside
+  // the arming. The record holds a reference for this function until its end.
+  const bool armed = push->Arm(call);
+  bool poll = false;
   {
     MutexLock lock(state_->mu);
-    if (state_->stop) return;
+    if (!armed && call->watch_push_ == push) {
+      call->watch_push_ = nullptr;
+      --state_->pushed;
+      poll = !state_->stop;
+    }
+  }
+  if (!armed) push->Disarm();  // idempotent
+  push->Release();             // this function's reference
+  if (!poll) return;
+  {
+    MutexLock lock(state_->mu);
     call->watched_ = true;
     call->watch_index_ = state_->calls.size();
     state_->calls.push_back(call);

@@ -70,11 +70,12 @@ class SyncWatcher {
   SyncWatcher(const SyncWatcher&) = delete;
   SyncWatcher& operator=(const SyncWatcher&) = delete;
 
-  // Watch enrolls a sync call; idempotent. On the call's sync handler thread,
-  // while the handler runs. Arms the push (see above), or, when that fails,
-  // enrolls the call for polling and starts the thread on first use. The call
-  // must stay alive until Unwatch(call) returns. May end the call's context
-  // before it returns (the call had already closed).
+  // Watch enrolls a sync call, once: later Watch calls for it do nothing. On
+  // the call's sync handler thread, while the handler runs. Arms the push (see
+  // above), or, when that fails, enrolls the call for polling and starts the
+  // thread on first use. The call must stay alive until Unwatch(call) returns.
+  // May end the call's context before it returns (the call had already
+  // closed), running its callbacks on this thread.
   void Watch(CallState* call);
 
   // Unwatch removes a call; idempotent. When the call's context is being ended
