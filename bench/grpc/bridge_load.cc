@@ -7,6 +7,8 @@
 //   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
 //                               [--max_cpu_pct=M]
+//   ctx_grpc_bridge_load watch  [--calls=N] [--rounds=R] [--hold_us=H]
+//   ctx_grpc_bridge_load disconnect [--calls=N]
 //
 // echo: unary Echo on callback servers in a child process (forked first, so
 // its CPU time and allocations are the server's alone), one per variant: bare;
@@ -35,10 +37,27 @@
 // client context; once every handler has its context the client cancels it,
 // and the time from that cancel until each handler's context is done
 // (stamped by an AfterFunc) is recorded; prints p50/p99/max over all handlers
-// of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent.
+// of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent. Also
+// prints how long the client's cancel() itself took (it cancels every call
+// in this process, on this thread).
+//
+// watch: what watching a sync call for cancellation costs. N back-to-back
+// unary calls to a bridged sync server whose handler holds the call H µs
+// (sleeping), in alternating rounds: `plain` (the handler does not read its
+// context: the call is never watched) and `watched` (it calls CallContext
+// first, which enrolls the call with the watcher). Prints the process's CPU
+// time (client and server) and heap allocations per call for each; their
+// difference is the cost of CallContext and the watch.
+//
+// disconnect: a forked client process starts N sync calls on a bridged sync
+// server (its poll an hour apart, so only the push can end a context in
+// time) and is killed (SIGKILL: the kernel closes its connection, nothing is
+// canceled); prints the time from the kill until each handler's context is
+// done, p50/p99/max.
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -774,6 +793,7 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
       "%d rounds, sync watcher period %d us, max cpu %d %%\n",
       calls, rounds, period_us, max_cpu_pct);
   std::vector<double> us;
+  std::vector<double> cancel_ms;  // how long each round's cancel() took
   for (int r = 0; r < rounds; ++r) {
     auto [c, cancel] = ctx::WithCancel(ctx::Background());
     std::vector<std::unique_ptr<ctx::grpc::BoundClientContext>> clients;
@@ -797,6 +817,7 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
     }
     const Clock::time_point t0 = Clock::now();
     cancel();
+    cancel_ms.push_back(Micros(Clock::now() - t0) / 1000);
     std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
     if (!stamps) {
       std::fprintf(stderr, "a server context never ended\n");
@@ -813,6 +834,130 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
   std::printf("%10s %10s %10s\n", "p50 us", "p99 us", "max us");
   std::printf("%10.0f %10.0f %10.0f\n", Percentile(us, 0.5),
               Percentile(us, 0.99), us.empty() ? 0.0 : us.back());
+  std::printf("client cancel() took (ms):");
+  for (double ms : cancel_ms) std::printf(" %.0f", ms);
+  std::printf("\n");
+  s.server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
+
+// --- watch cost ---
+
+// HoldService is a sync service whose Echo reads its context first when the
+// action is "watched", then sleeps hold_us.
+class HoldService final : public ctxtest::TestService::Service {
+ public:
+  explicit HoldService(int hold_us)
+      : hold_(std::chrono::microseconds(hold_us)) {}
+  grpc::Status Echo(grpc::ServerContext* sc, const ctxtest::EchoRequest* q,
+                    ctxtest::EchoResponse*) override {
+    if (q->action() == "watched") {
+      const ctx::Context c = ctx::grpc::CallContext(sc);
+      if (c.Err()) return ctx::grpc::StatusFromContext(c);
+    }
+    if (hold_.count() > 0) std::this_thread::sleep_for(hold_);
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::chrono::microseconds hold_;
+};
+
+int RunWatch(int calls, int rounds, int hold_us) {
+  HoldService service(hold_us);
+  Server s = Start(&service, Variant::kBridged, ctx::grpc::ServerOptions{});
+  auto stub = Connect(s.port);
+  std::printf(
+      "sync unary calls held %d us, %d calls x %d rounds per side, "
+      "alternating; process CPU and mallocs per call (client + server)\n",
+      hold_us, calls, rounds);
+  const char* const kNames[] = {"plain", "watched"};
+  double cpu[2] = {};
+  double mallocs[2] = {};
+  for (int r = 0; r < rounds; ++r) {
+    for (int side = 0; side < 2; ++side) {
+      ctxtest::EchoRequest request;
+      request.set_action(kNames[side]);
+      const double cpu0 = CpuSeconds();
+      const uint64_t m0 = bench::Mallocs();
+      for (int i = 0; i < calls; ++i) {
+        grpc::ClientContext client;
+        ctxtest::EchoResponse response;
+        const grpc::Status st = stub->Echo(&client, request, &response);
+        if (!st.ok()) {
+          std::fprintf(stderr, "call failed: %s\n", st.error_message().c_str());
+          return 1;
+        }
+      }
+      cpu[side] += CpuSeconds() - cpu0;
+      mallocs[side] += static_cast<double>(bench::Mallocs() - m0);
+    }
+  }
+  const double n = static_cast<double>(calls) * rounds;
+  std::printf("%-8s %14s %14s\n", "side", "CPU us/call", "mallocs/call");
+  for (int side = 0; side < 2; ++side) {
+    std::printf("%-8s %14.1f %14.1f\n", kNames[side], 1e6 * cpu[side] / n,
+                mallocs[side] / n);
+  }
+  std::printf("%-8s %14.1f %14.1f\n", "diff", 1e6 * (cpu[1] - cpu[0]) / n,
+              (mallocs[1] - mallocs[0]) / n);
+  s.server->Shutdown(std::chrono::system_clock::now());
+  return 0;
+}
+
+// --- disconnect ---
+
+int RunDisconnect(int calls) {
+  // Fork before this process touches gRPC: the child is a plain client.
+  int to_child[2], from_child[2];
+  if (pipe(to_child) != 0 || pipe(from_child) != 0) return 1;
+  const pid_t pid = fork();
+  if (pid < 0) return 1;
+  if (pid == 0) {
+    int port = 0;
+    if (read(to_child[0], &port, sizeof(port)) != sizeof(port)) _exit(1);
+    auto stub = Connect(port);
+    std::vector<grpc::ClientContext> clients(calls);
+    std::vector<ctxtest::EchoRequest> requests(calls);
+    std::vector<ctxtest::EchoResponse> responses(calls);
+    for (int i = 0; i < calls; ++i) {
+      stub->async()->Echo(&clients[i], &requests[i], &responses[i],
+                          [](grpc::Status) {});
+    }
+    const char started = 's';
+    (void)!write(from_child[1], &started, 1);
+    for (;;) pause();  // until killed
+  }
+  ctx::grpc::ServerOptions options;
+  options.sync_watch_period = std::chrono::hours(1);
+  StormWait service;
+  Server s = Start(&service, Variant::kBridged, options);
+  (void)!write(to_child[1], &s.port, sizeof(s.port));
+  char started = 0;
+  if (read(from_child[0], &started, 1) != 1 || !service.WaitStarted(calls)) {
+    std::fprintf(stderr, "handlers never all started\n");
+    kill(pid, SIGKILL);
+    return 1;
+  }
+  std::printf(
+      "client process with %d sync calls in flight killed -> each handler's "
+      "context done (poll period 1 h)\n",
+      calls);
+  const Clock::time_point t0 = Clock::now();
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
+  if (!stamps) {
+    std::fprintf(stderr, "a server context never ended\n");
+    return 1;
+  }
+  std::vector<double> us;
+  for (Clock::time_point t : *stamps) us.push_back(Micros(t - t0));
+  std::sort(us.begin(), us.end());
+  std::printf("%10s %10s %10s\n", "p50 us", "p99 us", "max us");
+  std::printf("%10.0f %10.0f %10.0f\n", Percentile(us, 0.5),
+              Percentile(us, 0.99), us.back());
   s.server->Shutdown(std::chrono::system_clock::now());
   return 0;
 }
@@ -852,12 +997,22 @@ int main(int argc, char** argv) {
                     Flag(argc, argv, "period_us", 1000),
                     Flag(argc, argv, "max_cpu_pct", 10));
   }
+  if (mode == "disconnect") {
+    return RunDisconnect(Flag(argc, argv, "calls", 100));
+  }
+  if (mode == "watch") {
+    return RunWatch(Flag(argc, argv, "calls", 5000),
+                    Flag(argc, argv, "rounds", 3),
+                    Flag(argc, argv, "hold_us", 0));
+  }
   std::fprintf(stderr,
                "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
                "                 [--echo_id=0|1] [--cap=0|1]\n"
                "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
                "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
-               "                 [--max_cpu_pct=M]\n",
-               argv[0], argv[0], argv[0]);
+               "                 [--max_cpu_pct=M]\n"
+               "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
+               "       %s disconnect [--calls=N]\n",
+               argv[0], argv[0], argv[0], argv[0], argv[0]);
   return 2;
 }

@@ -4,16 +4,23 @@
 namespace ctx {
 namespace {
 
+// KnownMessage is the message of a ctx code ("" for an unknown value).
+std::string_view KnownMessage(int ev) noexcept {
+  switch (static_cast<Errc>(ev)) {
+    case Errc::kCanceled:
+      return "context canceled";
+    case Errc::kDeadlineExceeded:
+      return "context deadline exceeded";
+  }
+  return {};
+}
+
 class CtxCategory final : public std::error_category {
  public:
   const char* name() const noexcept override { return "ctx"; }
   std::string message(int ev) const override {
-    switch (static_cast<Errc>(ev)) {
-      case Errc::kCanceled:
-        return "context canceled";
-      case Errc::kDeadlineExceeded:
-        return "context deadline exceeded";
-    }
+    const std::string_view known = KnownMessage(ev);
+    if (!known.empty()) return std::string(known);
     return "unknown ctx error " + std::to_string(ev);
   }
   std::error_condition default_error_condition(int ev) const noexcept override {
@@ -55,7 +62,16 @@ bool operator==(const Error& a, const Error& b) noexcept {
   // (no message) allocates nothing; before, message() built two strings
   // longer than the SSO buffer per born-done child.
   if (a.message_ == b.message_) return true;
-  return a.message() == b.message();
+  if (a.message_ && b.message_) return *a.message_ == *b.message_;
+  // One message against the other's code message: a cause against its bare
+  // code, which Cancel checks on every cancel with a cause. A known ctx code's
+  // message is a constant: compare without building strings.
+  const std::string& own = a.message_ ? *a.message_ : *b.message_;
+  if (a.code_.category() == Category()) {
+    const std::string_view known = KnownMessage(a.code_.value());
+    if (!known.empty()) return own == known;
+  }
+  return own == a.code_.message();
 }
 
 }  // namespace ctx

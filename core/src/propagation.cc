@@ -116,7 +116,7 @@ class RandomPool {
   }
 
  private:
-  static constexpr std::size_t kSize = 512;
+  static constexpr std::size_t kSize = internal::kRandomPoolBytes;
   static_assert(internal::kMaxRandomBytes <= kSize);
   std::array<unsigned char, kSize> bytes_{};
   std::size_t used_ = kSize;  // empty: the first Fill refills
@@ -212,14 +212,10 @@ bool IsValidSessionId(std::string_view id) noexcept {
 }
 
 std::string NewRequestId() {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::array<unsigned char, 16> bytes;
   internal::FillRandomBytes(bytes.data(), bytes.size());
   std::string id(2 * bytes.size(), '0');
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    id[2 * i] = kHex[bytes[i] >> 4];
-    id[2 * i + 1] = kHex[bytes[i] & 0xF];
-  }
+  internal::WriteHex(id.data(), bytes.data(), bytes.size());
   return id;
 }
 

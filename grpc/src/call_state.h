@@ -113,6 +113,9 @@ class CallState {
   // context).
   std::atomic<bool> ever_watched_{false};
   std::size_t watch_index_ = 0;
+  // watch_push_: the SyncWatcher's push record for this call (sync_watcher.cc),
+  // null when none. Written only by the SyncWatcher, under its mutex.
+  void* watch_push_ = nullptr;
 
  private:
   const Context context_;

@@ -19,8 +19,15 @@ RequestLogger DefaultRequestLogger() {
   return [](const RequestLogRecord& r) {
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed);
-    spdlog::warn("http {} {} {} request_id={} elapsed_ms={} {}", r.status,
-                 r.method, r.path, r.request_id, ms.count(), r.reason);
+    if (r.trace_id.empty()) {
+      spdlog::warn("http {} {} {} request_id={} elapsed_ms={} {}", r.status,
+                   r.method, r.path, r.request_id, ms.count(), r.reason);
+    } else {
+      spdlog::warn(
+          "http {} {} {} request_id={} trace={} span={} elapsed_ms={} {}",
+          r.status, r.method, r.path, r.request_id, r.trace_id, r.span_id,
+          ms.count(), r.reason);
+    }
   };
 }
 

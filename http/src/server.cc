@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "connection.h"
 #include "ctx/propagation.h"
 #include "ctx/proxy_headers.h"
+#include "ctx/trace_context.h"
 #include "request_stream.h"
 #include "server_loop.h"
 
@@ -86,6 +88,8 @@ Server::Server(ServerOptions options)
         options_.logger(RequestLogRecord{
             .status = status,
             .request_id = "",
+            .trace_id = "",
+            .span_id = "",
             .method = "",
             .path = "",
             .reason = reason,
@@ -217,13 +221,21 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
   const std::string request_id = h.request_id;
   res.set_header(std::string(kRequestIdHeader), request_id);
 
+  // The ids are copied (the trace context moves into the request's context)
+  // and written as hex only when a line is logged.
+  std::optional<std::pair<TraceId, SpanId>> trace_ids;
+  if (h.trace) trace_ids.emplace(h.trace->trace_id, h.trace->parent_id);
   auto log = [&](int status, std::string_view reason) {
     if (!options_.logger) return;
     const std::string method = LogSafe(req.method);
     const std::string path = LogSafe(req.path);
+    const std::string trace_id = trace_ids ? trace_ids->first.ToHex() : "";
+    const std::string span_id = trace_ids ? trace_ids->second.ToHex() : "";
     options_.logger(RequestLogRecord{
         .status = status,
         .request_id = request_id,
+        .trace_id = trace_id,
+        .span_id = span_id,
         .method = method,
         .path = path,
         .reason = reason,

@@ -3,18 +3,11 @@
 // used by the client (the server frames requests itself: server_loop.h).
 // Internal.
 //
-// httplib 0.11.4 does not declare its own SocketStream in its header, and its
-// behaviour differs from what the bridge needs in three ways, so we keep our
-// own:
-//   - the read buffer lives as long as the stream, not one request: the server
-//     keeps one stream per connection, so a pipelined request that arrived in
-//     the same segment as the previous one is not dropped (httplib's
-//     per-request stream drops it and the connection then stalls);
-//   - is_writable does not peek for EOF: a client that half-closed after
-//     sending its request still gets its response (httplib's answers nothing);
-//   - every wait can also watch an abort descriptor (a context's Done().Fd()),
-//     so a client call ends as soon as its context is done; writes never
-//     block past a wait, so partial writes return to httplib's write loop.
+// httplib 0.11.4 does not declare its own SocketStream in its header, and the
+// client needs one more thing of it, so we keep our own: every wait can also
+// watch an abort descriptor (a context's Done().Fd()), so a client call ends
+// as soon as its context is done; writes never block past a wait, so partial
+// writes return to httplib's write loop.
 // Writes use MSG_NOSIGNAL: a peer that reset never raises SIGPIPE.
 
 #ifndef CTX_HTTP_SRC_SOCKET_STREAM_H_
@@ -31,8 +24,8 @@ namespace ctx::http::internal {
 
 // SocketStream reads and writes one socket. It does not own the socket.
 //
-// Thread-safety: used by one thread at a time (the one httplib runs the
-// connection or the request on).
+// Thread-safety: used by one thread at a time (the calling thread of the
+// client call it serves).
 class SocketStream final : public httplib::Stream {
  public:
   // SocketStream serves `fd` with the given wait limits. `abort_fd`, when not

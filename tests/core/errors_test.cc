@@ -45,5 +45,23 @@ TEST(Error, CarriesItsMessage) {
   EXPECT_FALSE(e == Error(std::errc::connection_reset, "other"));
 }
 
+// Errors compare by code and message, where a missing message stands for the
+// code's own: for ctx codes (compared without building strings) and others.
+TEST(Error, MessageComparesWithTheCodesOwnMessage) {
+  EXPECT_EQ(Error(Errc::kCanceled, "context canceled"), Error(Errc::kCanceled));
+  EXPECT_EQ(Error(Errc::kCanceled), Error(Errc::kCanceled, "context canceled"));
+  EXPECT_FALSE(Error(Errc::kCanceled, "client gone") == Error(Errc::kCanceled));
+  EXPECT_FALSE(Error(Errc::kDeadlineExceeded, "context canceled") ==
+               Error(Errc::kDeadlineExceeded));
+  EXPECT_FALSE(Error(Errc::kCanceled, "context canceled") ==
+               Error(Errc::kDeadlineExceeded));
+  const std::error_code reset =
+      std::make_error_code(std::errc::connection_reset);
+  EXPECT_EQ(Error(reset, reset.message()), Error(reset));
+  EXPECT_FALSE(Error(reset, "other") == Error(reset));
+  EXPECT_EQ(Error(Errc::kCanceled, "same"), Error(Errc::kCanceled, "same"))
+      << "two messages built apart";
+}
+
 }  // namespace
 }  // namespace ctx

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "random_bytes.h"
+
 namespace ctx {
 namespace {
 
@@ -290,6 +292,28 @@ TEST(NewRequestId, Is32LowercaseHexDigits) {
   for (char c : id)
     EXPECT_TRUE((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) << id;
   EXPECT_TRUE(IsValidRequestId(id));
+}
+
+// WriteHex (the ids' hex form, four bytes at a time) matches a plain
+// digit-table rendering for every byte value at every position, and for every
+// length (the tail is written a byte at a time).
+TEST(WriteHex, MatchesDigitTableForEveryByteAndLength) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (std::size_t n = 0; n <= 19; ++n) {
+    for (int value = 0; value < 256; ++value) {
+      std::vector<unsigned char> bytes(n);
+      for (std::size_t i = 0; i < n; ++i)
+        bytes[i] = static_cast<unsigned char>(value + 37 * i);
+      std::string want;
+      for (unsigned char b : bytes) {
+        want += kDigits[b >> 4];
+        want += kDigits[b & 0xF];
+      }
+      std::string got(2 * n, '?');
+      internal::WriteHex(got.data(), bytes.data(), n);
+      ASSERT_EQ(got, want) << "WriteHex of " << n << " bytes from " << value;
+    }
+  }
 }
 
 TEST(NewRequestId, IsUniqueAcrossThreads) {

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The sync watcher under cancel storms: many watched calls canceled at once,
-// calls finishing while their cancel is being noticed, and servers (with their
-// watchers) destroyed while the watcher still sweeps their calls.
+// calls finishing while their cancel is being noticed, servers (with their
+// watchers) destroyed while their calls' cancels are being pushed, and
+// cancels that arrive without any poll.
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -55,8 +57,8 @@ constexpr int kStormCalls = 16;
 // client context, whose handlers all have their contexts (unless `started` is
 // false). Members are destroyed in reverse: the calls end before the server.
 struct Storm {
-  Storm()
-      : server(std::make_unique<ApiServer>(Api::kSync, &env)),
+  explicit Storm(const ServerOptions& options = {})
+      : server(std::make_unique<ApiServer>(Api::kSync, &env, options)),
         stub(server->NewStub()),
         client(WithCancel(Background())) {
     for (int i = 0; i < kStormCalls; ++i)
@@ -144,6 +146,65 @@ TEST(SyncWatcher, ServerDestroyedDuringAStormIsSafe) {
     for (auto& call : storm.waits) (void)call->Await();
     if (::testing::Test::HasFailure()) return;
   }
+}
+
+// NoPolling is a server whose poll (the fallback for calls the push cannot
+// watch) would not come round again for an hour: whatever ends a context
+// within the tests' cap was pushed.
+ServerOptions NoPolling() {
+  ServerOptions options;
+  options.sync_watch_period = std::chrono::hours(1);
+  options.sync_watch_max_cpu = 0.001;
+  return options;
+}
+
+// A storm reaches every handler through the push, not the poll.
+TEST(SyncWatcher, StormIsPushedWithoutPolling) {
+  for (int iteration = 0; iteration < kStormIterations; ++iteration) {
+    Storm storm(NoPolling());
+    ASSERT_TRUE(storm.started)
+        << "iteration " << iteration << ": handlers started "
+        << storm.env.recorder.Count() << ", want " << kStormCalls;
+    storm.client.cancel();
+    for (int i = 0; i < kStormCalls; ++i) {
+      const Context c = storm.env.recorder.Get(i);
+      ASSERT_TRUE(c.Done().WaitFor(kCap))
+          << "iteration " << iteration << ": client canceled " << kStormCalls
+          << " calls with polling an hour apart, call " << i
+          << "'s context is still live";
+      EXPECT_EQ(c.Err(), Errc::kCanceled)
+          << "iteration " << iteration << ": call " << i << " ended with "
+          << c.Err().message() << ", want context canceled";
+    }
+  }
+}
+
+// Calls that finish normally cancel their own push children: nothing of them
+// ends a later call's context, and the server's calls keep succeeding.
+TEST(SyncWatcher, FinishedCallsLeaveNothingBehind) {
+  Env env;
+  ApiServer server(Api::kSync, &env, NoPolling());
+  auto stub = server.NewStub();
+  for (int i = 0; i < kStormCalls; ++i) {
+    const ::grpc::Status s =
+        StartEcho(stub.get(), Background(), "echo")->Await();
+    ASSERT_TRUE(s.ok()) << "echo " << i << " got " << s.error_code() << " "
+                        << s.error_message() << ", want OK";
+  }
+  // A call that waits is still live after all those finished calls.
+  auto [client_ctx, cancel] = WithCancel(Background());
+  auto wait = StartEcho(stub.get(), client_ctx, "wait");
+  ASSERT_TRUE(env.recorder.WaitForCount(kStormCalls + 1))
+      << "handlers started " << env.recorder.Count() << ", want "
+      << kStormCalls + 1;
+  const Context c = env.recorder.Get(kStormCalls);
+  EXPECT_FALSE(c.Done().Ready())
+      << "a waiting call's context ended before its client canceled: "
+      << c.Err().message();
+  cancel();
+  EXPECT_TRUE(c.Done().WaitFor(kCap))
+      << "client canceled the waiting call, its context is still live";
+  (void)wait->Await();
 }
 
 }  // namespace

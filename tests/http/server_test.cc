@@ -236,6 +236,23 @@ TEST_F(ServerTest, LoggedPathIsLogSafe) {
       << records[0].path;
 }
 
+TEST_F(ServerTest, LoggedRecordCarriesTheRequestsTraceAndSpan) {
+  Start();
+  auto r = Exchange(
+      port(),
+      GetRequest("/seen",
+                 {"X-Request-Timeout: 0",
+                  "traceparent: "
+                  "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-"
+                  "01"}));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 504);
+  auto records = log_.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].trace_id, "0af7651916cd43dd8448eb211c80319c");
+  EXPECT_EQ(records[0].span_id, "b7ad6b7169203331");
+}
+
 TEST_F(ServerTest, BudgetFromHeaderBecomesDeadline) {
   Start();
   auto r = Exchange(port(), GetRequest("/seen", {"X-Request-Timeout: 60000"}));

@@ -55,6 +55,7 @@ RequestLogger LogCapture::Logger() {
   return [this](const RequestLogRecord& r) {
     std::lock_guard<std::mutex> lock(mu_);
     records_.push_back(Owned{r, std::string(r.request_id),
+                             std::string(r.trace_id), std::string(r.span_id),
                              std::string(r.method), std::string(r.path),
                              std::string(r.reason)});
   };
@@ -66,6 +67,8 @@ std::vector<RequestLogRecord> LogCapture::records() {
   for (const Owned& o : records_) {
     RequestLogRecord r = o.record;
     r.request_id = o.request_id;
+    r.trace_id = o.trace_id;
+    r.span_id = o.span_id;
     r.method = o.method;
     r.path = o.path;
     r.reason = o.reason;

@@ -77,7 +77,7 @@ class LogCapture {
  private:
   struct Owned {
     RequestLogRecord record;
-    std::string request_id, method, path, reason;
+    std::string request_id, trace_id, span_id, method, path, reason;
   };
   std::mutex mu_;
   std::vector<Owned> records_;

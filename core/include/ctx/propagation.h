@@ -125,8 +125,9 @@ inline constexpr std::size_t kMaxIdLength = 128;
 
 // NewRequestId returns a fresh random id: 32 lowercase hex digits (128 bits
 // from the kernel's CSPRNG, so ids are unique across threads, processes and
-// forks without coordination). It always satisfies IsValidRequestId. Cost: one
-// getrandom(2) call.
+// forks without coordination, and unpredictable). It always satisfies
+// IsValidRequestId. Cost: one allocation; the random bytes come from a
+// per-thread pool that one getrandom(2) call refills every ~250 ids.
 [[nodiscard]] CTX_EXPORT std::string NewRequestId();
 
 // IdSource says where an accepted id came from.

@@ -48,11 +48,14 @@
 //     busy delays it: with one queue thread, a server stream writing back to
 //     back (unpaced) saw the client's cancel after ~0.4 s, the same stream
 //     paced at 1 ms after 0.3 ms.
-//   - sync: gRPC pushes nothing while the handler runs, so one watcher thread
-//     per server polls grpc::ServerContext::IsCancelled() for the sync calls
-//     whose handler asked for its context, every sync_watch_period, slowing
-//     down when a sweep gets expensive (sync_watch_max_cpu). Prefer the
-//     callback API when prompt cancellation matters.
+//   - sync: the C++ sync API tells a running handler nothing, but gRPC's core
+//     cancels a call's child calls when the call closes. So for each sync
+//     call whose handler asked for its context, the bridge starts two child
+//     calls (GRPC_PROPAGATE_CANCELLATION, on an internal channel that never
+//     connects: nothing is sent) whose completion, on a gRPC thread, ends the
+//     context within about a millisecond, like the callback API. This costs
+//     ~20 heap allocations per watched call and no work while it runs. Calls
+//     whose children cannot be started are polled instead (sync_watch_*).
 //
 // Err() of a call's context: kDeadlineExceeded when its deadline passed, else
 // kCanceled (Cause() says by whom: client, server TryCancel, call finished, or
@@ -148,16 +151,16 @@ struct ServerOptions {
   // ctx::MakePassThroughNames (ctx/pass_through.h). Default: none.
   PassThroughNames pass_through;
 
-  // sync_watch_period is how often the watcher polls each watched sync call
-  // (see the file comment). Cancel latency for sync handlers is about this
-  // period (+ ~1 ms); each poll costs ~17 µs of CPU. Default 1 ms. Values below
-  // 100 µs are raised to 100 µs.
+  // sync_watch_period is how often the fallback poll (see the file comment:
+  // only for sync calls whose cancel cannot be pushed) calls
+  // grpc::ServerContext::IsCancelled() on each such call, ~20 µs of CPU per
+  // poll. Default 1 ms. Values below 100 µs are raised to 100 µs.
   Clock::duration sync_watch_period = std::chrono::milliseconds(1);
 
-  // sync_watch_max_cpu bounds the watcher's share of one core: after a sweep
-  // that took t, it sleeps at least t * (1 - max_cpu) / max_cpu, so with many
-  // sync calls in flight the period grows instead of the CPU cost. In (0, 1];
-  // out-of-range values are clamped. Default 0.1.
+  // sync_watch_max_cpu bounds the fallback poll's share of one core: after a
+  // sweep that used t of CPU, it sleeps at least t * (1 - max_cpu) / max_cpu,
+  // so with many polled calls the period grows instead of the CPU cost. In
+  // (0, 1]; out-of-range values are clamped. Default 0.1.
   double sync_watch_max_cpu = 0.1;
 };
 
@@ -168,9 +171,10 @@ struct ServerOptions {
 // POST_RECV_INITIAL_METADATA hook on.
 //
 // Lifetime: the server owns the factory. State shared by the server's calls
-// (options, the sync watcher thread) lives until the factory and the last call
-// it intercepted are gone; the watcher thread starts with the first watched
-// sync call and is joined when that state is destroyed.
+// (options, the fallback poll's thread) lives until the factory and the last
+// call it intercepted are gone; the thread starts with the first polled sync
+// call and is joined when that state is destroyed. The push's channel and
+// completion queue are created once per process and kept until exit.
 //
 // Thread-safety: gRPC calls the factory from its own threads.
 [[nodiscard]] CTX_EXPORT

@@ -11,7 +11,10 @@
 // logger:
 //
 //   http 504 GET /slow request_id=4bf92f3577b34da6a3ce929d0e0e4736
+//       trace=0af7651916cd43dd8448eb211c80319c span=b7ad6b7169203331
 //       elapsed_ms=250 deadline exceeded
+//
+// (trace and span only when the request has a trace context: ctx/http/server.h)
 //
 // Replace it through ServerOptions::logger, e.g. to count outcomes:
 //
@@ -36,6 +39,9 @@ namespace ctx::http {
 struct RequestLogRecord {
   int status = 0;                       // 400, 499, 503 or 504
   std::string_view request_id;          // the accepted or generated id (valid)
+  std::string_view trace_id;            // 32 hex digits, or "" with no trace
+  std::string_view span_id;             // 16 hex digits (the request's parent
+                                        // id, as ctx::log shows it), or ""
   std::string_view method;              // log-safe rendering of the method
   std::string_view path;                // log-safe rendering of the path
   std::string_view reason;              // static text, e.g. "deadline exceeded"
