@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <limits>
 #include <memory>
 #include <string_view>
 
+#include "http_syntax.h"
 #include "socket_stream.h"
 
 namespace ctx::http::internal {
@@ -27,40 +27,6 @@ using std::chrono::microseconds;
 
 microseconds ToMicros(time_t sec, time_t usec) {
   return std::chrono::seconds(sec) + microseconds(usec);
-}
-
-// kTokenChars marks the bytes that may appear in an HTTP token (RFC 9110
-// tchar): header names and methods.
-constexpr std::array<bool, 256> kTokenChars = [] {
-  std::array<bool, 256> t{};
-  for (int c = '0'; c <= '9'; ++c) t[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
-    t[static_cast<unsigned char>(c)] = true;
-  }
-  return t;
-}();
-
-bool IsTokenChar(unsigned char c) { return kTokenChars[c]; }
-
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return IsTokenChar(static_cast<unsigned char>(c));
-  });
-}
-
-// IsControl reports whether `c` is a control byte (0x00-0x1F, 0x7F): CR, LF
-// and NUL among them.
-bool IsControl(unsigned char c) { return c < 0x20 || c == 0x7F; }
-
-// IsFieldValue reports whether `s` may be sent as a header value: no control
-// byte but horizontal tab (RFC 9110 field-value; bytes >= 0x80 are obs-text).
-bool IsFieldValue(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) {
-    const auto b = static_cast<unsigned char>(c);
-    return IsControl(b) && b != '\t';
-  });
 }
 
 // CheckHeaders returns why `headers` cannot be sent, or an empty string.
@@ -130,11 +96,10 @@ std::string CheckRequest(const httplib::Request& req, bool url_encode) {
   if (!IsToken(req.method)) return "the method is empty or not a token";
   if (req.path.empty()) return "the path is empty";
   for (char c : req.path) {
-    const auto b = static_cast<unsigned char>(c);
-    if (IsControl(b)) {
+    if (IsControl(c)) {
       return "the path holds a control character (CR, LF, NUL, ...)";
     }
-    if (b == ' ' && !url_encode) {
+    if (c == ' ' && !url_encode) {
       return "the path holds a space (and URL encoding is off)";
     }
   }

@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include "request_parser.h"
+#include "reason_phrase.h"
 
 namespace ctx::http::internal {
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "http_syntax.h"
+
 namespace ctx::http {
 namespace {
 
@@ -83,14 +85,6 @@ bool ReadMillisBudget(const Single& s, std::string_view name,
   return true;
 }
 
-bool IsCookieSpace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimCookieSpace(std::string_view s) {
-  while (!s.empty() && IsCookieSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsCookieSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::optional<std::string_view> FindCookie(const httplib::Headers& headers,
@@ -107,10 +101,10 @@ std::optional<std::string_view> FindCookie(const httplib::Headers& headers,
                                             : rest.substr(semi + 1);
       const size_t eq = pair.find('=');
       if (eq == std::string_view::npos) continue;  // not a name=value pair
-      if (TrimCookieSpace(pair.substr(0, eq)) != name) continue;
+      if (internal::TrimOws(pair.substr(0, eq)) != name) continue;
       // The same name twice is ambiguous: trust neither.
       if (found) return std::nullopt;
-      std::string_view value = TrimCookieSpace(pair.substr(eq + 1));
+      std::string_view value = internal::TrimOws(pair.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
       }

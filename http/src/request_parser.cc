@@ -7,44 +7,13 @@
 #include <array>
 #include <utility>
 
+#include "http_syntax.h"
+
 namespace ctx::http::internal {
 namespace {
 
 // kMaxChunkLine bounds a chunk-size line (size and extensions).
 constexpr size_t kMaxChunkLine = 1024;
-
-bool IsTchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-      (c >= '0' && c <= '9')) {
-    return true;
-  }
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsTchar);
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 // The methods httplib 0.11.4 routes; any other is answered 501 here, so
 // httplib never answers 400 to a request we framed.
@@ -53,24 +22,6 @@ bool IsKnownMethod(std::string_view m) {
       "GET",     "HEAD",    "POST",  "PUT",   "DELETE",
       "CONNECT", "OPTIONS", "TRACE", "PATCH", "PRI"};
   return std::find(kMethods.begin(), kMethods.end(), m) != kMethods.end();
-}
-
-bool ParseDecimal(std::string_view s, uint64_t& out) {
-  if (s.empty() || s.size() > 18) return false;  // 18 digits never overflow
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  out = v;
-  return true;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -392,11 +343,8 @@ RequestParser::State RequestParser::ParseChunked() {
         if (!ext.empty() && (rest.empty() || rest.front() != ';')) {
           return Fail(400, "invalid chunk size");
         }
-        for (const char c : ext) {
-          const auto u = static_cast<unsigned char>(c);
-          if ((u < 0x20 && c != '\t') || u == 0x7f) {
-            return Fail(400, "control character in a chunk extension");
-          }
+        if (!IsFieldValue(ext)) {
+          return Fail(400, "control character in a chunk extension");
         }
         pos_ = nl + 1;
         if (size == 0) {
@@ -470,29 +418,6 @@ RequestParser::State RequestParser::Complete() {
   expect_continue_ = false;
   state_ = State::kComplete;
   return state_;
-}
-
-std::string_view ReasonPhrase(int status) noexcept {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Content Too Large";
-    case 414:
-      return "URI Too Long";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-    default:
-      return "Error";
-  }
 }
 
 }  // namespace ctx::http::internal

@@ -137,10 +137,6 @@ class RequestParser {
   std::string error_reason_;
 };
 
-// ReasonPhrase returns the standard phrase of the statuses the server
-// produces itself ("Bad Request", ...), or "Error".
-[[nodiscard]] std::string_view ReasonPhrase(int status) noexcept;
-
 }  // namespace ctx::http::internal
 
 #endif  // CTX_HTTP_SRC_REQUEST_PARSER_H_

@@ -96,22 +96,7 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
   return static_cast<ssize_t>(n);
 }
 
-bool SocketStream::FlushPrefix() {
-  while (!prefix_.empty()) {
-    if (!Wait(POLLOUT, write_timeout_)) return false;
-    const ssize_t r = ::send(fd_, prefix_.data(), prefix_.size(),
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r > 0) {
-      prefix_.erase(0, static_cast<size_t>(r));
-    } else if (r < 0 && errno != EINTR && errno != EAGAIN) {
-      return false;
-    }
-  }
-  return true;
-}
-
 ssize_t SocketStream::write(const char* ptr, size_t size) {
-  if (!FlushPrefix()) return -1;
   for (;;) {
     if (!Wait(POLLOUT, write_timeout_)) return -1;
     // MSG_DONTWAIT: take what fits now; httplib's write loop sends the rest

@@ -48,20 +48,17 @@ class SocketStream final : public httplib::Stream {
   // error.
   ssize_t read(char* ptr, size_t size) override;
   // write waits (write timeout) and writes what the socket takes now; returns
-  // the byte count (maybe fewer than `size`) or -1. A pending prefix
-  // (SetWritePrefix) goes out first, completely, or the write fails.
+  // the byte count (maybe fewer than `size`) or -1.
   ssize_t write(const char* ptr, size_t size) override;
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
   socket_t socket() const override { return fd_; }
 
   // HasBufferedInput reports whether read() can return data without touching
-  // the socket (a pipelined request is already here).
+  // the socket (bytes that arrived after the response read so far).
   [[nodiscard]] bool HasBufferedInput() const noexcept {
     return read_pos_ < read_end_;
   }
-  // SetWritePrefix queues bytes to send before the next write's data.
-  void SetWritePrefix(std::string prefix) { prefix_ = std::move(prefix); }
   // aborted reports whether a wait ended because abort_fd turned readable.
   [[nodiscard]] bool aborted() const noexcept { return aborted_; }
 
@@ -71,7 +68,6 @@ class SocketStream final : public httplib::Stream {
   // Wait polls the socket for `events` (and the abort descriptor) for up to
   // `timeout`; true when the socket is ready or in error.
   bool Wait(short events, std::chrono::microseconds timeout) const;
-  bool FlushPrefix();
   void LookUpAddresses() const;
 
   const int fd_;
@@ -83,7 +79,6 @@ class SocketStream final : public httplib::Stream {
   std::unique_ptr<char[]> buffer_;
   size_t read_pos_ = 0;
   size_t read_end_ = 0;
-  std::string prefix_;            // bytes owed before the next write
   mutable bool aborted_ = false;  // set by Wait, which is const for httplib
   // Peer and local addresses, looked up on first use (httplib asks for both
   // on every request; the answer cannot change for a connected socket).

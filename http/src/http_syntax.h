@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+// http/src/http_syntax.h: the HTTP lexical rules (RFC 9110 5.6) shared by the
+// server's request parser, the client's request checks and the header
+// readers: tokens, optional whitespace, field values, case-insensitive
+// comparison and the digits of lengths and chunk sizes. ASCII only, no
+// locale. Internal.
+//
+// Inline: the parser calls them once a byte on its hot path.
+
+#ifndef CTX_HTTP_SRC_HTTP_SYNTAX_H_
+#define CTX_HTTP_SRC_HTTP_SYNTAX_H_
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ctx::http::internal {
+
+// kTokenChars marks the bytes that may appear in a token (RFC 9110 tchar):
+// header names and methods.
+inline constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = '0'; c <= '9'; ++c) t[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    t[static_cast<unsigned char>(c)] = true;
+  }
+  return t;
+}();
+
+// IsTokenChar reports whether `c` is a tchar.
+inline bool IsTokenChar(char c) noexcept {
+  return kTokenChars[static_cast<unsigned char>(c)];
+}
+
+// IsToken reports whether `s` is a token: one or more tchars.
+inline bool IsToken(std::string_view s) noexcept {
+  return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
+}
+
+// IsControl reports whether `c` is a control byte (0x00-0x1F, 0x7F): CR, LF
+// and NUL among them.
+inline bool IsControl(char c) noexcept {
+  const auto b = static_cast<unsigned char>(c);
+  return b < 0x20 || b == 0x7F;
+}
+
+// IsFieldValue reports whether `s` holds no control byte but horizontal tab
+// (RFC 9110 field-value; bytes >= 0x80 are obs-text and pass).
+inline bool IsFieldValue(std::string_view s) noexcept {
+  return std::none_of(s.begin(), s.end(),
+                      [](char c) { return IsControl(c) && c != '\t'; });
+}
+
+// TrimOws returns `s` without leading and trailing optional whitespace
+// (spaces and horizontal tabs).
+inline std::string_view TrimOws(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// EqualsIgnoreCase compares `a` and `b` with ASCII letters folded to lower
+// case.
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+// ParseDecimal reads `s`, 1 to 18 ASCII digits (so it never overflows), into
+// `out`; false, with `out` untouched, for anything else.
+inline bool ParseDecimal(std::string_view s, uint64_t& out) noexcept {
+  if (s.empty() || s.size() > 18) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  out = v;
+  return true;
+}
+
+// HexDigit returns the value of the hexadecimal digit `c` (either case), or
+// -1 when `c` is not one.
+inline int HexDigit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace ctx::http::internal
+
+#endif  // CTX_HTTP_SRC_HTTP_SYNTAX_H_
