@@ -142,6 +142,13 @@ void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
   response->set_deadline_vs_grpc_us(static_cast<int64_t>(ns / 1000));
 }
 
+void AnswerEcho(Env& env, const Context& c, const ::grpc::ServerContextBase& sc,
+                ctxtest::EchoResponse* response) {
+  env.recorder.Record(c);
+  Fill(c, response);
+  FillDeadlineVsGrpc(c, sc, response);
+}
+
 // --- SyncService ---
 
 ::grpc::Status SyncService::Echo(::grpc::ServerContext* sc,
@@ -150,9 +157,7 @@ void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
   const Context c = CallContext(sc);
   const std::string head = Head(request->action());
   if (head == "echo") {
-    env_->recorder.Record(c);
-    Fill(c, response);
-    FillDeadlineVsGrpc(c, *sc, response);
+    AnswerEcho(*env_, c, *sc, response);
     return ::grpc::Status::OK;
   }
   if (head == "wait") {
@@ -232,9 +237,7 @@ void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
     const Context c = CallContext(sc);
     const std::string head = Head(request->action());
     if (head == "echo") {
-      env_->recorder.Record(c);
-      Fill(c, response);
-      FillDeadlineVsGrpc(c, *sc, response);
+      AnswerEcho(*env_, c, *sc, response);
       reactor->Finish(::grpc::Status::OK);
     } else if (head == "wait") {
       env_->recorder.Record(c);
@@ -555,9 +558,7 @@ void AsyncServer::Start(Call* call) {
         env_->recorder.Record(call->context);
         FinishWhenDone(call);
       } else if (head == "echo") {
-        env_->recorder.Record(call->context);
-        Fill(call->context, &call->response);
-        FillDeadlineVsGrpc(call->context, call->sc, &call->response);
+        AnswerEcho(*env_, call->context, call->sc, &call->response);
         Finish(call, ::grpc::Status::OK);
       } else {
         Finish(call,

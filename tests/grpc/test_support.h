@@ -104,6 +104,10 @@ void Fill(const Context& c, ctxtest::EchoResponse* response);
 // when both c and gRPC's call have a deadline.
 void FillDeadlineVsGrpc(const Context& c, const ::grpc::ServerContextBase& sc,
                         ctxtest::EchoResponse* response);
+// AnswerEcho is the "echo" action of every service: records c in env's
+// recorder, then fills the response with Fill and FillDeadlineVsGrpc.
+void AnswerEcho(Env& env, const Context& c, const ::grpc::ServerContextBase& sc,
+                ctxtest::EchoResponse* response);
 
 // SyncService implements the actions with the sync API.
 class SyncService final : public ctxtest::TestService::Service {
