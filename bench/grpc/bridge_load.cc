@@ -6,6 +6,7 @@
 //                               [--echo_id=0|1] [--cap=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
+//                               [--wake=0|1] [--callback=0|1]
 //                               [--max_cpu_pct=M]
 //   ctx_grpc_bridge_load watch  [--calls=N] [--rounds=R] [--hold_us=H]
 //   ctx_grpc_bridge_load disconnect [--calls=N]
@@ -39,7 +40,9 @@
 // (stamped by an AfterFunc) is recorded; prints p50/p99/max over all handlers
 // of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent. Also
 // prints how long the client's cancel() itself took (it cancels every call
-// in this process, on this thread).
+// in this process, on this thread). --callback=1 serves the calls with the
+// callback API instead (gRPC's own floor for the storm); --wake=0 keeps the
+// sync handlers asleep until the round ends (only the delivery is measured).
 //
 // watch: what watching a sync call for cancellation costs. N back-to-back
 // unary calls to a bridged sync server whose handler holds the call H µs
@@ -716,46 +719,49 @@ int RunCancel(int calls, int period_us, int busy) {
 
 // --- storm ---
 
-// StormWait is a sync service whose Echo stamps when its context ends and
-// waits for that.
-class StormWait final : public ctxtest::TestService::Service {
+// StormStamps records when each storm handler's context ends.
+class StormStamps {
  public:
-  grpc::Status Echo(grpc::ServerContext* sc, const ctxtest::EchoRequest*,
-                    ctxtest::EchoResponse*) override {
-    const ctx::Context c = ctx::grpc::CallContext(sc);
+  // Enroll stamps c's end, then runs then() on the canceling thread; returns
+  // the handler's index.
+  std::size_t Enroll(const ctx::Context& c, std::function<void()> then) {
     std::size_t i;
     {
       std::lock_guard<std::mutex> lock(mu_);
       i = done_at_.size();
       done_at_.emplace_back();
     }
-    ctx::StopFunc stop = ctx::AfterFunc(c, [this, i] {
+    (void)ctx::AfterFunc(c, [this, i, then = std::move(then)] {
       const Clock::time_point now = Clock::now();
-      std::lock_guard<std::mutex> lock(mu_);
-      done_at_[i] = now;
-      // Wake the waiters once, when the last context is done: a wake per
-      // stamp would make the stamps contend with the waiters.
-      if (++done_ == done_at_.size()) cv_.notify_all();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        done_at_[i] = now;
+        // Wake the waiters once, when the last context is done: a wake per
+        // stamp would make the stamps contend with the waiters.
+        if (++done_ == done_at_.size()) ended_.notify_all();
+      }
+      if (then) then();
     });
-    cv_.notify_all();
-    (void)c.Done().WaitFor(kCap);
-    // The stamp may still be running: wait for it before the call ends.
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, kCap, [&] { return done_at_[i].has_value(); });
-    return ctx::grpc::StatusFromContext(c);
+    started_.notify_all();
+    return i;
   }
-
+  // WaitStamped waits until every enrolled handler's context end is stamped
+  // (one wake per handler, not one per stamp).
+  void WaitStamped() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ended_.wait_for(lock, kCap, [&] { return done_ == done_at_.size(); });
+  }
   // WaitStarted waits until n handlers have their context.
   bool WaitStarted(std::size_t n) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, kCap, [&] { return done_at_.size() >= n; });
+    return started_.wait_for(lock, kCap, [&] { return done_at_.size() >= n; });
   }
   // TakeStamps waits until every started handler's context is done, returns
   // the stamps and forgets them.
   std::optional<std::vector<Clock::time_point>> TakeStamps() {
     std::unique_lock<std::mutex> lock(mu_);
     const bool all =
-        cv_.wait_for(lock, kCap, [&] { return done_ == done_at_.size(); });
+        ended_.wait_for(lock, kCap, [&] { return done_ == done_at_.size(); });
     if (!all) return std::nullopt;
     std::vector<Clock::time_point> stamps;
     for (const auto& t : done_at_) stamps.push_back(*t);
@@ -766,21 +772,77 @@ class StormWait final : public ctxtest::TestService::Service {
 
  private:
   std::mutex mu_;
-  std::condition_variable cv_;
+  // Separate wakes for the round's start and end: the handlers wait for the
+  // end, and a wake of all of them per started handler would still be
+  // running when the cancels arrive.
+  std::condition_variable started_;
+  std::condition_variable ended_;
   std::vector<std::optional<Clock::time_point>> done_at_;
   std::size_t done_ = 0;  // how many of done_at_ are set
 };
 
-int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
+// StormWait is a sync service whose Echo stamps when its context ends and
+// waits for that.
+class StormWait final : public ctxtest::TestService::Service {
+ public:
+  // wake: whether a handler waits on its context (and so wakes when it ends)
+  // or on the round's end (so only the delivery of the cancels is measured).
+  StormWait(StormStamps* stamps, bool wake) : stamps_(stamps), wake_(wake) {}
+  grpc::Status Echo(grpc::ServerContext* sc, const ctxtest::EchoRequest*,
+                    ctxtest::EchoResponse*) override {
+    const ctx::Context c = ctx::grpc::CallContext(sc);
+    (void)stamps_->Enroll(c, nullptr);
+    if (wake_) (void)c.Done().WaitFor(kCap);
+    // The stamp may still be running: wait for it before the call ends.
+    stamps_->WaitStamped();
+    return ctx::grpc::StatusFromContext(c);
+  }
+
+ private:
+  StormStamps* const stamps_;
+  const bool wake_;
+};
+
+// StormCallback is the callback API's StormWait: no handler thread waits;
+// the stamp posts the reactor's Finish to an executor thread.
+class StormCallback final : public ctxtest::TestService::CallbackService {
+ public:
+  StormCallback(StormStamps* stamps, Executor* executor)
+      : stamps_(stamps), executor_(executor) {}
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc,
+                                 const ctxtest::EchoRequest*,
+                                 ctxtest::EchoResponse*) override {
+    grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+    const ctx::Context c = ctx::grpc::CallContext(sc);
+    Executor* executor = executor_;
+    (void)stamps_->Enroll(c, [executor, reactor, c] {
+      executor->Post(
+          [reactor, c] { reactor->Finish(ctx::grpc::StatusFromContext(c)); });
+    });
+    return reactor;
+  }
+
+ private:
+  StormStamps* const stamps_;
+  Executor* const executor_;
+};
+
+int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct, bool wake,
+             bool callback) {
   ctx::grpc::ServerOptions options;
   options.sync_watch_period = std::chrono::microseconds(period_us);
   options.sync_watch_max_cpu = max_cpu_pct / 100.0;
-  StormWait service;
+  StormStamps storm;
+  Executor executor;
+  StormWait sync_service(&storm, wake);
+  StormCallback callback_service(&storm, &executor);
+  grpc::Service* service = &sync_service;
+  if (callback) service = &callback_service;
   grpc::ServerBuilder builder;
   Server s;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &s.port);
-  builder.RegisterService(&service);
+  builder.RegisterService(service);
   std::vector<
       std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
       v;
@@ -790,8 +852,10 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
   auto stub = Connect(s.port);
   std::printf(
       "client cancels %d sync calls at once -> each handler's context done, "
-      "%d rounds, sync watcher period %d us, max cpu %d %%\n",
-      calls, rounds, period_us, max_cpu_pct);
+      "%d rounds, %s API, sync watcher period %d us, max cpu %d %%, sync "
+      "handlers %s\n",
+      calls, rounds, callback ? "callback" : "sync", period_us, max_cpu_pct,
+      wake ? "wake when their context ends" : "stay asleep");
   std::vector<double> us;
   std::vector<double> cancel_ms;  // how long each round's cancel() took
   for (int r = 0; r < rounds; ++r) {
@@ -811,14 +875,14 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct) {
                             cv.notify_all();
                           });
     }
-    if (!service.WaitStarted(calls)) {
+    if (!storm.WaitStarted(calls)) {
       std::fprintf(stderr, "handlers never all started\n");
       std::exit(1);
     }
     const Clock::time_point t0 = Clock::now();
     cancel();
     cancel_ms.push_back(Micros(Clock::now() - t0) / 1000);
-    std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
+    std::optional<std::vector<Clock::time_point>> stamps = storm.TakeStamps();
     if (!stamps) {
       std::fprintf(stderr, "a server context never ended\n");
       std::exit(1);
@@ -930,11 +994,12 @@ int RunDisconnect(int calls) {
   }
   ctx::grpc::ServerOptions options;
   options.sync_watch_period = std::chrono::hours(1);
-  StormWait service;
+  StormStamps storm;
+  StormWait service(&storm, /*wake=*/true);
   Server s = Start(&service, Variant::kBridged, options);
   (void)!write(to_child[1], &s.port, sizeof(s.port));
   char started = 0;
-  if (read(from_child[0], &started, 1) != 1 || !service.WaitStarted(calls)) {
+  if (read(from_child[0], &started, 1) != 1 || !storm.WaitStarted(calls)) {
     std::fprintf(stderr, "handlers never all started\n");
     kill(pid, SIGKILL);
     return 1;
@@ -947,7 +1012,7 @@ int RunDisconnect(int calls) {
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  std::optional<std::vector<Clock::time_point>> stamps = service.TakeStamps();
+  std::optional<std::vector<Clock::time_point>> stamps = storm.TakeStamps();
   if (!stamps) {
     std::fprintf(stderr, "a server context never ended\n");
     return 1;
@@ -992,10 +1057,11 @@ int main(int argc, char** argv) {
                      Flag(argc, argv, "busy", 0));
   }
   if (mode == "storm") {
-    return RunStorm(Flag(argc, argv, "calls", 1000),
-                    Flag(argc, argv, "rounds", 3),
-                    Flag(argc, argv, "period_us", 1000),
-                    Flag(argc, argv, "max_cpu_pct", 10));
+    return RunStorm(
+        Flag(argc, argv, "calls", 1000), Flag(argc, argv, "rounds", 3),
+        Flag(argc, argv, "period_us", 1000),
+        Flag(argc, argv, "max_cpu_pct", 10), Flag(argc, argv, "wake", 1) != 0,
+        Flag(argc, argv, "callback", 0) != 0);
   }
   if (mode == "disconnect") {
     return RunDisconnect(Flag(argc, argv, "calls", 100));
@@ -1005,14 +1071,15 @@ int main(int argc, char** argv) {
                     Flag(argc, argv, "rounds", 3),
                     Flag(argc, argv, "hold_us", 0));
   }
-  std::fprintf(stderr,
-               "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
-               "                 [--echo_id=0|1] [--cap=0|1]\n"
-               "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
-               "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
-               "                 [--max_cpu_pct=M]\n"
-               "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
-               "       %s disconnect [--calls=N]\n",
-               argv[0], argv[0], argv[0], argv[0], argv[0]);
+  std::fprintf(
+      stderr,
+      "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
+      "                 [--echo_id=0|1] [--cap=0|1]\n"
+      "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
+      "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
+      "                 [--max_cpu_pct=M] [--wake=0|1] [--callback=0|1]\n"
+      "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
+      "       %s disconnect [--calls=N]\n",
+      argv[0], argv[0], argv[0], argv[0], argv[0]);
   return 2;
 }
