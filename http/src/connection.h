@@ -8,6 +8,9 @@
 //               loop's); the fd is armed for input.
 //   kWorker     a complete request is queued or being served (the parser is
 //               the worker's); the fd is armed only for the peer going away.
+//   kWriting    the worker wrote what the socket took of a response and left
+//               the rest (tail) to the loop, which writes it as the socket
+//               becomes writable, then reads the next request or lingers.
 //   kLingering  a rejected request was answered; the loop discards input
 //               until EOF or a deadline, so the answer is not lost to a RST.
 //   kClosed     closed; nobody touches the fd again.
@@ -30,6 +33,7 @@
 #define CTX_HTTP_SRC_CONNECTION_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 
 #include "ctx/clock.h"
@@ -50,7 +54,7 @@ struct Peer {
 
 class Connection {
  public:
-  enum class Phase { kReading, kWorker, kLingering, kClosed };
+  enum class Phase { kReading, kWorker, kWriting, kLingering, kClosed };
 
   Connection(int fd, uint64_t id, Peer peer, const ParserLimits& limits);
   Connection(const Connection&) = delete;
@@ -108,6 +112,26 @@ class Connection {
   // drop_response: the client is gone and the handler set no response, so
   // none is written and the connection closes; the worker's, per request.
   bool drop_response = false;
+
+  // TailPart is response bytes the socket did not take at once, written
+  // from `pos` on.
+  struct TailPart {
+    std::string bytes;
+    size_t pos = 0;
+  };
+  // The response tail: filled by the worker's RequestStream in kWorker,
+  // written and emptied by the loop in kWriting (the owner's, as the
+  // parser). tail_copied counts the bytes copied into it (not moved).
+  std::deque<TailPart> tail;
+  size_t tail_copied = 0;
+  // response_body is the body of the response being written, when the
+  // handler set one (no content provider): the tail takes it over by move.
+  // Set and cleared by the worker around each response.
+  std::string* response_body = nullptr;
+  // After the tail: close_after_tail lingers and closes instead of reading
+  // the next request; tail_deadline ends the response (response_timeout).
+  bool close_after_tail = false;
+  TimePoint tail_deadline{};
 
  private:
   const int fd_;

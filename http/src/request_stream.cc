@@ -34,7 +34,7 @@ bool WaitWritable(int fd, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-RequestStream::RequestStream(const Connection& conn, ParsedRequest request,
+RequestStream::RequestStream(Connection& conn, ParsedRequest request,
                              std::chrono::milliseconds write_timeout,
                              std::chrono::milliseconds response_timeout)
     : conn_(conn),
@@ -43,8 +43,8 @@ RequestStream::RequestStream(const Connection& conn, ParsedRequest request,
       response_timeout_(response_timeout) {}
 
 std::chrono::milliseconds RequestStream::WriteWait() const {
-  const auto now = std::chrono::steady_clock::now();
-  if (response_deadline_ == std::chrono::steady_clock::time_point()) {
+  const TimePoint now = Clock::now();
+  if (response_deadline_ == TimePoint()) {
     response_deadline_ = now + response_timeout_;
   }
   const auto left =
@@ -57,7 +57,7 @@ bool RequestStream::is_readable() const {
 }
 
 bool RequestStream::is_writable() const {
-  return WaitWritable(conn_.fd(), WriteWait());
+  return !conn_.tail.empty() || WaitWritable(conn_.fd(), WriteWait());
 }
 
 ssize_t RequestStream::read(char* ptr, size_t size) {
@@ -84,7 +84,57 @@ ssize_t RequestStream::write(const char* ptr, size_t size) {
       if (code >= 200) status_ = code;
     }
   }
+  if (!conn_.tail.empty()) {
+    if (Keep(ptr, size)) return static_cast<ssize_t>(size);
+    if (!Flush()) return -1;
+    return Send(ptr, size);
+  }
   for (;;) {
+    const ssize_t r =
+        ::send(conn_.fd(), ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r >= 0) return r;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    if (Keep(ptr, size)) return static_cast<ssize_t>(size);
+    return Send(ptr, size);
+  }
+}
+
+bool RequestStream::Keep(const char* ptr, size_t size) {
+  std::string* body = conn_.response_body;
+  // The rest of the handler's body: moving the string keeps its buffer, so
+  // the bytes are held once.
+  if (body != nullptr && !body->empty() && ptr >= body->data() &&
+      ptr < body->data() + body->size() &&
+      size == static_cast<size_t>(body->data() + body->size() - ptr)) {
+    const auto pos = static_cast<size_t>(ptr - body->data());
+    conn_.tail.push_back(Connection::TailPart{std::move(*body), pos});
+    conn_.response_body = nullptr;
+    return true;
+  }
+  if (conn_.tail_copied + size > kMaxCopiedTail) return false;
+  conn_.tail.push_back(Connection::TailPart{std::string(ptr, size), 0});
+  conn_.tail_copied += size;
+  return true;
+}
+
+bool RequestStream::Flush() {
+  while (!conn_.tail.empty()) {
+    Connection::TailPart& part = conn_.tail.front();
+    while (part.pos < part.bytes.size()) {
+      const ssize_t r =
+          Send(part.bytes.data() + part.pos, part.bytes.size() - part.pos);
+      if (r < 0) return false;
+      part.pos += static_cast<size_t>(r);
+    }
+    conn_.tail.pop_front();
+  }
+  return true;
+}
+
+ssize_t RequestStream::Send(const char* ptr, size_t size) {
+  for (;;) {
+    if (WriteWait() <= std::chrono::milliseconds(0)) return -1;
     const ssize_t r =
         ::send(conn_.fd(), ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (r >= 0) return r;

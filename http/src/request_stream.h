@@ -7,6 +7,13 @@
 // next request, and nothing it leaves unread (a GET's body) can be taken for
 // one. Writes go to the socket, each waiting at most the write timeout, and
 // all of them together at most the response timeout from the first write.
+//
+// A write the socket cannot take at once does not wait: it goes to the
+// connection's tail (Connection::tail), which the server loop writes later,
+// so a slow reader does not hold the worker. The handler's body joins the
+// tail by move (Connection::response_body), anything else by copy, up to
+// kMaxCopiedTail bytes; beyond that (a content provider streaming into a
+// full socket) the worker writes the tail and the rest itself, waiting.
 
 #ifndef CTX_HTTP_SRC_REQUEST_STREAM_H_
 #define CTX_HTTP_SRC_REQUEST_STREAM_H_
@@ -26,7 +33,10 @@ namespace ctx::http::internal {
 // Thread-safety: one thread (the worker).
 class RequestStream final : public httplib::Stream {
  public:
-  RequestStream(const Connection& conn, ParsedRequest request,
+  // kMaxCopiedTail bounds the bytes copied into the tail per response.
+  static constexpr size_t kMaxCopiedTail = 64 * 1024;
+
+  RequestStream(Connection& conn, ParsedRequest request,
                 std::chrono::milliseconds write_timeout,
                 std::chrono::milliseconds response_timeout);
   RequestStream(const RequestStream&) = delete;
@@ -34,13 +44,15 @@ class RequestStream final : public httplib::Stream {
 
   // is_readable is true while request bytes are left.
   bool is_readable() const override;
-  // is_writable waits (write timeout, response deadline) for room in the
-  // socket.
+  // is_writable is true at once while a tail is pending, else waits (write
+  // timeout, response deadline) for room in the socket.
   bool is_writable() const override;
   // read returns request bytes; 0 once all are read.
   ssize_t read(char* ptr, size_t size) override;
-  // write sends what the socket takes within the write timeout; -1 when it
-  // takes nothing or the response deadline has passed. Never raises SIGPIPE.
+  // write sends what the socket takes at once and leaves the rest to the
+  // tail (see the file comment), else waits within the write timeout; -1
+  // when the socket fails or the response deadline has passed. Never raises
+  // SIGPIPE.
   ssize_t write(const char* ptr, size_t size) override;
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
@@ -49,18 +61,31 @@ class RequestStream final : public httplib::Stream {
   // status is the status code of the final (non-1xx) response written, or 0
   // before its status line.
   [[nodiscard]] int status() const noexcept { return status_; }
+  // response_deadline is when the response must be written whole (the first
+  // write plus the response timeout); TimePoint() before the first write.
+  [[nodiscard]] TimePoint response_deadline() const noexcept {
+    return response_deadline_;
+  }
 
  private:
   // WriteWait is how long the next wait for room may take: the write
   // timeout, cut to what is left of the response deadline (started by the
   // first write).
   [[nodiscard]] std::chrono::milliseconds WriteWait() const;
+  // Keep puts [ptr, ptr + size) into the tail: the handler's body by move
+  // when that is what it is, else a copy. False when a copy would pass
+  // kMaxCopiedTail.
+  bool Keep(const char* ptr, size_t size);
+  // Flush writes the tail, waiting as write does; false when it fails.
+  bool Flush();
+  // Send sends what the socket takes, waiting as write does; -1: failed.
+  ssize_t Send(const char* ptr, size_t size);
 
-  const Connection& conn_;
+  Connection& conn_;
   const ParsedRequest request_;
   const std::chrono::milliseconds write_timeout_;
   const std::chrono::milliseconds response_timeout_;
-  mutable std::chrono::steady_clock::time_point response_deadline_{};
+  mutable TimePoint response_deadline_{};
   size_t read_pos_ = 0;  // into head then body
   int status_ = 0;
 };

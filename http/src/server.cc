@@ -166,16 +166,25 @@ void Server::ServeConnection(
                                    options_.limits.response_timeout);
     ++conn->served;
     conn->drop_response = false;
+    conn->tail_copied = 0;
     const bool last =
         conn->served >= options_.limits.max_requests_per_connection ||
         conn->Stopping();
     bool connection_closed = false;
     const bool ok = process_request(stream, last, connection_closed, nullptr);
-    if (!ok) {  // the response was not written whole
+    conn->response_body = nullptr;  // it was the finished request's
+    if (!ok) {                      // the response was not written whole
       loop_->Close(conn);
       return;
     }
-    if (last || connection_closed || IsFramingError(stream.status())) {
+    const bool close_after =
+        last || connection_closed || IsFramingError(stream.status());
+    if (!conn->tail.empty()) {
+      // The client reads slowly: the loop writes the rest, this worker goes.
+      loop_->WriteTail(conn, close_after, stream.response_deadline());
+      return;
+    }
+    if (close_after) {
       loop_->CloseAfterResponse(conn);
       return;
     }
@@ -292,10 +301,12 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
                      std::string(kDeadlineExceededValue));
     }
   }
-  // A shutdown began: this is the connection's last response.
   if (internal::Connection* conn = internal::CurrentConnection();
-      conn != nullptr && conn->Stopping()) {
-    res.set_header("Connection", "close");
+      conn != nullptr) {
+    // A shutdown began: this is the connection's last response.
+    if (conn->Stopping()) res.set_header("Connection", "close");
+    // A body the client cannot take at once moves to the tail, not copied.
+    if (!res.content_provider_) conn->response_body = &res.body;
   }
   cancel_deadline();
   cancel();

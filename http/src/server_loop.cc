@@ -97,6 +97,19 @@ size_t ServerLoop::connections() const {
   return connections_.size();
 }
 
+size_t ServerLoop::writing() const {
+  std::vector<std::shared_ptr<Connection>> all;
+  {
+    MutexLock lock(mu_);
+    for (const auto& [id, conn] : connections_) all.push_back(conn);
+  }
+  size_t n = 0;
+  for (const auto& conn : all) {
+    if (conn->phase() == Connection::Phase::kWriting) ++n;
+  }
+  return n;
+}
+
 bool ServerLoop::Run(const Dispatch& dispatch) {
   {
     MutexLock lock(mu_);
@@ -173,6 +186,9 @@ void ServerLoop::OnEvents(const std::shared_ptr<Connection>& conn,
       // Armed for kGoneEvents only: any event is a FIN, a RST or an error.
       if (events != 0) conn->PeerGone();
       return;
+    case Connection::Phase::kWriting:
+      WriteMore(conn);
+      return;
     case Connection::Phase::kLingering:
       Linger(conn);
       return;
@@ -214,11 +230,17 @@ void ServerLoop::ReadRequest(const std::shared_ptr<Connection>& conn) {
     }
     conn->MarkGone();  // the request came with the FIN: Go cancels it too
   }
-  if (AfterInput(conn, /*from_worker=*/false)) dispatch_(conn);
+  if (AfterInput(conn, /*from_worker=*/false, /*next_request=*/false)) {
+    dispatch_(conn);
+  }
 }
 
 bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
-                            bool from_worker) {
+                            bool from_worker, bool next_request) {
+  if (next_request && !conn->KeepOpen()) {
+    Close(conn);
+    return false;
+  }
   RequestParser& parser = conn->parser();
   const TimePoint now = Clock::now();
   switch (parser.state()) {
@@ -240,23 +262,69 @@ bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
     SendNow(conn->fd(), "HTTP/1.1 100 Continue\r\n\r\n");
   // A deadline runs from the moment its part of the request began.
   TimePoint deadline = conn->deadline();
-  if (from_worker || parser.state() != conn->loop_state) {
+  if (next_request || parser.state() != conn->loop_state) {
     conn->loop_state = parser.state();
     deadline = ReadingDeadline(parser.state(), now);
   }
   if (!conn->Arm(Connection::Phase::kReading, deadline, epoll_fd_, kReadEvents,
-                 /*only_if_open=*/from_worker)) {
+                 /*only_if_open=*/next_request)) {
     Close(conn);
   }
   return false;
 }
 
 bool ServerLoop::Resume(const std::shared_ptr<Connection>& conn) {
-  if (!conn->KeepOpen()) {
+  return AfterInput(conn, /*from_worker=*/true, /*next_request=*/true);
+}
+
+TimePoint ServerLoop::WriteDeadline(const Connection& conn,
+                                    TimePoint now) const {
+  return std::min(conn.tail_deadline, now + limits_.write_timeout);
+}
+
+void ServerLoop::WriteTail(const std::shared_ptr<Connection>& conn,
+                           bool close_after, TimePoint response_deadline) {
+  conn->close_after_tail = close_after;
+  conn->tail_deadline = response_deadline;
+  if (!conn->Arm(Connection::Phase::kWriting,
+                 WriteDeadline(*conn, Clock::now()), epoll_fd_, EPOLLOUT,
+                 false)) {
     Close(conn);
-    return false;
   }
-  return AfterInput(conn, /*from_worker=*/true);
+}
+
+void ServerLoop::WriteMore(const std::shared_ptr<Connection>& conn) {
+  bool wrote = false;
+  while (!conn->tail.empty()) {
+    Connection::TailPart& part = conn->tail.front();
+    const ssize_t r =
+        ::send(conn->fd(), part.bytes.data() + part.pos,
+               part.bytes.size() - part.pos, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r >= 0) {
+      wrote = wrote || r > 0;
+      part.pos += static_cast<size_t>(r);
+      if (part.pos == part.bytes.size()) conn->tail.pop_front();
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Progress restarts the write timeout, never the response's deadline.
+      const TimePoint deadline =
+          wrote ? WriteDeadline(*conn, Clock::now()) : conn->deadline();
+      if (!conn->Arm(Connection::Phase::kWriting, deadline, epoll_fd_, EPOLLOUT,
+                     false)) {
+        Close(conn);
+      }
+      return;
+    }
+    Close(conn);  // the client is gone: the rest cannot be delivered
+    return;
+  }
+  if (conn->close_after_tail) {
+    StartLinger(conn);
+  } else if (AfterInput(conn, /*from_worker=*/false, /*next_request=*/true)) {
+    dispatch_(conn);
+  }
 }
 
 void ServerLoop::RejectRequest(const std::shared_ptr<Connection>& conn,
@@ -339,6 +407,7 @@ void ServerLoop::Scan(TimePoint now) {
   for (const auto& conn : all) {
     const Connection::Phase phase = conn->phase();
     if (phase != Connection::Phase::kReading &&
+        phase != Connection::Phase::kWriting &&
         phase != Connection::Phase::kLingering) {
       continue;
     }
@@ -349,7 +418,9 @@ void ServerLoop::Scan(TimePoint now) {
         conn->parser().state() != RequestParser::State::kIdle) {
       RejectRequest(conn, 408, "request not received in time");
     } else {
-      Close(conn);  // idle keep-alive, or lingering long enough
+      // Idle keep-alive, a response not taken in time, or lingering long
+      // enough.
+      Close(conn);
     }
   }
 }
@@ -384,7 +455,11 @@ void ServerLoop::Drain(TimePoint now) {
   }
   if (!forced_ && now >= grace_deadline + limits_.drain_timeout) {
     forced_ = true;
-    for (const auto& conn : all) conn->ShutdownSocket();
+    for (const auto& conn : all) {
+      conn->ShutdownSocket();
+      // Only the loop moves a connection out of kWriting: it is ours.
+      if (conn->phase() == Connection::Phase::kWriting) Close(conn);
+    }
   }
 }
 

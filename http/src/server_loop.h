@@ -10,15 +10,18 @@
 // A connection reaches a worker only with a complete request (head and body,
 // see request_parser.h), so slow or idle clients never hold a worker. The
 // worker answers it (httplib), then either hands the connection back
-// (Resume) or closes it (Close). See connection.h for who owns what when.
+// (Resume), hands the loop the part of the response the socket did not take
+// (WriteTail: slow readers do not hold a worker either), or closes it
+// (Close). See connection.h for who owns what when.
 //
 // Shutdown: the listener closes at once, and so do connections that hold no
 // complete request; every request already complete is served (its response
-// says Connection: close). When the grace period ends, running handlers are
-// canceled (Cause: ServerStopping()) and queued ones start canceled (503);
-// after a further ServerLimits::drain_timeout every socket is shut down, so
-// no client can hold a worker writing to it. Run returns when every
-// connection is closed.
+// says Connection: close, and a pending tail is written). When the grace
+// period ends, running handlers are canceled (Cause: ServerStopping()) and
+// queued ones start canceled (503); after a further
+// ServerLimits::drain_timeout every socket is shut down and pending tails
+// are dropped, so no client can hold a worker or the drain. Run returns when
+// every connection is closed.
 
 #ifndef CTX_HTTP_SRC_SERVER_LOOP_H_
 #define CTX_HTTP_SRC_SERVER_LOOP_H_
@@ -77,11 +80,21 @@ class ServerLoop {
   // bytes and time) before closing, so unread input (a pipelined request)
   // cannot turn the close into a RST that destroys the response. Worker.
   void CloseAfterResponse(const std::shared_ptr<Connection>& conn);
+  // WriteTail hands the loop a connection whose response is partly written
+  // (Connection::tail): the loop writes the rest as the socket takes it,
+  // each wait at most write_timeout and all by `response_deadline`, else it
+  // closes the connection. Then it lingers and closes (`close_after`), or
+  // reads the next request as Resume does. Worker.
+  void WriteTail(const std::shared_ptr<Connection>& conn, bool close_after,
+                 TimePoint response_deadline);
   // Close closes the connection (any owner of it).
   void Close(const std::shared_ptr<Connection>& conn);
 
   // connections is the number of open connections (tests).
   [[nodiscard]] size_t connections() const;
+  // writing is the number of connections whose response tail the loop is
+  // writing (tests).
+  [[nodiscard]] size_t writing() const;
 
  private:
   // kWakeId and kListenerId tag the eventfd and the listener in the epoll
@@ -98,6 +111,11 @@ class ServerLoop {
   void Accept(TimePoint now);
   void OnEvents(const std::shared_ptr<Connection>& conn, uint32_t events);
   void ReadRequest(const std::shared_ptr<Connection>& conn);
+  // WriteMore writes what the socket takes of the tail (kWriting) and moves
+  // on once it is empty.
+  void WriteMore(const std::shared_ptr<Connection>& conn);
+  // WriteDeadline is when the next wait for room in the socket ends.
+  TimePoint WriteDeadline(const Connection& conn, TimePoint now) const;
   void Linger(const std::shared_ptr<Connection>& conn);
   // StartLinger half-closes and discards input until EOF, kLingerBytes or
   // kLinger, then closes.
@@ -105,7 +123,10 @@ class ServerLoop {
   // AfterInput acts on the parser's state: hands a complete request to a
   // worker, answers an error, or waits for more input. Owner of the phase.
   // Returns true when a complete request is ready (the caller dispatches).
-  bool AfterInput(const std::shared_ptr<Connection>& conn, bool from_worker);
+  // `next_request`: the previous response is done, so the next request's
+  // deadline starts now, and a connection that must not stay open closes.
+  bool AfterInput(const std::shared_ptr<Connection>& conn, bool from_worker,
+                  bool next_request);
   void RejectRequest(const std::shared_ptr<Connection>& conn, int status,
                      const std::string& reason);
   void Scan(TimePoint now);

@@ -23,6 +23,10 @@ size_t ServerTestPeer::WatchedConnections(const Server& s) {
   return s.loop_->connections();
 }
 
+size_t ServerTestPeer::WritingConnections(const Server& s) {
+  return s.loop_->writing();
+}
+
 namespace testing {
 
 void WaitUntilDoneOr(const Context& c, const Event& release) {

@@ -25,6 +25,9 @@ struct ServerTestPeer {
   // WatchedConnections is how many connections the server holds open (all are
   // watched).
   static size_t WatchedConnections(const Server& s);
+  // WritingConnections is how many connections have a response tail that the
+  // server's loop (not a worker) is writing.
+  static size_t WritingConnections(const Server& s);
 };
 
 namespace testing {

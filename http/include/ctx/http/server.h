@@ -59,7 +59,11 @@
 //     and so is one that arrives when the process is out of descriptors
 //     (EMFILE/ENFILE: a descriptor held in reserve is used to answer it).
 //   - Slow clients cannot starve handlers: a connection takes a worker only
-//     with a complete request.
+//     with a complete request, and gives it back as soon as the socket takes
+//     no more of the response. The server's loop writes the rest as the
+//     client reads it (the handler's body is moved there, other bytes copied
+//     up to 64 KiB; a streamed response beyond that keeps its worker), all
+//     within response_timeout, then reads the next request or closes.
 //   - Disconnects (the rule, as Go's net/http has it): while a request is
 //     queued or its handler runs, a FIN or RST from the client cancels the
 //     context (Cause: ClientDisconnected()), for HTTP/1.0 and 1.1 alike; a
@@ -84,7 +88,9 @@
 // max_requests_per_connection). Its routes,
 // handlers, mount points, set_payload_max_length, set_error_handler,
 // set_exception_handler, set_logger and new_task_queue (the workers) work as
-// usual. An "Expect: 100-continue" is answered by the server itself.
+// usual, except that set_logger's Response has an empty body when the body
+// was handed to the loop (see slow clients). An "Expect: 100-continue" is
+// answered by the server itself.
 
 #ifndef CTX_HTTP_SERVER_H_
 #define CTX_HTTP_SERVER_H_
@@ -146,9 +152,10 @@ struct ServerLimits {
   // write_timeout: how long one write of a response may wait for the client.
   std::chrono::milliseconds write_timeout{5'000};
   // response_timeout: how long writing one whole response may take, from its
-  // first byte; then the connection is closed and the worker freed, so a
-  // client that reads slowly holds a worker no longer than this. A streamed
-  // response (a content provider) must end within it too.
+  // first byte; then the connection is closed. A client that reads slowly
+  // holds no worker (see slow clients above), except a streamed response
+  // (a content provider) beyond 64 KiB unsent, which holds one at most this
+  // long and must end within it too.
   std::chrono::milliseconds response_timeout{30'000};
   // max_requests_per_connection: the last one is answered with
   // Connection: close.
