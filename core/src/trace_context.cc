@@ -10,10 +10,14 @@
 #include <utility>
 #include <vector>
 
+#include "ctx/internal/http_syntax.h"
 #include "random_bytes.h"
 
 namespace ctx {
 namespace {
+
+using internal::IsToken;
+using internal::TrimOws;
 
 constexpr std::size_t kTraceparentV00Length = 55;
 
@@ -79,14 +83,6 @@ bool IsPrintable(std::string_view s) {
                      [](char c) { return c >= 0x20 && c <= 0x7E; });
 }
 
-bool IsOws(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view TrimOws(std::string_view s) {
-  while (!s.empty() && IsOws(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsOws(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 // ForEachMember calls f(member) for each ','-separated piece of `list`, with
 // optional whitespace trimmed (empty pieces included). Stops when f returns
 // false.
@@ -137,16 +133,6 @@ bool IsTracestateValue(std::string_view value) {
 }
 
 // --- baggage grammar ---
-
-// IsTokenChar: RFC 7230 tchar.
-bool IsTokenChar(char c) {
-  if (IsLcAlpha(c) || (c >= 'A' && c <= 'Z') || IsDigit(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
-}
 
 // IsBaggageValue: *baggage-octet (0x21-0x7E except '"', ',', ';', '\').
 bool IsBaggageValue(std::string_view s) {

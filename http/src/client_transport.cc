@@ -17,11 +17,15 @@
 #include <memory>
 #include <string_view>
 
-#include "http_syntax.h"
+#include "ctx/internal/http_syntax.h"
 #include "socket_stream.h"
 
 namespace ctx::http::internal {
 namespace {
+
+using ::ctx::internal::IsControl;
+using ::ctx::internal::IsFieldValue;
+using ::ctx::internal::IsToken;
 
 using std::chrono::microseconds;
 

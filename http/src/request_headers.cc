@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "http_syntax.h"
+#include "ctx/internal/http_syntax.h"
 
 namespace ctx::http {
 namespace {
@@ -101,10 +101,10 @@ std::optional<std::string_view> FindCookie(const httplib::Headers& headers,
                                             : rest.substr(semi + 1);
       const size_t eq = pair.find('=');
       if (eq == std::string_view::npos) continue;  // not a name=value pair
-      if (internal::TrimOws(pair.substr(0, eq)) != name) continue;
+      if (ctx::internal::TrimOws(pair.substr(0, eq)) != name) continue;
       // The same name twice is ambiguous: trust neither.
       if (found) return std::nullopt;
-      std::string_view value = internal::TrimOws(pair.substr(eq + 1));
+      std::string_view value = ctx::internal::TrimOws(pair.substr(eq + 1));
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         value = value.substr(1, value.size() - 2);
       }

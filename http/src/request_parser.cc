@@ -7,10 +7,17 @@
 #include <array>
 #include <utility>
 
-#include "http_syntax.h"
+#include "ctx/internal/http_syntax.h"
 
 namespace ctx::http::internal {
 namespace {
+
+using ::ctx::internal::EqualsIgnoreCase;
+using ::ctx::internal::HexDigit;
+using ::ctx::internal::IsFieldValue;
+using ::ctx::internal::IsToken;
+using ::ctx::internal::ParseDecimal;
+using ::ctx::internal::TrimOws;
 
 // kMaxChunkLine bounds a chunk-size line (size and extensions).
 constexpr size_t kMaxChunkLine = 1024;

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// http/src/http_syntax.h: the HTTP lexical rules (RFC 9110 5.6) shared by the
-// server's request parser, the client's request checks and the header
-// readers: tokens, optional whitespace, field values, case-insensitive
-// comparison and the digits of lengths and chunk sizes. ASCII only, no
-// locale. Internal.
+// ctx/internal/http_syntax.h: the HTTP lexical rules (RFC 9110 5.6) shared by
+// core's header-borne wire formats (trace context, baggage) and the HTTP
+// bridge's request parser, client checks and header readers: tokens, optional
+// whitespace, field values, case-insensitive comparison and the digits of
+// lengths and chunk sizes. ASCII only, no locale. Internal: not part of the
+// API.
 //
 // Inline: the parser calls them once a byte on its hot path.
 
-#ifndef CTX_HTTP_SRC_HTTP_SYNTAX_H_
-#define CTX_HTTP_SRC_HTTP_SYNTAX_H_
+#ifndef CTX_INTERNAL_HTTP_SYNTAX_H_
+#define CTX_INTERNAL_HTTP_SYNTAX_H_
 
 #include <algorithm>
 #include <array>
@@ -16,7 +17,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace ctx::http::internal {
+namespace ctx::internal {
 
 // kTokenChars marks the bytes that may appear in a token (RFC 9110 tchar):
 // header names and methods.
@@ -102,6 +103,6 @@ inline int HexDigit(char c) noexcept {
   return -1;
 }
 
-}  // namespace ctx::http::internal
+}  // namespace ctx::internal
 
-#endif  // CTX_HTTP_SRC_HTTP_SYNTAX_H_
+#endif  // CTX_INTERNAL_HTTP_SYNTAX_H_
