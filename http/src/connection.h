@@ -33,8 +33,9 @@
 #define CTX_HTTP_SRC_CONNECTION_H_
 
 #include <cstdint>
-#include <deque>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ctx/clock.h"
 #include "ctx/context.h"
@@ -119,10 +120,32 @@ class Connection {
     std::string bytes;
     size_t pos = 0;
   };
+  // Tail is a queue of TailParts that allocates nothing until the first part
+  // (most connections never have one) and pops in constant time.
+  class Tail {
+   public:
+    [[nodiscard]] bool empty() const noexcept {
+      return front_ == parts_.size();
+    }
+    TailPart& front() noexcept { return parts_[front_]; }
+    void push_back(TailPart part) { parts_.push_back(std::move(part)); }
+    // pop_front drops the front part; the storage is kept for the next tail.
+    void pop_front() noexcept {
+      parts_[front_].bytes = std::string();
+      if (++front_ == parts_.size()) {
+        parts_.clear();
+        front_ = 0;
+      }
+    }
+
+   private:
+    std::vector<TailPart> parts_;
+    size_t front_ = 0;  // parts_ before it are written
+  };
   // The response tail: filled by the worker's RequestStream in kWorker,
   // written and emptied by the loop in kWriting (the owner's, as the
   // parser). tail_copied counts the bytes copied into it (not moved).
-  std::deque<TailPart> tail;
+  Tail tail;
   size_t tail_copied = 0;
   // response_body is the body of the response being written, when the
   // handler set one (no content provider): the tail takes it over by move.
