@@ -358,13 +358,46 @@ CallbackService::Bidi(::grpc::CallbackServerContext* sc) {
 
 // --- servers ---
 
+namespace {
+
+const char* StateName(grpc_connectivity_state state) {
+  switch (state) {
+    case GRPC_CHANNEL_IDLE:
+      return "IDLE";
+    case GRPC_CHANNEL_CONNECTING:
+      return "CONNECTING";
+    case GRPC_CHANNEL_READY:
+      return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+      return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN:
+      return "SHUTDOWN";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
 std::unique_ptr<ctxtest::TestService::Stub> TestServer::NewStub() const {
+  // A channel of its own subchannels: with gRPC's process-wide pool, a
+  // channel to a port that an earlier test's server used (ports are reused)
+  // would share that dead server's subchannel and wait out its reconnect
+  // backoff (seconds, growing), failing this test by time.
+  ::grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   std::shared_ptr<::grpc::Channel> channel =
-      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            ::grpc::InsecureChannelCredentials());
+      ::grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                  ::grpc::InsecureChannelCredentials(), args);
   // Connect now, so that the tests' deadlines measure calls, not the
-  // connection's setup (hundreds of milliseconds under TSan).
-  (void)channel->WaitForConnected(std::chrono::system_clock::now() + kCap);
+  // connection's setup (hundreds of milliseconds under TSan). A channel that
+  // does not connect fails the test here, by name, instead of as a test's
+  // later symptom (a call that never reaches a handler).
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + kCap)) {
+    ADD_FAILURE() << "connecting a channel to 127.0.0.1:" << port
+                  << " (WaitForConnected, cap " << kCap.count()
+                  << " s): got state " << StateName(channel->GetState(false))
+                  << ", want READY";
+  }
   return ctxtest::TestService::NewStub(channel);
 }
 
