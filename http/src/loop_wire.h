@@ -5,10 +5,18 @@
 #ifndef CTX_HTTP_SRC_LOOP_WIRE_H_
 #define CTX_HTTP_SRC_LOOP_WIRE_H_
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace ctx::http::internal {
+
+// SendSome is one send(2) of [data, data + size) that never blocks and never
+// raises SIGPIPE, retried on EINTR: the bytes the socket took, or -1 with
+// errno (EAGAIN/EWOULDBLOCK: the socket is full).
+ssize_t SendSome(int fd, const char* data, size_t size);
 
 // SendNow writes what the socket takes at once, never blocking and never
 // raising SIGPIPE; the rest is dropped.

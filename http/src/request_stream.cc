@@ -13,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "loop_wire.h"
+
 namespace ctx::http::internal {
 namespace {
 
@@ -89,15 +91,11 @@ ssize_t RequestStream::write(const char* ptr, size_t size) {
     if (!Flush()) return -1;
     return Send(ptr, size);
   }
-  for (;;) {
-    const ssize_t r =
-        ::send(conn_.fd(), ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-    if (Keep(ptr, size)) return static_cast<ssize_t>(size);
-    return Send(ptr, size);
-  }
+  const ssize_t r = SendSome(conn_.fd(), ptr, size);
+  if (r >= 0) return r;
+  if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+  if (Keep(ptr, size)) return static_cast<ssize_t>(size);
+  return Send(ptr, size);
 }
 
 bool RequestStream::Keep(const char* ptr, size_t size) {
@@ -135,10 +133,8 @@ bool RequestStream::Flush() {
 ssize_t RequestStream::Send(const char* ptr, size_t size) {
   for (;;) {
     if (WriteWait() <= std::chrono::milliseconds(0)) return -1;
-    const ssize_t r =
-        ::send(conn_.fd(), ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t r = SendSome(conn_.fd(), ptr, size);
     if (r >= 0) return r;
-    if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
     if (!WaitWritable(conn_.fd(), WriteWait())) return -1;
   }

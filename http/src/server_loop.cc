@@ -97,14 +97,17 @@ size_t ServerLoop::connections() const {
   return connections_.size();
 }
 
-size_t ServerLoop::writing() const {
+std::vector<std::shared_ptr<Connection>> ServerLoop::Snapshot() const {
   std::vector<std::shared_ptr<Connection>> all;
-  {
-    MutexLock lock(mu_);
-    for (const auto& [id, conn] : connections_) all.push_back(conn);
-  }
+  MutexLock lock(mu_);
+  all.reserve(connections_.size());
+  for (const auto& [id, conn] : connections_) all.push_back(conn);
+  return all;
+}
+
+size_t ServerLoop::writing() const {
   size_t n = 0;
-  for (const auto& conn : all) {
+  for (const auto& conn : Snapshot()) {
     if (conn->phase() == Connection::Phase::kWriting) ++n;
   }
   return n;
@@ -297,16 +300,14 @@ void ServerLoop::WriteMore(const std::shared_ptr<Connection>& conn) {
   bool wrote = false;
   while (!conn->tail.empty()) {
     Connection::TailPart& part = conn->tail.front();
-    const ssize_t r =
-        ::send(conn->fd(), part.bytes.data() + part.pos,
-               part.bytes.size() - part.pos, MSG_NOSIGNAL | MSG_DONTWAIT);
+    const ssize_t r = SendSome(conn->fd(), part.bytes.data() + part.pos,
+                               part.bytes.size() - part.pos);
     if (r >= 0) {
       wrote = wrote || r > 0;
       part.pos += static_cast<size_t>(r);
       if (part.pos == part.bytes.size()) conn->tail.pop_front();
       continue;
     }
-    if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       // Progress restarts the write timeout, never the response's deadline.
       const TimePoint deadline =
@@ -398,13 +399,7 @@ void ServerLoop::Scan(TimePoint now) {
     ev.data.u64 = kListenerId;
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
   }
-  std::vector<std::shared_ptr<Connection>> all;
-  {
-    MutexLock lock(mu_);
-    all.reserve(connections_.size());
-    for (const auto& [id, conn] : connections_) all.push_back(conn);
-  }
-  for (const auto& conn : all) {
+  for (const auto& conn : Snapshot()) {
     const Connection::Phase phase = conn->phase();
     if (phase != Connection::Phase::kReading &&
         phase != Connection::Phase::kWriting &&
@@ -431,11 +426,7 @@ void ServerLoop::Drain(TimePoint now) {
     MutexLock lock(mu_);
     grace_deadline = grace_deadline_;
   }
-  std::vector<std::shared_ptr<Connection>> all;
-  {
-    MutexLock lock(mu_);
-    for (const auto& [id, conn] : connections_) all.push_back(conn);
-  }
+  const std::vector<std::shared_ptr<Connection>> all = Snapshot();
   if (!draining_) {
     draining_ = true;
     if (listen_fd_ >= 0) {

@@ -35,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "connection.h"
 #include "ctx/clock.h"
@@ -108,6 +109,8 @@ class ServerLoop {
 
   // Listening side (server_accept.cc).
   static int OpenReserve();
+  // Snapshot is every open connection, taken under mu_, to act on outside it.
+  [[nodiscard]] std::vector<std::shared_ptr<Connection>> Snapshot() const;
   void Accept(TimePoint now);
   void OnEvents(const std::shared_ptr<Connection>& conn, uint32_t events);
   void ReadRequest(const std::shared_ptr<Connection>& conn);
