@@ -63,11 +63,11 @@ CancelNode::~CancelNode() {
 CancelNode::Extras::~Extras() {
   if (fd >= 0) close(fd);
   delete stop;
-  delete cause;
-  delete deadline_cause;
 }
 
 CancelNode::Extras* CancelNode::ExtrasLocked() {
+  // One pool block, not a malloc (see Extras).
+  static_assert(NodePool::ClassOf(sizeof(Extras)) >= 0);
   Extras* e = extras_.load(std::memory_order_relaxed);
   if (e == nullptr) {
     e = new Extras();
@@ -78,7 +78,7 @@ CancelNode::Extras* CancelNode::ExtrasLocked() {
 
 const Error* CancelNode::CauseOrNull() const noexcept {
   const Extras* e = ExtrasOrNull();
-  return e ? e->cause : nullptr;
+  return e != nullptr && e->cause ? &e->cause : nullptr;
 }
 
 CancelNode* CancelNode::Create(Node* parent) {
@@ -142,15 +142,13 @@ CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
   // A parent's drain holds the parent's locks: it marks only what needs none.
   if (path == Path::kLockFree) return Marked::kBusy;
 
-  Error* own_cause = has_cause ? new Error(*cause) : nullptr;
   MutexLock lock(mu_);
   // Setting kDependents (if not yet set) shuts the lock-free step, so from
   // here on only holders of mu_ can mark the node done.
-  if (!AttachDependent()) {
-    delete own_cause;
-    return Marked::kAlready;
-  }
-  if (own_cause != nullptr) ExtrasLocked()->cause = own_cause;
+  if (!AttachDependent()) return Marked::kAlready;
+  // (cause may point into a parent's or this node's own deadline_cause: both
+  // outlive this copy.)
+  if (has_cause) ExtrasLocked()->cause = *cause;
   // Publish: the error bits and kDone in one release step; waiters that see
   // kDone see the cause. Published before the children are drained, so a
   // child seen done implies its parent is, and a child linking after the

@@ -150,19 +150,25 @@ class CancelNode : public Node, public DoneSignal {
 
   // Extras holds what few contexts need, so that every node does not pay for
   // it: a node is 72 bytes (a timer node 96; NodePool blocks of 80 and 96).
+  // Extras is a NodePool block itself, causes included, so that a cancel with
+  // a cause (every call a bridge ends) costs no malloc.
   struct Extras {
+    static void* operator new(size_t size) { return NodePool::New(size); }
+    static void operator delete(void* p, size_t size) noexcept {
+      NodePool::Delete(p, size);
+    }
     ~Extras();
     // fd: eventfd, created lazily by EventFd() under mu_; -1 until then.
     int fd = -1;
     // stop: created lazily by StopToken() under mu_; stop requested by the
     // first cancel.
     std::stop_source* stop = nullptr;
-    // cause: set by the first cancel under mu_ (null: the cause is Err()),
-    // constant once done.
-    Error* cause = nullptr;
-    // deadline_cause: a *Cause deadline's cause, set before the node is
-    // shared, then constant.
-    Error* deadline_cause = nullptr;
+    // cause: set by the first cancel under mu_ (a default Error: the cause is
+    // Err()), constant once done.
+    Error cause;
+    // deadline_cause: a *Cause deadline's cause (a default Error: none), set
+    // before the node is shared, then constant.
+    Error deadline_cause;
   };
 
   // Field order: what a child reads of its parent (the base's refs_, parent_,

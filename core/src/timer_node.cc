@@ -16,7 +16,7 @@ TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
   if (cause) {
     // Not yet shared: no lock needed.
     auto* extras = new Extras();
-    extras->deadline_cause = new Error(std::move(cause));
+    extras->deadline_cause = std::move(cause);
     extras_.store(extras, std::memory_order_relaxed);
   }
 }
@@ -42,7 +42,8 @@ void TimerNode::Fire() {
   // created later by EventFd/StopToken has none.
   const Extras* extras = extras_.load(std::memory_order_acquire);
   Cancel(true, Errc::kDeadlineExceeded,
-         extras ? extras->deadline_cause : nullptr);
+         extras != nullptr && extras->deadline_cause ? &extras->deadline_cause
+                                                     : nullptr);
 }
 
 const Timer::Ops TimerNode::kTimerOps = {&TimerNode::ClaimTimer,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// core/src/runtime/node_pool.h: fixed-size blocks for cancel and timer nodes.
-// Internal.
+// core/src/runtime/node_pool.h: fixed-size blocks for cancel and timer nodes
+// (and their Extras). Internal.
 //
 // Every WithCancel, WithTimeout and WithDeadline allocates one node and frees
 // it when the last handle goes. The pool serves those blocks without malloc:
