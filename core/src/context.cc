@@ -86,6 +86,15 @@ void Describe(std::ostream& os, const Node* n) {
       os << ")";
       return;
     }
+    case NodeKind::kValues: {
+      const auto* v = static_cast<const ValuesNode*>(n);
+      for (uint32_t i = 0; i < v->count_; ++i) {
+        os << ".WithValue(" << v->entries_[i].key->name() << ", ";
+        v->entries_[i].key->Print(os, v->entries_[i].value);
+        os << ")";
+      }
+      return;
+    }
     case NodeKind::kWithoutCancel:
       os << ".WithoutCancel";
       return;
@@ -112,6 +121,12 @@ void DestroyNode(Node* n) noexcept {
         LiveNodes::Add(-1);
         break;
       }
+      case NodeKind::kValues: {
+        auto* v = static_cast<ValuesNode*>(n);
+        v->destroy_(v);
+        LiveNodes::Add(-1);
+        break;
+      }
       case NodeKind::kWithoutCancel:
         delete static_cast<WithoutCancelNode*>(n);
         break;
@@ -126,6 +141,10 @@ const void* FindValue(const Node* n, const KeyBase* key) noexcept {
     if (n->kind_ == NodeKind::kValue) {
       const auto* v = static_cast<const ValueNode*>(n);
       if (v->key_ == key) return v->value_;
+    } else if (n->kind_ == NodeKind::kValues) {
+      const auto* v = static_cast<const ValuesNode*>(n);
+      for (uint32_t i = v->count_; i-- > 0;)
+        if (v->entries_[i].key == key) return v->entries_[i].value;
     }
   }
   return nullptr;
@@ -181,6 +200,7 @@ std::optional<TimePoint> Context::Deadline() const noexcept {
         return std::nullopt;
       case NodeKind::kCancel:
       case NodeKind::kValue:
+      case NodeKind::kValues:
         break;
     }
   }

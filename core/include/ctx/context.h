@@ -397,6 +397,27 @@ Context WithValue(const Context& parent, const Key<T>& key, U&& value) {
   return ContextPeer::Adopt(n);
 }
 
+namespace internal {
+// WithValues returns a child of parent holding every present entry, in one
+// node: Value(key) finds an entry's value (the last entry with that key),
+// other lookups pass to parent, as with one WithValue per entry. With no entry
+// present it returns parent itself. For bridges, which attach several values
+// to every call.
+template <class... Ts>
+Context WithValues(const Context& parent, OptionalValue<Ts>&&... entries) {
+  if (!(entries.value.has_value() || ...)) return parent;
+  Node* p = AdoptValueParent(parent);
+  Node* n;
+  try {
+    n = new ValuesNodeOf<Ts...>(p, std::move(entries)...);
+  } catch (...) {
+    AbandonValueParent(p);
+    throw;
+  }
+  return ContextPeer::Adopt(n);
+}
+}  // namespace internal
+
 template <class F>
 StopFunc AfterFunc(const Context& c, F&& f) {
   static_assert(std::is_invocable_v<std::decay_t<F>&>,

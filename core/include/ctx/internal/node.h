@@ -7,8 +7,11 @@
 #define CTX_INTERNAL_NODE_H_
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <new>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "ctx/done_signal.h"
@@ -24,6 +27,7 @@ enum class NodeKind : uint8_t {
             // deadline)
   kValue,   // WithValue: a ValueNode
   kWithoutCancel,  // WithoutCancel: values only
+  kValues,         // WithValues: a ValuesNode (several values in one node)
 };
 
 // Node is the shared part of every context node. Nodes are immutable in shape
@@ -87,6 +91,60 @@ class ValueNodeOf final : public ValueNode {
     delete static_cast<ValueNodeOf*>(n);
   }
   T value_storage_;
+};
+
+// ValuesNode holds several keys and pointers to their values, which live in
+// the same allocation (ValuesNodeOf), so that a bridge attaches a call's
+// values with one allocation instead of one per value. Of two entries with the
+// same key, the later one is found, as with nested WithValue calls.
+class ValuesNode : public Node {
+ public:
+  struct Entry {
+    const KeyBase* key;
+    const void* value;
+  };
+  const Entry* entries_ = nullptr;
+  uint32_t count_ = 0;
+  void (*const destroy_)(ValuesNode*) noexcept;
+
+ protected:
+  ValuesNode(Node* parent, void (*destroy)(ValuesNode*) noexcept) noexcept
+      : Node(NodeKind::kValues, parent, parent ? parent->done_ : &NeverDone()),
+        destroy_(destroy) {}
+  ~ValuesNode() = default;
+};
+
+// OptionalValue is one entry for WithValues: a key and a value that may be
+// absent (then the node leaves the key to its ancestors).
+template <class T>
+struct OptionalValue {
+  const Key<T>* key;
+  std::optional<T> value;
+};
+
+template <class... Ts>
+class ValuesNodeOf final : public ValuesNode {
+ public:
+  ValuesNodeOf(Node* parent, OptionalValue<Ts>&&... entries)
+      : ValuesNode(parent, &Destroy), values_(std::move(entries.value)...) {
+    Fill(std::index_sequence_for<Ts...>(), entries.key...);
+    entries_ = table_;
+  }
+
+ private:
+  template <std::size_t... I>
+  void Fill(std::index_sequence<I...>, const Key<Ts>*... keys) noexcept {
+    (Add(keys, std::get<I>(values_)), ...);
+  }
+  template <class T>
+  void Add(const Key<T>* key, const std::optional<T>& value) noexcept {
+    if (value) table_[count_++] = Entry{key, &*value};
+  }
+  static void Destroy(ValuesNode* n) noexcept {
+    delete static_cast<ValuesNodeOf*>(n);
+  }
+  std::tuple<std::optional<Ts>...> values_;
+  Entry table_[sizeof...(Ts)];
 };
 
 // Ref takes a reference to a node (null is Background and needs none).
