@@ -92,17 +92,20 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
       (options.always_echo_request_id ||
        ids.request_id.source != IdSource::kIncoming))
     sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
+  // The call's values share one node (one allocation).
+  using ::ctx::internal::OptionalValue;
   const IdSource source = ids.request_id.source;
-  Context context = WithValue(c, kRequestIdKey, std::move(ids.request_id.id));
-  if (ids.session_id)
-    context = WithValue(context, kSessionIdKey, std::move(*ids.session_id));
-  if (trace.context)
-    context = WithValue(context, kTraceContextKey, std::move(*trace.context));
-  if (!pass.empty())
-    context = WithValue(context, kPassThroughKey, std::move(pass));
-  built.context =
-      WithValue(context, kCallInfoKey,
-                CallInfo{method != nullptr ? method : "", sc->peer(), source});
+  std::optional<PassThroughHeaders> passed;
+  if (!pass.empty()) passed = std::move(pass);
+  built.context = ::ctx::internal::WithValues(
+      c,
+      OptionalValue<std::string>{&kRequestIdKey, std::move(ids.request_id.id)},
+      OptionalValue<std::string>{&kSessionIdKey, std::move(ids.session_id)},
+      OptionalValue<TraceContext>{&kTraceContextKey, std::move(trace.context)},
+      OptionalValue<PassThroughHeaders>{&kPassThroughKey, std::move(passed)},
+      OptionalValue<CallInfo>{
+          &kCallInfoKey,
+          CallInfo{method != nullptr ? method : "", sc->peer(), source}});
   return built;
 }
 
