@@ -3,7 +3,7 @@
 // loopback.
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
-//                               [--echo_id=0|1] [--cap=0|1]
+//                               [--echo_id=0|1] [--cap=0|1] [--send_id=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
 //                               [--wake=0|1] [--callback=0|1]
@@ -25,7 +25,10 @@
 // also reads its context (CallContext, Err, request id), as real handlers do.
 // --echo_id=0 and --cap=0 (ablations) run the bridge without echoing the
 // request id and without the 5-minute deadline cap (ServerOptions::
-// echo_request_id, max_timeout).
+// echo_request_id, max_timeout). --send_id=1 makes the client send a valid
+// x-request-id on every call, to every variant, as a caller inside a traced
+// system does: the bridge then keeps the id and echoes nothing. By default
+// the client sends none, and the bridge generates and echoes one per call.
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -87,6 +90,7 @@
 #include "ctx/grpc/client_context.h"
 #include "ctx/grpc/server_interceptor.h"
 #include "ctx/grpc/status.h"
+#include "ctx/propagation.h"
 #include "ctx_test.grpc.pb.h"
 #include "malloc_count.h"
 
@@ -209,10 +213,13 @@ struct RoundResult {
   double seconds = 0;
 };
 
-// Runs `concurrency` chains of back-to-back calls for `length`.
-RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length) {
+// Runs `concurrency` chains of back-to-back calls for `length`; with
+// `send_id`, every call carries a valid request id (one per chain).
+RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length,
+                     bool send_id) {
   struct Chain {
     Stub* stub;
+    std::string request_id;  // empty: none sent
     Clock::time_point end;
     std::unique_ptr<grpc::ClientContext> client;
     ctxtest::EchoRequest request;
@@ -225,6 +232,8 @@ RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length) {
 
     void Next() {
       client = std::make_unique<grpc::ClientContext>();
+      if (!request_id.empty())
+        client->AddMetadata(std::string(ctx::kRequestIdHeader), request_id);
       start = Clock::now();
       stub->async()->Echo(client.get(), &request, &response,
                           [this](grpc::Status s) {
@@ -248,6 +257,7 @@ RoundResult RunRound(Stub* stub, int concurrency, Clock::duration length) {
   for (int i = 0; i < concurrency; ++i) {
     auto c = std::make_unique<Chain>();
     c->stub = stub;
+    if (send_id) c->request_id = ctx::NewRequestId();
     c->end = begin + length;
     c->request.set_message("hello");
     c->mu = &mu;
@@ -360,14 +370,15 @@ class EchoServerProcess {
   int ports_[kEchoVariants] = {};
 };
 
-int RunEcho(int seconds, int rounds, int concurrency,
+int RunEcho(int seconds, int rounds, int concurrency, bool send_id,
             const ctx::grpc::ServerOptions& bridge_options) {
   EchoServerProcess server_process(bridge_options);
   std::unique_ptr<Stub> stubs[kEchoVariants];
   for (int v = 0; v < kEchoVariants; ++v) {
     stubs[v] = Connect(server_process.port(v));
     // Warm up each connection (and the server's pools).
-    RunRound(stubs[v].get(), concurrency, std::chrono::milliseconds(500));
+    RunRound(stubs[v].get(), concurrency, std::chrono::milliseconds(500),
+             send_id);
   }
 
   std::vector<double> lat[kEchoVariants];
@@ -378,8 +389,8 @@ int RunEcho(int seconds, int rounds, int concurrency,
   for (int i = 0; i < kEchoVariants * rounds; ++i) {
     const int v = i % kEchoVariants;  // bare, noop, bridge, free, bare, ...
     const ServerSnapshot before = server_process.Snapshot();
-    RoundResult r =
-        RunRound(stubs[v].get(), concurrency, std::chrono::seconds(seconds));
+    RoundResult r = RunRound(stubs[v].get(), concurrency,
+                             std::chrono::seconds(seconds), send_id);
     const ServerSnapshot after = server_process.Snapshot();
     server_cpu[v] += after.cpu_seconds - before.cpu_seconds;
     mallocs[v] += static_cast<double>(after.mallocs - before.mallocs);
@@ -390,8 +401,9 @@ int RunEcho(int seconds, int rounds, int concurrency,
   }
   std::printf(
       "unary echo, callback server in a child process, loopback, concurrency "
-      "%d, %d x %d s rounds per variant, alternating\n",
-      concurrency, rounds, seconds);
+      "%d, %d x %d s rounds per variant, alternating, client %s\n",
+      concurrency, rounds, seconds,
+      send_id ? "sends a request id" : "sends no request id");
   std::printf("%-10s %9s %8s %8s %8s %9s %9s  %s\n", "variant", "QPS", "p50 us",
               "p99 us", "srv CPU", "mallocs", "QPS/bare",
               "(per-round ratio: median, range)");
@@ -1049,7 +1061,8 @@ int main(int argc, char** argv) {
     if (Flag(argc, argv, "cap", 1) == 0) bridge_options.max_timeout.reset();
     return RunEcho(Flag(argc, argv, "seconds", 3),
                    Flag(argc, argv, "rounds", 3),
-                   Flag(argc, argv, "concurrency", 32), bridge_options);
+                   Flag(argc, argv, "concurrency", 32),
+                   Flag(argc, argv, "send_id", 0) != 0, bridge_options);
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
