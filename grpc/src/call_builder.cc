@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "call_state.h"
 #include "ctx/grpc/call_context.h"
 #include "gpr_clock.h"
 
@@ -53,7 +54,8 @@ ServerOptions NormalizeOptions(ServerOptions options) {
 }
 
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
-                    const Metadata& metadata, const char* method, bool echo) {
+                    const Metadata& metadata, const char* method, bool echo,
+                    const EarlyEnd* early) {
   IncomingIds ids =
       ReadIncomingIds(metadata, options.request_id_key, options.session_key);
   AcceptedTrace trace = ReadIncomingTrace(metadata, options.trace);
@@ -75,13 +77,25 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   // call because its deadline passed, the context then reports
   // kDeadlineExceeded (CallState::End defers to the timer).
   Context c;
+  // An early end that was the client's (not the deadline's) cancels a node
+  // above the deadline's, which is then born done with its error and cause.
+  // (A call below the minimum was due on arrival: its deadline ends it.)
+  Context parent = options.root;
+  if (early != nullptr && !built.below_minimum &&
+      !(built.deadline &&
+        early->at + CallState::DeadlineSlack(*built.deadline - early->at) >=
+            *built.deadline)) {
+    ContextAndCancelCause ended = WithCancelCause(options.root);
+    ended.cancel(*early->cause);
+    parent = std::move(ended.context);
+  }
   if (built.deadline) {
-    ContextAndCancel d = WithDeadline(options.root, *built.deadline);
+    ContextAndCancel d = WithDeadline(parent, *built.deadline);
     built.end_call =
         ContextPeer::MakeCancelCause(ContextPeer::NodeOf(d.context));
     c = std::move(d.context);
   } else {
-    ContextAndCancelCause d = WithCancelCause(options.root);
+    ContextAndCancelCause d = WithCancelCause(parent);
     built.end_call = std::move(d.cancel);
     c = std::move(d.context);
   }

@@ -31,13 +31,26 @@ struct BuiltCall {
   bool below_minimum = false;
 };
 
+// EarlyEnd is an end of the call (cancel, close) that came before its context
+// was built: its cause, and when it came.
+struct EarlyEnd {
+  const Error* cause;
+  TimePoint at;
+};
+
 // BuildCall builds the context of the call `sc` (see server_interceptor.h for
 // its shape) from `metadata` (the client's) and the call's deadline, with
 // normalized `options`, and echoes the request id on `sc` when the options
 // say so and `echo` is true. `method` may be null (unknown). Call it where the
 // client metadata is readable and before the initial metadata is sent.
+//
+// With `early` (the call already ended), the context is born done and judged
+// as of early->at, as CallState::End would have judged it then: with
+// early->cause (kCanceled), unless the deadline was due by then (within
+// CallState::DeadlineSlack), in which case the deadline ends it.
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
-                    const Metadata& metadata, const char* method, bool echo);
+                    const Metadata& metadata, const char* method, bool echo,
+                    const EarlyEnd* early = nullptr);
 
 }  // namespace ctx::grpc::internal
 

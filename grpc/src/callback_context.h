@@ -32,7 +32,10 @@ class CallbackContext final : public ::grpc::CallbackServerContext {
   // (from the handler on).
   Context Get();
   // End ends the call's context with `cause` (see CallState::End); before the
-  // context is built, it records `cause` (the first one) for Get to apply.
+  // context is built, it records `cause` (the first one) and when it came, for
+  // Get to apply as of then: a client's cancel long before the deadline ends
+  // the context with kCanceled even when the handler first asks for it once
+  // the deadline is due or past, as on the interceptor path.
   // `cause` must outlive this object (the bridge's causes live forever).
   void End(const Error& cause) noexcept;
   // BelowMinimum builds the context if needed and says whether the call
@@ -63,8 +66,10 @@ class CallbackContext final : public ::grpc::CallbackServerContext {
   // call_: built by the first Get (under mu_), never reset; once set, read
   // without mu_ (it lives as long as this object).
   std::optional<CallState> call_;
-  // ended_: the first End's cause while call_ was not built yet (under mu_).
+  // ended_, ended_at_: the first End's cause while call_ was not built yet,
+  // and when it came (under mu_).
   const Error* ended_ CTX_GUARDED_BY(mu_) = nullptr;
+  TimePoint ended_at_ CTX_GUARDED_BY(mu_);
   bool below_minimum_ CTX_GUARDED_BY(mu_) = false;
 };
 

@@ -20,15 +20,16 @@ namespace internal {
 Context CallbackContext::Get() {
   MutexLock lock(mu_);
   if (!call_) {
-    // An end that came first (the call is over): build no echo, and end the
-    // context at once.
-    BuiltCall built = BuildCall(*options_, this, client_metadata(), nullptr,
-                                /*echo=*/ended_ == nullptr);
+    // An end that came first (the call is over): no echo, and the context is
+    // born done, judged as of that end (BuildCall).
+    const EarlyEnd early{ended_, ended_at_};
+    BuiltCall built =
+        BuildCall(*options_, this, client_metadata(), nullptr,
+                  /*echo=*/ended_ == nullptr, ended_ ? &early : nullptr);
     below_minimum_ = built.below_minimum;
     call_.emplace(std::move(built.context), std::move(built.end_call),
                   built.deadline, this, /*callback_api=*/true,
                   /*watcher=*/nullptr);
-    if (ended_ != nullptr) call_->End(*ended_);
   }
   return call_->context();
 }
@@ -37,7 +38,10 @@ void CallbackContext::End(const Error& cause) noexcept {
   {
     MutexLock lock(mu_);
     if (!call_) {
-      if (ended_ == nullptr) ended_ = &cause;
+      if (ended_ == nullptr) {
+        ended_ = &cause;
+        ended_at_ = Clock::now();
+      }
       return;
     }
   }
