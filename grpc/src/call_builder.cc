@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "call_info.h"
 #include "call_state.h"
 #include "ctx/grpc/call_context.h"
 #include "gpr_clock.h"
@@ -54,8 +55,8 @@ ServerOptions NormalizeOptions(ServerOptions options) {
 }
 
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
-                    const Metadata& metadata, const char* method, bool echo,
-                    const EarlyEnd* early) {
+                    const Metadata& metadata, const char* method, bool generic,
+                    bool echo, const EarlyEnd* early) {
   IncomingIds ids =
       ReadIncomingIds(metadata, options.request_id_key, options.session_key);
   AcceptedTrace trace = ReadIncomingTrace(metadata, options.trace);
@@ -118,8 +119,7 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
       OptionalValue<TraceContext>{&kTraceContextKey, std::move(trace.context)},
       OptionalValue<PassThroughHeaders>{&kPassThroughKey, std::move(passed)},
       OptionalValue<CallInfo>{
-          &kCallInfoKey,
-          CallInfo{method != nullptr ? method : "", sc->peer(), source}});
+          &kCallInfoKey, CallInfoMaker::Make(sc, method, !generic, source)});
   return built;
 }
 

@@ -41,7 +41,8 @@ struct EarlyEnd {
 // BuildCall builds the context of the call `sc` (see server_interceptor.h for
 // its shape) from `metadata` (the client's) and the call's deadline, with
 // normalized `options`, and echoes the request id on `sc` when the options
-// say so and `echo` is true. `method` may be null (unknown). Call it where the
+// say so and `echo` is true. `method` may be null (unknown); it names a
+// registered method unless `generic` (see CallInfoMaker). Call it where the
 // client metadata is readable and before the initial metadata is sent.
 //
 // With `early` (the call already ended), the context is born done and judged
@@ -49,8 +50,8 @@ struct EarlyEnd {
 // early->cause (kCanceled), unless the deadline was due by then (within
 // CallState::DeadlineSlack), in which case the deadline ends it.
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
-                    const Metadata& metadata, const char* method, bool echo,
-                    const EarlyEnd* early = nullptr);
+                    const Metadata& metadata, const char* method, bool generic,
+                    bool echo, const EarlyEnd* early = nullptr);
 
 }  // namespace ctx::grpc::internal
 

@@ -37,9 +37,4 @@ Context CallContext(const ::grpc::ServerContextBase* server_context) {
   return *std::move(context);
 }
 
-std::ostream& operator<<(std::ostream& os, const CallInfo& info) {
-  return os << "method=" << LogSafe(info.method, 256)
-            << " peer=" << LogSafe(info.peer, 256);
-}
-
 }  // namespace ctx::grpc

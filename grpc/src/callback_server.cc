@@ -23,9 +23,9 @@ Context CallbackContext::Get() {
     // An end that came first (the call is over): no echo, and the context is
     // born done, judged as of that end (BuildCall).
     const EarlyEnd early{ended_, ended_at_};
-    BuiltCall built =
-        BuildCall(*options_, this, client_metadata(), nullptr,
-                  /*echo=*/ended_ == nullptr, ended_ ? &early : nullptr);
+    BuiltCall built = BuildCall(*options_, this, client_metadata(), nullptr,
+                                /*generic=*/false, /*echo=*/ended_ == nullptr,
+                                ended_ ? &early : nullptr);
     below_minimum_ = built.below_minimum;
     call_.emplace(std::move(built.context), std::move(built.end_call),
                   built.deadline, this, /*callback_api=*/true,

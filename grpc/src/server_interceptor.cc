@@ -17,6 +17,7 @@
 
 #include "ctx/grpc/server_interceptor.h"
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/interceptor.h>
 
@@ -112,13 +113,22 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     const Metadata* metadata = methods->GetRecvInitialMetadata();
     if (sc == nullptr || metadata == nullptr) return;
     BuiltCall built = BuildCall(shared_->options, sc, *metadata,
-                                info_->method(), /*echo=*/true);
+                                info_->method(), IsGeneric(sc), /*echo=*/true);
     below_minimum_ = built.below_minimum;
     const bool callback_api =
         dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
     call_.emplace(std::move(built.context), std::move(built.end_call),
                   built.deadline, sc, callback_api, &shared_->watcher);
     CallRegistry::Global().Insert(sc, &*call_);
+  }
+
+  // IsGeneric says whether the call is for a generic service, whose method
+  // name the client chooses (gRPC serves those as bidi streams).
+  bool IsGeneric(const ::grpc::ServerContextBase* sc) const {
+    return info_->type() == ServerRpcInfo::Type::BIDI_STREAMING &&
+           (dynamic_cast<const ::grpc::GenericServerContext*>(sc) != nullptr ||
+            dynamic_cast<const ::grpc::GenericCallbackServerContext*>(sc) !=
+                nullptr);
   }
 
   // MarkDeadlineExceeded (PRE_SEND_STATUS) fails a call that arrived below

@@ -133,7 +133,7 @@ TEST_F(HostileClientTest, LogLineRequestIdIsReplacedAndNotEchoed) {
   ASSERT_EQ(md.count("x-request-id"), 1u);
   EXPECT_EQ(md.find("x-request-id")->second, response.request_id())
       << "echoed the raw value";
-  EXPECT_EQ(env_.recorder.Get(0).Value(kCallInfoKey)->request_id_source,
+  EXPECT_EQ(env_.recorder.Get(0).Value(kCallInfoKey)->request_id_source(),
             IdSource::kReplaced);
 }
 

@@ -195,11 +195,11 @@ TEST_P(ServerApiTest, ContextCarriesMethodPeerAndRequestIdSource) {
   const CallInfo* info = server_ctx.Value(kCallInfoKey);
   ASSERT_NE(info, nullptr);
   // Without an interceptor gRPC does not name the method (callback_server.h).
-  EXPECT_EQ(info->method, GetParam() == Api::kCallbackNoInterceptor
-                              ? ""
-                              : "/ctxtest.TestService/Echo");
-  EXPECT_EQ(info->peer.rfind("ipv4:127.0.0.1:", 0), 0u) << info->peer;
-  EXPECT_EQ(info->request_id_source, IdSource::kGenerated);
+  EXPECT_EQ(info->method(), GetParam() == Api::kCallbackNoInterceptor
+                                ? ""
+                                : "/ctxtest.TestService/Echo");
+  EXPECT_EQ(info->peer().rfind("ipv4:127.0.0.1:", 0), 0u) << info->peer();
+  EXPECT_EQ(info->request_id_source(), IdSource::kGenerated);
 }
 
 TEST_P(ServerApiTest, ShutdownCancelsCallsInFlight) {

@@ -18,14 +18,19 @@
 
 #include <grpcpp/server_context.h>
 
+#include <cstddef>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "ctx/context.h"
 #include "ctx/export.h"
 #include "ctx/propagation.h"
 
 namespace ctx::grpc {
+namespace internal {
+struct CallInfoMaker;  // grpc/src/call_info.h
+}  // namespace internal
 
 // CallContext returns the context of the call that `server_context` belongs to,
 // as built by the interceptor of MakeServerInterceptorFactory, or by the
@@ -59,18 +64,53 @@ namespace ctx::grpc {
 CallContext(const ::grpc::ServerContextBase* server_context);
 
 // CallInfo describes the call a context belongs to; the bridge stores one under
-// kCallInfoKey.
-struct CallInfo {
-  // method is the full method name, "/package.Service/Method". For generic
-  // services it is whatever the client sent as the HTTP/2 :path: log it through
+// kCallInfoKey. It owns what it reports: a copy stays valid after its call and
+// its context are gone. Immutable once made; safe to read from any thread.
+class CTX_EXPORT CallInfo {
+ public:
+  CallInfo() noexcept = default;
+  // A CallInfo with a copy of `method` and `peer` (tests, adapters).
+  CallInfo(std::string_view method, std::string_view peer,
+           IdSource request_id_source);
+  CallInfo(const CallInfo& other);
+  CallInfo& operator=(const CallInfo& other);
+  CallInfo(CallInfo&& other) noexcept;
+  CallInfo& operator=(CallInfo&& other) noexcept;
+  ~CallInfo();
+
+  // method is the full method name, "/package.Service/Method"; empty on the
+  // interceptor-free path (callback_server.h). For generic services it is
+  // whatever the client sent as the HTTP/2 :path: log it through
   // ctx::LogSafe.
-  std::string method;
+  [[nodiscard]] std::string_view method() const noexcept {
+    return shared_method_ != nullptr ? std::string_view(*shared_method_)
+                                     : std::string_view(own_method_);
+  }
   // peer is gRPC's description of the client, e.g. "ipv4:127.0.0.1:50212".
-  std::string peer;
+  [[nodiscard]] std::string_view peer() const noexcept {
+    return peer_ != nullptr ? std::string_view(peer_, peer_size_)
+                            : std::string_view();
+  }
   // request_id_source says whether the request id (under ctx::kRequestIdKey)
   // came from the client or was generated because the client sent none or an
   // invalid one (kReplaced: worth a log line).
-  IdSource request_id_source = IdSource::kGenerated;
+  [[nodiscard]] IdSource request_id_source() const noexcept {
+    return request_id_source_;
+  }
+
+ private:
+  friend struct internal::CallInfoMaker;
+  void CopyPeer(std::string_view peer);
+
+  // shared_method_: a registered method's name, kept once per process (it is
+  // never freed); else own_method_ holds the name.
+  const std::string* shared_method_ = nullptr;
+  std::string own_method_;
+  // peer_: peer_size_ bytes, allocated by gRPC (gpr_malloc) and freed with
+  // gpr_free; null when empty.
+  char* peer_ = nullptr;
+  std::size_t peer_size_ = 0;
+  IdSource request_id_source_ = IdSource::kGenerated;
 };
 
 // kCallInfoKey is the context value holding the call's CallInfo.

@@ -38,7 +38,7 @@
 // contexts (CallContext returns the allocator's).
 //
 // What differs from the interceptor path:
-//   - CallInfo::method is empty: without an interceptor gRPC 1.51 does not
+//   - CallInfo::method() is empty: without an interceptor gRPC 1.51 does not
 //     tell the server which method a call is for.
 //   - The request id is echoed when the context is built (first CallContext),
 //     so ask for the context before the handler sends its initial metadata.

@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+// CallInfo, and how the bridge makes one. See ctx/grpc/call_context.h and
+// call_info.h.
+
+#include "call_info.h"
+
+#include <grpc/grpc.h>
+#include <grpc/support/alloc.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <unordered_set>
+#include <utility>
+
+#include "mutex.h"
+
+namespace ctx::grpc {
+namespace internal {
+namespace {
+
+// SharedNames keeps each registered method's name once, for the life of the
+// process (calls' CallInfos point at them; never freed).
+class SharedNames {
+ public:
+  const std::string* Get(std::string_view name) {
+    MutexLock lock(mu_);
+    auto it = names_.find(name);
+    if (it != names_.end()) return &*it;
+    if (names_.size() >= CallInfoMaker::kMaxSharedNames) return nullptr;
+    return &*names_.emplace(name).first;
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>()(s);
+    }
+  };
+  Mutex mu_;
+  // Node-based: an element's address never changes.
+  std::unordered_set<std::string, Hash, std::equal_to<>> names_
+      CTX_GUARDED_BY(mu_);
+};
+
+// RecentName is one entry of a thread's cache of shared names, keyed by the
+// address gRPC passed (a registered method's name lives in its service), and
+// checked by content: a reused address with another name misses.
+struct RecentName {
+  const char* key = nullptr;
+  const std::string* name = nullptr;
+};
+constexpr std::size_t kRecentNames = 16;
+thread_local RecentName t_recent[kRecentNames];
+
+bool SameName(const char* method, const std::string& name) noexcept {
+  // strncmp stops at method's end; then its terminator is where name ends.
+  return std::strncmp(method, name.data(), name.size()) == 0 &&
+         method[name.size()] == '\0';
+}
+
+}  // namespace
+
+const std::string* CallInfoMaker::SharedMethodName(std::string_view name) {
+  // Never destroyed: CallInfos may outlive static destructors.
+  static SharedNames* const names = new SharedNames;
+  return names->Get(name);
+}
+
+CallInfo CallInfoMaker::Make(::grpc::ServerContextBase* sc, const char* method,
+                             bool registered, IdSource request_id_source) {
+  CallInfo info;
+  info.request_id_source_ = request_id_source;
+  if (method != nullptr && registered) {
+    RecentName& recent =
+        t_recent[(reinterpret_cast<std::uintptr_t>(method) >> 4) %
+                 kRecentNames];
+    if (recent.key != method || !SameName(method, *recent.name)) {
+      const std::string* shared = SharedMethodName(method);
+      recent = shared ? RecentName{method, shared} : RecentName{};
+    }
+    info.shared_method_ = recent.name;
+  }
+  if (info.shared_method_ == nullptr && method != nullptr)
+    info.own_method_ = method;
+  // gRPC's own copy of the peer is adopted, not copied again.
+  if (grpc_call* call = sc->c_call()) {
+    char* peer = grpc_call_get_peer(call);
+    if (peer != nullptr) {
+      info.peer_ = peer;
+      info.peer_size_ = std::strlen(peer);
+    }
+  }
+  return info;
+}
+
+}  // namespace internal
+
+CallInfo::CallInfo(std::string_view method, std::string_view peer,
+                   IdSource request_id_source)
+    : own_method_(method), request_id_source_(request_id_source) {
+  CopyPeer(peer);
+}
+
+CallInfo::CallInfo(const CallInfo& other)
+    : shared_method_(other.shared_method_),
+      own_method_(other.own_method_),
+      request_id_source_(other.request_id_source_) {
+  CopyPeer(other.peer());
+}
+
+CallInfo& CallInfo::operator=(const CallInfo& other) {
+  if (this != &other) *this = CallInfo(other);
+  return *this;
+}
+
+CallInfo::CallInfo(CallInfo&& other) noexcept
+    : shared_method_(other.shared_method_),
+      own_method_(std::move(other.own_method_)),
+      peer_(std::exchange(other.peer_, nullptr)),
+      peer_size_(std::exchange(other.peer_size_, 0)),
+      request_id_source_(other.request_id_source_) {}
+
+CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
+  if (this == &other) return *this;
+  gpr_free(peer_);
+  shared_method_ = other.shared_method_;
+  own_method_ = std::move(other.own_method_);
+  peer_ = std::exchange(other.peer_, nullptr);
+  peer_size_ = std::exchange(other.peer_size_, 0);
+  request_id_source_ = other.request_id_source_;
+  return *this;
+}
+
+CallInfo::~CallInfo() { gpr_free(peer_); }
+
+void CallInfo::CopyPeer(std::string_view peer) {
+  if (peer.empty()) return;
+  peer_ = static_cast<char*>(gpr_malloc(peer.size()));
+  std::memcpy(peer_, peer.data(), peer.size());
+  peer_size_ = peer.size();
+}
+
+std::ostream& operator<<(std::ostream& os, const CallInfo& info) {
+  return os << "method=" << LogSafe(info.method(), 256)
+            << " peer=" << LogSafe(info.peer(), 256);
+}
+
+}  // namespace ctx::grpc
