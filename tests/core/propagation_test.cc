@@ -280,6 +280,17 @@ TEST(IsValidRequestId, RejectsUnsafeCharacters) {
   }
 }
 
+TEST(IsValidRequestId, EveryByteIsJudgedByTheRule) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                      c == ':' || c == '-';
+    EXPECT_EQ(IsValidRequestId(std::string("x") + c), want)
+        << "byte 0x" << std::hex << b;
+  }
+}
+
 TEST(IsValidSessionId, FollowsRequestIdRule) {
   EXPECT_TRUE(IsValidSessionId("sess-1"));
   EXPECT_FALSE(IsValidSessionId("sess 1"));
