@@ -100,6 +100,8 @@ void TcpCutter::Loop() {
       std::abort();
     }
     if (fds[0].revents != 0) break;  // cut
+    // Only the pairs polled above have revents (an accept below adds one).
+    const size_t polled = pairs_.size();
     if (fds[1].revents & POLLIN) {
       const int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
@@ -121,7 +123,7 @@ void TcpCutter::Loop() {
       }
     }
     // Relay what arrived; a pair whose side closed or failed is reset.
-    for (size_t i = 0; i < pairs_.size(); ++i) {
+    for (size_t i = 0; i < polled; ++i) {
       const short in_client = fds[2 + 2 * i].revents;
       const short in_upstream = fds[3 + 2 * i].revents;
       auto [client, upstream] = pairs_[i];
