@@ -56,22 +56,21 @@ ServerOptions NormalizeOptions(ServerOptions options) {
 
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
                     const Metadata& metadata, const char* method, bool generic,
-                    bool echo, const EarlyEnd* early) {
+                    bool echo, TimePoint arrived, const EarlyEnd* early) {
   IncomingIds ids =
       ReadIncomingIds(metadata, options.request_id_key, options.session_key);
   AcceptedTrace trace = ReadIncomingTrace(metadata, options.trace);
   PassThroughHeaders pass = ReadPassThrough(metadata, options.pass_through);
 
   BuiltCall built;
-  const TimePoint now = Clock::now();
   built.deadline = EffectiveDeadline(
       options, sc->raw_deadline(),
       options.trust_envoy_timeout ? ReadEnvoyTimeout(metadata) : std::nullopt,
-      now);
+      arrived);
   // Below the minimum: born expired (see ServerOptions::min_timeout).
   built.below_minimum = built.deadline && options.min_timeout &&
-                        *built.deadline - now < *options.min_timeout;
-  if (built.below_minimum) built.deadline = now;
+                        *built.deadline - arrived < *options.min_timeout;
+  if (built.below_minimum) built.deadline = arrived;
   // One cancelable node ends the call: the deadline's node when there is a
   // deadline (a timer node is a cancel node: a cause-taking cancel function
   // made for it keeps Cause() precise), else a cancel node. When gRPC closes a
@@ -84,7 +83,7 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   Context parent = options.root;
   if (early != nullptr && !built.below_minimum &&
       !(built.deadline &&
-        early->at + CallState::DeadlineSlack(*built.deadline - early->at) >=
+        early->at + CallState::DeadlineSlack(*built.deadline - arrived) >=
             *built.deadline)) {
     ContextAndCancelCause ended = WithCancelCause(options.root);
     ended.cancel(*early->cause);

@@ -40,18 +40,22 @@ struct EarlyEnd {
 
 // BuildCall builds the context of the call `sc` (see server_interceptor.h for
 // its shape) from `metadata` (the client's) and the call's deadline, with
-// normalized `options`, and echoes the request id on `sc` when the options
-// say so and `echo` is true. `method` may be null (unknown); it names a
-// registered method unless `generic` (see CallInfoMaker). Call it where the
-// client metadata is readable and before the initial metadata is sent.
+// normalized `options`, as of `arrived` (when the call reached the server: the
+// relative timeouts of `options` and min_timeout count from then), and echoes
+// the request id on `sc` when the options say so and `echo` is true. `method`
+// may be null (unknown); it names a registered method unless `generic` (see
+// CallInfoMaker). Call it where the client metadata is readable and before the
+// initial metadata is sent.
 //
-// With `early` (the call already ended), the context is born done and judged
-// as of early->at, as CallState::End would have judged it then: with
-// early->cause (kCanceled), unless the deadline was due by then (within
-// CallState::DeadlineSlack), in which case the deadline ends it.
+// With `early` (the call already ended), the context is judged as of
+// early->at, as CallState::End would have judged it then: it is born done with
+// early->cause (kCanceled), unless the deadline was due by then (within the
+// CallState::DeadlineSlack of the budget at arrival), in which case the
+// deadline's timer ends it (at once if it has passed).
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
                     const Metadata& metadata, const char* method, bool generic,
-                    bool echo, const EarlyEnd* early = nullptr);
+                    bool echo, TimePoint arrived,
+                    const EarlyEnd* early = nullptr);
 
 }  // namespace ctx::grpc::internal
 

@@ -38,13 +38,13 @@ const Error& NoCallContextCause() {
 std::atomic<int64_t> CallState::live_{0};
 
 CallState::CallState(Context context, CancelCauseFunc end_call,
-                     std::optional<TimePoint> deadline,
+                     std::optional<TimePoint> deadline, TimePoint arrived,
                      const ::grpc::ServerContextBase* server_context,
                      bool callback_api, SyncWatcher* watcher) noexcept
     : context_(std::move(context)),
       end_call_(std::move(end_call)),
       deadline_(deadline),
-      deadline_slack_(deadline ? DeadlineSlack(*deadline - Clock::now())
+      deadline_slack_(deadline ? DeadlineSlack(*deadline - arrived)
                                : Clock::duration::zero()),
       server_context_(server_context),
       callback_api_(callback_api),

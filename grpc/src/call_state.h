@@ -43,14 +43,16 @@ const Error& NoCallContextCause();   // CallContext() found no call (see
 // CallState is one call's context and the means to end it.
 class CallState {
  public:
-  // `deadline` is the deadline of `context` (nullopt: none); `end_call`
+  // `deadline` is the deadline of `context` (nullopt: none), for a call that
+  // arrived at `arrived` (its budget, hence its DeadlineSlack, counts from
+  // then); `end_call`
   // cancels the call's cancelable node (its deadline node when it has a
   // deadline), an ancestor of `context`. `watcher` is the server's sync
   // watcher; it outlives the call (the interceptor that owns this state keeps
   // it alive). Neither copyable nor movable: the registry and the watcher hold
   // its address.
   CallState(Context context, CancelCauseFunc end_call,
-            std::optional<TimePoint> deadline,
+            std::optional<TimePoint> deadline, TimePoint arrived,
             const ::grpc::ServerContextBase* server_context, bool callback_api,
             SyncWatcher* watcher) noexcept;
   ~CallState();

@@ -24,8 +24,10 @@ namespace ctx::grpc::internal {
 class CallbackContext final : public ::grpc::CallbackServerContext {
  public:
   // `options`: normalized (NormalizeOptions), outlives this object.
+  // gRPC allocates the context when the call arrives: its budget counts from
+  // then, however late the handler first asks for the context.
   explicit CallbackContext(const ServerOptions* options) noexcept
-      : options_(options), reactor_(this) {}
+      : options_(options), arrived_(Clock::now()), reactor_(this) {}
 
   // Get returns the call's context, building it on the first call (see
   // BuildCall). Thread-safe. Call it while the call's metadata is readable
@@ -61,6 +63,7 @@ class CallbackContext final : public ::grpc::CallbackServerContext {
   };
 
   const ServerOptions* const options_;
+  const TimePoint arrived_;
   Reactor reactor_;
   mutable Mutex mu_;
   // call_: built by the first Get (under mu_), never reset; once set, read

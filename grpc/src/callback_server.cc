@@ -21,14 +21,15 @@ Context CallbackContext::Get() {
   MutexLock lock(mu_);
   if (!call_) {
     // An end that came first (the call is over): no echo, and the context is
-    // born done, judged as of that end (BuildCall).
+    // judged as of that end (BuildCall): born canceled, or ended by its
+    // deadline's timer.
     const EarlyEnd early{ended_, ended_at_};
     BuiltCall built = BuildCall(*options_, this, client_metadata(), nullptr,
                                 /*generic=*/false, /*echo=*/ended_ == nullptr,
-                                ended_ ? &early : nullptr);
+                                arrived_, ended_ ? &early : nullptr);
     below_minimum_ = built.below_minimum;
     call_.emplace(std::move(built.context), std::move(built.end_call),
-                  built.deadline, this, /*callback_api=*/true,
+                  built.deadline, arrived_, this, /*callback_api=*/true,
                   /*watcher=*/nullptr);
   }
   return call_->context();

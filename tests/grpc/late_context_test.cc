@@ -77,7 +77,85 @@ struct ClientCall {
   }
 };
 
-class LateContextTest : public ::testing::TestWithParam<bool> {};
+// LateCall is one call to a ParkingService on the callback path chosen by
+// the test's parameter: its client ends it (TryCancel after `cancel_after`, or
+// its deadline when that comes first), and the test then asks for the server
+// context once the call's deadline and the largest DeadlineSlack have passed.
+class LateContextTest : public ::testing::TestWithParam<bool> {
+ protected:
+  // ContextAskedLate runs the call with `budget` as its deadline and returns
+  // the server's context, first asked for late; the client's status goes to
+  // *client_status.
+  Context ContextAskedLate(const ServerOptions& options, milliseconds budget,
+                           milliseconds cancel_after,
+                           ::grpc::StatusCode* client_status) {
+    ::grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(&service_);
+    if (GetParam()) {
+      std::vector<std::unique_ptr<
+          ::grpc::experimental::ServerInterceptorFactoryInterface>>
+          creators;
+      creators.push_back(MakeServerInterceptorFactory(options));
+      builder.experimental().SetInterceptorCreators(std::move(creators));
+    } else {
+      builder.SetContextAllocator(MakeContextAllocator(options));
+    }
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr) {
+      ADD_FAILURE() << "server did not start";
+      return Background();
+    }
+    TestServer handle{nullptr, port};
+    std::unique_ptr<ctxtest::TestService::Stub> stub = handle.NewStub();
+
+    ClientCall call;
+    call.context.set_deadline(std::chrono::system_clock::now() + budget);
+    // The server's deadline is no later than the client's, as of now.
+    auto [past_deadline, release] = WithTimeout(Background(), budget);
+    auto [cancel_time, release_cancel] =
+        WithTimeout(Background(), cancel_after);
+    ClientCall* c = &call;
+    stub->async()->Echo(&c->context, &c->request, &c->response,
+                        [c](::grpc::Status s) {
+                          std::lock_guard<std::mutex> lock(c->mu);
+                          c->status = std::move(s);
+                          c->done = true;
+                          c->cv.notify_all();
+                        });
+    if (!service_.WaitParked()) {
+      ADD_FAILURE() << "handler never ran";
+      return Background();
+    }
+    (void)cancel_time.Done().WaitFor(kCap);
+    c->context.TryCancel();
+    if (!c->WaitDone()) {
+      ADD_FAILURE() << "the ended call never completed";
+      return Background();
+    }
+    *client_status = c->status.error_code();
+
+    // Wait out the deadline (plus the largest DeadlineSlack's worth), then ask.
+    (void)past_deadline.Done().WaitFor(kCap);
+    auto [later, release_later] = WithTimeout(Background(), milliseconds(100));
+    (void)later.Done().WaitFor(kCap);
+    return CallContext(service_.sc());
+  }
+
+  void TearDown() override {
+    service_.Finish();
+    if (server_ != nullptr) {
+      ShutdownNow(server_.get());
+      server_->Wait();
+    }
+  }
+
+ private:
+  ParkingService service_;
+  std::unique_ptr<::grpc::Server> server_;
+};
 
 INSTANTIATE_TEST_SUITE_P(CallbackPaths, LateContextTest,
                          ::testing::Values(false, true),
@@ -89,60 +167,41 @@ INSTANTIATE_TEST_SUITE_P(CallbackPaths, LateContextTest,
 // A client cancel long before the deadline is a cancel, even when the handler
 // first asks for its context after that deadline has passed.
 TEST_P(LateContextTest, EarlyClientCancelIsReportedAfterTheDeadlinePassed) {
-  const bool with_interceptor = GetParam();
-  ParkingService service;
-  ::grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  if (with_interceptor) {
-    std::vector<std::unique_ptr<
-        ::grpc::experimental::ServerInterceptorFactoryInterface>>
-        creators;
-    creators.push_back(MakeServerInterceptorFactory({}));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  } else {
-    builder.SetContextAllocator(MakeContextAllocator({}));
-  }
-  std::unique_ptr<::grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  TestServer handle{nullptr, port};
-  std::unique_ptr<ctxtest::TestService::Stub> stub = handle.NewStub();
-
-  constexpr milliseconds kBudget{500};
-  auto call = std::make_unique<ClientCall>();
-  call->context.set_deadline(std::chrono::system_clock::now() + kBudget);
-  // The server's deadline is no later than the client's, as of now.
-  auto [past_deadline, release] = WithTimeout(Background(), kBudget);
-  ClientCall* c = call.get();
-  stub->async()->Echo(&c->context, &c->request, &c->response,
-                      [c](::grpc::Status s) {
-                        std::lock_guard<std::mutex> lock(c->mu);
-                        c->status = std::move(s);
-                        c->done = true;
-                        c->cv.notify_all();
-                      });
-  ASSERT_TRUE(service.WaitParked()) << "handler never ran";
-  c->context.TryCancel();
-  ASSERT_TRUE(c->WaitDone()) << "the canceled call never completed";
-  EXPECT_EQ(c->status.error_code(), ::grpc::StatusCode::CANCELLED);
-
-  // Wait out the deadline (plus the largest DeadlineSlack's worth), then ask.
-  ASSERT_TRUE(past_deadline.Done().WaitFor(kCap));
-  auto [later, release_later] = WithTimeout(Background(), milliseconds(100));
-  (void)later.Done().WaitFor(kCap);
-  const Context server_ctx = CallContext(service.sc());
+  ::grpc::StatusCode client = ::grpc::StatusCode::OK;
+  const Context server_ctx =
+      ContextAskedLate({}, milliseconds(500), milliseconds(0), &client);
+  EXPECT_EQ(client, ::grpc::StatusCode::CANCELLED);
   EXPECT_EQ(server_ctx.Err(), Errc::kCanceled)
       << "first asked after the deadline, for a call the client canceled "
          "long before it: "
       << Cause(server_ctx);
   EXPECT_EQ(Cause(server_ctx).message(),
             "ctx::grpc: call canceled by the client, a disconnect or gRPC");
-  service.Finish();
-  stub.reset();
-  ShutdownNow(server.get());
-  server->Wait();
+}
+
+// min_timeout judges the budget the call arrived with, not what is left when
+// the handler first asks: a call canceled early stays a cancel.
+TEST_P(LateContextTest, MinTimeoutJudgesTheBudgetAtArrival) {
+  ServerOptions options;
+  options.min_timeout = milliseconds(100);
+  ::grpc::StatusCode client = ::grpc::StatusCode::OK;
+  const Context server_ctx =
+      ContextAskedLate(options, milliseconds(500), milliseconds(0), &client);
+  EXPECT_EQ(client, ::grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(server_ctx.Err(), Errc::kCanceled)
+      << "a 500 ms budget is above a 100 ms minimum: " << Cause(server_ctx);
+}
+
+// A cancel that comes within the slack of the budget at arrival (2 ms + 2 % of
+// 1 s = 22 ms) before the deadline counts as the deadline's, as it would have
+// had the context been built on arrival; 10 ms before it is within that slack
+// but not within the slack of the 10 ms then left.
+TEST_P(LateContextTest, CancelJustBeforeTheDeadlineIsTheDeadline) {
+  ::grpc::StatusCode client = ::grpc::StatusCode::OK;
+  const Context server_ctx =
+      ContextAskedLate({}, milliseconds(1000), milliseconds(990), &client);
+  EXPECT_EQ(server_ctx.Err(), Errc::kDeadlineExceeded)
+      << "client saw " << client << "; server context: " << Cause(server_ctx);
 }
 
 }  // namespace
