@@ -66,8 +66,10 @@ CancelNode::Extras::~Extras() {
 }
 
 CancelNode::Extras* CancelNode::ExtrasLocked() {
-  // One pool block, not a malloc (see Extras).
-  static_assert(NodePool::ClassOf(sizeof(Extras)) >= 0);
+  // One pool block of the smallest size, not a malloc (see Extras).
+  static_assert(sizeof(Extras) <= NodePool::kBlockSizes[0]);
+  // NOTE: under mu_, the new below may take the pool's shared-stack lock (a
+  // leaf: the pool calls nothing that locks a node).
   Extras* e = extras_.load(std::memory_order_relaxed);
   if (e == nullptr) {
     e = new Extras();
@@ -146,8 +148,8 @@ CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
   // Setting kDependents (if not yet set) shuts the lock-free step, so from
   // here on only holders of mu_ can mark the node done.
   if (!AttachDependent()) return Marked::kAlready;
-  // (cause may point into a parent's or this node's own deadline_cause: both
-  // outlive this copy.)
+  // (cause may point into the parent's Extras::cause or this node's own
+  // deadline_cause: both outlive this copy.)
   if (has_cause) ExtrasLocked()->cause = *cause;
   // Publish: the error bits and kDone in one release step; waiters that see
   // kDone see the cause. Published before the children are drained, so a

@@ -116,10 +116,13 @@ class CancelNode : public Node, public DoneSignal {
   };
   enum class Marked { kNow, kAlready, kBusy };
   // MarkDone is the one transition to done: it publishes kDone with err's
-  // bits and the cause (first cancel wins: kAlready if done before), then
-  // detaches what is attached: callbacks, fd and stop_source into *detached,
-  // and children, each either marked done right there (MarkDone kLockFree) or
-  // referenced and pushed onto *work for Cancel.
+  // bits and a copy of *cause (first cancel wins: kAlready if done before),
+  // then detaches what is attached: callbacks, fd and stop_source into
+  // *detached, and children, each either marked done right there (MarkDone
+  // kLockFree) or referenced and pushed onto *work for Cancel.
+  // `cause` (null: none) may point into the parent's Extras::cause (a child
+  // born under a done parent), this node's deadline cause, or the caller's
+  // Error; it is read before MarkDone returns.
   Marked MarkDone(Errc err, const Error* cause, Path path, Detached* detached,
                   Children::Chain* work) CTX_LOCKS_EXCLUDED(mu_);
   // Unlink takes this node out of its parent's children list, if it is still

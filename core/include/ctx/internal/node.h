@@ -103,6 +103,8 @@ class ValuesNode : public Node {
     const KeyBase* key;
     const void* value;
   };
+  // entries_, count_: the present entries, in order; set by the derived
+  // constructor, then constant (read without synchronization).
   const Entry* entries_ = nullptr;
   uint32_t count_ = 0;
   void (*const destroy_)(ValuesNode*) noexcept;
@@ -124,6 +126,8 @@ struct OptionalValue {
 
 template <class... Ts>
 class ValuesNodeOf final : public ValuesNode {
+  static_assert(sizeof...(Ts) > 0, "WithValues needs at least one entry");
+
  public:
   ValuesNodeOf(Node* parent, OptionalValue<Ts>&&... entries)
       : ValuesNode(parent, &Destroy), values_(std::move(entries.value)...) {
