@@ -125,12 +125,11 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
   }
 
   // IsGeneric says whether the call is for a generic service, whose method
-  // name the client chooses (gRPC serves those as bidi streams).
-  bool IsGeneric(const ::grpc::ServerContextBase* sc) const {
-    return info_->type() == ServerRpcInfo::Type::BIDI_STREAMING &&
-           (dynamic_cast<const ::grpc::GenericServerContext*>(sc) != nullptr ||
-            dynamic_cast<const ::grpc::GenericCallbackServerContext*>(sc) !=
-                nullptr);
+  // name the client chooses.
+  static bool IsGeneric(const ::grpc::ServerContextBase* sc) {
+    return dynamic_cast<const ::grpc::GenericServerContext*>(sc) != nullptr ||
+           dynamic_cast<const ::grpc::GenericCallbackServerContext*>(sc) !=
+               nullptr;
   }
 
   // MarkDeadlineExceeded (PRE_SEND_STATUS) fails a call that arrived below

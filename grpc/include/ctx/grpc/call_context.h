@@ -65,7 +65,8 @@ CallContext(const ::grpc::ServerContextBase* server_context);
 
 // CallInfo describes the call a context belongs to; the bridge stores one under
 // kCallInfoKey. It owns what it reports: a copy stays valid after its call and
-// its context are gone. Immutable once made; safe to read from any thread.
+// its context are gone. The bridge never modifies one it stored (assignment
+// replaces a CallInfo whole); safe to read from any thread.
 class CTX_EXPORT CallInfo {
  public:
   CallInfo() noexcept = default;
