@@ -16,9 +16,9 @@ Context CallContext(const ::grpc::ServerContextBase* server_context) {
   // The interceptor-free path (callback_server.h): the context lives in the
   // ServerContext itself. gRPC owns it as a mutable object; Get only builds the
   // context once, under the object's lock.
-  if (const auto* own =
-          dynamic_cast<const internal::CallbackContext*>(server_context))
-    return const_cast<internal::CallbackContext*>(own)->Get();
+  if (internal::CallbackContext* own =
+          internal::AsCallbackContext(server_context))
+    return own->Get();
   internal::CallState* call = nullptr;
   std::optional<Context> context =
       server_context

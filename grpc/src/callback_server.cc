@@ -97,13 +97,13 @@ std::unique_ptr<::grpc::ContextAllocator> MakeContextAllocator(
 }
 
 void NotifyCallCanceled(::grpc::CallbackServerContext* sc) noexcept {
-  if (auto* c = dynamic_cast<internal::CallbackContext*>(sc))
+  if (internal::CallbackContext* c = internal::AsCallbackContext(sc))
     c->End(internal::ClientCanceledCause());
 }
 
 bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
                         ::grpc::ServerUnaryReactor* reactor) {
-  auto* c = dynamic_cast<internal::CallbackContext*>(sc);
+  internal::CallbackContext* c = internal::AsCallbackContext(sc);
   if (c == nullptr || !c->BelowMinimum()) return false;
   sc->AddTrailingMetadata(std::string(kDeadlineExceededHeader),
                           std::string(kDeadlineExceededValue));
@@ -113,7 +113,7 @@ bool AnswerBelowMinimum(::grpc::CallbackServerContext* sc,
 }
 
 ::grpc::ServerUnaryReactor* UnaryReactorFor(::grpc::CallbackServerContext* sc) {
-  if (auto* c = dynamic_cast<internal::CallbackContext*>(sc))
+  if (internal::CallbackContext* c = internal::AsCallbackContext(sc))
     return c->reactor();
   return sc->DefaultReactor();
 }

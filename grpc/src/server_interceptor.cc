@@ -125,11 +125,15 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
   }
 
   // IsGeneric says whether the call is for a generic service, whose method
-  // name the client chooses.
-  static bool IsGeneric(const ::grpc::ServerContextBase* sc) {
-    return dynamic_cast<const ::grpc::GenericServerContext*>(sc) != nullptr ||
-           dynamic_cast<const ::grpc::GenericCallbackServerContext*>(sc) !=
-               nullptr;
+  // name the client chooses. gRPC types every generic call as a bidi stream,
+  // so other calls skip the two casts (about 300 instructions per call).
+  // Were a generic call ever typed otherwise, its name would still be kept in
+  // a table CallInfoMaker bounds.
+  bool IsGeneric(const ::grpc::ServerContextBase* sc) const {
+    return info_->type() == ServerRpcInfo::Type::BIDI_STREAMING &&
+           (dynamic_cast<const ::grpc::GenericServerContext*>(sc) != nullptr ||
+            dynamic_cast<const ::grpc::GenericCallbackServerContext*>(sc) !=
+                nullptr);
   }
 
   // MarkDeadlineExceeded (PRE_SEND_STATUS) fails a call that arrived below
