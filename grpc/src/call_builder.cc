@@ -57,15 +57,16 @@ ServerOptions NormalizeOptions(ServerOptions options) {
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
                     const Metadata& metadata, const char* method, bool generic,
                     bool echo, TimePoint arrived, const EarlyEnd* early) {
-  IncomingIds ids =
-      ReadIncomingIds(metadata, options.request_id_key, options.session_key);
-  AcceptedTrace trace = ReadIncomingTrace(metadata, options.trace);
+  const ScannedMetadata scanned =
+      ScanMetadata(metadata, options.request_id_key, options.session_key);
+  IncomingIds ids = ReadIncomingIds(scanned);
+  AcceptedTrace trace = ReadIncomingTrace(scanned, options.trace);
   PassThroughHeaders pass = ReadPassThrough(metadata, options.pass_through);
 
   BuiltCall built;
   built.deadline = EffectiveDeadline(
       options, sc->raw_deadline(),
-      options.trust_envoy_timeout ? ReadEnvoyTimeout(metadata) : std::nullopt,
+      options.trust_envoy_timeout ? ReadEnvoyTimeout(scanned) : std::nullopt,
       arrived);
   // Below the minimum: born expired (see ServerOptions::min_timeout).
   built.below_minimum = built.deadline && options.min_timeout &&

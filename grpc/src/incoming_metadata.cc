@@ -14,19 +14,6 @@ std::string_view View(const ::grpc::string_ref& s) {
   return {s.data(), s.size()};
 }
 
-// SingleValue returns the value of `key` when it appears exactly once.
-// `present` is set when it appears at all, so that an ambiguous (repeated) key
-// counts as sent-but-invalid.
-std::optional<std::string_view> SingleValue(const Metadata& metadata,
-                                            std::string_view key,
-                                            bool* present) {
-  const ::grpc::string_ref k(key.data(), key.size());
-  auto [first, last] = metadata.equal_range(k);
-  *present = first != last;
-  if (first == last || std::next(first) != last) return std::nullopt;
-  return View(first->second);
-}
-
 // AllValues returns every value of `key`, in arrival order (no allocation
 // when there is none).
 std::vector<std::string_view> AllValues(const Metadata& metadata,
@@ -40,36 +27,43 @@ std::vector<std::string_view> AllValues(const Metadata& metadata,
 
 }  // namespace
 
-IncomingIds ReadIncomingIds(const Metadata& metadata,
-                            std::string_view request_id_key,
-                            std::string_view session_key) {
+ScannedMetadata ScanMetadata(const Metadata& metadata,
+                             std::string_view request_id_key,
+                             std::string_view session_key) {
+  // One pass over the (few) entries instead of a tree lookup per key: each
+  // entry costs a length comparison per key, and a memcmp where one matches.
+  ScannedMetadata out;
+  for (const auto& [k, v] : metadata) {
+    const std::string_view key = View(k);
+    const std::string_view value = View(v);
+    if (key == request_id_key) out.request_id.Add(value);
+    if (key == session_key) out.session.Add(value);
+    if (key == kTraceparentHeader) out.traceparent.push_back(value);
+    if (key == kTracestateHeader) out.tracestate.push_back(value);
+    if (key == kBaggageHeader) out.baggage.push_back(value);
+    if (key == kEnvoyTimeoutHeader) out.envoy_timeout.Add(value);
+  }
+  return out;
+}
+
+IncomingIds ReadIncomingIds(const ScannedMetadata& scanned) {
   IncomingIds ids;
-  bool present = false;
-  std::optional<std::string_view> rid =
-      SingleValue(metadata, request_id_key, &present);
-  if (present && !rid) {
+  if (scanned.request_id.count > 1) {
     ids.request_id = {NewRequestId(),
                       IdSource::kReplaced};  // repeated: ambiguous
   } else {
-    ids.request_id = AcceptRequestId(rid);
+    ids.request_id = AcceptRequestId(scanned.request_id.Single());
   }
-  std::optional<std::string_view> sid =
-      SingleValue(metadata, session_key, &present);
+  std::optional<std::string_view> sid = scanned.session.Single();
   if (sid && IsValidSessionId(*sid)) ids.session_id.emplace(*sid);
   return ids;
 }
 
-AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
+AcceptedTrace ReadIncomingTrace(const ScannedMetadata& scanned,
                                 const TracePolicy& policy) {
-  const std::vector<std::string_view> traceparent =
-      AllValues(metadata, kTraceparentHeader);
-  const std::vector<std::string_view> tracestate =
-      AllValues(metadata, kTracestateHeader);
-  const std::vector<std::string_view> baggage =
-      AllValues(metadata, kBaggageHeader);
-  return AcceptTraceContext({.traceparent = traceparent,
-                             .tracestate = tracestate,
-                             .baggage = baggage},
+  return AcceptTraceContext({.traceparent = scanned.traceparent,
+                             .tracestate = scanned.tracestate,
+                             .baggage = scanned.baggage},
                             policy);
 }
 
@@ -85,10 +79,8 @@ PassThroughHeaders ReadPassThrough(const Metadata& metadata,
 }
 
 std::optional<std::chrono::nanoseconds> ReadEnvoyTimeout(
-    const Metadata& metadata) {
-  bool present = false;
-  std::optional<std::string_view> value =
-      SingleValue(metadata, kEnvoyTimeoutHeader, &present);
+    const ScannedMetadata& scanned) {
+  std::optional<std::string_view> value = scanned.envoy_timeout.Single();
   if (!value) return std::nullopt;
   ParseResult<std::chrono::milliseconds> ms = ParseRequestTimeout(*value);
   if (!ms) return std::nullopt;

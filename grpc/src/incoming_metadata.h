@@ -8,10 +8,12 @@
 #include <grpcpp/support/string_ref.h>
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ctx/pass_through.h"
 #include "ctx/propagation.h"
@@ -32,19 +34,51 @@ struct IncomingIds {
   std::optional<std::string> session_id;
 };
 
-// ReadIncomingIds reads `request_id_key` and `session_key` from `metadata`
-// (keys compare exactly; gRPC lowercases them). Rules, request id / session:
+// SeenKey is what one single-valued key carried: how many values, and the
+// first.
+struct SeenKey {
+  std::size_t count = 0;
+  std::string_view first;
+
+  void Add(std::string_view value) noexcept {
+    if (count++ == 0) first = value;
+  }
+  // Single returns the value when there was exactly one.
+  [[nodiscard]] std::optional<std::string_view> Single() const noexcept {
+    return count == 1 ? std::optional<std::string_view>(first) : std::nullopt;
+  }
+};
+
+// ScannedMetadata holds the values of the keys a call's context is built from
+// (views into the metadata, which must outlive it), each in arrival order.
+struct ScannedMetadata {
+  SeenKey request_id;
+  SeenKey session;
+  SeenKey envoy_timeout;
+  std::vector<std::string_view> traceparent;
+  std::vector<std::string_view> tracestate;
+  std::vector<std::string_view> baggage;
+};
+
+// ScanMetadata picks those values out of `metadata` in one pass, keys
+// compared exactly (gRPC lowercases them): `request_id_key`, `session_key`,
+// the trace headers and ctx::kEnvoyTimeoutHeader. A key may be several of
+// these; it then counts for each. Allocates only for trace headers present.
+ScannedMetadata ScanMetadata(const Metadata& metadata,
+                             std::string_view request_id_key,
+                             std::string_view session_key);
+
+// ReadIncomingIds reads the request id and session id that `scanned` holds.
+// Rules, request id / session:
 //   no value:            generated (kGenerated) / none
 //   exactly one value:   kept if valid, else replaced (kReplaced) / dropped
 //   two or more values:  ambiguous, treated as invalid
 // Values are never copied unless valid. Never throws on content, never asserts.
-IncomingIds ReadIncomingIds(const Metadata& metadata,
-                            std::string_view request_id_key,
-                            std::string_view session_key);
+IncomingIds ReadIncomingIds(const ScannedMetadata& scanned);
 
-// ReadIncomingTrace reads the traceparent, tracestate and baggage metadata
-// (every value of each) and applies ctx::AcceptTraceContext with `policy`.
-AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
+// ReadIncomingTrace applies ctx::AcceptTraceContext with `policy` to every
+// traceparent, tracestate and baggage value in `scanned`.
+AcceptedTrace ReadIncomingTrace(const ScannedMetadata& scanned,
                                 const TracePolicy& policy);
 
 // ReadPassThrough returns the headers of `names` (from MakePassThroughNames)
@@ -52,12 +86,12 @@ AcceptedTrace ReadIncomingTrace(const Metadata& metadata,
 PassThroughHeaders ReadPassThrough(const Metadata& metadata,
                                    const PassThroughNames& names);
 
-// ReadEnvoyTimeout returns the budget in ctx::kEnvoyTimeoutHeader when it
-// appears exactly once with a valid value (ctx::ParseRequestTimeout; huge
+// ReadEnvoyTimeout returns the budget in ctx::kEnvoyTimeoutHeader when
+// `scanned` holds exactly one valid value (ctx::ParseRequestTimeout; huge
 // values saturate), else nullopt: the bridge never rejects a call, so a bad
 // value is ignored.
 std::optional<std::chrono::nanoseconds> ReadEnvoyTimeout(
-    const Metadata& metadata);
+    const ScannedMetadata& scanned);
 
 }  // namespace ctx::grpc::internal
 

@@ -9,12 +9,17 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ctx/grpc/call_context.h"
 #include "ctx/propagation.h"
+#include "ctx/proxy_headers.h"
 #include "incoming_metadata.h"
 #include "test_support.h"
 
@@ -28,11 +33,18 @@ using namespace std::string_literals;
 
 ::grpc::string_ref Ref(const std::string& s) { return {s.data(), s.size()}; }
 
-IncomingIds Read(
+Metadata MetadataOf(
     const std::vector<std::pair<std::string, std::string>>& entries) {
   Metadata md;
   for (const auto& [k, v] : entries) md.emplace(Ref(k), Ref(v));
-  return ReadIncomingIds(md, "x-request-id", "x-session-id");
+  return md;
+}
+
+IncomingIds Read(
+    const std::vector<std::pair<std::string, std::string>>& entries) {
+  const Metadata md = MetadataOf(entries);
+  return ReadIncomingIds(
+      internal::ScanMetadata(md, "x-request-id", "x-session-id"));
 }
 
 std::vector<std::string> HostileValues() {
@@ -85,6 +97,50 @@ TEST(ReadIncomingIds, DropsHostileOrRepeatedSessionIds) {
   EXPECT_FALSE(Read({{"x-session-id", "s1"}, {"x-session-id", "s2"}})
                    .session_id.has_value());
   EXPECT_EQ(Read({{"x-session-id", "s1"}}).session_id, "s1");
+}
+
+TEST(ScanMetadata, KeepsEveryTraceValueInArrivalOrder) {
+  const std::vector<std::pair<std::string, std::string>> entries = {
+      {"tracestate", "b=2"}, {"traceparent", "first"},  {"user-agent", "x"},
+      {"tracestate", "a=1"}, {"traceparent", "second"}, {"baggage", "k=v"},
+      {"tracestate", "c=3"}};
+  const Metadata md = MetadataOf(entries);
+  const internal::ScannedMetadata s =
+      internal::ScanMetadata(md, "x-request-id", "x-session-id");
+  EXPECT_EQ(s.traceparent, (std::vector<std::string_view>{"first", "second"}));
+  EXPECT_EQ(s.tracestate, (std::vector<std::string_view>{"b=2", "a=1", "c=3"}));
+  EXPECT_EQ(s.baggage, (std::vector<std::string_view>{"k=v"}));
+  EXPECT_EQ(s.request_id.count, 0u);
+}
+
+TEST(ScanMetadata, AKeyConfiguredForTwoRolesCountsForBoth) {
+  const std::vector<std::pair<std::string, std::string>> entries = {
+      {"x-id", "abc"}, {"traceparent", "t"}};
+  const Metadata md = MetadataOf(entries);
+  const internal::ScannedMetadata s =
+      internal::ScanMetadata(md, "x-id", "x-id");
+  EXPECT_EQ(s.request_id.Single(), "abc");
+  EXPECT_EQ(s.session.Single(), "abc");
+  const internal::ScannedMetadata t =
+      internal::ScanMetadata(md, "traceparent", "x-session-id");
+  EXPECT_EQ(t.request_id.Single(), "t");
+  EXPECT_EQ(t.traceparent, (std::vector<std::string_view>{"t"}));
+}
+
+TEST(ReadEnvoyTimeout, IgnoresARepeatedOrInvalidHeader) {
+  const std::string key(kEnvoyTimeoutHeader);
+  // The entries outlive the metadata that points into them.
+  const std::vector<std::pair<std::string, std::string>> once = {{key, "250"}};
+  const std::vector<std::pair<std::string, std::string>> twice = {{key, "250"},
+                                                                  {key, "250"}};
+  const std::vector<std::pair<std::string, std::string>> bad = {{key, "-1"}};
+  const auto read = [](const Metadata& md) {
+    return internal::ReadEnvoyTimeout(
+        internal::ScanMetadata(md, "x-request-id", "x-session-id"));
+  };
+  EXPECT_EQ(read(MetadataOf(once)), std::chrono::milliseconds(250));
+  EXPECT_EQ(read(MetadataOf(twice)), std::nullopt);
+  EXPECT_EQ(read(MetadataOf(bad)), std::nullopt);
 }
 
 class HostileClientTest : public ::testing::Test {
