@@ -85,16 +85,21 @@ struct ClientCall {
 // DeadlineSlack have passed.
 class LateContextTest : public ::testing::TestWithParam<bool> {
  protected:
-  // ContextAskedLate runs the call with `budget` as its deadline, cancels it
-  // once the handler has it (at once, or `cancel_before` ahead of the
-  // deadline the server got), and returns the server's context, first asked
-  // for late; the client's status goes to *client_status. The server's own
-  // deadline is the reference: gRPC may send a grpc-timeout larger than what
-  // the client has left (by tens of milliseconds under TSan), so the client's
-  // deadline says little about where a cancel lands at the server.
+  // ContextAskedLate runs the call on a server that caps every call at
+  // `budget` (ServerOptions::max_timeout, counted from the call's arrival),
+  // cancels it from the client once the handler has it (at once, or
+  // `cancel_before` ahead of the latest the server's deadline can be), and
+  // returns the server's context, first asked for late; the client's status
+  // goes to *client_status. The client's own deadline is a minute away, so
+  // that only the test's cancel ends the call: gRPC may send a grpc-timeout
+  // larger than what the client has left (by tens of milliseconds under
+  // TSan), so a client deadline would land at an unknown point of the
+  // server's budget.
   Context ContextAskedLate(const ServerOptions& options, milliseconds budget,
                            std::optional<milliseconds> cancel_before,
                            ::grpc::StatusCode* client_status) {
+    ServerOptions capped = options;
+    capped.max_timeout = budget;
     ::grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", ::grpc::InsecureServerCredentials(),
@@ -104,10 +109,10 @@ class LateContextTest : public ::testing::TestWithParam<bool> {
       std::vector<std::unique_ptr<
           ::grpc::experimental::ServerInterceptorFactoryInterface>>
           creators;
-      creators.push_back(MakeServerInterceptorFactory(options));
+      creators.push_back(MakeServerInterceptorFactory(capped));
       builder.experimental().SetInterceptorCreators(std::move(creators));
     } else {
-      builder.SetContextAllocator(MakeContextAllocator(options));
+      builder.SetContextAllocator(MakeContextAllocator(capped));
     }
     server_ = builder.BuildAndStart();
     if (server_ == nullptr) {
@@ -118,7 +123,8 @@ class LateContextTest : public ::testing::TestWithParam<bool> {
     std::unique_ptr<ctxtest::TestService::Stub> stub = handle.NewStub();
 
     ClientCall call;
-    call.context.set_deadline(std::chrono::system_clock::now() + budget);
+    call.context.set_deadline(std::chrono::system_clock::now() + budget +
+                              std::chrono::minutes(1));
     ClientCall* c = &call;
     stub->async()->Echo(&c->context, &c->request, &c->response,
                         [c](::grpc::Status s) {
@@ -131,8 +137,11 @@ class LateContextTest : public ::testing::TestWithParam<bool> {
       ADD_FAILURE() << "handler never ran";
       return Background();
     }
+    // The call arrived before its handler parked it: the server's deadline
+    // is at most parked + budget.
+    const TimePoint parked = Clock::now();
     if (cancel_before) {
-      std::this_thread::sleep_until(service_.sc()->deadline() - *cancel_before);
+      std::this_thread::sleep_until(parked + budget - *cancel_before);
     }
     c->context.TryCancel();
     if (!c->WaitDone()) {
@@ -143,8 +152,7 @@ class LateContextTest : public ::testing::TestWithParam<bool> {
 
     // Wait out the server's deadline plus more than the largest DeadlineSlack,
     // then ask.
-    std::this_thread::sleep_until(service_.sc()->deadline() +
-                                  milliseconds(100));
+    std::this_thread::sleep_until(parked + budget + milliseconds(100));
     return CallContext(service_.sc());
   }
 
@@ -198,15 +206,17 @@ TEST_P(LateContextTest, MinTimeoutJudgesTheBudgetAtArrival) {
 
 // A cancel that comes within the slack of the budget at arrival (2 ms + 2 % of
 // 2 s = 42 ms) before the deadline counts as the deadline's, as it would have
-// had the context been built on arrival. One sent 25 ms before the server's
-// deadline arrives within that slack (later only shortens the gap), but not
-// within the slack of the 25 ms then left (2.5 ms) unless it took 22 ms.
+// had the context been built on arrival. One sent at most 25 ms before the
+// server's deadline is within that slack (a later arrival only shortens the
+// gap), but not within the slack of the 25 ms then left (2.5 ms) unless the
+// handler parked or the cancel travelled for 22 ms.
 TEST_P(LateContextTest, CancelJustBeforeTheDeadlineIsTheDeadline) {
   ::grpc::StatusCode client = ::grpc::StatusCode::OK;
   const Context server_ctx =
       ContextAskedLate({}, milliseconds(2000), milliseconds(25), &client);
+  EXPECT_EQ(client, ::grpc::StatusCode::CANCELLED);
   EXPECT_EQ(server_ctx.Err(), Errc::kDeadlineExceeded)
-      << "client saw " << client << "; server context: " << Cause(server_ctx);
+      << "server context: " << Cause(server_ctx);
 }
 
 }  // namespace
