@@ -72,6 +72,8 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   built.below_minimum = built.deadline && options.min_timeout &&
                         *built.deadline - arrived < *options.min_timeout;
   if (built.below_minimum) built.deadline = arrived;
+  if (built.deadline)
+    built.deadline_slack = CallState::DeadlineSlack(*built.deadline - arrived);
   // One cancelable node ends the call: the deadline's node when there is a
   // deadline (a timer node is a cancel node: a cause-taking cancel function
   // made for it keeps Cause() precise), else a cancel node. When gRPC closes a
@@ -84,8 +86,7 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   Context parent = options.root;
   if (early != nullptr && !built.below_minimum &&
       !(built.deadline &&
-        early->at + CallState::DeadlineSlack(*built.deadline - arrived) >=
-            *built.deadline)) {
+        early->at + built.deadline_slack >= *built.deadline)) {
     ContextAndCancelCause ended = WithCancelCause(options.root);
     ended.cancel(*early->cause);
     parent = std::move(ended.context);

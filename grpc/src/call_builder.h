@@ -26,6 +26,9 @@ struct BuiltCall {
   // there is a deadline), an ancestor of `context`.
   CancelCauseFunc end_call;
   std::optional<TimePoint> deadline;
+  // deadline_slack: CallState::DeadlineSlack of the budget the call arrived
+  // with (zero without a deadline), for CallState::End.
+  Clock::duration deadline_slack = Clock::duration::zero();
   // below_minimum: the budget was below ServerOptions::min_timeout; the
   // context is born with kDeadlineExceeded.
   bool below_minimum = false;

@@ -38,14 +38,14 @@ const Error& NoCallContextCause() {
 std::atomic<int64_t> CallState::live_{0};
 
 CallState::CallState(Context context, CancelCauseFunc end_call,
-                     std::optional<TimePoint> deadline, TimePoint arrived,
+                     std::optional<TimePoint> deadline,
+                     Clock::duration deadline_slack,
                      const ::grpc::ServerContextBase* server_context,
                      bool callback_api, SyncWatcher* watcher) noexcept
     : context_(std::move(context)),
       end_call_(std::move(end_call)),
       deadline_(deadline),
-      deadline_slack_(deadline ? DeadlineSlack(*deadline - arrived)
-                               : Clock::duration::zero()),
+      deadline_slack_(deadline_slack),
       server_context_(server_context),
       callback_api_(callback_api),
       watcher_(watcher) {

@@ -43,16 +43,15 @@ const Error& NoCallContextCause();   // CallContext() found no call (see
 // CallState is one call's context and the means to end it.
 class CallState {
  public:
-  // `deadline` is the deadline of `context` (nullopt: none), for a call that
-  // arrived at `arrived` (its budget, hence its DeadlineSlack, counts from
-  // then); `end_call`
-  // cancels the call's cancelable node (its deadline node when it has a
-  // deadline), an ancestor of `context`. `watcher` is the server's sync
-  // watcher; it outlives the call (the interceptor that owns this state keeps
-  // it alive). Neither copyable nor movable: the registry and the watcher hold
-  // its address.
+  // `deadline` is the deadline of `context` (nullopt: none) and
+  // `deadline_slack` the DeadlineSlack of the budget the call arrived with
+  // (BuildCall); `end_call` cancels the call's cancelable node (its deadline
+  // node when it has a deadline), an ancestor of `context`. `watcher` is the
+  // server's sync watcher; it outlives the call (the interceptor that owns this
+  // state keeps it alive). Neither copyable nor movable: the registry and the
+  // watcher hold its address.
   CallState(Context context, CancelCauseFunc end_call,
-            std::optional<TimePoint> deadline, TimePoint arrived,
+            std::optional<TimePoint> deadline, Clock::duration deadline_slack,
             const ::grpc::ServerContextBase* server_context, bool callback_api,
             SyncWatcher* watcher) noexcept;
   ~CallState();
@@ -123,7 +122,7 @@ class CallState {
   const Context context_;
   const CancelCauseFunc end_call_;
   const std::optional<TimePoint> deadline_;
-  // deadline_slack_: DeadlineSlack of the budget the call had at its start.
+  // deadline_slack_: DeadlineSlack of the budget the call arrived with.
   const Clock::duration deadline_slack_;
   const ::grpc::ServerContextBase* const server_context_;
   const bool callback_api_;

@@ -29,7 +29,8 @@ Context CallbackContext::Get() {
                                 arrived_, ended_ ? &early : nullptr);
     below_minimum_ = built.below_minimum;
     call_.emplace(std::move(built.context), std::move(built.end_call),
-                  built.deadline, arrived_, this, /*callback_api=*/true,
+                  built.deadline, built.deadline_slack, this,
+                  /*callback_api=*/true,
                   /*watcher=*/nullptr);
   }
   return call_->context();

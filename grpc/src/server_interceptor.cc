@@ -112,15 +112,15 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     ::grpc::ServerContextBase* sc = info_->server_context();
     const Metadata* metadata = methods->GetRecvInitialMetadata();
     if (sc == nullptr || metadata == nullptr) return;
-    const TimePoint arrived = Clock::now();
     BuiltCall built =
         BuildCall(shared_->options, sc, *metadata, info_->method(),
-                  IsGeneric(sc), /*echo=*/true, arrived);
+                  IsGeneric(sc), /*echo=*/true, /*arrived=*/Clock::now());
     below_minimum_ = built.below_minimum;
     const bool callback_api =
         dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
     call_.emplace(std::move(built.context), std::move(built.end_call),
-                  built.deadline, arrived, sc, callback_api, &shared_->watcher);
+                  built.deadline, built.deadline_slack, sc, callback_api,
+                  &shared_->watcher);
     CallRegistry::Global().Insert(sc, &*call_);
   }
 
