@@ -41,14 +41,16 @@ class EchoService final : public ctxtest::TestService::CallbackService {
                                    const ctxtest::EchoRequest* request,
                                    ctxtest::EchoResponse* response) override {
     response->set_message(request->message());
-    ::grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
-    if (bridged_) {
-      const ctx::Context c = ctx::grpc::CallContext(sc);
-      const std::string* id = c.Value(ctx::kRequestIdKey);
-      // Read, not copied: the handler adds no allocation of its own.
-      if (c.Err() || id == nullptr) response->set_message("no context");
-      reactor = ctx::grpc::UnaryReactorFor(sc);
+    if (!bridged_) {
+      ::grpc::ServerUnaryReactor* reactor = sc->DefaultReactor();
+      reactor->Finish(::grpc::Status::OK);
+      return reactor;
     }
+    const ctx::Context c = ctx::grpc::CallContext(sc);
+    const std::string* id = c.Value(ctx::kRequestIdKey);
+    // Read, not copied: the handler adds no allocation of its own.
+    if (c.Err() || id == nullptr) response->set_message("no context");
+    ::grpc::ServerUnaryReactor* reactor = ctx::grpc::UnaryReactorFor(sc);
     reactor->Finish(::grpc::Status::OK);
     return reactor;
   }
