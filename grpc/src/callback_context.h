@@ -25,8 +25,11 @@ namespace ctx::grpc::internal {
 class CallbackContext final : public ::grpc::CallbackServerContext {
  public:
   // `options`: normalized (NormalizeOptions), outlives this object.
-  // gRPC allocates the context when the call arrives: its budget counts from
-  // then, however late the handler first asks for the context.
+  // gRPC allocates the context when it matches the call to a method (for a
+  // unary call, once its message is read; gRPC 1.51's CallbackRequest): the
+  // budget counts from then, however late the handler first asks for the
+  // context. The allocator must therefore create contexts on demand, never
+  // ahead of time.
   explicit CallbackContext(const ServerOptions* options) noexcept
       : options_(options), arrived_(Clock::now()), reactor_(this) {}
 

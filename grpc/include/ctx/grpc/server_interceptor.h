@@ -25,7 +25,7 @@
 //
 // What each call's context holds (outermost first): ServerOptions::root; one
 // cancelable node that the bridge ends the call with: a deadline, the earlier
-// of the client's (grpc-timeout) and now + max_timeout, or now +
+// of the client's (grpc-timeout) and arrival + max_timeout, or arrival +
 // default_timeout when the client sent none (a plain cancel node when there is
 // no deadline); and values: the request id (ctx::kRequestIdKey, always valid:
 // the client's x-request-id if it is valid, else a generated one, which is
@@ -95,10 +95,10 @@ struct ServerOptions {
   // Background (never canceled).
   Context root;
 
-  // max_timeout caps every call's budget: its deadline is at most now +
-  // max_timeout, whatever the client sent (a client may send up to 99999999
-  // hours). nullopt: no cap. Default 5 minutes; raise it (or set nullopt) for
-  // long-lived streams.
+  // max_timeout caps every call's budget: its deadline is at most the call's
+  // arrival (when gRPC hands it to the server) + max_timeout, whatever the
+  // client sent (a client may send up to 99999999 hours). nullopt: no cap.
+  // Default 5 minutes; raise it (or set nullopt) for long-lived streams.
   std::optional<Clock::duration> max_timeout = std::chrono::minutes(5);
 
   // default_timeout is the budget of calls whose client sent no deadline.
