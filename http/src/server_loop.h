@@ -106,6 +106,8 @@ class ServerLoop {
   static constexpr std::chrono::milliseconds kTick{50};
   // kReadEvents arms a connection whose next request the loop reads.
   static constexpr uint32_t kReadEvents = EPOLLIN | EPOLLRDHUP;
+  // kReadChunk is what one recv asks for, reading or discarding input.
+  static constexpr size_t kReadChunk = 16 * 1024;
 
   // Listening side (server_accept.cc).
   static int OpenReserve();
@@ -114,15 +116,6 @@ class ServerLoop {
   void Accept(TimePoint now);
   void OnEvents(const std::shared_ptr<Connection>& conn, uint32_t events);
   void ReadRequest(const std::shared_ptr<Connection>& conn);
-  // WriteMore writes what the socket takes of the tail (kWriting) and moves
-  // on once it is empty.
-  void WriteMore(const std::shared_ptr<Connection>& conn);
-  // WriteDeadline is when the next wait for room in the socket ends.
-  TimePoint WriteDeadline(const Connection& conn, TimePoint now) const;
-  void Linger(const std::shared_ptr<Connection>& conn);
-  // StartLinger half-closes and discards input until EOF, kLingerBytes or
-  // kLinger, then closes.
-  void StartLinger(const std::shared_ptr<Connection>& conn);
   // AfterInput acts on the parser's state: hands a complete request to a
   // worker, answers an error, or waits for more input. Owner of the phase.
   // Returns true when a complete request is ready (the caller dispatches).
@@ -130,8 +123,19 @@ class ServerLoop {
   // deadline starts now, and a connection that must not stay open closes.
   bool AfterInput(const std::shared_ptr<Connection>& conn, bool from_worker,
                   bool next_request);
+  // Ending side (server_end.cc).
+  // WriteMore writes what the socket takes of the tail (kWriting) and moves
+  // on once it is empty.
+  void WriteMore(const std::shared_ptr<Connection>& conn);
+  // WriteDeadline is when the next wait for room in the socket ends.
+  TimePoint WriteDeadline(const Connection& conn, TimePoint now) const;
   void RejectRequest(const std::shared_ptr<Connection>& conn, int status,
                      const std::string& reason);
+  // StartLinger half-closes and discards input until EOF, kLingerBytes or
+  // kLinger, then closes.
+  void StartLinger(const std::shared_ptr<Connection>& conn);
+  void Linger(const std::shared_ptr<Connection>& conn);
+
   void Scan(TimePoint now);
   void Drain(TimePoint now);
   // RefuseWithReserve answers one pending connection 503 when accept ran out
