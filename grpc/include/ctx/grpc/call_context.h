@@ -58,8 +58,9 @@ struct CallInfoMaker;  // grpc/src/call_info.h
 // was never asked for on its handler thread notices cancellation only when it
 // ends.
 //
-// Thread-safety: safe from any thread. Cost: one sharded-map lookup and a
-// handle copy; the sync enrollment adds two child calls (~20 allocations).
+// Thread-safety: safe from any thread (on the interceptor-free path, mind the
+// first call: callback_server.h). Cost: one sharded-map lookup and a handle
+// copy; the sync enrollment adds two child calls (~20 allocations).
 [[nodiscard]] CTX_EXPORT Context
 CallContext(const ::grpc::ServerContextBase* server_context);
 

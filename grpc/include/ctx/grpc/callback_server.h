@@ -42,6 +42,10 @@
 //     tell the server which method a call is for.
 //   - The request id is echoed when the context is built (first CallContext),
 //     so ask for the context before the handler sends its initial metadata.
+//   - Building the context reads sc->client_metadata(), which gRPC fills on
+//     its first read without a lock: two first reads on two threads race.
+//     Ask for the context on the handler's thread before another thread may
+//     read the metadata (ServeUnary builds it before the handler runs).
 //   - The context learns of a client's cancel only through the reactor: a
 //     unary handler that returns sc->DefaultReactor() (or a stream reactor
 //     that does not forward OnCancel) sees its context end at its deadline or
