@@ -308,6 +308,13 @@ struct ContextPeer {
   static internal::Node* NodeOf(const Context& c) noexcept {
     return c.node_.get();
   }
+  // SoleReference says whether c is the only reference to its node (no other
+  // handle, child node or cancel function): then nothing else can reach what
+  // the node holds. A snapshot, final only while no other thread can copy c.
+  static bool SoleReference(const Context& c) noexcept {
+    const internal::Node* n = c.node_.get();
+    return n != nullptr && n->refs_.load(std::memory_order_acquire) == 1;
+  }
   static CancelFunc MakeCancel(internal::Node* n) noexcept {
     return CancelFunc(internal::RefPtr<internal::Node>::Share(n));
   }
