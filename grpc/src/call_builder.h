@@ -48,7 +48,9 @@ struct EarlyEnd {
 // the request id on `sc` when the options say so and `echo` is true. `method`
 // may be null (unknown); it names a registered method unless `generic` (see
 // CallInfoMaker). Call it where the client metadata is readable and before the
-// initial metadata is sent.
+// initial metadata is sent. The context's CallInfo reads its peer from `sc`'s
+// call on first use: the CallState made from the result must be destroyed
+// while gRPC still holds that call (its destructor ends the link).
 //
 // With `early` (the call already ended), the context is judged as of
 // early->at, as CallState::End would have judged it then: it is born done with

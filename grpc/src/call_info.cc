@@ -54,6 +54,19 @@ struct RecentName {
 constexpr std::size_t kRecentNames = 16;
 thread_local RecentName t_recent[kRecentNames];
 
+// PeerLock is the lock a CallInfo's first peer read and its EndCall take, one
+// of a few stripes by address (taken once per call at most, so rarely
+// contended). Never destroyed: calls may still end while static destructors
+// run at exit.
+Mutex& PeerLock(const CallInfo* info) noexcept {
+  static constexpr std::size_t kStripes = 16;
+  struct alignas(64) Stripe {
+    Mutex mu;
+  };
+  static Stripe* const stripes = new Stripe[kStripes];
+  return stripes[(reinterpret_cast<std::uintptr_t>(info) >> 6) % kStripes].mu;
+}
+
 bool SameName(const char* method, const std::string& name) noexcept {
   // strncmp stops at method's end; then its terminator is where name ends.
   return std::strncmp(method, name.data(), name.size()) == 0 &&
@@ -84,15 +97,19 @@ CallInfo CallInfoMaker::Make(::grpc::ServerContextBase* sc, const char* method,
   }
   if (info.shared_method_ == nullptr && method != nullptr)
     info.own_method_ = method;
-  // gRPC's own copy of the peer is adopted, not copied again.
-  if (grpc_call* call = sc->c_call()) {
-    char* peer = grpc_call_get_peer(call);
-    if (peer != nullptr) {
-      info.peer_ = peer;
-      info.peer_size_ = std::strlen(peer);
-    }
-  }
+  info.call_.store(sc->c_call(), std::memory_order_relaxed);
   return info;
+}
+
+void CallInfoMaker::EndCall(const CallInfo& info,
+                            bool readable_later) noexcept {
+  if (info.call_.load(std::memory_order_acquire) == nullptr) return;
+  if (readable_later) {
+    (void)info.PeerSlow();
+    return;
+  }
+  MutexLock lock(PeerLock(&info));
+  info.call_.store(nullptr, std::memory_order_release);
 }
 
 }  // namespace internal
@@ -118,28 +135,56 @@ CallInfo& CallInfo::operator=(const CallInfo& other) {
 CallInfo::CallInfo(CallInfo&& other) noexcept
     : shared_method_(other.shared_method_),
       own_method_(std::move(other.own_method_)),
-      peer_(std::exchange(other.peer_, nullptr)),
+      peer_(other.peer_.exchange(nullptr, std::memory_order_relaxed)),
       peer_size_(std::exchange(other.peer_size_, 0)),
+      call_(other.call_.exchange(nullptr, std::memory_order_relaxed)),
       request_id_source_(other.request_id_source_) {}
 
 CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
   if (this == &other) return *this;
-  gpr_free(peer_);
+  gpr_free(peer_.load(std::memory_order_relaxed));
   shared_method_ = other.shared_method_;
   own_method_ = std::move(other.own_method_);
-  peer_ = std::exchange(other.peer_, nullptr);
+  peer_.store(other.peer_.exchange(nullptr, std::memory_order_relaxed),
+              std::memory_order_relaxed);
   peer_size_ = std::exchange(other.peer_size_, 0);
+  call_.store(other.call_.exchange(nullptr, std::memory_order_relaxed),
+              std::memory_order_relaxed);
   request_id_source_ = other.request_id_source_;
   return *this;
 }
 
-CallInfo::~CallInfo() { gpr_free(peer_); }
+CallInfo::~CallInfo() { gpr_free(peer_.load(std::memory_order_relaxed)); }
 
 void CallInfo::CopyPeer(std::string_view peer) {
   if (peer.empty()) return;
-  peer_ = static_cast<char*>(gpr_malloc(peer.size()));
-  std::memcpy(peer_, peer.data(), peer.size());
+  char* copy = static_cast<char*>(gpr_malloc(peer.size()));
+  std::memcpy(copy, peer.data(), peer.size());
   peer_size_ = peer.size();
+  peer_.store(copy, std::memory_order_relaxed);
+}
+
+std::string_view CallInfo::PeerSlow() const noexcept {
+  // call_ is cleared only after peer_ is set (if it ever is): seen cleared, the
+  // second look at peer_ is final.
+  if (call_.load(std::memory_order_acquire) == nullptr) {
+    const char* p = peer_.load(std::memory_order_acquire);
+    return p != nullptr ? std::string_view(p, peer_size_) : std::string_view();
+  }
+  internal::MutexLock lock(internal::PeerLock(this));
+  if (grpc_call* call = call_.load(std::memory_order_relaxed)) {
+    // gRPC's own copy of the peer is adopted, not copied again.
+    char* peer = grpc_call_get_peer(call);
+    if (peer != nullptr && peer[0] != '\0') {
+      peer_size_ = std::strlen(peer);
+      peer_.store(peer, std::memory_order_release);
+    } else {
+      gpr_free(peer);
+    }
+    call_.store(nullptr, std::memory_order_release);
+  }
+  const char* p = peer_.load(std::memory_order_relaxed);
+  return p != nullptr ? std::string_view(p, peer_size_) : std::string_view();
 }
 
 std::ostream& operator<<(std::ostream& os, const CallInfo& info) {

@@ -17,12 +17,20 @@
 namespace ctx::grpc::internal {
 
 struct CallInfoMaker {
-  // Make describes the call `sc` (its peer, read from gRPC now) for `method`
-  // (null: unknown, an empty name). A `registered` method's name is kept once
-  // per process and shared by its calls; any other name (a generic service's,
-  // which the client chooses) is copied into the CallInfo.
+  // Make describes the call `sc` for `method` (null: unknown, an empty name).
+  // A `registered` method's name is kept once per process and shared by its
+  // calls; any other name (a generic service's, which the client chooses) is
+  // copied into the CallInfo. The peer is read from `sc`'s call on first use:
+  // EndCall must run on the result (or what it was moved into) before gRPC
+  // may free that call.
   static CallInfo Make(::grpc::ServerContextBase* sc, const char* method,
                        bool registered, IdSource request_id_source);
+
+  // EndCall ends `info`'s link to its call, which is still alive: when
+  // `readable_later` (someone other than the caller can still reach `info`),
+  // the peer is read now if it was not yet; otherwise it is never read (no one
+  // can ask any more). Thread-safe against peer() and copies of `info`.
+  static void EndCall(const CallInfo& info, bool readable_later) noexcept;
 
   // SharedMethodName returns the process's one copy of `name`, making it on
   // first use; null once kMaxSharedNames names are kept (the caller copies

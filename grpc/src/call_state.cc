@@ -8,6 +8,9 @@
 #include <functional>
 #include <utility>
 
+#include "call_info.h"
+#include "ctx/grpc/call_context.h"
+
 namespace ctx::grpc::internal {
 
 // Never destroyed (calls may still end while static destructors run at exit).
@@ -52,7 +55,14 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
   live_.fetch_add(1, std::memory_order_relaxed);
 }
 
-CallState::~CallState() { live_.fetch_sub(1, std::memory_order_relaxed); }
+CallState::~CallState() {
+  // gRPC still holds the call here (see the header). No one can copy context_
+  // any more (the owner unregistered it), so if it is the only reference to
+  // the values node, no one will ever read the peer.
+  if (const CallInfo* info = context_.Value(kCallInfoKey))
+    CallInfoMaker::EndCall(*info, !ContextPeer::SoleReference(context_));
+  live_.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void CallState::End(const Error& cause) noexcept {
   // Already done (an earlier End, the deadline, the root): nothing left to end.

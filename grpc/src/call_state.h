@@ -7,7 +7,12 @@
 // object (which gRPC allocates once per call anyway); the registry (so that
 // CallContext can find it from the ServerContext) and, for sync calls, the
 // watcher point at it, and the interceptor's destructor removes it from both
-// before it dies.
+// before it dies. On the interceptor-free path it lives inside the call's
+// CallbackContext. Either way it dies while gRPC still holds the call: in
+// gRPC 1.51 each holder of the interceptors (the ServerContext, and the
+// completion op that reports the close) drops them before its own reference
+// to the call, and a CallbackServerContext's members die before its base
+// drops its reference.
 
 #ifndef CTX_GRPC_SRC_CALL_STATE_H_
 #define CTX_GRPC_SRC_CALL_STATE_H_

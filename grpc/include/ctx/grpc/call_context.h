@@ -18,6 +18,7 @@
 
 #include <grpcpp/server_context.h>
 
+#include <atomic>
 #include <cstddef>
 #include <ostream>
 #include <string>
@@ -66,8 +67,11 @@ CallContext(const ::grpc::ServerContextBase* server_context);
 
 // CallInfo describes the call a context belongs to; the bridge stores one under
 // kCallInfoKey. It owns what it reports: a copy stays valid after its call and
-// its context are gone. The bridge never modifies one it stored (assignment
-// replaces a CallInfo whole); safe to read from any thread.
+// its context are gone. The bridge reads the peer from gRPC on the first
+// peer() (or copy), not per call; when the call ends, a CallInfo that a
+// context still held elsewhere can reach gets it then, so peer() answers the
+// same after the call. Reading is safe from any thread; copying, moving and
+// assigning are not (as for any object).
 class CTX_EXPORT CallInfo {
  public:
   CallInfo() noexcept = default;
@@ -89,9 +93,11 @@ class CTX_EXPORT CallInfo {
                                      : std::string_view(own_method_);
   }
   // peer is gRPC's description of the client, e.g. "ipv4:127.0.0.1:50212".
+  // The first call for a bridge's CallInfo asks gRPC (a lock and a copy);
+  // later calls read what it got.
   [[nodiscard]] std::string_view peer() const noexcept {
-    return peer_ != nullptr ? std::string_view(peer_, peer_size_)
-                            : std::string_view();
+    const char* p = peer_.load(std::memory_order_acquire);
+    return p != nullptr ? std::string_view(p, peer_size_) : PeerSlow();
   }
   // request_id_source says whether the request id (under ctx::kRequestIdKey)
   // came from the client or was generated because the client sent none or an
@@ -103,15 +109,24 @@ class CTX_EXPORT CallInfo {
  private:
   friend struct internal::CallInfoMaker;
   void CopyPeer(std::string_view peer);
+  // PeerSlow is peer() before peer_ is seen set: it asks call_ for the peer
+  // once (under a lock that CallInfoMaker::EndCall takes too), and returns
+  // what peer_ holds then.
+  std::string_view PeerSlow() const noexcept;
 
   // shared_method_: a registered method's name, kept once per process (it is
   // never freed); else own_method_ holds the name.
   const std::string* shared_method_ = nullptr;
   std::string own_method_;
   // peer_: peer_size_ bytes, allocated by gRPC (gpr_malloc) and freed with
-  // gpr_free; null when empty.
-  char* peer_ = nullptr;
-  std::size_t peer_size_ = 0;
+  // gpr_free; null until read, and when empty. Set once: peer_size_ is written
+  // before peer_ is published (release), and never after.
+  mutable std::atomic<char*> peer_{nullptr};
+  mutable std::size_t peer_size_ = 0;
+  // call_: the live call to read the peer from, until it is read or the call
+  // ends (CallInfoMaker::EndCall, which the bridge runs before gRPC can free
+  // the call); null otherwise.
+  mutable std::atomic<grpc_call*> call_{nullptr};
   IdSource request_id_source_ = IdSource::kGenerated;
 };
 

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+// CallInfo::peer() on every server path: read from gRPC on first use, it
+// answers the same after the call is gone for any context still held, and
+// readers racing the end of the call all see the one peer.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "call_state.h"
+#include "ctx/context.h"
+#include "ctx/grpc/call_context.h"
+#include "test_support.h"
+
+namespace ctx::grpc::testing {
+namespace {
+
+// WaitForNoCallState waits (at most kCap) until no call's state is left;
+// returns whether none is.
+bool WaitForNoCallState() {
+  const auto cap = std::chrono::steady_clock::now() + kCap;
+  while (internal::CallState::Live() != 0) {
+    if (std::chrono::steady_clock::now() > cap) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+bool IsLoopbackPeer(std::string_view peer) {
+  return peer.rfind("ipv4:127.0.0.1:", 0) == 0;
+}
+
+class CallPeerTest : public ::testing::TestWithParam<Api> {
+ protected:
+  void Start() {
+    server_ = std::make_unique<ApiServer>(GetParam(), &env_);
+    stub_ = server_->NewStub();
+  }
+
+  // Env first: the server's shutdown still uses its executor.
+  Env env_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<ctxtest::TestService::Stub> stub_;
+};
+
+INSTANTIATE_TEST_SUITE_P(AllApis, CallPeerTest,
+                         ::testing::Values(Api::kSync, Api::kCallback,
+                                           Api::kAsync,
+                                           Api::kCallbackNoInterceptor),
+                         ApiName);
+
+// The handler's context is kept (by the test's recorder) but its peer never
+// read during the call: the end of the call reads it.
+TEST_P(CallPeerTest, PeerFirstReadAfterTheServerIsGoneIsTheClient) {
+  Start();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Echo(stub_.get(), "echo", &response).ok());
+  const Context server_ctx = env_.recorder.Get(0);
+  stub_.reset();
+  server_.reset();
+  ASSERT_TRUE(WaitForNoCallState()) << "call states outlive their server";
+  const CallInfo* info = server_ctx.Value(kCallInfoKey);
+  ASSERT_NE(info, nullptr);
+  EXPECT_TRUE(IsLoopbackPeer(info->peer())) << info->peer();
+  const CallInfo copy = *info;
+  EXPECT_EQ(copy.peer(), info->peer());
+}
+
+// Two readers start on the context as soon as the handler records it and
+// read until the call's state is gone: first reads race each other and the
+// end of the call.
+TEST_P(CallPeerTest, PeerReadsRaceTheEndOfTheCall) {
+  Start();
+  constexpr int kCalls = 20;
+  constexpr int kReaders = 2;
+  for (int i = 0; i < kCalls; ++i) {
+    std::atomic<bool> stop{false};
+    std::atomic<int> bad{0};
+    std::atomic<int> reads{0};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < kReaders; ++r) {
+      readers.emplace_back([&, i] {
+        if (!env_.recorder.WaitForCount(static_cast<std::size_t>(i) + 1))
+          return;
+        const Context c = env_.recorder.Get(static_cast<std::size_t>(i));
+        const CallInfo* info = c.Value(kCallInfoKey);
+        if (info == nullptr) {
+          bad.fetch_add(1);
+          return;
+        }
+        const std::string first(info->peer());
+        do {
+          const std::string_view peer = info->peer();
+          if (!IsLoopbackPeer(peer) || peer != first) bad.fetch_add(1);
+          reads.fetch_add(1);
+          std::this_thread::yield();
+        } while (!stop.load());
+      });
+    }
+    ctxtest::EchoResponse response;
+    const ::grpc::Status status = Echo(stub_.get(), "echo", &response);
+    const bool gone = WaitForNoCallState();
+    stop.store(true);
+    for (std::thread& t : readers) t.join();
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_TRUE(gone) << "call " << i << ": its state outlives it";
+    ASSERT_EQ(bad.load(), 0)
+        << "call " << i << ": a read saw no or another peer";
+    ASSERT_GE(reads.load(), kReaders) << "call " << i;
+  }
+}
+
+}  // namespace
+}  // namespace ctx::grpc::testing
