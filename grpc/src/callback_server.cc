@@ -74,13 +74,18 @@ class Allocator final : public ::grpc::ContextAllocator {
   ::grpc::CallbackServerContext* NewCallbackServerContext() override {
     return new CallbackContext(&options_);
   }
+  // gRPC releases a context after the call's OnDone: end what is left (a
+  // handler that returned DefaultReactor has no OnDone of ours). gRPC passes
+  // its own contexts here too: a call to a method no service registered is
+  // served by gRPC's generic service, with a GenericCallbackServerContext
+  // that gRPC made and destroys itself. Only ours are ended and freed.
   void Release(::grpc::CallbackServerContext* sc) override {
-    // gRPC releases a context after the call's OnDone: end what is left (a
-    // handler that returned DefaultReactor has no OnDone of ours).
-    auto* c = static_cast<CallbackContext*>(sc);
-    c->End(CallFinishedCause());
-    delete c;
+    if (CallbackContext* c = AsCallbackContext(sc)) {
+      c->End(CallFinishedCause());
+      delete c;
+    }
   }
+  void Release(::grpc::GenericCallbackServerContext* /*sc*/) override {}
 
  private:
   // Outlives every context: the server owns the allocator and releases every

@@ -6,7 +6,6 @@
 // the process's table of registered names.
 
 #include <grpcpp/generic/async_generic_service.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/server_interceptor.h>
 #include <gtest/gtest.h>
@@ -134,48 +133,6 @@ class EchoGenericService final : public ::grpc::CallbackGenericService {
 
  private:
   Sightings* const out_;
-};
-
-// GenericCall is one unary call through a generic stub, with a request id,
-// completed on gRPC's callback thread.
-class GenericCall {
- public:
-  GenericCall(int port, const std::string& method, const std::string& id)
-      : channel_(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                       ::grpc::InsecureChannelCredentials())),
-        stub_(channel_) {
-    client_.AddMetadata("x-request-id", id);
-    client_.set_deadline(std::chrono::system_clock::now() + kCap);
-    const ::grpc::Slice slice(std::string("ping"));
-    request_ = ::grpc::ByteBuffer(&slice, 1);
-    stub_.UnaryCall(&client_, method, ::grpc::StubOptions(), &request_,
-                    &response_, [this](const ::grpc::Status& s) {
-                      std::lock_guard<std::mutex> lock(mu_);
-                      status_ = s;
-                      cv_.notify_all();
-                    });
-  }
-  ~GenericCall() {
-    client_.TryCancel();
-    (void)Await();
-  }
-  // Await waits (at most kCap, then longer: the call's own deadline is kCap)
-  // for the call's status.
-  ::grpc::Status Await() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return status_.has_value(); });
-    return *status_;
-  }
-
- private:
-  std::shared_ptr<::grpc::Channel> channel_;
-  ::grpc::GenericStub stub_;
-  ::grpc::ClientContext client_;
-  ::grpc::ByteBuffer request_;
-  ::grpc::ByteBuffer response_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<::grpc::Status> status_;
 };
 
 // ExpectGenericCallSeen checks what a generic call to `method` with request

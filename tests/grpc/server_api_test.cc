@@ -202,6 +202,23 @@ TEST_P(ServerApiTest, ContextCarriesMethodPeerAndRequestIdSource) {
   EXPECT_EQ(info->request_id_source(), IdSource::kGenerated);
 }
 
+// gRPC answers a method no service registered itself (its own generic
+// service, on the callback paths); the bridge must leave gRPC's own context
+// for that call alone.
+TEST_P(ServerApiTest, UnknownMethodIsUnimplemented) {
+  Start();
+  for (int i = 0; i < 3; ++i) {
+    GenericCall call(server_->port(), "/ctxtest.TestService/NoSuchMethod",
+                     "unknown-method-" + std::to_string(i));
+    const ::grpc::Status status = call.Await();
+    EXPECT_EQ(status.error_code(), ::grpc::StatusCode::UNIMPLEMENTED)
+        << status.error_message();
+  }
+  ctxtest::EchoResponse response;
+  EXPECT_TRUE(Echo(stub_.get(), "echo", &response).ok())
+      << "the server no longer serves after unknown methods";
+}
+
 TEST_P(ServerApiTest, ShutdownCancelsCallsInFlight) {
   Start();
   constexpr int kCalls = 4;

@@ -671,6 +671,36 @@ void AsyncServer::Destroy(Call* call) {
   destroyed_cv_.notify_all();
 }
 
+// --- GenericCall ---
+
+GenericCall::GenericCall(int port, const std::string& method,
+                         const std::string& id)
+    : channel_(::grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                     ::grpc::InsecureChannelCredentials())),
+      stub_(channel_) {
+  client_.AddMetadata("x-request-id", id);
+  client_.set_deadline(std::chrono::system_clock::now() + kCap);
+  const ::grpc::Slice slice(std::string("ping"));
+  request_ = ::grpc::ByteBuffer(&slice, 1);
+  stub_.UnaryCall(&client_, method, ::grpc::StubOptions(), &request_,
+                  &response_, [this](const ::grpc::Status& s) {
+                    std::lock_guard<std::mutex> lock(mu_);
+                    status_ = s;
+                    cv_.notify_all();
+                  });
+}
+
+GenericCall::~GenericCall() {
+  client_.TryCancel();
+  (void)Await();
+}
+
+::grpc::Status GenericCall::Await() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return status_.has_value(); });
+  return *status_;
+}
+
 }  // namespace ctx::grpc::testing
 
 namespace ctx::grpc::testing {

@@ -19,6 +19,7 @@
 #ifndef CTX_TESTS_GRPC_TEST_SUPPORT_H_
 #define CTX_TESTS_GRPC_TEST_SUPPORT_H_
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -292,6 +293,30 @@ std::unique_ptr<PendingCall> StartEcho(
     ctxtest::EchoResponse* response,
     const std::function<void(::grpc::ClientContext*)>& prepare = nullptr,
     std::multimap<std::string, std::string>* initial_metadata = nullptr);
+
+// GenericCall is one unary call to `method` (any name: registered or not)
+// through a generic stub, with request id `id` and a kCap deadline, started
+// at construction and completed on gRPC's callback thread. Its destructor
+// cancels it if it still runs and waits for it.
+class GenericCall {
+ public:
+  GenericCall(int port, const std::string& method, const std::string& id);
+  ~GenericCall();
+  GenericCall(const GenericCall&) = delete;
+  GenericCall& operator=(const GenericCall&) = delete;
+  // Await waits for the call's status (the call's deadline bounds it).
+  ::grpc::Status Await();
+
+ private:
+  std::shared_ptr<::grpc::Channel> channel_;
+  ::grpc::GenericStub stub_;
+  ::grpc::ClientContext client_;
+  ::grpc::ByteBuffer request_;
+  ::grpc::ByteBuffer response_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<::grpc::Status> status_;
+};
 
 }  // namespace ctx::grpc::testing
 
