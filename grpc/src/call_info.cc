@@ -7,6 +7,7 @@
 #include <grpc/grpc.h>
 #include <grpc/support/alloc.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -54,6 +55,9 @@ struct RecentName {
 constexpr std::size_t kRecentNames = 16;
 thread_local RecentName t_recent[kRecentNames];
 
+// peer_reads counts the peers read from gRPC (CallInfoMaker::PeerReads).
+std::atomic<std::uint64_t> peer_reads{0};
+
 // PeerLock is the lock a CallInfo's first peer read and its EndCall take, one
 // of a few stripes by address (taken once per call at most, so rarely
 // contended). Never destroyed: calls may still end while static destructors
@@ -97,7 +101,12 @@ CallInfo CallInfoMaker::Make(::grpc::ServerContextBase* sc, const char* method,
   }
   if (info.shared_method_ == nullptr && method != nullptr)
     info.own_method_ = method;
-  info.call_.store(sc->c_call(), std::memory_order_relaxed);
+  // A reference of its own: were gRPC ever to drop its last reference before
+  // EndCall ran, the call would leak rather than be read after it is freed.
+  if (grpc_call* call = sc->c_call()) {
+    grpc_call_ref(call);
+    info.call_.store(call, std::memory_order_relaxed);
+  }
   return info;
 }
 
@@ -108,8 +117,16 @@ void CallInfoMaker::EndCall(const CallInfo& info,
     (void)info.PeerSlow();
     return;
   }
-  MutexLock lock(PeerLock(&info));
-  info.call_.store(nullptr, std::memory_order_release);
+  grpc_call* call;
+  {
+    MutexLock lock(PeerLock(&info));
+    call = info.call_.exchange(nullptr, std::memory_order_acq_rel);
+  }
+  if (call != nullptr) grpc_call_unref(call);
+}
+
+std::uint64_t CallInfoMaker::PeerReads() noexcept {
+  return peer_reads.load(std::memory_order_relaxed);
 }
 
 }  // namespace internal
@@ -137,12 +154,14 @@ CallInfo::CallInfo(CallInfo&& other) noexcept
       own_method_(std::move(other.own_method_)),
       peer_(other.peer_.exchange(nullptr, std::memory_order_relaxed)),
       peer_size_(std::exchange(other.peer_size_, 0)),
-      call_(other.call_.exchange(nullptr, std::memory_order_relaxed)),
-      request_id_source_(other.request_id_source_) {}
+      request_id_source_(other.request_id_source_),
+      call_(other.call_.exchange(nullptr, std::memory_order_relaxed)) {}
 
 CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
   if (this == &other) return *this;
   gpr_free(peer_.load(std::memory_order_relaxed));
+  if (grpc_call* call = call_.load(std::memory_order_relaxed))
+    grpc_call_unref(call);
   shared_method_ = other.shared_method_;
   own_method_ = std::move(other.own_method_);
   peer_.store(other.peer_.exchange(nullptr, std::memory_order_relaxed),
@@ -154,7 +173,12 @@ CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
   return *this;
 }
 
-CallInfo::~CallInfo() { gpr_free(peer_.load(std::memory_order_relaxed)); }
+CallInfo::~CallInfo() {
+  gpr_free(peer_.load(std::memory_order_relaxed));
+  // Only when the bridge never ended the link (BuildCall threw after Make).
+  if (grpc_call* call = call_.load(std::memory_order_relaxed))
+    grpc_call_unref(call);
+}
 
 void CallInfo::CopyPeer(std::string_view peer) {
   if (peer.empty()) return;
@@ -171,20 +195,28 @@ std::string_view CallInfo::PeerSlow() const noexcept {
     const char* p = peer_.load(std::memory_order_acquire);
     return p != nullptr ? std::string_view(p, peer_size_) : std::string_view();
   }
-  internal::MutexLock lock(internal::PeerLock(this));
-  if (grpc_call* call = call_.load(std::memory_order_relaxed)) {
-    // gRPC's own copy of the peer is adopted, not copied again.
-    char* peer = grpc_call_get_peer(call);
-    if (peer != nullptr && peer[0] != '\0') {
-      peer_size_ = std::strlen(peer);
-      peer_.store(peer, std::memory_order_release);
-    } else {
-      gpr_free(peer);
+  grpc_call* read_from = nullptr;
+  std::string_view peer_now;
+  {
+    internal::MutexLock lock(internal::PeerLock(this));
+    read_from = call_.load(std::memory_order_relaxed);
+    if (read_from != nullptr) {
+      internal::peer_reads.fetch_add(1, std::memory_order_relaxed);
+      // gRPC's own copy of the peer is adopted, not copied again.
+      char* peer = grpc_call_get_peer(read_from);
+      if (peer != nullptr && peer[0] != '\0') {
+        peer_size_ = std::strlen(peer);
+        peer_.store(peer, std::memory_order_release);
+      } else {
+        gpr_free(peer);
+      }
+      call_.store(nullptr, std::memory_order_release);
     }
-    call_.store(nullptr, std::memory_order_release);
+    const char* p = peer_.load(std::memory_order_relaxed);
+    if (p != nullptr) peer_now = std::string_view(p, peer_size_);
   }
-  const char* p = peer_.load(std::memory_order_relaxed);
-  return p != nullptr ? std::string_view(p, peer_size_) : std::string_view();
+  if (read_from != nullptr) grpc_call_unref(read_from);
+  return peer_now;
 }
 
 std::ostream& operator<<(std::ostream& os, const CallInfo& info) {

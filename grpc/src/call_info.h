@@ -8,6 +8,7 @@
 #include <grpcpp/server_context.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,10 @@ struct CallInfoMaker {
   // the peer is read now if it was not yet; otherwise it is never read (no one
   // can ask any more). Thread-safe against peer() and copies of `info`.
   static void EndCall(const CallInfo& info, bool readable_later) noexcept;
+
+  // PeerReads returns how many peers the process has read from gRPC (for
+  // tests: a call whose CallInfo no one reads costs none).
+  static std::uint64_t PeerReads() noexcept;
 
   // SharedMethodName returns the process's one copy of `name`, making it on
   // first use; null once kMaxSharedNames names are kept (the caller copies

@@ -70,8 +70,8 @@ CallContext(const ::grpc::ServerContextBase* server_context);
 // its context are gone. The bridge reads the peer from gRPC on the first
 // peer() (or copy), not per call; when the call ends, a CallInfo that a
 // context still held elsewhere can reach gets it then, so peer() answers the
-// same after the call. Reading is safe from any thread; copying, moving and
-// assigning are not (as for any object).
+// same after the call. Reading and copying from it are safe from any thread;
+// moving from it and assigning to it are not (as for any object).
 class CTX_EXPORT CallInfo {
  public:
   CallInfo() noexcept = default;
@@ -123,11 +123,11 @@ class CTX_EXPORT CallInfo {
   // before peer_ is published (release), and never after.
   mutable std::atomic<char*> peer_{nullptr};
   mutable std::size_t peer_size_ = 0;
-  // call_: the live call to read the peer from, until it is read or the call
-  // ends (CallInfoMaker::EndCall, which the bridge runs before gRPC can free
-  // the call); null otherwise.
-  mutable std::atomic<grpc_call*> call_{nullptr};
   IdSource request_id_source_ = IdSource::kGenerated;
+  // call_: the live call to read the peer from, with a reference of its own,
+  // until the peer is read or the call ends (CallInfoMaker::EndCall, which
+  // the bridge runs while gRPC still holds the call); null otherwise.
+  mutable std::atomic<grpc_call*> call_{nullptr};
 };
 
 // kCallInfoKey is the context value holding the call's CallInfo.
