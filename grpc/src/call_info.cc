@@ -58,10 +58,10 @@ thread_local RecentName t_recent[kRecentNames];
 // peer_reads counts the peers read from gRPC (CallInfoMaker::PeerReads).
 std::atomic<std::uint64_t> peer_reads{0};
 
-// PeerLock is the lock a CallInfo's first peer read and its EndCall take, one
-// of a few stripes by address (taken once per call at most, so rarely
-// contended). Never destroyed: calls may still end while static destructors
-// run at exit.
+// PeerLock is the lock CallInfo::EndLink takes (a peer's first read, or the
+// end of the call), one of a few stripes by address (taken once per call at
+// most, so rarely contended). Never destroyed: calls may still end while static
+// destructors run at exit.
 Mutex& PeerLock(const CallInfo* info) noexcept {
   static constexpr std::size_t kStripes = 16;
   struct alignas(64) Stripe {
@@ -112,17 +112,8 @@ CallInfo CallInfoMaker::Make(::grpc::ServerContextBase* sc, const char* method,
 
 void CallInfoMaker::EndCall(const CallInfo& info,
                             bool readable_later) noexcept {
-  if (info.call_.load(std::memory_order_acquire) == nullptr) return;
-  if (readable_later) {
-    (void)info.PeerSlow();
-    return;
-  }
-  grpc_call* call;
-  {
-    MutexLock lock(PeerLock(&info));
-    call = info.call_.exchange(nullptr, std::memory_order_acq_rel);
-  }
-  if (call != nullptr) grpc_call_unref(call);
+  if (info.call_.load(std::memory_order_acquire) != nullptr)
+    (void)info.EndLink(/*read_peer=*/readable_later);
 }
 
 std::uint64_t CallInfoMaker::PeerReads() noexcept {
@@ -159,9 +150,7 @@ CallInfo::CallInfo(CallInfo&& other) noexcept
 
 CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
   if (this == &other) return *this;
-  gpr_free(peer_.load(std::memory_order_relaxed));
-  if (grpc_call* call = call_.load(std::memory_order_relaxed))
-    grpc_call_unref(call);
+  FreeOwned();
   shared_method_ = other.shared_method_;
   own_method_ = std::move(other.own_method_);
   peer_.store(other.peer_.exchange(nullptr, std::memory_order_relaxed),
@@ -173,9 +162,12 @@ CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
   return *this;
 }
 
-CallInfo::~CallInfo() {
+CallInfo::~CallInfo() { FreeOwned(); }
+
+void CallInfo::FreeOwned() noexcept {
   gpr_free(peer_.load(std::memory_order_relaxed));
-  // Only when the bridge never ended the link (BuildCall threw after Make).
+  // A link still set only when the bridge never ended it (BuildCall threw
+  // after Make).
   if (grpc_call* call = call_.load(std::memory_order_relaxed))
     grpc_call_unref(call);
 }
@@ -191,31 +183,35 @@ void CallInfo::CopyPeer(std::string_view peer) {
 std::string_view CallInfo::PeerSlow() const noexcept {
   // call_ is cleared only after peer_ is set (if it ever is): seen cleared, the
   // second look at peer_ is final.
-  if (call_.load(std::memory_order_acquire) == nullptr) {
-    const char* p = peer_.load(std::memory_order_acquire);
-    return p != nullptr ? std::string_view(p, peer_size_) : std::string_view();
-  }
-  grpc_call* read_from = nullptr;
+  if (call_.load(std::memory_order_acquire) != nullptr)
+    return EndLink(/*read_peer=*/true);
+  const char* p = peer_.load(std::memory_order_acquire);
+  return p != nullptr ? std::string_view(p, peer_size_) : std::string_view();
+}
+
+std::string_view CallInfo::EndLink(bool read_peer) const noexcept {
+  grpc_call* call = nullptr;
   std::string_view peer_now;
   {
     internal::MutexLock lock(internal::PeerLock(this));
-    read_from = call_.load(std::memory_order_relaxed);
-    if (read_from != nullptr) {
+    call = call_.load(std::memory_order_relaxed);
+    if (call != nullptr && read_peer) {
       internal::peer_reads.fetch_add(1, std::memory_order_relaxed);
       // gRPC's own copy of the peer is adopted, not copied again.
-      char* peer = grpc_call_get_peer(read_from);
+      char* peer = grpc_call_get_peer(call);
       if (peer != nullptr && peer[0] != '\0') {
         peer_size_ = std::strlen(peer);
         peer_.store(peer, std::memory_order_release);
       } else {
         gpr_free(peer);
       }
-      call_.store(nullptr, std::memory_order_release);
     }
+    call_.store(nullptr, std::memory_order_release);
     const char* p = peer_.load(std::memory_order_relaxed);
     if (p != nullptr) peer_now = std::string_view(p, peer_size_);
   }
-  if (read_from != nullptr) grpc_call_unref(read_from);
+  // Never gRPC's last reference (see call_): outside the lock all the same.
+  if (call != nullptr) grpc_call_unref(call);
   return peer_now;
 }
 

@@ -74,6 +74,9 @@ class Allocator final : public ::grpc::ContextAllocator {
   ::grpc::CallbackServerContext* NewCallbackServerContext() override {
     return new CallbackContext(&options_);
   }
+  // Release(GenericCallbackServerContext*) stays the base's no-op: this
+  // allocator makes no generic contexts.
+  using ::grpc::ContextAllocator::Release;
   // gRPC releases a context after the call's OnDone: end what is left (a
   // handler that returned DefaultReactor has no OnDone of ours). gRPC passes
   // its own contexts here too: a call to a method no service registered is
@@ -85,7 +88,6 @@ class Allocator final : public ::grpc::ContextAllocator {
       delete c;
     }
   }
-  void Release(::grpc::GenericCallbackServerContext* /*sc*/) override {}
 
  private:
   // Outlives every context: the server owns the allocator and releases every

@@ -109,10 +109,15 @@ class CTX_EXPORT CallInfo {
  private:
   friend struct internal::CallInfoMaker;
   void CopyPeer(std::string_view peer);
-  // PeerSlow is peer() before peer_ is seen set: it asks call_ for the peer
-  // once (under a lock that CallInfoMaker::EndCall takes too), and returns
-  // what peer_ holds then.
+  // PeerSlow is peer() before peer_ is seen set: it reads the peer through
+  // EndLink while call_ is set, and returns what peer_ holds.
   std::string_view PeerSlow() const noexcept;
+  // EndLink clears call_ (under a lock striped by address), first reading
+  // the peer from it when `read_peer` and it is still set; drops the link's
+  // call reference; returns what peer_ holds then.
+  std::string_view EndLink(bool read_peer) const noexcept;
+  // FreeOwned frees the peer and drops a link still set (destructor, move).
+  void FreeOwned() noexcept;
 
   // shared_method_: a registered method's name, kept once per process (it is
   // never freed); else own_method_ holds the name.
