@@ -43,23 +43,9 @@ bool IsLoopbackPeer(std::string_view peer) {
   return peer.rfind("ipv4:127.0.0.1:", 0) == 0;
 }
 
-class CallPeerTest : public ::testing::TestWithParam<Api> {
- protected:
-  void Start() {
-    server_ = std::make_unique<ApiServer>(GetParam(), &env_);
-    stub_ = server_->NewStub();
-  }
+class CallPeerTest : public ApiServerTest {};
 
-  // Env first: the server's shutdown still uses its executor.
-  Env env_;
-  std::unique_ptr<ApiServer> server_;
-  std::unique_ptr<ctxtest::TestService::Stub> stub_;
-};
-
-INSTANTIATE_TEST_SUITE_P(AllApis, CallPeerTest,
-                         ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync,
-                                           Api::kCallbackNoInterceptor),
+INSTANTIATE_TEST_SUITE_P(AllApis, CallPeerTest, ::testing::ValuesIn(kAllApis),
                          ApiName);
 
 // The handler's context is kept (by the test's recorder) but its peer never

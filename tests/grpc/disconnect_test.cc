@@ -15,10 +15,7 @@ namespace {
 
 class DisconnectTest : public ::testing::TestWithParam<Api> {};
 
-INSTANTIATE_TEST_SUITE_P(AllApis, DisconnectTest,
-                         ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync,
-                                           Api::kCallbackNoInterceptor),
+INSTANTIATE_TEST_SUITE_P(AllApis, DisconnectTest, ::testing::ValuesIn(kAllApis),
                          ApiName);
 
 TEST_P(DisconnectTest, VanishedClientEndsTheHandlersContext) {

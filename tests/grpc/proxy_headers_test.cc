@@ -143,10 +143,7 @@ TEST(GrpcMinTimeoutWithoutInterceptor, BelowMinimumSkipsHandler) {
       << "handler ran for a call below the minimum budget";
 }
 
-INSTANTIATE_TEST_SUITE_P(Apis, GrpcMinTimeout,
-                         ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync,
-                                           Api::kCallbackNoInterceptor),
+INSTANTIATE_TEST_SUITE_P(Apis, GrpcMinTimeout, ::testing::ValuesIn(kAllApis),
                          ApiName);
 
 }  // namespace

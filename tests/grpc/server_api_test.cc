@@ -25,30 +25,17 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class ServerApiTest : public ::testing::TestWithParam<Api> {
+class ServerApiTest : public ApiServerTest {
  protected:
-  void Start(const ServerOptions& options = {}) {
-    server_ = std::make_unique<ApiServer>(GetParam(), &env_, options);
-    stub_ = server_->NewStub();
-  }
-
   void TearDown() override {
     stub_.reset();
     server_.reset();
     EXPECT_EQ(internal::CallRegistry::Global().Size(), 0u)
         << "after the server is gone: calls still registered";
   }
-
-  // Env first: the server's shutdown still uses its executor.
-  Env env_;
-  std::unique_ptr<ApiServer> server_;
-  std::unique_ptr<ctxtest::TestService::Stub> stub_;
 };
 
-INSTANTIATE_TEST_SUITE_P(AllApis, ServerApiTest,
-                         ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync,
-                                           Api::kCallbackNoInterceptor),
+INSTANTIATE_TEST_SUITE_P(AllApis, ServerApiTest, ::testing::ValuesIn(kAllApis),
                          ApiName);
 
 TEST_P(ServerApiTest, GeneratesRequestIdWhenMissingAndEchoesIt) {

@@ -32,10 +32,7 @@ class StreamingTest : public ::testing::TestWithParam<Api> {
   std::unique_ptr<ctxtest::TestService::Stub> stub_;
 };
 
-INSTANTIATE_TEST_SUITE_P(AllApis, StreamingTest,
-                         ::testing::Values(Api::kSync, Api::kCallback,
-                                           Api::kAsync,
-                                           Api::kCallbackNoInterceptor),
+INSTANTIATE_TEST_SUITE_P(AllApis, StreamingTest, ::testing::ValuesIn(kAllApis),
                          ApiName);
 
 TEST_P(StreamingTest, ServerStreamCanceledMidStreamEndsHandlerContext) {

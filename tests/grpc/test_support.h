@@ -23,6 +23,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -234,6 +235,10 @@ void ShutdownNow(::grpc::Server* server);
 // (MakeContextAllocator, ctx/grpc/callback_server.h).
 enum class Api { kSync, kCallback, kAsync, kCallbackNoInterceptor };
 std::string ApiName(const ::testing::TestParamInfo<Api>& info);
+// kAllApis: every Api, for INSTANTIATE_TEST_SUITE_P(..., ValuesIn(kAllApis),
+// ApiName).
+inline constexpr std::array<Api, 4> kAllApis = {
+    Api::kSync, Api::kCallback, Api::kAsync, Api::kCallbackNoInterceptor};
 
 class ApiServer {
  public:
@@ -248,6 +253,21 @@ class ApiServer {
   std::unique_ptr<CallbackService> callback_;
   TestServer server_;
   std::unique_ptr<AsyncServer> async_;
+};
+
+// ApiServerTest is a test against an ApiServer of its parameter's API.
+class ApiServerTest : public ::testing::TestWithParam<Api> {
+ protected:
+  // Start serves TestService with options and connects stub_ to it.
+  void Start(const ServerOptions& options = {}) {
+    server_ = std::make_unique<ApiServer>(GetParam(), &env_, options);
+    stub_ = server_->NewStub();
+  }
+
+  // Env first: the server's shutdown still uses its executor.
+  Env env_;
+  std::unique_ptr<ApiServer> server_;
+  std::unique_ptr<ctxtest::TestService::Stub> stub_;
 };
 
 // PendingCall is a unary Echo in flight from the test, bound to a client-side
