@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // CallInfo::peer() on every server path: read from gRPC on first use, it
 // answers the same after the call is gone for any context still held (also
-// through a child only), readers racing the end of the call all see the one
-// peer, and a call whose context no one kept never has its peer read.
+// through a child only, and for streaming handlers), readers racing the end of
+// the call all see the one peer, and a call whose context no one kept never has
+// its peer read.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -43,7 +44,23 @@ bool IsLoopbackPeer(std::string_view peer) {
   return peer.rfind("ipv4:127.0.0.1:", 0) == 0;
 }
 
-class CallPeerTest : public ApiServerTest {};
+class CallPeerTest : public ApiServerTest {
+ protected:
+  // ExpectClientPeerAfterTheServerIsGone shuts the server down, waits until
+  // no call's state is left, and expects `server_ctx` (a handler's context,
+  // whose peer was not read during its call) to name the client, as does a
+  // copy of its CallInfo.
+  void ExpectClientPeerAfterTheServerIsGone(const Context& server_ctx) {
+    stub_.reset();
+    server_.reset();
+    ASSERT_TRUE(WaitForNoCallState()) << "call states outlive their server";
+    const CallInfo* info = server_ctx.Value(kCallInfoKey);
+    ASSERT_NE(info, nullptr);
+    EXPECT_TRUE(IsLoopbackPeer(info->peer())) << info->peer();
+    const CallInfo copy = *info;
+    EXPECT_TRUE(IsLoopbackPeer(copy.peer())) << copy.peer();
+  }
+};
 
 INSTANTIATE_TEST_SUITE_P(AllApis, CallPeerTest, ::testing::ValuesIn(kAllApis),
                          ApiName);
@@ -54,15 +71,17 @@ TEST_P(CallPeerTest, PeerFirstReadAfterTheServerIsGoneIsTheClient) {
   Start();
   ctxtest::EchoResponse response;
   ASSERT_TRUE(Echo(stub_.get(), "echo", &response).ok());
-  const Context server_ctx = env_.recorder.Get(0);
-  stub_.reset();
-  server_.reset();
-  ASSERT_TRUE(WaitForNoCallState()) << "call states outlive their server";
-  const CallInfo* info = server_ctx.Value(kCallInfoKey);
-  ASSERT_NE(info, nullptr);
-  EXPECT_TRUE(IsLoopbackPeer(info->peer())) << info->peer();
-  const CallInfo copy = *info;
-  EXPECT_TRUE(IsLoopbackPeer(copy.peer())) << copy.peer();
+  ExpectClientPeerAfterTheServerIsGone(env_.recorder.Get(0));
+}
+
+// The same for a streaming handler (server stream, three messages): its call
+// ends through the stream's own hooks and reactors.
+TEST_P(CallPeerTest, StreamPeerFirstReadAfterTheServerIsGoneIsTheClient) {
+  Start();
+  int n = 0;
+  ASSERT_TRUE(ServerStreamOf(stub_.get(), 3, &n).ok());
+  ASSERT_EQ(n, 3);
+  ExpectClientPeerAfterTheServerIsGone(env_.recorder.Get(0));
 }
 
 // Two readers start on the context as soon as the handler records it and

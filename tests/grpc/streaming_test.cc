@@ -65,15 +65,9 @@ TEST_P(StreamingTest, BidiCanceledMidStreamEndsHandlerContext) {
 }
 
 TEST_P(StreamingTest, FinishedStreamEndsHandlerContext) {
-  ::grpc::ClientContext call;
-  ctxtest::EchoRequest request;
-  request.set_count(3);
-  auto reader = stub_->ServerStream(&call, request);
-  ctxtest::EchoResponse r;
   int n = 0;
-  while (reader->Read(&r)) ++n;
+  EXPECT_TRUE(ServerStreamOf(stub_.get(), 3, &n).ok());
   EXPECT_EQ(n, 3);
-  EXPECT_TRUE(reader->Finish().ok());
   const Context server_ctx = env_.recorder.Get(0);
   ASSERT_TRUE(server_ctx.Done().WaitFor(kCap))
       << "stream finished: context still live";

@@ -797,6 +797,19 @@ std::unique_ptr<PendingCall> StartEcho(
   return call;
 }
 
+::grpc::Status ServerStreamOf(ctxtest::TestService::Stub* stub, int count,
+                              int* received) {
+  ::grpc::ClientContext client;
+  client.set_deadline(std::chrono::system_clock::now() + kCap);
+  ctxtest::EchoRequest request;
+  request.set_count(count);
+  auto reader = stub->ServerStream(&client, request);
+  ctxtest::EchoResponse r;
+  *received = 0;
+  while (reader->Read(&r)) ++*received;
+  return reader->Finish();
+}
+
 ::grpc::Status Echo(ctxtest::TestService::Stub* stub, const std::string& action,
                     ctxtest::EchoResponse* response,
                     const std::function<void(::grpc::ClientContext*)>& prepare,

@@ -306,6 +306,12 @@ std::unique_ptr<PendingCall> StartEcho(
     const std::string& action, const ClientOptions& options = {},
     const std::function<void(::grpc::ClientContext*)>& prepare = nullptr);
 
+// ServerStreamOf makes a blocking ServerStream call for `count` messages
+// (capped at kCap) and reads until the stream ends; returns its status and sets
+// *received to the messages read.
+::grpc::Status ServerStreamOf(ctxtest::TestService::Stub* stub, int count,
+                              int* received);
+
 // Echo makes a blocking Echo call with a plain grpc::ClientContext prepared by
 // `prepare`.
 ::grpc::Status Echo(
