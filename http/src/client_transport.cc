@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <limits>
 #include <memory>
@@ -23,6 +24,7 @@
 namespace ctx::http::internal {
 namespace {
 
+using ::ctx::internal::EqualsIgnoreCase;
 using ::ctx::internal::IsControl;
 using ::ctx::internal::IsFieldValue;
 using ::ctx::internal::IsToken;
@@ -33,12 +35,26 @@ microseconds ToMicros(time_t sec, time_t usec) {
   return std::chrono::seconds(sec) + microseconds(usec);
 }
 
+// kFramingHeaders frame the message or steer the connection. httplib writes
+// the ones a request needs itself; one from a caller could make the server
+// read the body as another request.
+constexpr std::array<std::string_view, 9> kFramingHeaders = {
+    "Content-Length", "Transfer-Encoding", "Trailer",
+    "Connection",     "Keep-Alive",        "TE",
+    "Upgrade",        "Proxy-Connection",  "Expect"};
+
 // CheckHeaders returns why `headers` cannot be sent, or an empty string.
 std::string CheckHeaders(const httplib::Headers& headers,
                          std::string_view what) {
   for (const auto& [name, value] : headers) {
     if (!IsToken(name)) {
       return std::string(what) + ": a header name is empty or not a token";
+    }
+    for (std::string_view framing : kFramingHeaders) {
+      if (EqualsIgnoreCase(name, framing)) {
+        return std::string(what) + ": header " + std::string(framing) +
+               " frames the message or the connection (the client does)";
+      }
     }
     if (!IsFieldValue(value)) {
       return std::string(what) + ": the value of header " + name +

@@ -50,7 +50,9 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // request and the client's own header settings: the method must be an
   // HTTP token, the path must hold no control bytes (nor spaces when URL
   // encoding is off: httplib then sends it as is), every header name must be
-  // a token and every value free of control bytes other than tab. On failure
+  // a token and every value free of control bytes other than tab, and no
+  // header may be one httplib frames the request with (Content-Length,
+  // Transfer-Encoding, Connection, ...: kFramingHeaders). On failure
   // `reason` says why (it quotes only header names that passed the token
   // check, so it can be logged as is), error is Error::Unknown and nothing
   // is sent. It also drops a kept-alive connection that holds unread bytes:

@@ -87,6 +87,14 @@ std::vector<std::string> HeaderValues(std::string_view head,
   return out;
 }
 
+// LowerCase returns `s` with ASCII letters in lower case.
+std::string LowerCase(std::string s) {
+  for (char& ch : s) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  return s;
+}
+
 // Target returns the request target of a head ("GET /x HTTP/1.1" -> "/x").
 std::string Target(std::string_view head) {
   const size_t sp = head.find(' ');
@@ -315,6 +323,39 @@ TEST(ClientWireTest, UnsafeClientSettingsFailBeforeConnecting) {
   EXPECT_EQ(r.error(), std::errc::invalid_argument) << r.error().ToString();
 #endif
   EXPECT_EQ(server.connections(), 0);
+}
+
+TEST(ClientWireTest, FramingHeaderFailsBeforeConnecting) {
+  RawServer server(RawServer::Ok);
+  Client client("127.0.0.1", server.port());
+  // The body is a whole request: a caller's Content-Length: 0 would make the
+  // server run it as a second one.
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string value = "0";
+  for (const std::string name :
+       {"Content-Length", "Transfer-Encoding", "Trailer", "Connection",
+        "Keep-Alive", "TE", "Upgrade", "Proxy-Connection", "Expect"}) {
+    for (const std::string& spelled : {name, LowerCase(name)}) {
+      Result r = client.Post(Background(), "/echo", smuggled, "text/plain",
+                             {{spelled, value}});
+      EXPECT_EQ(r.error(), std::errc::invalid_argument)
+          << "call header " << spelled << ": got " << r.error().ToString();
+      EXPECT_NE(r.error().message().find(name), std::string::npos)
+          << "call header " << spelled << ": message " << r.error().message();
+      client.httplib_client().set_default_headers({{spelled, value}});
+      r = client.Get(Background(), "/x");
+      client.httplib_client().set_default_headers({});
+      EXPECT_EQ(r.error(), std::errc::invalid_argument)
+          << "default header " << spelled << ": got " << r.error().ToString();
+    }
+  }
+  EXPECT_EQ(server.connections(), 0) << "connections for refused calls";
+  Result r = client.Get(Background(), "/x", {{"Host", "example.test"}});
+  ASSERT_TRUE(r.ok()) << "Host is allowed: " << r.error().ToString();
+  const std::vector<std::string> heads = server.heads();
+  ASSERT_EQ(heads.size(), 1u) << "requests the server framed; want 1";
+  EXPECT_EQ(HeaderValues(heads[0], "Host"),
+            std::vector<std::string>{"example.test"});
 }
 
 TEST(ClientWireTest, UnencodedPathWithSpaceFails) {

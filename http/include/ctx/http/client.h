@@ -24,6 +24,10 @@
 //     call's headers, httplib's default headers, host, bearer token or
 //     digest user name) fails the call with std::errc::invalid_argument
 //     before connecting;
+//   - frames the request itself: a call or default header named
+//     Content-Length, Transfer-Encoding, Trailer, Connection, Keep-Alive, TE,
+//     Upgrade, Proxy-Connection or Expect (any case) fails the call with
+//     std::errc::invalid_argument before connecting (Host is allowed);
 //   - ends as soon as the context is done, whatever it is waiting for (the
 //     connection, the server, or another call on the same Client), with an
 //     error that says which: ctx::Errc::kCanceled,
