@@ -171,6 +171,7 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
   if (deadline == TimePoint::max()) deadline.reset();
   internal::CallLimits limits;
   limits.deadline = deadline;
+  limits.max_response_bytes = options_.max_response_bytes;
   if (c.Done().CanBeDone()) limits.abort_fd = c.Done().Fd();
   // The budget is measured once the connection is ready: connecting spends
   // some of it.
@@ -191,8 +192,8 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
 
   auto res = std::make_unique<httplib::Response>();
   httplib::Error transport = httplib::Error::Success;
-  std::string invalid;
-  const bool ok = impl_->Send(req, *res, transport, invalid, std::move(limits));
+  Error refused;
+  const bool ok = impl_->Send(req, *res, transport, refused, std::move(limits));
 
   if (ok && res->get_header_value(std::string(kDeadlineExceededHeader)) ==
                 kDeadlineExceededValue) {
@@ -203,10 +204,7 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
         std::move(request_id));
   }
   if (ok) return Result(std::move(res), Error(), std::move(request_id));
-  if (!invalid.empty()) {
-    return Result(nullptr, Error(std::errc::invalid_argument, invalid),
-                  std::move(request_id));
-  }
+  if (refused) return Result(nullptr, refused, std::move(request_id));
   if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
   // Too little left to send (less than the margin), or a wait cut short by
   // the deadline a moment before the context's timer fires: that is still

@@ -16,7 +16,9 @@
 #include <cerrno>
 #include <limits>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <system_error>
 
 #include "ctx/internal/http_syntax.h"
 #include "socket_stream.h"
@@ -28,6 +30,8 @@ using ::ctx::internal::EqualsIgnoreCase;
 using ::ctx::internal::IsControl;
 using ::ctx::internal::IsFieldValue;
 using ::ctx::internal::IsToken;
+using ::ctx::internal::ParseDecimal;
+using ::ctx::internal::TrimOws;
 
 using std::chrono::microseconds;
 
@@ -126,6 +130,49 @@ std::string CheckRequest(const httplib::Request& req, bool url_encode) {
   return CheckHeaders(req.headers, "request");
 }
 
+// BoundedBody collects one call's response body up to a limit. Its receivers
+// run on the calling thread, for each response httplib reads in the call
+// (redirects it follows, digest auth retries): each one starts afresh.
+struct BoundedBody {
+  size_t max = 0;  // 0: no limit
+  uint64_t received = 0;
+  bool exceeded = false;  // set once the body would pass `max`
+  std::string body;       // unless the request had a content receiver
+};
+
+// ReceiveBounded makes `req` deliver its response body to `bounded` (or to
+// the content receiver it already has), failing the read once the body, or
+// the Content-Length announced before it, would pass bounded.max.
+void ReceiveBounded(httplib::Request& req, BoundedBody& bounded) {
+  req.response_handler = [&bounded, next = std::move(req.response_handler)](
+                             const httplib::Response& res) {
+    // A new response: what an earlier one (a 401 before a retry) left goes.
+    bounded.received = 0;
+    bounded.body.clear();
+    uint64_t announced = 0;
+    if (bounded.max != 0 &&
+        ParseDecimal(TrimOws(res.get_header_value("Content-Length")),
+                     announced) &&
+        announced > bounded.max) {
+      bounded.exceeded = true;
+      return false;
+    }
+    return !next || next(res);
+  };
+  req.content_receiver = [&bounded, next = std::move(req.content_receiver)](
+                             const char* data, size_t n, uint64_t offset,
+                             uint64_t total) {
+    if (bounded.max != 0 && n > bounded.max - bounded.received) {
+      bounded.exceeded = true;
+      return false;
+    }
+    bounded.received += n;
+    if (next) return next(data, n, offset, total);
+    bounded.body.append(data, n);
+    return true;
+  };
+}
+
 }  // namespace
 
 std::string ContextClientImpl::CheckSettings() const {
@@ -147,21 +194,35 @@ std::string ContextClientImpl::CheckSettings() const {
 }
 
 bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
-                             httplib::Error& error, std::string& reason,
+                             httplib::Error& error, Error& refused,
                              CallLimits limits) {
-  reason = CheckRequest(req, url_encode_);
+  std::string reason = CheckRequest(req, url_encode_);
   if (reason.empty()) reason = CheckSettings();
   if (!reason.empty()) {
+    refused = Error(std::errc::invalid_argument, reason);
     error = httplib::Error::Unknown;
     return false;
   }
   // Anything readable on an idle kept-alive connection (a stray response,
   // EOF) is checked for once, here, where it matters.
   DropIfUnread(/*check_socket=*/true);
+  const bool own_body = !req.content_receiver;
+  BoundedBody bounded;
+  bounded.max = limits.max_response_bytes;
+  ReceiveBounded(req, bounded);
   limits_ = std::move(limits);
+  // A failed call (a receiver refusing the body among the causes) closes
+  // the connection.
   const bool ok = send(req, res, error);
   limits_ = {};
   DropIfUnread(/*check_socket=*/false);
+  if (bounded.exceeded) {
+    refused = Error(std::errc::message_size,
+                    "the response body is larger than max_response_bytes (" +
+                        std::to_string(bounded.max) + ")");
+    return false;
+  }
+  if (ok && own_body) res.body = std::move(bounded.body);
   return ok;
 }
 

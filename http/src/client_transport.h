@@ -18,12 +18,14 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <list>
 #include <optional>
 #include <string>
 
 #include "ctx/context.h"
+#include "ctx/errors.h"
 #include "mutex.h"
 
 namespace ctx::http::internal {
@@ -39,12 +41,19 @@ struct CallLimits {
   // before_send runs once the connection is ready, right before the request
   // is written; false ends the call with nothing sent.
   std::function<bool()> before_send;
+  // max_response_bytes (0: no limit) bounds the response body the call reads.
+  size_t max_response_bytes = 0;
 };
 
 class ContextClientImpl final : public httplib::ClientImpl {
  public:
+  // ContextClientImpl connects to host:port. It does not decode response
+  // bodies (set_decompress(false)): a client that did not ask for a
+  // compressed answer hands over what arrived, Content-Encoding included.
   ContextClientImpl(const std::string& host, int port)
-      : httplib::ClientImpl(host, port) {}
+      : httplib::ClientImpl(host, port) {
+    set_decompress(false);
+  }
 
   // Send sends `req` within `limits`, as httplib's send. It first checks the
   // request and the client's own header settings: the method must be an
@@ -53,13 +62,18 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // a token and every value free of control bytes other than tab, and no
   // header may be one httplib frames the request with (Content-Length,
   // Transfer-Encoding, Connection, ...: kFramingHeaders). On failure
-  // `reason` says why (it quotes only header names that passed the token
-  // check, so it can be logged as is), error is Error::Unknown and nothing
-  // is sent. It also drops a kept-alive connection that holds unread bytes:
-  // a response nobody asked for must not answer this call. The caller
-  // serializes calls.
+  // `refused` is std::errc::invalid_argument with a message that says why (it
+  // quotes only header names that passed the token check, so it can be
+  // logged as is), error is Error::Unknown and nothing is sent. It also drops
+  // a kept-alive connection that holds unread bytes: a response nobody asked
+  // for must not answer this call. A response body (as received: the client
+  // does not decode Content-Encoding) that would pass
+  // limits.max_response_bytes, or whose Content-Length announces more, ends
+  // the read as soon as that is known: `refused` is then
+  // std::errc::message_size and the connection is closed. A content receiver
+  // or response handler set on `req` still runs. The caller serializes calls.
   bool Send(httplib::Request& req, httplib::Response& res,
-            httplib::Error& error, std::string& reason, CallLimits limits);
+            httplib::Error& error, Error& refused, CallLimits limits);
 
  protected:
   bool create_and_connect_socket(Socket& socket,

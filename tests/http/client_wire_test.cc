@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -356,6 +357,132 @@ TEST(ClientWireTest, FramingHeaderFailsBeforeConnecting) {
   ASSERT_EQ(heads.size(), 1u) << "requests the server framed; want 1";
   EXPECT_EQ(HeaderValues(heads[0], "Host"),
             std::vector<std::string>{"example.test"});
+}
+
+// Answer answers 200 with `headers` and `body` as is (no framing added).
+std::string Answer(const std::string& headers, const std::string& body) {
+  return "HTTP/1.1 200 OK\r\n" + headers + "\r\n" + body;
+}
+
+// Chunked frames `body` in chunks of `size` bytes, then the last chunk.
+std::string Chunked(const std::string& body, size_t size) {
+  std::string out;
+  for (size_t i = 0; i < body.size(); i += size) {
+    const std::string part = body.substr(i, size);
+    char hex[32];
+    std::snprintf(hex, sizeof(hex), "%zx\r\n", part.size());
+    out += hex + part + "\r\n";
+  }
+  return out + "0\r\n\r\n";
+}
+
+// WithLimit is the default options with `max_response_bytes`.
+ClientOptions WithLimit(size_t max_response_bytes) {
+  ClientOptions options;
+  options.max_response_bytes = max_response_bytes;
+  return options;
+}
+
+TEST(ClientWireTest, EncodedResponseIsNotDecoded) {
+  // "hello", gzipped.
+  const std::string gzipped(
+      "\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff\xcb\x48\xcd\xc9\xc9\x07"
+      "\x00\x86\xa6\x10\x36\x05\x00\x00\x00",
+      25);
+  RawServer server([&gzipped](const std::string&) {
+    return Answer("Content-Encoding: gzip\r\nContent-Length: " +
+                      std::to_string(gzipped.size()) + "\r\n",
+                  gzipped);
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, gzipped)
+      << "body of " << r->body.size() << " bytes; want the 25 bytes sent";
+  EXPECT_EQ(r->get_header_value("Content-Encoding"), "gzip");
+  const std::vector<std::string> heads = server.heads();
+  ASSERT_EQ(heads.size(), 1u);
+  EXPECT_TRUE(HeaderValues(heads[0], "Accept-Encoding").empty())
+      << "the client asked for compression: " << heads[0];
+}
+
+TEST(ClientWireTest, ResponseLargerThanLimitFails) {
+  RawServer server([](const std::string&) {
+    return Answer("Content-Length: 1001\r\n", std::string(1001, 'x'));
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  Result r = client.Get(Background(), "/x");
+  EXPECT_FALSE(r.ok()) << "kept a body of " << r->body.size() << " bytes";
+  EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
+}
+
+TEST(ClientWireTest, AnnouncedLengthLargerThanLimitFailsBeforeBody) {
+  // The server announces a terabyte and sends none of it.
+  RawServer server([](const std::string&) {
+    return Answer("Content-Length: 1000000000000\r\n", "");
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  auto [c, cancel] = WithTimeout(Background(), kCap);
+  Result r = client.Get(c, "/x");
+  EXPECT_EQ(r.error(), std::errc::message_size)
+      << "got " << r.error().ToString() << "; want the failure before the body";
+}
+
+TEST(ClientWireTest, ChunkedResponseLargerThanLimitFails) {
+  RawServer server([](const std::string&) {
+    return Answer("Transfer-Encoding: chunked\r\n",
+                  Chunked(std::string(1001, 'x'), 100));
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  Result r = client.Get(Background(), "/x");
+  EXPECT_FALSE(r.ok()) << "kept a body of " << r->body.size() << " bytes";
+  EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
+}
+
+TEST(ClientWireTest, UnframedResponseLargerThanLimitFails) {
+  // No length: the body runs to EOF, which never comes while the client
+  // reads.
+  RawServer server(
+      [](const std::string&) { return Answer("", std::string(1001, 'x')); });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  auto [c, cancel] = WithTimeout(Background(), kCap);
+  Result r = client.Get(c, "/x");
+  EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
+}
+
+TEST(ClientWireTest, ResponseAtLimitIsKept) {
+  const std::string body(1000, 'x');
+  bool chunked = false;
+  RawServer server([&](const std::string&) {
+    return std::exchange(chunked, true)
+               ? Answer("Transfer-Encoding: chunked\r\n", Chunked(body, 300))
+               : Answer("Content-Length: 1000\r\n", body);
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  for (const char* framing : {"Content-Length", "chunked"}) {
+    Result r = client.Get(Background(), "/x");
+    ASSERT_TRUE(r.ok()) << framing << ": " << r.error().ToString();
+    EXPECT_EQ(r->body.size(), 1000u) << framing;
+  }
+}
+
+TEST(ClientWireTest, ConnectionOfResponseLargerThanLimitIsNotReused) {
+  int answered = 0;
+  RawServer server([&answered](const std::string& head) {
+    if (answered++ == 0) {
+      return Answer("Transfer-Encoding: chunked\r\n",
+                    Chunked(std::string(2000, 'x'), 500));
+    }
+    return RawServer::Ok(head);
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  client.httplib_client().set_keep_alive(true);
+  Result r = client.Get(Background(), "/one");
+  EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
+  r = client.Get(Background(), "/two");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->body, "/two") << "the second call read the rest of the first";
+  EXPECT_EQ(server.connections(), 2) << "the failed connection was reused";
 }
 
 TEST(ClientWireTest, UnencodedPathWithSpaceFails) {

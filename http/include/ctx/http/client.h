@@ -33,7 +33,11 @@
 //     error that says which: ctx::Errc::kCanceled,
 //     ctx::Errc::kDeadlineExceeded, or an httplib transport failure
 //     (TransportCategory(), see ctx/http/status.h). A response with any
-//     status is a success at this level.
+//     status is a success at this level;
+//   - hands over the response body as received (Content-Encoding is not
+//     decoded, since the client did not ask for compression), up to
+//     ClientOptions::max_response_bytes: a larger one fails the call with
+//     std::errc::message_size.
 //
 //   ctx::http::Client client("127.0.0.1", 8080);
 //   auto [c, cancel] = ctx::WithTimeout(parent, std::chrono::seconds(2));
@@ -62,6 +66,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -91,6 +96,13 @@ struct ClientOptions {
   // none, or one that fails ctx::IsValidRequestId (the default); false sends
   // no X-Request-Id then.
   bool generate_request_id = true;
+  // max_response_bytes bounds the response body a call keeps (or hands to a
+  // content receiver), as received: the client does not decode
+  // Content-Encoding. A body that would pass it, or a Content-Length that
+  // announces more, fails the call with std::errc::message_size as soon as
+  // that is known, and the connection is closed. 0 means no limit; default
+  // 64 MiB (gRPC's default cap on a received message).
+  size_t max_response_bytes = size_t{64} << 20;
 };
 
 // Result is the outcome of one call: a response, or an error. Move-only.
@@ -108,8 +120,10 @@ class CTX_EXPORT Result {
   // error says why there is no response: ctx::Errc::kCanceled or
   // kDeadlineExceeded (the message is the context's cause, e.g. "client
   // disconnected"), std::errc::invalid_argument (the request holds bytes
-  // that cannot be sent safely; the message says where, without them), or a
-  // TransportCategory() code. Default (false) when ok().
+  // that cannot be sent safely; the message says where, without them),
+  // std::errc::message_size (the response body passes
+  // ClientOptions::max_response_bytes), or a TransportCategory() code.
+  // Default (false) when ok().
   [[nodiscard]] const Error& error() const noexcept { return error_; }
   // canceled, deadline_exceeded and transport_failed classify error().
   [[nodiscard]] bool canceled() const noexcept {
@@ -180,7 +194,9 @@ class CTX_EXPORT Client {
   // ...). Change settings only while no call runs. Calls made directly on it
   // bypass the context handling and the checks above. With
   // set_follow_location, a redirect to another host or port is followed by a
-  // plain httplib client (httplib's timeouts, no context).
+  // plain httplib client (httplib's timeouts, no context). With
+  // set_decompress(true), httplib decodes Content-Encoding again and
+  // max_response_bytes then counts decoded bytes.
   [[nodiscard]] httplib::ClientImpl& httplib_client() noexcept;
 
  private:
