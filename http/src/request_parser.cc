@@ -76,6 +76,8 @@ void RequestParser::Reset() {
   connection_.clear();
   connection_close_ = false;
   connection_keep_alive_ = false;
+  range_count_ = 0;
+  range_line_.clear();
 }
 
 bool RequestParser::WantsContinue() noexcept {
@@ -278,6 +280,13 @@ bool RequestParser::HeaderLine(std::string_view line) {
     connection_.append(value);
     return true;
   }
+  if (EqualsIgnoreCase(name, "range")) {
+    // Held until Complete, which hands on one range only: httplib repeats
+    // the body once per range, without limit.
+    ++range_count_;
+    range_line_ = line;
+    return true;
+  }
   if (EqualsIgnoreCase(name, "host")) {
     ++host_count_;
     if (!absolute_host_.empty()) return true;  // the target's host wins
@@ -415,6 +424,12 @@ RequestParser::State RequestParser::Complete() {
     request_.head.append("Connection: Keep-Alive\r\n");
   } else if (!connection_.empty()) {
     request_.head.append("Connection: ").append(connection_).append("\r\n");
+  }
+  // RFC 9110 14.2: a server may ignore Range. Several ranges are ignored, so
+  // the body is served whole once; one range is never larger than the body.
+  // The line goes on as received, so it never outgrows httplib's limit.
+  if (range_count_ == 1 && range_line_.find(',') == std::string::npos) {
+    request_.head.append(range_line_).append("\r\n");
   }
   if (has_length_ || chunked_) {
     request_.head.append("Content-Length: ")

@@ -18,10 +18,12 @@
 //     on in origin form (`/path`) with `Host: host` replacing the received
 //     Host value; one with userinfo or no host is rejected (400).
 // The body is read whole (a GET's included) and decoded; the head handed on
-// keeps every header line but Content-Length, Transfer-Encoding, Expect and
-// Connection, then one Connection line (`close` or `Keep-Alive` when that
-// token is there in any case, close winning, else the values as received)
-// and one Content-Length giving the decoded body's size. Bytes that
+// keeps every header line but Content-Length, Transfer-Encoding, Expect,
+// Connection and Range, then one Connection line (`close` or `Keep-Alive`
+// when that token is there in any case, close winning, else the values as
+// received), the Range line when there is one holding a single range (no
+// comma; several ranges or Range lines are dropped, so the body is served
+// whole) and one Content-Length giving the decoded body's size. Bytes that
 // follow a complete request stay buffered: they are the next request.
 //
 // After an error the parser stops: the connection must be closed, and no byte
@@ -132,6 +134,8 @@ class RequestParser {
   std::string connection_;     // the Connection values, joined
   bool connection_close_ = false;
   bool connection_keep_alive_ = false;
+  int range_count_ = 0;     // Range lines
+  std::string range_line_;  // the last Range line, as received
 
   int error_status_ = 0;
   std::string error_reason_;
