@@ -15,6 +15,8 @@ std::string_view ReasonPhrase(int status) noexcept {
       return "Content Too Large";
     case 414:
       return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
     case 431:
       return "Request Header Fields Too Large";
     case 501:

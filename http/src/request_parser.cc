@@ -280,6 +280,12 @@ bool RequestParser::HeaderLine(std::string_view line) {
     connection_.append(value);
     return true;
   }
+  if (EqualsIgnoreCase(name, "content-encoding") &&
+      !EqualsIgnoreCase(value, "identity")) {
+    // httplib would decode the body with no bound on its decoded size.
+    Fail(415, "content coding refused: the decoded size could not be bounded");
+    return false;
+  }
   if (EqualsIgnoreCase(name, "range")) {
     // Held until Complete, which hands on one range only: httplib repeats
     // the body once per range, without limit.

@@ -14,6 +14,8 @@
 //     invalid Content-Length, a repeated Transfer-Encoding, or chunked on
 //     HTTP/1.0 are rejected (400); any other coding is not implemented (501);
 //   - an HTTP/1.1 request carries exactly one Host (400);
+//   - a Content-Encoding other than `identity` is refused (415): httplib
+//     would decode the body with no bound on its decoded size;
 //   - an absolute-form target (`http://host/path`, RFC 9112 3.2.2) is handed
 //     on in origin form (`/path`) with `Host: host` replacing the received
 //     Host value; one with userinfo or no host is rejected (400).
@@ -45,7 +47,7 @@ struct ParserLimits {
   size_t max_header_line = 8 * 1024;    // one header line; beyond: 431
   size_t max_header_bytes = 32 * 1024;  // request line + headers; 431
   size_t max_header_count = 100;        // 431
-  size_t max_body_bytes = 1024 * 1024;  // decoded body; 413
+  size_t max_body_bytes = 1024 * 1024;  // body without chunk framing; 413
 };
 
 // ParsedRequest is one complete request, normalized for httplib.

@@ -48,10 +48,11 @@
 //     before a worker sees it: Content-Length on any method, or chunked;
 //     both, a repeated or invalid Content-Length, bare LF line ends,
 //     obs-fold or a missing Host are answered 400, a request line over the
-//     limit 414, headers over the limits 431, a body over the limit 413, an
-//     unknown method or transfer coding 501, and each of those answers (and
-//     any 400 httplib writes) closes the connection: no byte after a
-//     malformed request is ever read as a request.
+//     limit 414, headers over the limits 431, a body over the limit 413, a
+//     Content-Encoding other than identity 415 (its decoded size could not
+//     be bounded), an unknown method or transfer coding 501, and each of
+//     those answers (and any 400 httplib writes) closes the connection: no
+//     byte after a malformed request is ever read as a request.
 //   - Range: a request for one byte range gets it (206, from httplib); one
 //     asking for several, in one Range line or in more, gets the whole body
 //     (200, as RFC 9110 allows), since httplib would repeat the body once per
@@ -143,8 +144,10 @@ struct ServerLimits {
   size_t max_header_bytes = 32 * 1024;
   // max_header_count: header lines per request; 431 beyond.
   size_t max_header_count = 100;
-  // max_body_bytes: decoded body; 413 beyond. The body is held in memory
-  // before the handler runs.
+  // max_body_bytes: the body as sent (without chunked framing); 413 beyond.
+  // The body is held in memory before the handler runs. A request with a
+  // Content-Encoding other than identity is refused (415), so the handler
+  // never gets more than this.
   size_t max_body_bytes = 1024 * 1024;
   // head_timeout: from a request's first byte to the end of its head; 408.
   std::chrono::milliseconds head_timeout{10'000};
