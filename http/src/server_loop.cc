@@ -32,9 +32,11 @@ constexpr uint32_t kGoneEvents = EPOLLRDHUP;  // EPOLLERR, EPOLLHUP: always
 
 ParserLimits ToParserLimits(const ServerLimits& l) {
   ParserLimits p;
-  // httplib parses the head again with its own 8 KiB line limits.
-  p.max_request_line = std::min<size_t>(l.max_request_line, 8192);
-  p.max_header_line = 8192;
+  // httplib parses the head again with its own line limits (8192 bytes,
+  // CRLF included), so every line it sees must fit them.
+  constexpr size_t kHttplibMaxLine = 8192 - 2;
+  p.max_request_line = std::min(l.max_request_line, kHttplibMaxLine);
+  p.max_header_line = kHttplibMaxLine;
   p.max_header_bytes = l.max_header_bytes;
   p.max_header_count = l.max_header_count;
   p.max_body_bytes = l.max_body_bytes;

@@ -97,6 +97,15 @@ TEST_F(LimitsTest, HugeHeaderLineGets431BeforeItEnds) {
                431);
 }
 
+// httplib parses every line again, with a limit of 8192 bytes counting the
+// CRLF: a longer line must get our answer, not httplib's 400.
+TEST_F(LimitsTest, HeaderLineOverHttplibsLimitGets431) {
+  Start(ServerLimits{});
+  // 8191 bytes before its CRLF: one more than httplib takes.
+  const std::string line = "X-Big: " + std::string(8191 - 7, 'a');
+  ExpectAnswer(GetRequest("/x", {line}), 431);
+}
+
 TEST_F(LimitsTest, BodyOverLimitGets413WithoutReadingIt) {
   ServerLimits limits;
   limits.max_body_bytes = 10;

@@ -137,10 +137,11 @@ using ContextHandler = std::function<void(
 // arrive in one read).
 struct ServerLimits {
   // max_request_line: longest request line (method, target, version); 414
-  // beyond. At most 8 KiB (httplib's own limit), larger values are capped.
+  // beyond. At most 8190 bytes (httplib's 8 KiB limit counts the CRLF);
+  // larger values are capped.
   size_t max_request_line = 8 * 1024;
   // max_header_bytes: the whole head (request line and headers); 431 beyond.
-  // A single header line is limited to 8 KiB (httplib's limit) as well.
+  // A single header line is limited to 8190 bytes (httplib's) as well.
   size_t max_header_bytes = 32 * 1024;
   // max_header_count: header lines per request; 431 beyond.
   size_t max_header_count = 100;
