@@ -12,6 +12,7 @@
 #include "client_transport.h"
 #include "ctx/clock.h"
 #include "ctx/http/status.h"
+#include "ctx/internal/margin.h"
 #include "ctx/pass_through.h"
 #include "ctx/propagation.h"
 #include "ctx/proxy_headers.h"
@@ -124,9 +125,8 @@ std::string Client::OutgoingRequestId(const Context& c) const {
 
 std::optional<std::chrono::milliseconds> Client::OutgoingBudget(
     Clock::duration remaining) const {
-  const double ratio = std::clamp(options_.deadline_margin_ratio, 0.0, 1.0);
-  const auto proportional = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(remaining) * ratio);
+  const Clock::duration proportional = ::ctx::internal::ProportionalMargin(
+      remaining, options_.deadline_margin_ratio);
   const Clock::duration margin =
       std::max(Clock::duration::zero(), options_.deadline_margin);
   if (remaining <= Clock::duration::zero() ||

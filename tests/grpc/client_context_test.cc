@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -128,6 +130,32 @@ TEST_F(BoundClientContextTest, ExpiredContextFailsFastWithDeadlineExceeded) {
             ::grpc::StatusCode::DEADLINE_EXCEEDED);
   ASSERT_TRUE(Call(Background(), "echo", &response).ok());
   EXPECT_EQ(env_.recorder.Count(), 1u) << "the expired call reached the server";
+}
+
+// The earliest deadline there is (far past): no arithmetic on it overflows
+// (UBSan checks), and the call fails as any expired one.
+TEST_F(BoundClientContextTest, EarliestDeadlineFailsFastWithDeadlineExceeded) {
+  auto [c, cancel] = WithDeadline(Background(), TimePoint::min());
+  ctxtest::EchoResponse response;
+  EXPECT_EQ(Call(c, "echo", &response).error_code(),
+            ::grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(env_.recorder.Count(), 0u) << "the expired call reached the server";
+}
+
+// A NaN margin ratio counts as zero: the budget is sent, less the fixed margin.
+TEST_F(BoundClientContextTest, NanMarginRatioCountsAsZero) {
+  auto [c, cancel] = WithTimeout(Background(), seconds(20));
+  ClientOptions options;
+  options.deadline_margin = seconds(5);
+  options.deadline_margin_ratio = std::numeric_limits<double>::quiet_NaN();
+  ctxtest::EchoResponse response;
+  ASSERT_TRUE(Call(c, "echo", &response, options).ok());
+  const Context server_ctx = env_.recorder.Get(0);
+  const std::optional<TimePoint> deadline = server_ctx.Deadline();
+  ASSERT_TRUE(deadline.has_value());
+  const Clock::duration left = *deadline - Clock::now();
+  EXPECT_GT(left, seconds(13)) << "a NaN ratio took more than the margin";
+  EXPECT_LE(left, seconds(15));
 }
 
 TEST_F(BoundClientContextTest, BudgetBelowMarginFailsFastWithDeadlineExceeded) {
