@@ -29,8 +29,9 @@ Context CallContext(const ::grpc::ServerContextBase* server_context) {
     cancel(internal::NoCallContextCause());
     return c;
   }
-  // On a sync handler's own thread (nested in the call's first hook): enroll it
-  // with the watcher. Compare first: only then is `call` known to be alive.
+  // Nested in the call's first hook (a sync handler, or another interceptor's
+  // hook: see StartingCallScope): enroll it with the watcher. Compare first:
+  // only then is `call` known to be alive.
   if (internal::StartingCallScope::Current() == call && !call->callback_api()) {
     call->watcher()->Watch(call);
   }

@@ -181,11 +181,14 @@ class CallRegistry {
 // StartingCallScope marks the call whose POST_RECV_INITIAL_METADATA hook runs
 // on this thread. gRPC runs a sync handler inside that hook's Proceed() (the
 // handler is nested on the same stack), so a CallContext() that finds its call
-// here is on a sync handler's thread, and the call can be polled safely:
-// polling an async call's IsCancelled() can crash (see
-// ../shared/design/grpc-notes.md), and async handlers never run nested this
-// way. Callback handlers are nested too; they are told apart by their
-// CallbackServerContext.
+// here enrolls it with the SyncWatcher. Async handlers never run nested this
+// way, but the same hooks of interceptors registered before the bridge's do,
+// for async calls too: a CallContext() made there enrolls an async call. Its
+// push is harmless; polling it would not be (an async call's IsCancelled() can
+// crash, ../shared/design/grpc-notes.md), and the SyncWatcher polls only a
+// call whose push could not be armed, which gRPC 1.51 gives no way to cause.
+// No public gRPC API tells a sync call from an async one here. Callback
+// handlers are nested too; they are told apart by their CallbackServerContext.
 class StartingCallScope {
  public:
   explicit StartingCallScope(const CallState* call) noexcept;

@@ -20,9 +20,13 @@
 // per server calls IsCancelled() on such calls, throttled (see Run).
 //
 // Rules it keeps (../shared/design/grpc-notes.md, two crashes):
-//   - It watches only sync calls: CallContext enrolls a call only from its
-//     sync handler's own thread. An async call's IsCancelled() can jump
-//     through a null pointer.
+//   - It must not poll an async call: its IsCancelled() can jump through a
+//     null pointer. CallContext enrolls a call from inside the call's
+//     POST_RECV_INITIAL_METADATA hook, where a sync handler runs, but other
+//     interceptors' hooks run there too, for async calls as well (see
+//     StartingCallScope). Such a call gets the push, which is harmless; it
+//     would be polled only if its children could not be started, which gRPC
+//     1.51's API gives no way to cause.
 //   - It never polls a call after the call started sending its status: the
 //     interceptor calls Unwatch() at PRE_SEND_STATUS, which waits for a poll
 //     or a push callback in progress. IsCancelled() after the handler returned
