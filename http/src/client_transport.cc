@@ -211,11 +211,20 @@ bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
   bounded.max = limits.max_response_bytes;
   ReceiveBounded(req, bounded);
   limits_ = std::move(limits);
+  read_limited_ = false;
   // A failed call (a receiver refusing the body among the causes) closes
   // the connection.
   const bool ok = send(req, res, error);
   limits_ = {};
   DropIfUnread(/*check_socket=*/false);
+  if (read_limited_ && !ok) {
+    refused =
+        Error(std::errc::message_size,
+              "the response passes max_response_bytes (" +
+                  std::to_string(bounded.max) + ") by more than " +
+                  std::to_string(kMaxResponseHeadBytes) + " bytes of head");
+    return false;
+  }
   if (bounded.exceeded) {
     refused = Error(std::errc::message_size,
                     "the response body is larger than max_response_bytes (" +
@@ -309,7 +318,11 @@ bool ContextClientImpl::process_socket(
       socket.sock, Timeout(ToMicros(read_timeout_sec_, read_timeout_usec_)),
       Timeout(ToMicros(write_timeout_sec_, write_timeout_usec_)),
       limits_.abort_fd);
+  if (limits_.max_response_bytes != 0) {
+    stream.LimitReads(limits_.max_response_bytes + kMaxResponseHeadBytes);
+  }
   const bool ok = callback(stream);
+  if (stream.read_limited()) read_limited_ = true;
   // Bytes past the response belong to no call of ours: the connection must
   // not serve another.
   if (stream.HasBufferedInput()) unread_input_ = true;

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <list>
 #include <optional>
@@ -31,6 +32,11 @@
 namespace ctx::http::internal {
 
 // CallLimits is what one call may wait for, and its last step before sending.
+// kMaxResponseHeadBytes is what a response may take beyond its body limit
+// (its head, and the chunk framing of its body): httplib reads a head line and
+// the list of headers without a bound of its own.
+inline constexpr uint64_t kMaxResponseHeadBytes = uint64_t{1} << 20;
+
 struct CallLimits {
   // abort_fd (-1: none) ends every wait once readable.
   int abort_fd = -1;
@@ -41,7 +47,8 @@ struct CallLimits {
   // before_send runs once the connection is ready, right before the request
   // is written; false ends the call with nothing sent.
   std::function<bool()> before_send;
-  // max_response_bytes (0: no limit) bounds the response body the call reads.
+  // max_response_bytes (0: no limit) bounds the response body the call reads,
+  // and, with kMaxResponseHeadBytes more, all it reads of a response.
   size_t max_response_bytes = 0;
 };
 
@@ -97,6 +104,7 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // Written by the calling thread, between and during its own calls.
   CallLimits limits_;
   bool unread_input_ = false;  // the last response left bytes unread
+  bool read_limited_ = false;  // a response passed kMaxResponseHeadBytes
 };
 
 // CallGate lets one call at a time through, in arrival order; a waiting call

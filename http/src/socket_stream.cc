@@ -74,12 +74,17 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
     read_pos_ += n;
     return static_cast<ssize_t>(n);
   }
+  if (read_limit_ != 0 && received_ >= read_limit_) {
+    read_limited_ = true;
+    return -1;
+  }
   if (!Wait(POLLIN, read_timeout_)) return -1;
   // Large reads go straight to the caller; small ones fill the buffer so the
   // line reader does not pay a syscall per call.
   if (size >= kBufferSize) {
     for (;;) {
       const ssize_t r = ::recv(fd_, ptr, size, 0);
+      if (r > 0) received_ += static_cast<uint64_t>(r);
       if (r >= 0 || errno != EINTR) return r;
     }
   }
@@ -89,6 +94,7 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
     r = ::recv(fd_, buffer_.get(), kBufferSize, 0);
   } while (r < 0 && errno == EINTR);
   if (r <= 0) return r;
+  received_ += static_cast<uint64_t>(r);
   const size_t n = std::min(size, static_cast<size_t>(r));
   std::memcpy(ptr, buffer_.get(), n);
   read_pos_ = n;

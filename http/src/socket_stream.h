@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,11 @@ class SocketStream final : public httplib::Stream {
   void get_local_ip_and_port(std::string& ip, int& port) const override;
   socket_t socket() const override { return fd_; }
 
+  // LimitReads makes read() fail (-1) once `max` bytes came from the socket
+  // (0: no limit, the default); read_limited() then turns true.
+  void LimitReads(uint64_t max) noexcept { read_limit_ = max; }
+  [[nodiscard]] bool read_limited() const noexcept { return read_limited_; }
+
   // HasBufferedInput reports whether read() can return data without touching
   // the socket (bytes that arrived after the response read so far).
   [[nodiscard]] bool HasBufferedInput() const noexcept {
@@ -79,6 +85,9 @@ class SocketStream final : public httplib::Stream {
   std::unique_ptr<char[]> buffer_;
   size_t read_pos_ = 0;
   size_t read_end_ = 0;
+  uint64_t read_limit_ = 0;  // LimitReads
+  uint64_t received_ = 0;    // bytes that came from the socket
+  bool read_limited_ = false;
   mutable bool aborted_ = false;  // set by Wait, which is const for httplib
   // Peer and local addresses, looked up on first use (httplib asks for both
   // on every request; the answer cannot change for a connected socket).

@@ -450,6 +450,18 @@ TEST(ClientWireTest, UnframedResponseLargerThanLimitFails) {
   EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
 }
 
+// A head that never ends (one header line without CRLF, 2 MiB and more) is
+// bounded by the same option, with 1 MiB of room for a head.
+TEST(ClientWireTest, EndlessResponseHeadFails) {
+  RawServer server([](const std::string&) {
+    return "HTTP/1.1 200 OK\r\nX-Endless: " + std::string(size_t{2} << 20, 'a');
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  auto [c, cancel] = WithTimeout(Background(), kCap);
+  Result r = client.Get(c, "/x");
+  EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
+}
+
 TEST(ClientWireTest, ResponseAtLimitIsKept) {
   const std::string body(1000, 'x');
   bool chunked = false;

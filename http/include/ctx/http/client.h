@@ -100,8 +100,11 @@ struct ClientOptions {
   // content receiver), as received: the client does not decode
   // Content-Encoding. A body that would pass it, or a Content-Length that
   // announces more, fails the call with std::errc::message_size as soon as
-  // that is known, and the connection is closed. 0 means no limit; default
-  // 64 MiB (gRPC's default cap on a received message).
+  // that is known, and the connection is closed. The rest of a response is
+  // bounded too: one that takes more than max_response_bytes + 1 MiB from the
+  // socket (an endless head line, endless headers) fails the same way. 0
+  // means no limit; default 64 MiB (gRPC's default cap on a received
+  // message).
   size_t max_response_bytes = size_t{64} << 20;
 };
 
