@@ -462,6 +462,24 @@ TEST(ClientWireTest, EndlessResponseHeadFails) {
   EXPECT_EQ(r.error(), std::errc::message_size) << r.error().ToString();
 }
 
+// A response without a body (to HEAD, or 204) may announce a length past the
+// limit: it is not what this call reads.
+TEST(ClientWireTest, BodylessResponseAnnouncingMoreThanLimitIsKept) {
+  RawServer server([](const std::string& head) {
+    return head.rfind("HEAD", 0) == 0 ? Answer("Content-Length: 5000\r\n", "")
+                                      : std::string(
+                                            "HTTP/1.1 204 No Content\r\n"
+                                            "Content-Length: 5000\r\n\r\n");
+  });
+  Client client("127.0.0.1", server.port(), WithLimit(1000));
+  Result head = client.Head(Background(), "/x");
+  ASSERT_TRUE(head.ok()) << "HEAD: " << head.error().ToString();
+  EXPECT_EQ(head->get_header_value("Content-Length"), "5000");
+  Result get = client.Get(Background(), "/x");
+  ASSERT_TRUE(get.ok()) << "204: " << get.error().ToString();
+  EXPECT_EQ(get->status, 204);
+}
+
 TEST(ClientWireTest, ResponseAtLimitIsKept) {
   const std::string body(1000, 'x');
   bool chunked = false;
