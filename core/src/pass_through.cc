@@ -8,6 +8,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "ctx/internal/http_syntax.h"
 #include "ctx/propagation.h"
 #include "ctx/trace_context.h"
 
@@ -20,15 +21,14 @@ bool IsNameChar(char c) {
 }
 
 // clang-format off
-// Exact names refused: ctx's own headers, and headers about the connection,
-// the message or the caller's credentials.
-constexpr std::array<std::string_view, 20> kRefusedNames = {
+// Exact names refused besides the framing headers (FramingHeader): ctx's own
+// headers, and headers about the connection, the message or the caller's
+// credentials.
+constexpr std::array<std::string_view, 13> kRefusedNames = {
     kRequestIdHeader, kSessionIdHeader, kGrpcTimeoutHeader,
     kRequestTimeoutHeader, kTraceparentHeader, kTracestateHeader,
     kBaggageHeader,
-    "host", "connection", "keep-alive", "te", "trailer", "transfer-encoding",
-    "upgrade", "cookie", "authorization", "user-agent", "expect", "via",
-    "forwarded"};
+    "host", "cookie", "authorization", "user-agent", "via", "forwarded"};
 // Prefixes refused (gRPC's reserved keys, proxy and content headers).
 constexpr std::array<std::string_view, 4> kRefusedPrefixes = {
     "grpc-", "proxy-", "content-", "accept"};
@@ -48,6 +48,7 @@ bool IsValidPassThroughName(std::string_view name) noexcept {
   if (name.empty() || name.size() > kMaxPassThroughNameLength) return false;
   if (!std::all_of(name.begin(), name.end(), IsNameChar)) return false;
   if (name.ends_with("-bin")) return false;  // gRPC binary metadata
+  if (!internal::FramingHeader(name).empty()) return false;
   for (std::string_view refused : kRefusedNames) {
     if (name == refused) return false;
   }

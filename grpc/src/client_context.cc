@@ -105,13 +105,13 @@ int64_t LargestSentAtMost(int64_t ms) {
 TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
                            const ClientOptions& options) {
   constexpr Clock::duration kCalleeSlack = std::chrono::milliseconds(1);
+  // Checked first: no difference is taken with a deadline far in the past.
+  if (deadline <= now) return now;
+  const Clock::duration remaining = deadline - now;
   // client_slack: the client's rounding (1 ms), and its clock, which gRPC
   // caches per unit of work and which was seen 2 ms or more ahead of
   // CLOCK_MONOTONIC in the timeouts it sent (10058 ms left went out as 10100m
   // under TSan): 1 ms + 0.1 % of what is left.
-  // Checked first: no difference is taken with a deadline far in the past.
-  if (deadline <= now) return now;
-  const Clock::duration remaining = deadline - now;
   const Clock::duration client_slack =
       std::chrono::milliseconds(2) + remaining / 1000;
   // kCrossing: the conversion to gRPC's clock (NowWith) can be off by a few

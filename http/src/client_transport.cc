@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <limits>
 #include <memory>
@@ -26,7 +25,7 @@
 namespace ctx::http::internal {
 namespace {
 
-using ::ctx::internal::EqualsIgnoreCase;
+using ::ctx::internal::FramingHeader;
 using ::ctx::internal::IsControl;
 using ::ctx::internal::IsFieldValue;
 using ::ctx::internal::IsToken;
@@ -39,14 +38,6 @@ microseconds ToMicros(time_t sec, time_t usec) {
   return std::chrono::seconds(sec) + microseconds(usec);
 }
 
-// kFramingHeaders frame the message or steer the connection. httplib writes
-// the ones a request needs itself; one from a caller could make the server
-// read the body as another request.
-constexpr std::array<std::string_view, 9> kFramingHeaders = {
-    "Content-Length", "Transfer-Encoding", "Trailer",
-    "Connection",     "Keep-Alive",        "TE",
-    "Upgrade",        "Proxy-Connection",  "Expect"};
-
 // CheckHeaders returns why `headers` cannot be sent, or an empty string.
 std::string CheckHeaders(const httplib::Headers& headers,
                          std::string_view what) {
@@ -54,11 +45,10 @@ std::string CheckHeaders(const httplib::Headers& headers,
     if (!IsToken(name)) {
       return std::string(what) + ": a header name is empty or not a token";
     }
-    for (std::string_view framing : kFramingHeaders) {
-      if (EqualsIgnoreCase(name, framing)) {
-        return std::string(what) + ": header " + std::string(framing) +
-               " frames the message or the connection (the client does)";
-      }
+    if (const std::string_view framing = FramingHeader(name);
+        !framing.empty()) {
+      return std::string(what) + ": header " + std::string(framing) +
+             " frames the message or the connection (the client does)";
     }
     if (!IsFieldValue(value)) {
       return std::string(what) + ": the value of header " + name +
@@ -217,18 +207,12 @@ bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
   const bool ok = send(req, res, error);
   limits_ = {};
   DropIfUnread(/*check_socket=*/false);
-  if (read_limited_ && !ok) {
-    refused =
-        Error(std::errc::message_size,
-              "the response passes max_response_bytes (" +
-                  std::to_string(bounded.max) + ") by more than " +
-                  std::to_string(kMaxResponseHeadBytes) + " bytes of head");
-    return false;
-  }
-  if (bounded.exceeded) {
+  // Either bound (the body's, or what the socket gave with the head's room)
+  // failed the read.
+  if (bounded.exceeded || (read_limited_ && !ok)) {
     refused = Error(std::errc::message_size,
-                    "the response body is larger than max_response_bytes (" +
-                        std::to_string(bounded.max) + ")");
+                    "the response is larger than max_response_bytes (" +
+                        std::to_string(bounded.max) + ") allows");
     return false;
   }
   if (ok && own_body) res.body = std::move(bounded.body);

@@ -31,12 +31,12 @@
 
 namespace ctx::http::internal {
 
-// CallLimits is what one call may wait for, and its last step before sending.
 // kMaxResponseHeadBytes is what a response may take beyond its body limit
 // (its head, and the chunk framing of its body): httplib reads a head line and
 // the list of headers without a bound of its own.
 inline constexpr uint64_t kMaxResponseHeadBytes = uint64_t{1} << 20;
 
+// CallLimits is what one call may wait for, and its last step before sending.
 struct CallLimits {
   // abort_fd (-1: none) ends every wait once readable.
   int abort_fd = -1;
@@ -68,9 +68,9 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // encoding is off: httplib then sends it as is), every header name must be
   // a token and every value free of control bytes other than tab, and no
   // header may be one httplib frames the request with (Content-Length,
-  // Transfer-Encoding, Connection, ...: kFramingHeaders). On failure
-  // `refused` is std::errc::invalid_argument with a message that says why (it
-  // quotes only header names that passed the token check, so it can be
+  // Transfer-Encoding, Connection, ...: ctx::internal::FramingHeader). On
+  // failure `refused` is std::errc::invalid_argument with a message that says
+  // why (it quotes only header names that passed the token check, so it can be
   // logged as is), error is Error::Unknown and nothing is sent. It also drops
   // a kept-alive connection that holds unread bytes: a response nobody asked
   // for must not answer this call. A response body (as received: the client

@@ -81,6 +81,22 @@ inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+// FramingHeader returns the usual spelling of `name` (any case) when it is a
+// header that frames a message or steers its connection (RFC 9112 6, 7.4,
+// 9.6; RFC 9110 7.6.1, 7.8, 10.1.1), else an empty view. A sender writes these
+// itself: one copied from elsewhere (a caller, an incoming request) could make
+// the receiver split or join messages.
+inline std::string_view FramingHeader(std::string_view name) noexcept {
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "Content-Length", "Transfer-Encoding", "Trailer",
+      "Connection",     "Keep-Alive",        "TE",
+      "Upgrade",        "Proxy-Connection",  "Expect"};
+  for (std::string_view framing : kNames) {
+    if (EqualsIgnoreCase(name, framing)) return framing;
+  }
+  return {};
+}
+
 // ParseDecimal reads `s`, 1 to 18 ASCII digits (so it never overflows), into
 // `out`; false, with `out` untouched, for anything else.
 inline bool ParseDecimal(std::string_view s, uint64_t& out) noexcept {
