@@ -8,9 +8,10 @@
 //               loop's); the fd is armed for input.
 //   kWorker     a complete request is queued or being served (the parser is
 //               the worker's); the fd is armed only for the peer going away.
-//   kWriting    the worker wrote what the socket took of a response and left
-//               the rest (tail) to the loop, which writes it as the socket
-//               becomes writable, then reads the next request or lingers.
+//   kWriting    the worker wrote what the socket took of a response (or the
+//               owner of kReading of an interim 100 Continue) and left the
+//               rest (tail) to the loop, which writes it as the socket
+//               becomes writable, then reads the request or lingers.
 //   kLingering  a rejected request was answered; the loop discards input
 //               until EOF or a deadline, so the answer is not lost to a RST.
 //   kClosed     closed; nobody touches the fd again.

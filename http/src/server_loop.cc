@@ -19,6 +19,7 @@
 #include <array>
 #include <cerrno>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loop_wire.h"
@@ -258,8 +259,7 @@ bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
     default:
       break;
   }
-  if (parser.WantsContinue())
-    SendNow(conn->fd(), "HTTP/1.1 100 Continue\r\n\r\n");
+  if (parser.WantsContinue() && !SendContinue(conn)) return false;
   // A deadline runs from the moment its part of the request began.
   TimePoint deadline = conn->deadline();
   if (next_request || parser.state() != conn->loop_state) {
@@ -270,6 +270,24 @@ bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
                  /*only_if_open=*/next_request)) {
     Close(conn);
   }
+  return false;
+}
+
+bool ServerLoop::SendContinue(const std::shared_ptr<Connection>& conn) {
+  constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  const ssize_t n = SendSome(conn->fd(), kContinue.data(), kContinue.size());
+  if (n == static_cast<ssize_t>(kContinue.size())) return true;
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    Close(conn);  // the client is gone
+    return false;
+  }
+  // The socket is full (a previous response not yet read): the rest goes
+  // out as a tail, since a dropped interim response stalls the client and a
+  // cut one garbles its stream. Reading resumes once it is written.
+  conn->tail.push_back({std::string(kContinue.substr(
+                            static_cast<size_t>(std::max<ssize_t>(n, 0)))),
+                        0});
+  WriteTail(conn, /*close_after=*/false, TimePoint::max());
   return false;
 }
 

@@ -123,6 +123,10 @@ class ServerLoop {
   // deadline starts now, and a connection that must not stay open closes.
   bool AfterInput(const std::shared_ptr<Connection>& conn, bool from_worker,
                   bool next_request);
+  // SendContinue sends the interim "100 Continue"; false when the socket did
+  // not take it at once and the connection is now writing it (or closed).
+  // Owner of the phase.
+  bool SendContinue(const std::shared_ptr<Connection>& conn);
   // Ending side (server_end.cc).
   // WriteMore writes what the socket takes of the tail (kWriting) and moves
   // on once it is empty.

@@ -5,12 +5,18 @@
 // server that frames differently from its client would run it.
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ctx/http/server.h"
 #include "test_util.h"
@@ -32,11 +38,12 @@ class FramingTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<RunningServer>();
-    server_->server().Get(
-        "/healthz",
-        [](const Context&, const httplib::Request&, httplib::Response& res) {
-          res.set_content("ok", "text/plain");
-        });
+    server_->server().Get("/healthz",
+                          [this](const Context&, const httplib::Request&,
+                                 httplib::Response& res) {
+                            gets_.Add();
+                            res.set_content("ok", "text/plain");
+                          });
     server_->server().Post(
         "/healthz", [](const Context&, const httplib::Request& req,
                        httplib::Response& res) {
@@ -79,8 +86,60 @@ class FramingTest : public ::testing::Test {
   }
 
   Counter orders_;
+  Counter gets_;  // GET /healthz requests served
   std::unique_ptr<RunningServer> server_;
 };
+
+// ServerEnd is the server's socket for the loopback client socket `client`
+// (same process): the one whose addresses are the client's, swapped. -1 if
+// the server has not accepted it within a few seconds.
+int ServerEnd(int client) {
+  sockaddr_in here{};
+  sockaddr_in there{};
+  socklen_t len = sizeof(here);
+  ::getsockname(client, reinterpret_cast<sockaddr*>(&here), &len);
+  len = sizeof(there);
+  ::getpeername(client, reinterpret_cast<sockaddr*>(&there), &len);
+  for (int tries = 0; tries < 500; ++tries) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
+      const int fd = std::stoi(entry.path().filename().string());
+      sockaddr_in a{};
+      sockaddr_in b{};
+      len = sizeof(a);
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+          a.sin_family != AF_INET || a.sin_port != there.sin_port) {
+        continue;
+      }
+      len = sizeof(b);
+      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&b), &len) == 0 &&
+          b.sin_port == here.sin_port) {
+        return fd;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+// Fill writes to `fd` until the socket takes nothing more for a while and
+// returns how many bytes it took.
+size_t Fill(int fd) {
+  const std::string junk(64 * 1024, 'x');
+  size_t total = 0;
+  for (int quiet = 0; quiet < 3;) {
+    const ssize_t n =
+        ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      quiet = 0;
+    } else {
+      ++quiet;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return total;
+}
 
 std::string Hex(size_t n) {
   char buf[32];
@@ -237,6 +296,58 @@ TEST_F(FramingTest, ExpectContinueGetsInterimThenResponse) {
   ASSERT_TRUE(interim.has_value());
   EXPECT_EQ(interim->status, 100);
   SendAll(fd, "body");
+  auto r = ReadResponse(fd, buffer);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "posted 4");
+  ::close(fd);
+}
+
+// A client that has not read what came before gets the interim response
+// whole, after it, and never a cut one: the server waits for room in the
+// socket instead of dropping it.
+TEST_F(FramingTest, ExpectContinueWaitsForRoomInAFullSocket) {
+  const int fd = Connect(server_->port());
+  // A request answered first: the server's accept happens before the test
+  // touches the server's socket (as ThreadSanitizer requires).
+  SendAll(fd, GetRequest("/healthz"));
+  std::string buffer;
+  ASSERT_TRUE(ReadResponse(fd, buffer).has_value());
+  gets_.WaitAtLeast(1);
+  const int server_end = ServerEnd(fd);
+  ASSERT_GE(server_end, 0) << "the server's end of the connection not found";
+  // Fixed buffer sizes: the kernel does not grow a full socket's room.
+  const int small = 16 * 1024;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  ASSERT_EQ(
+      ::setsockopt(server_end, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
+      0);
+  // Stands for a large response the client has not read yet.
+  const size_t unread = Fill(server_end);
+  ASSERT_GT(unread, 0u);
+  SendAll(fd,
+          "POST /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: 4\r\n"
+          "Expect: 100-continue\r\n\r\n");
+  // The head is read once nothing is left for the server to read.
+  for (int i = 0; i < 3000; ++i) {
+    int queued = -1;
+    if (::ioctl(server_end, FIONREAD, &queued) == 0 && queued == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  while (buffer.size() < unread) {
+    char chunk[64 * 1024];
+    const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
+    ASSERT_GT(n, 0) << "the filler was not delivered";
+    buffer.append(chunk, static_cast<size_t>(n));
+  }
+  ASSERT_EQ(buffer.substr(0, unread).find_first_not_of('x'), std::string::npos);
+  buffer.erase(0, unread);
+  SendAll(fd, "body");
+  auto interim = ReadResponse(fd, buffer, /*skip_interim=*/false);
+  ASSERT_TRUE(interim.has_value());
+  EXPECT_EQ(interim->status, 100) << "the interim response was dropped";
   auto r = ReadResponse(fd, buffer);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 200);
