@@ -4,10 +4,9 @@
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
 //                               [--echo_id=0|1] [--cap=0|1] [--send_id=0|1]
-//   ctx_grpc_bridge_load cancel [--calls=N] [--period_us=P] [--busy=B]
-//   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--period_us=P]
-//                               [--wake=0|1] [--callback=0|1]
-//                               [--max_cpu_pct=M]
+//   ctx_grpc_bridge_load cancel [--calls=N] [--busy=B]
+//   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--wake=0|1]
+//                               [--callback=0|1]
 //   ctx_grpc_bridge_load watch  [--calls=N] [--rounds=R] [--hold_us=H]
 //   ctx_grpc_bridge_load disconnect [--calls=N]
 //
@@ -33,19 +32,18 @@
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
 // (BoundClientContext -> TryCancel) and the time until the handler's context is
-// done (stamped by an AfterFunc) is recorded; prints p50/p99. P sets the sync
-// watcher's period (ServerOptions::sync_watch_period). B threads spin on the
-// CPU meanwhile (CPU contention).
+// done (stamped by an AfterFunc) is recorded; prints p50/p99. B threads spin
+// on the CPU meanwhile (CPU contention).
 //
 // storm: N sync calls in flight on one bridged sync server, all under one
 // client context; once every handler has its context the client cancels it,
 // and the time from that cancel until each handler's context is done
 // (stamped by an AfterFunc) is recorded; prints p50/p99/max over all handlers
-// of R rounds. M sets ServerOptions::sync_watch_max_cpu in percent. Also
-// prints how long the client's cancel() itself took (it cancels every call
-// in this process, on this thread). --callback=1 serves the calls with the
-// callback API instead (gRPC's own floor for the storm); --wake=0 keeps the
-// sync handlers asleep until the round ends (only the delivery is measured).
+// of R rounds. Also prints how long the client's cancel() itself took (it
+// cancels every call in this process, on this thread). --callback=1 serves the
+// calls with the callback API instead (gRPC's own floor for the storm);
+// --wake=0 keeps the sync handlers asleep until the round ends (only the
+// delivery is measured).
 //
 // watch: what watching a sync call for cancellation costs. N back-to-back
 // unary calls to a bridged sync server whose handler holds the call H µs
@@ -56,8 +54,7 @@
 // difference is the cost of CallContext and the watch.
 //
 // disconnect: a forked client process starts N sync calls on a bridged sync
-// server (its poll an hour apart, so only the push can end a context in
-// time) and is killed (SIGKILL: the kernel closes its connection, nothing is
+// server and is killed (SIGKILL: the kernel closes its connection, nothing is
 // canceled); prints the time from the kill until each handler's context is
 // done, p50/p99/max.
 
@@ -692,14 +689,13 @@ std::vector<double> MeasureCancel(int port, Slot* slot, int calls) {
   return us;
 }
 
-int RunCancel(int calls, int period_us, int busy) {
+int RunCancel(int calls, int busy) {
   const Busy spinners(busy);
-  ctx::grpc::ServerOptions options;
-  options.sync_watch_period = std::chrono::microseconds(period_us);
+  const ctx::grpc::ServerOptions options;
   std::printf(
-      "client TryCancel -> handler's context done, %d calls per API, sync "
-      "watcher period %d us, %d spinning threads\n",
-      calls, period_us, busy);
+      "client TryCancel -> handler's context done, %d calls per API, %d "
+      "spinning threads\n",
+      calls, busy);
   std::printf("%-10s %10s %10s %10s\n", "server API", "p50 us", "p99 us",
               "max us");
   auto print = [](const char* name, const std::vector<double>& us) {
@@ -839,11 +835,8 @@ class StormCallback final : public ctxtest::TestService::CallbackService {
   Executor* const executor_;
 };
 
-int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct, bool wake,
-             bool callback) {
-  ctx::grpc::ServerOptions options;
-  options.sync_watch_period = std::chrono::microseconds(period_us);
-  options.sync_watch_max_cpu = max_cpu_pct / 100.0;
+int RunStorm(int calls, int rounds, bool wake, bool callback) {
+  const ctx::grpc::ServerOptions options;
   StormStamps storm;
   Executor executor;
   StormWait sync_service(&storm, wake);
@@ -864,9 +857,8 @@ int RunStorm(int calls, int rounds, int period_us, int max_cpu_pct, bool wake,
   auto stub = Connect(s.port);
   std::printf(
       "client cancels %d sync calls at once -> each handler's context done, "
-      "%d rounds, %s API, sync watcher period %d us, max cpu %d %%, sync "
-      "handlers %s\n",
-      calls, rounds, callback ? "callback" : "sync", period_us, max_cpu_pct,
+      "%d rounds, %s API, sync handlers %s\n",
+      calls, rounds, callback ? "callback" : "sync",
       wake ? "wake when their context ends" : "stay asleep");
   std::vector<double> us;
   std::vector<double> cancel_ms;  // how long each round's cancel() took
@@ -1004,8 +996,7 @@ int RunDisconnect(int calls) {
     (void)!write(from_child[1], &started, 1);
     for (;;) pause();  // until killed
   }
-  ctx::grpc::ServerOptions options;
-  options.sync_watch_period = std::chrono::hours(1);
+  const ctx::grpc::ServerOptions options;
   StormStamps storm;
   StormWait service(&storm, /*wake=*/true);
   Server s = Start(&service, Variant::kBridged, options);
@@ -1018,7 +1009,7 @@ int RunDisconnect(int calls) {
   }
   std::printf(
       "client process with %d sync calls in flight killed -> each handler's "
-      "context done (poll period 1 h)\n",
+      "context done\n",
       calls);
   const Clock::time_point t0 = Clock::now();
   kill(pid, SIGKILL);
@@ -1066,15 +1057,12 @@ int main(int argc, char** argv) {
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
-                     Flag(argc, argv, "period_us", 1000),
                      Flag(argc, argv, "busy", 0));
   }
   if (mode == "storm") {
     return RunStorm(
         Flag(argc, argv, "calls", 1000), Flag(argc, argv, "rounds", 3),
-        Flag(argc, argv, "period_us", 1000),
-        Flag(argc, argv, "max_cpu_pct", 10), Flag(argc, argv, "wake", 1) != 0,
-        Flag(argc, argv, "callback", 0) != 0);
+        Flag(argc, argv, "wake", 1) != 0, Flag(argc, argv, "callback", 0) != 0);
   }
   if (mode == "disconnect") {
     return RunDisconnect(Flag(argc, argv, "calls", 100));
@@ -1088,9 +1076,8 @@ int main(int argc, char** argv) {
       stderr,
       "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
       "                 [--echo_id=0|1] [--cap=0|1]\n"
-      "       %s cancel [--calls=N] [--period_us=P] [--busy=B]\n"
-      "       %s storm [--calls=N] [--rounds=R] [--period_us=P]\n"
-      "                 [--max_cpu_pct=M] [--wake=0|1] [--callback=0|1]\n"
+      "       %s cancel [--calls=N] [--busy=B]\n"
+      "       %s storm [--calls=N] [--rounds=R] [--wake=0|1] [--callback=0|1]\n"
       "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
       "       %s disconnect [--calls=N]\n",
       argv[0], argv[0], argv[0], argv[0], argv[0]);

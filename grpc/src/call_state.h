@@ -111,14 +111,11 @@ class CallState {
   [[nodiscard]] static Clock::duration DeadlineSlack(
       Clock::duration budget) noexcept;
 
-  // Written only by the SyncWatcher, under its mutex.
-  bool watched_ = false;
   // ever_watched_: set (once, under the watcher's mutex) before the call is
   // first watched, so that Unwatch skips the mutex for the calls never watched
   // (every callback and async call, and sync calls that never asked for their
   // context).
   std::atomic<bool> ever_watched_{false};
-  std::size_t watch_index_ = 0;
   // watch_push_: the SyncWatcher's push record for this call (sync_watcher.cc),
   // null when none. Written only by the SyncWatcher, under its mutex.
   void* watch_push_ = nullptr;
@@ -184,10 +181,9 @@ class CallRegistry {
 // here enrolls it with the SyncWatcher. Async handlers never run nested this
 // way, but the same hooks of interceptors registered before the bridge's do,
 // for async calls too: a CallContext() made there enrolls an async call. Its
-// push is harmless; polling it would not be (an async call's IsCancelled() can
-// crash, ../shared/design/grpc-notes.md), and the SyncWatcher polls only a
-// call whose push could not be armed, which gRPC 1.51 gives no way to cause.
-// No public gRPC API tells a sync call from an async one here. Callback
+// push is harmless, and the SyncWatcher never polls (an async call's
+// IsCancelled() can crash, ../shared/design/grpc-notes.md). No public gRPC
+// API tells a sync call from an async one here. Callback
 // handlers are nested too; they are told apart by their CallbackServerContext.
 class StartingCallScope {
  public:

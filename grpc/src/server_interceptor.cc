@@ -21,7 +21,6 @@
 #include <grpcpp/server_context.h>
 #include <grpcpp/support/interceptor.h>
 
-#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,16 +41,12 @@ using ::grpc::experimental::InterceptionHookPoints;
 using ::grpc::experimental::InterceptorBatchMethods;
 using ::grpc::experimental::ServerRpcInfo;
 
-constexpr Clock::duration kMinWatchPeriod = std::chrono::microseconds(100);
-
 // ServerShared is what all calls of one server share. Interceptors hold it by
 // shared_ptr, so it lives until the factory and the last interceptor are gone
 // (callback-API interceptors can outlive the server's shutdown by a little).
 struct ServerShared {
   explicit ServerShared(ServerOptions o)
-      : options(NormalizeOptions(std::move(o))),
-        watcher(std::max(options.sync_watch_period, kMinWatchPeriod),
-                options.sync_watch_max_cpu) {}
+      : options(NormalizeOptions(std::move(o))) {}
 
   ServerOptions options;
   SyncWatcher watcher;

@@ -6,14 +6,10 @@
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
-#include <time.h>
 
-#include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <thread>
-#include <utility>
 
 namespace ctx::grpc::internal {
 namespace {
@@ -71,9 +67,8 @@ struct Push {
   static constexpr int kChildren = 2;
 
   // Arm creates the children of `watched` and starts their batches; false
-  // unless both started (the caller then Disarms the record and polls the
-  // call). A child may complete, and end the call's context, before Arm
-  // returns.
+  // when none started (the caller then Disarms the record). A child may
+  // complete, and end the call's context, before Arm returns.
   bool Arm(CallState* watched) {
     PushChannel& channel = PushChannel::Get();
     auto* sc =
@@ -115,10 +110,9 @@ struct Push {
       }
       ++started;
     }
-    // One child is enough to see most closes, but not the one that lands while
-    // it is being linked (sync_watcher.h): fall back to polling unless both
-    // started.
-    return started == kChildren;
+    // One child sees every close but one that lands while it is being linked
+    // (sync_watcher.h); none sees nothing.
+    return started > 0;
   }
 
   // Disarm detaches the call (waiting for a callback that is ending its
@@ -199,47 +193,16 @@ struct Push {
   Child children[kChildren];
 };
 
-// ThreadCpuTime is the CPU time the calling thread has used.
-Clock::duration ThreadCpuTime() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return std::chrono::seconds(t.tv_sec) + std::chrono::nanoseconds(t.tv_nsec);
-}
-
 }  // namespace
-
-SyncWatcher::SyncWatcher(Clock::duration period, double max_cpu)
-    : state_(std::make_shared<State>(period, max_cpu)) {}
-
-SyncWatcher::~SyncWatcher() {
-  std::thread thread;
-  {
-    MutexLock lock(state_->mu);
-    state_->stop = true;
-    thread = std::move(thread_);
-  }
-  state_->wake.notify_all();
-  if (!thread.joinable()) return;
-  // The last reference to the server's shared state can be dropped on the
-  // watcher thread itself: a call's last reference released inside the
-  // IsCancelled() it polls destroys the call's interceptor there. Joining
-  // would deadlock; the thread holds its own reference to state_, sees stop
-  // after the poll and exits.
-  if (thread.get_id() == std::this_thread::get_id()) {
-    thread.detach();
-  } else {
-    thread.join();
-  }
-}
 
 void SyncWatcher::Watch(CallState* call) {
   auto* push = new Push;
   {
-    MutexLock lock(state_->mu);
+    MutexLock lock(mu_);
     // Once per call: a second CallContext() on the handler thread, or one made
     // by a callback that the arming below ran (the call had closed already),
     // finds the call marked.
-    if (call->ever_watched_.load(std::memory_order_relaxed) || state_->stop) {
+    if (call->ever_watched_.load(std::memory_order_relaxed)) {
       delete push;
       return;
     }
@@ -247,184 +210,41 @@ void SyncWatcher::Watch(CallState* call) {
     // Enrolled before it is armed, so that an Unwatch run inside the arming
     // (a callback it ran let the call close) finds and disarms it.
     call->watch_push_ = push;
-    ++state_->pushed;
+    ++watched_;
   }
   // Armed outside the lock: a child can complete, and end the context, inside
   // the arming. The record holds a reference for this function until its end.
-  const bool armed = push->Arm(call);
-  bool poll = false;
-  {
-    MutexLock lock(state_->mu);
-    if (!armed && call->watch_push_ == push) {
-      call->watch_push_ = nullptr;
-      --state_->pushed;
-      poll = !state_->stop;
+  if (!push->Arm(call)) {
+    {
+      MutexLock lock(mu_);
+      if (call->watch_push_ == push) {
+        call->watch_push_ = nullptr;
+        --watched_;
+      }
     }
+    push->Disarm();  // idempotent
   }
-  if (!armed) push->Disarm();  // idempotent
-  push->Release();             // this function's reference
-  if (!poll) return;
-  {
-    MutexLock lock(state_->mu);
-    call->watched_ = true;
-    call->watch_index_ = state_->calls.size();
-    state_->calls.push_back(call);
-    if (!thread_.joinable()) {
-      thread_ = std::thread([state = state_] { state->Run(); });
-      state_->thread_id = thread_.get_id();
-    }
-  }
-  state_->wake.notify_one();
-}
-
-void SyncWatcher::State::RemoveLocked(CallState* call) {
-  if (!call->watched_) return;
-  call->watched_ = false;
-  const std::size_t i = call->watch_index_;
-  if (i + 1 != calls.size()) {
-    calls[i] = calls.back();
-    calls[i]->watch_index_ = i;
-  }
-  calls.pop_back();
+  push->Release();  // this function's reference
 }
 
 void SyncWatcher::Unwatch(CallState* call) {
   // A call's hooks run after its handler's Watch (same thread for sync calls),
-  // so a call not yet marked has never been watched and is not being polled.
+  // so a call not yet marked has never been watched.
   if (!call->ever_watched_.load(std::memory_order_acquire)) return;
-  State& s = *state_;
   Push* push = nullptr;
   {
-    MutexLock lock(s.mu);
+    MutexLock lock(mu_);
     push = static_cast<Push*>(call->watch_push_);
-    if (push != nullptr) {
-      call->watch_push_ = nullptr;
-      --s.pushed;
-    } else {
-      s.RemoveLocked(call);
-      if (std::this_thread::get_id() == s.thread_id) {
-        // From inside the poll (its POST_RECV_CLOSE hook runs on the watcher
-        // thread) there is nothing to wait for: the poll is this very stack.
-        // The call may die once this returns: tell Sweep to leave it alone.
-        if (s.polling == call) s.polling = nullptr;
-        return;
-      }
-      while (s.polling == call) s.poll_done.wait(lock);
-      return;
-    }
+    if (push == nullptr) return;
+    call->watch_push_ = nullptr;
+    --watched_;
   }
   push->Disarm();
 }
 
 std::size_t SyncWatcher::Watched() const {
-  MutexLock lock(state_->mu);
-  return state_->calls.size() + state_->pushed;
-}
-
-std::size_t SyncWatcher::Polled() const {
-  MutexLock lock(state_->mu);
-  return state_->calls.size();
-}
-
-void SyncWatcher::State::Run() {
-  const double share = std::clamp(max_cpu, 0.001, 1.0);
-  for (;;) {
-    {
-      MutexLock lock(mu);
-      wake.wait(lock, [this]() CTX_NO_THREAD_SAFETY_ANALYSIS {
-        return stop || !calls.empty();
-      });
-      if (stop) return;
-    }
-    const SweepResult sweep = Sweep();
-    // Cancels come in storms (a client's connection goes away, a parent
-    // context fans out): a sweep that found one sweeps again at once, until a
-    // sweep finds none.
-    if (sweep.canceled > 0) continue;
-    // The throttle counts the CPU this thread spent polling live calls: not
-    // wall time (a preempted sweep costs nothing), and not the polls that
-    // found a call canceled (they ran the call's close hook and its
-    // context's callbacks).
-    const auto backoff = std::chrono::duration_cast<Clock::duration>(
-        sweep.cpu * ((1 - share) / share));
-    {
-      MutexLock lock(mu);
-      wake.wait_for(lock, std::max(period, backoff),
-                    [this]() CTX_NO_THREAD_SAFETY_ANALYSIS { return stop; });
-      if (stop) return;
-    }
-  }
-}
-
-SyncWatcher::State::SweepResult SyncWatcher::State::Sweep() {
-  // Walks calls by position, retaking the lock for each call, so that only
-  // enrolled calls are touched. A call unwatched meanwhile swaps the last one
-  // into its place; when that is the call just polled, the sweep polls its
-  // place again; otherwise it may skip a call or visit one twice, and the next
-  // sweep makes up for it.
-  // The CPU clock is read twice per sweep, not per poll: it is a system call,
-  // and each one is a point where the many handler threads a storm wakes can
-  // preempt the watcher.
-  const Clock::duration start = ThreadCpuTime();
-  std::size_t live = 0;
-  SweepResult result;
-  const auto finish = [&] {
-    // The polls that found their call canceled are left out of the cost in
-    // proportion to their number.
-    const Clock::duration used = ThreadCpuTime() - start;
-    const std::size_t polls = live + result.canceled;
-    if (polls > 0) result.cpu = used * live / polls;
-    return result;
-  };
-  std::size_t i = 0;
-  for (;;) {
-    CallState* call;
-    {
-      MutexLock lock(mu);
-      if (stop || i >= calls.size()) return finish();
-      call = calls[i];
-      // A context that is already done (deadline, root canceled) has nothing
-      // left to learn. Removing it moves another call to position i.
-      if (call->context().Done().Ready()) {
-        RemoveLocked(call);
-        continue;
-      }
-      polling = call;
-      ++i;
-    }
-    // No lock held: this may run the call's POST_RECV_CLOSE hook here, which
-    // ends the context and unwatches the call.
-    const bool cancelled = call->server_context()->IsCancelled();
-    // Still polling (polling == call): Unwatch on the handler's thread waits,
-    // so the call stays alive. Not polling: the call unwatched itself from a
-    // hook run inside IsCancelled() and may be gone; touch it no more. Only
-    // this thread clears polling, so the answer holds after the lock.
-    bool alive;
-    {
-      MutexLock lock(mu);
-      alive = polling == call;
-    }
-    // IsCancelled() can also be true without a POST_RECV_CLOSE (the call failed
-    // before its request was read); End() is idempotent.
-    if (alive && cancelled) call->End(ClientCanceledCause());
-    if (cancelled) {
-      ++result.canceled;
-    } else {
-      ++live;
-    }
-    {
-      MutexLock lock(mu);
-      if (alive) {
-        polling = nullptr;
-        if (cancelled) RemoveLocked(call);
-      }
-      // The call left the list (canceled): the last one took its place, so
-      // poll that place again; otherwise a storm of cancels would be seen
-      // half per sweep.
-      if (i > 0 && (i - 1 >= calls.size() || calls[i - 1] != call)) --i;
-    }
-    poll_done.notify_all();
-  }
+  MutexLock lock(mu_);
+  return watched_;
 }
 
 }  // namespace ctx::grpc::internal

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The sync watcher under cancel storms: many watched calls canceled at once,
-// calls finishing while their cancel is being noticed, servers (with their
-// watchers) destroyed while their calls' cancels are being pushed, and
-// cancels that arrive without any poll.
+// calls finishing while their cancel is being pushed, and servers (with their
+// watchers) destroyed while their calls' cancels are being pushed.
 
 #include <gtest/gtest.h>
 
@@ -20,11 +19,10 @@ constexpr int kIterations = 5;
 constexpr int kCallsPerServer = 2;
 
 // Each iteration cancels a server's watched sync calls and destroys the server
-// at once, so the watcher is still polling (or running the calls' hooks) when
-// the server goes away: a call's last reference can then be released inside
-// the poll, which destroys the watcher on its own thread. Nothing may touch
-// freed memory (ASan, TSan) and every handler's context must end.
-TEST(SyncWatcher, ServerDestroyedWhileItsCallsAreSweptIsSafe) {
+// at once, so the calls' push callbacks (and the hooks they run) may still be
+// running when the server goes away. Nothing may touch freed memory (ASan,
+// TSan) and every handler's context must end.
+TEST(SyncWatcher, ServerDestroyedWhileItsCancelsArePushedIsSafe) {
   for (int iteration = 0; iteration < kIterations; ++iteration) {
     Env env;
     auto server = std::make_unique<ApiServer>(Api::kSync, &env);
@@ -57,8 +55,8 @@ constexpr int kStormCalls = 16;
 // client context, whose handlers all have their contexts (unless `started` is
 // false). Members are destroyed in reverse: the calls end before the server.
 struct Storm {
-  explicit Storm(const ServerOptions& options = {})
-      : server(std::make_unique<ApiServer>(Api::kSync, &env, options)),
+  Storm()
+      : server(std::make_unique<ApiServer>(Api::kSync, &env)),
         stub(server->NewStub()),
         client(WithCancel(Background())) {
     for (int i = 0; i < kStormCalls; ++i)
@@ -74,8 +72,7 @@ struct Storm {
   bool started = false;
 };
 
-// One client cancel reaches every watched call: the sweep that finds the first
-// canceled call does not stop the watcher from finding the rest.
+// One client cancel reaches every watched call, each through its own push.
 TEST(SyncWatcher, StormOfCancelsEndsEveryHandlersContext) {
   for (int iteration = 0; iteration < kStormIterations; ++iteration) {
     Storm storm;
@@ -95,14 +92,14 @@ TEST(SyncWatcher, StormOfCancelsEndsEveryHandlersContext) {
   }
 }
 
-// Calls that finish on their own while the watcher sweeps a storm (they
-// unwatch at PRE_SEND_STATUS, racing its polls) are never touched after they
+// Calls that finish on their own while a storm is pushed (they unwatch at
+// PRE_SEND_STATUS, racing the push callbacks) are never touched after they
 // are gone (ASan, TSan), and the storm still reaches every waiting call.
 TEST(SyncWatcher, CallsFinishingDuringAStormAreSafe) {
   for (int iteration = 0; iteration < kStormIterations; ++iteration) {
     Storm storm;
     // Echo calls under their own context: each handler enrolls with the
-    // watcher and returns at once, while the storm is swept.
+    // watcher and returns at once, while the storm is pushed.
     std::vector<std::unique_ptr<PendingCall>> echoes;
     for (int i = 0; i < kStormCalls; ++i)
       echoes.push_back(StartEcho(storm.stub.get(), Background(), "echo"));
@@ -128,8 +125,8 @@ TEST(SyncWatcher, CallsFinishingDuringAStormAreSafe) {
   }
 }
 
-// A server shut down while its watcher sweeps a storm of many calls: the
-// watcher may be inside any of their polls, or past the last one.
+// A server shut down while a storm of many calls is pushed: any of their push
+// callbacks may be running, or all may be done.
 TEST(SyncWatcher, ServerDestroyedDuringAStormIsSafe) {
   for (int iteration = 0; iteration < kStormIterations; ++iteration) {
     Storm storm;
@@ -148,42 +145,11 @@ TEST(SyncWatcher, ServerDestroyedDuringAStormIsSafe) {
   }
 }
 
-// NoPolling is a server whose poll (the fallback for calls the push cannot
-// watch) would not come round again for an hour: whatever ends a context
-// within the tests' cap was pushed.
-ServerOptions NoPolling() {
-  ServerOptions options;
-  options.sync_watch_period = std::chrono::hours(1);
-  options.sync_watch_max_cpu = 0.001;
-  return options;
-}
-
-// A storm reaches every handler through the push, not the poll.
-TEST(SyncWatcher, StormIsPushedWithoutPolling) {
-  for (int iteration = 0; iteration < kStormIterations; ++iteration) {
-    Storm storm(NoPolling());
-    ASSERT_TRUE(storm.started)
-        << "iteration " << iteration << ": handlers started "
-        << storm.env.recorder.Count() << ", want " << kStormCalls;
-    storm.client.cancel();
-    for (int i = 0; i < kStormCalls; ++i) {
-      const Context c = storm.env.recorder.Get(i);
-      ASSERT_TRUE(c.Done().WaitFor(kCap))
-          << "iteration " << iteration << ": client canceled " << kStormCalls
-          << " calls with polling an hour apart, call " << i
-          << "'s context is still live";
-      EXPECT_EQ(c.Err(), Errc::kCanceled)
-          << "iteration " << iteration << ": call " << i << " ended with "
-          << c.Err().message() << ", want context canceled";
-    }
-  }
-}
-
 // Calls that finish normally cancel their own push children: nothing of them
 // ends a later call's context, and the server's calls keep succeeding.
 TEST(SyncWatcher, FinishedCallsLeaveNothingBehind) {
   Env env;
-  ApiServer server(Api::kSync, &env, NoPolling());
+  ApiServer server(Api::kSync, &env);
   auto stub = server.NewStub();
   for (int i = 0; i < kStormCalls; ++i) {
     const ::grpc::Status s =

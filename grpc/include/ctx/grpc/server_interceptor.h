@@ -54,8 +54,9 @@
 //     calls (GRPC_PROPAGATE_CANCELLATION, on an internal channel that never
 //     connects: nothing is sent) whose completion, on a gRPC thread, ends the
 //     context within about a millisecond, like the callback API. This costs
-//     ~20 heap allocations per watched call and no work while it runs. Calls
-//     whose children cannot be started are polled instead (sync_watch_*).
+//     ~20 heap allocations per watched call, no thread and no work while it
+//     runs. Nothing ever calls IsCancelled(), which costs ~20 µs a call and
+//     can crash on an async call.
 //
 // Err() of a call's context: kDeadlineExceeded when its deadline passed, else
 // kCanceled (Cause() says by whom: client, server TryCancel, call finished, or
@@ -150,18 +151,6 @@ struct ServerOptions {
   // valid value, for BoundClientContext to send on. Build it with
   // ctx::MakePassThroughNames (ctx/pass_through.h). Default: none.
   PassThroughNames pass_through;
-
-  // sync_watch_period is how often the fallback poll (see the file comment:
-  // only for sync calls whose cancel cannot be pushed) calls
-  // grpc::ServerContext::IsCancelled() on each such call, ~20 µs of CPU per
-  // poll. Default 1 ms. Values below 100 µs are raised to 100 µs.
-  Clock::duration sync_watch_period = std::chrono::milliseconds(1);
-
-  // sync_watch_max_cpu bounds the fallback poll's share of one core: after a
-  // sweep that used t of CPU, it sleeps at least t * (1 - max_cpu) / max_cpu,
-  // so with many polled calls the period grows instead of the CPU cost. In
-  // (0, 1]; out-of-range values are clamped. Default 0.1.
-  double sync_watch_max_cpu = 0.1;
 };
 
 // MakeServerInterceptorFactory returns the interceptor factory to pass to
@@ -171,10 +160,9 @@ struct ServerOptions {
 // POST_RECV_INITIAL_METADATA hook on.
 //
 // Lifetime: the server owns the factory. State shared by the server's calls
-// (options, the fallback poll's thread) lives until the factory and the last
-// call it intercepted are gone; the thread starts with the first polled sync
-// call and is joined when that state is destroyed. The push's channel and
-// completion queue are created once per process and kept until exit.
+// (the options) lives until the factory and the last call it intercepted are
+// gone. The sync push's channel and completion queue are created once per
+// process and kept until exit.
 //
 // Thread-safety: gRPC calls the factory from its own threads.
 [[nodiscard]] CTX_EXPORT
