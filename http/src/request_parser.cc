@@ -72,12 +72,7 @@ void RequestParser::Reset() {
   chunked_ = false;
   expect_continue_ = false;
   chunk_ = Chunk::kSize;
-  absolute_host_.clear();
-  connection_.clear();
-  connection_close_ = false;
-  connection_keep_alive_ = false;
-  range_count_ = 0;
-  range_line_.clear();
+  head_ = ForwardedHead();
 }
 
 bool RequestParser::WantsContinue() noexcept {
@@ -195,6 +190,7 @@ bool RequestParser::RequestLine(std::string_view line) {
   // Absolute form (RFC 9112 3.2.2): route by the path, take the host from
   // the target and ignore the Host field's value.
   std::string_view path = target;
+  std::string_view absolute_host;
   for (const std::string_view scheme : {"http://", "https://"}) {
     if (target.size() > scheme.size() &&
         EqualsIgnoreCase(target.substr(0, scheme.size()), scheme)) {
@@ -205,15 +201,13 @@ bool RequestParser::RequestLine(std::string_view line) {
         Fail(400, "invalid absolute request target");
         return false;
       }
-      absolute_host_ = authority;
+      absolute_host = authority;
       path =
           end == std::string_view::npos ? std::string_view() : rest.substr(end);
       break;
     }
   }
-  request_.head.append(method).append(" ");
-  if (path.empty() || path.front() == '?') request_.head.append("/");
-  request_.head.append(path).append(" ").append(version).append("\r\n");
+  head_.RequestLine(method, path, version, absolute_host);
   return true;
 }
 
@@ -244,9 +238,7 @@ bool RequestParser::HeaderLine(std::string_view line) {
       return false;
     }
     has_length_ = true;
-    return true;
-  }
-  if (EqualsIgnoreCase(name, "transfer-encoding")) {
+  } else if (EqualsIgnoreCase(name, "transfer-encoding")) {
     if (chunked_) {
       Fail(400, "repeated Transfer-Encoding");
       return false;
@@ -256,48 +248,19 @@ bool RequestParser::HeaderLine(std::string_view line) {
       return false;
     }
     chunked_ = true;
-    return true;
-  }
-  if (EqualsIgnoreCase(name, "expect")) {
+  } else if (EqualsIgnoreCase(name, "expect")) {
     // Answered by the connection (WantsContinue), never by httplib.
     if (EqualsIgnoreCase(value, "100-continue")) expect_continue_ = true;
-    return true;
-  }
-  if (EqualsIgnoreCase(name, "connection")) {
-    // Tokens are case-insensitive; httplib compares the first value with
-    // "close" and "Keep-Alive" exactly, so Complete hands on one normalized
-    // line.
-    std::string_view rest = value;
-    while (!rest.empty()) {
-      const size_t comma = rest.find(',');
-      const std::string_view token = TrimOws(rest.substr(0, comma));
-      if (EqualsIgnoreCase(token, "close")) connection_close_ = true;
-      if (EqualsIgnoreCase(token, "keep-alive")) connection_keep_alive_ = true;
-      rest = comma == std::string_view::npos ? std::string_view()
-                                             : rest.substr(comma + 1);
-    }
-    if (!connection_.empty()) connection_.append(", ");
-    connection_.append(value);
-    return true;
-  }
-  if (EqualsIgnoreCase(name, "content-encoding") &&
-      !EqualsIgnoreCase(value, "identity")) {
+  } else if (EqualsIgnoreCase(name, "content-encoding") &&
+             !EqualsIgnoreCase(value, "identity")) {
     // httplib would decode the body with no bound on its decoded size.
     Fail(415, "content coding refused: the decoded size could not be bounded");
     return false;
-  }
-  if (EqualsIgnoreCase(name, "range")) {
-    // Held until Complete, which hands on one range only: httplib repeats
-    // the body once per range, without limit.
-    ++range_count_;
-    range_line_ = line;
-    return true;
-  }
-  if (EqualsIgnoreCase(name, "host")) {
+  } else if (EqualsIgnoreCase(name, "host")) {
     ++host_count_;
-    if (!absolute_host_.empty()) return true;  // the target's host wins
   }
-  request_.head.append(line).append("\r\n");
+  // Every accepted line goes on; ForwardedHead drops the framing's own.
+  head_.Field(line, name, value);
   return true;
 }
 
@@ -421,28 +384,7 @@ RequestParser::State RequestParser::ParseChunked() {
 }
 
 RequestParser::State RequestParser::Complete() {
-  if (!absolute_host_.empty()) {
-    request_.head.append("Host: ").append(absolute_host_).append("\r\n");
-  }
-  if (connection_close_) {
-    request_.head.append("Connection: close\r\n");
-  } else if (connection_keep_alive_) {
-    request_.head.append("Connection: Keep-Alive\r\n");
-  } else if (!connection_.empty()) {
-    request_.head.append("Connection: ").append(connection_).append("\r\n");
-  }
-  // RFC 9110 14.2: a server may ignore Range. Several ranges are ignored, so
-  // the body is served whole once; one range is never larger than the body.
-  // The line goes on as received, so it never outgrows httplib's limit.
-  if (range_count_ == 1 && range_line_.find(',') == std::string::npos) {
-    request_.head.append(range_line_).append("\r\n");
-  }
-  if (has_length_ || chunked_) {
-    request_.head.append("Content-Length: ")
-        .append(std::to_string(request_.body.size()))
-        .append("\r\n");
-  }
-  request_.head.append("\r\n");
+  request_.head = head_.Finish(request_.body.size());
   expect_continue_ = false;
   state_ = State::kComplete;
   return state_;

@@ -16,17 +16,11 @@
 //   - an HTTP/1.1 request carries exactly one Host (400);
 //   - a Content-Encoding other than `identity` is refused (415): httplib
 //     would decode the body with no bound on its decoded size;
-//   - an absolute-form target (`http://host/path`, RFC 9112 3.2.2) is handed
-//     on in origin form (`/path`) with `Host: host` replacing the received
-//     Host value; one with userinfo or no host is rejected (400).
+//   - an absolute-form target (`http://host/path`, RFC 9112 3.2.2) with
+//     userinfo or no host is rejected (400).
 // The body is read whole (a GET's included) and decoded; the head handed on
-// keeps every header line but Content-Length, Transfer-Encoding, Expect,
-// Connection and Range, then one Connection line (`close` or `Keep-Alive`
-// when that token is there in any case, close winning, else the values as
-// received), the Range line when there is one holding a single range (no
-// comma; several ranges or Range lines are dropped, so the body is served
-// whole) and one Content-Length giving the decoded body's size. Bytes that
-// follow a complete request stay buffered: they are the next request.
+// is built by ForwardedHead (forwarded_head.h) from the accepted lines. Bytes
+// that follow a complete request stay buffered: they are the next request.
 //
 // After an error the parser stops: the connection must be closed, and no byte
 // after the error is ever parsed.
@@ -38,6 +32,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "forwarded_head.h"
 
 namespace ctx::http::internal {
 
@@ -52,7 +48,7 @@ struct ParserLimits {
 
 // ParsedRequest is one complete request, normalized for httplib.
 struct ParsedRequest {
-  std::string head;  // request line and headers, ending with the empty line
+  std::string head;  // as ForwardedHead builds it, ending with the empty line
   std::string body;  // the decoded body
   bool http10 = false;
 };
@@ -132,12 +128,7 @@ class RequestParser {
   bool chunked_ = false;
   bool expect_continue_ = false;
   Chunk chunk_ = Chunk::kSize;
-  std::string absolute_host_;  // the host of an absolute-form target
-  std::string connection_;     // the Connection values, joined
-  bool connection_close_ = false;
-  bool connection_keep_alive_ = false;
-  int range_count_ = 0;     // Range lines
-  std::string range_line_;  // the last Range line, as received
+  ForwardedHead head_;  // request_.head until Complete
 
   int error_status_ = 0;
   std::string error_reason_;
