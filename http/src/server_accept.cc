@@ -103,17 +103,25 @@ void ServerLoop::Accept(TimePoint now) {
         0) {
       AddressOf(local, local_len, peer.local_ip, peer.local_port);
     }
-    bool full;
+    const char* refused = nullptr;
     uint64_t id;
     {
       MutexLock lock(mu_);
-      full = connections_.size() >= limits_.max_connections;
+      if (connections_.size() >= limits_.max_connections) {
+        refused = "too many connections";
+      } else if (limits_.max_connections_per_ip > 0) {
+        const auto it = per_ip_.find(peer.remote_ip);
+        if (it != per_ip_.end() &&
+            it->second >= limits_.max_connections_per_ip) {
+          refused = "too many connections from this address";
+        }
+      }
       id = next_id_++;
     }
-    if (full) {
-      SendNow(fd, ErrorResponse(503, "too many connections"));
+    if (refused != nullptr) {
+      SendNow(fd, ErrorResponse(503, refused));
       ::close(fd);
-      if (reject_) reject_(503, "too many connections", peer);
+      if (reject_) reject_(503, refused, peer);
       continue;
     }
     if (limits_.tcp_nodelay) {
@@ -126,6 +134,7 @@ void ServerLoop::Accept(TimePoint now) {
     {
       MutexLock lock(mu_);
       connections_.emplace(id, conn);
+      if (limits_.max_connections_per_ip > 0) ++per_ip_[conn->peer().remote_ip];
     }
     epoll_event ev{};
     ev.events = kReadEvents | EPOLLONESHOT;

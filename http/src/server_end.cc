@@ -127,6 +127,10 @@ void ServerLoop::Close(const std::shared_ptr<Connection>& conn) {
   {
     MutexLock lock(mu_);
     connections_.erase(conn->id());
+    if (limits_.max_connections_per_ip > 0) {
+      const auto it = per_ip_.find(conn->peer().remote_ip);
+      if (it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+    }
     last = connections_.empty() && shutdown_;
   }
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, conn->fd(), nullptr);

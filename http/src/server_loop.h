@@ -169,6 +169,9 @@ class ServerLoop {
   uint64_t next_id_ CTX_GUARDED_BY(mu_) = 2;  // 0: wake, 1: listener
   std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_
       CTX_GUARDED_BY(mu_);
+  // per_ip_: open connections by remote address, kept only when
+  // max_connections_per_ip is set.
+  std::unordered_map<std::string, size_t> per_ip_ CTX_GUARDED_BY(mu_);
   bool shutdown_ CTX_GUARDED_BY(mu_) = false;
   bool bound_ CTX_GUARDED_BY(mu_) = false;    // Bind succeeded
   bool running_ CTX_GUARDED_BY(mu_) = false;  // Run started

@@ -106,7 +106,9 @@ class RunningServer {
 };
 
 // Raw loopback sockets. All reads are bounded by kCap (SO_RCVTIMEO).
-int Connect(int port);
+// Connect connects to 127.0.0.1:`port`, from the local address `from` (any
+// of 127.0.0.0/8) when given.
+int Connect(int port, const char* from = nullptr);
 void SendAll(int fd, std::string_view data);
 // ReadResponse reads one HTTP response (interim 1xx responses are returned
 // too, as their own responses, when skip_interim is false).

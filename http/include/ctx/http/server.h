@@ -170,6 +170,11 @@ struct ServerLimits {
   size_t max_requests_per_connection = 1000;
   // max_connections: open connections; one more is answered 503 and closed.
   size_t max_connections = 1024;
+  // max_connections_per_ip: open connections from one remote address (as
+  // nginx's limit_conn keyed by address); one more is answered 503 and
+  // closed. 0 (the default): no limit, since behind a proxy or a NAT many
+  // clients share one address.
+  size_t max_connections_per_ip = 0;
   // backlog: the listen(2) backlog.
   int backlog = 1024;
   // tcp_nodelay: TCP_NODELAY on every accepted socket.
