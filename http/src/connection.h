@@ -154,7 +154,11 @@ class Connection {
   std::string* response_body = nullptr;
   // After the tail: close_after_tail lingers and closes instead of reading
   // the next request; tail_deadline ends the response (response_timeout).
+  // continue_tail: the tail is an interim 100 Continue, so the connection
+  // holds no complete request (a shutdown does not wait for it); set by the
+  // owner of kReading before kWriting, cleared by the loop.
   bool close_after_tail = false;
+  bool continue_tail = false;
   TimePoint tail_deadline{};
 
  private:

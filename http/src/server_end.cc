@@ -65,6 +65,7 @@ void ServerLoop::WriteMore(const std::shared_ptr<Connection>& conn) {
     Close(conn);  // the client is gone: the rest cannot be delivered
     return;
   }
+  conn->continue_tail = false;
   if (conn->close_after_tail) {
     StartLinger(conn);
   } else if (AfterInput(conn, /*from_worker=*/false, /*next_request=*/true)) {

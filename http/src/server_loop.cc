@@ -287,7 +287,17 @@ bool ServerLoop::SendContinue(const std::shared_ptr<Connection>& conn) {
   conn->tail.push_back({std::string(kContinue.substr(
                             static_cast<size_t>(std::max<ssize_t>(n, 0)))),
                         0});
-  WriteTail(conn, /*close_after=*/false, TimePoint::max());
+  conn->continue_tail = true;
+  conn->close_after_tail = false;
+  conn->tail_deadline = TimePoint::max();
+  // A shutdown closes a connection without a complete request rather than
+  // wait for its client to read: refused once stopping, and Drain lingers
+  // and closes one already writing (continue_tail).
+  if (!conn->Arm(Connection::Phase::kWriting,
+                 WriteDeadline(*conn, Clock::now()), epoll_fd_, EPOLLOUT,
+                 /*only_if_open=*/true)) {
+    StartLinger(conn);
+  }
   return false;
 }
 
@@ -340,9 +350,16 @@ void ServerLoop::Drain(TimePoint now) {
       listen_fd_ = -1;
     }
     // Connections without a complete request close now; the others finish
-    // their request and then close.
+    // their request and then close. One writing a 100 Continue lingers
+    // first: the client may not have read the response before it, which a
+    // close with its unread body bytes would reset.
     for (const auto& conn : all) {
-      if (conn->Stop(false) == Connection::Phase::kReading) Close(conn);
+      const Connection::Phase phase = conn->Stop(false);
+      if (phase == Connection::Phase::kReading) {
+        Close(conn);
+      } else if (phase == Connection::Phase::kWriting && conn->continue_tail) {
+        StartLinger(conn);  // only the loop moves out of kWriting: it is ours
+      }
     }
   }
   if (!canceled_ && now >= grace_deadline) {

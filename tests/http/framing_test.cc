@@ -5,15 +5,12 @@
 // server that frames differently from its client would run it.
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,10 +23,12 @@ namespace {
 
 using testing::Connect;
 using testing::Counter;
+using testing::Fill;
 using testing::GetRequest;
 using testing::ReadResponse;
 using testing::RunningServer;
 using testing::SendAll;
+using testing::ServerEnd;
 
 // kHidden is the request each test hides; its handler must never run.
 const std::string kHidden = GetRequest("/order");
@@ -89,57 +88,6 @@ class FramingTest : public ::testing::Test {
   Counter gets_;  // GET /healthz requests served
   std::unique_ptr<RunningServer> server_;
 };
-
-// ServerEnd is the server's socket for the loopback client socket `client`
-// (same process): the one whose addresses are the client's, swapped. -1 if
-// the server has not accepted it within a few seconds.
-int ServerEnd(int client) {
-  sockaddr_in here{};
-  sockaddr_in there{};
-  socklen_t len = sizeof(here);
-  ::getsockname(client, reinterpret_cast<sockaddr*>(&here), &len);
-  len = sizeof(there);
-  ::getpeername(client, reinterpret_cast<sockaddr*>(&there), &len);
-  for (int tries = 0; tries < 500; ++tries) {
-    for (const auto& entry :
-         std::filesystem::directory_iterator("/proc/self/fd")) {
-      const int fd = std::stoi(entry.path().filename().string());
-      sockaddr_in a{};
-      sockaddr_in b{};
-      len = sizeof(a);
-      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
-          a.sin_family != AF_INET || a.sin_port != there.sin_port) {
-        continue;
-      }
-      len = sizeof(b);
-      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&b), &len) == 0 &&
-          b.sin_port == here.sin_port) {
-        return fd;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return -1;
-}
-
-// Fill writes to `fd` until the socket takes nothing more for a while and
-// returns how many bytes it took.
-size_t Fill(int fd) {
-  const std::string junk(64 * 1024, 'x');
-  size_t total = 0;
-  for (int quiet = 0; quiet < 3;) {
-    const ssize_t n =
-        ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      total += static_cast<size_t>(n);
-      quiet = 0;
-    } else {
-      ++quiet;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-  return total;
-}
 
 std::string Hex(size_t n) {
   char buf[32];

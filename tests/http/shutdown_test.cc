@@ -25,12 +25,14 @@ using std::chrono::milliseconds;
 using testing::Connect;
 using testing::Counter;
 using testing::Event;
+using testing::Fill;
 using testing::GetRequest;
 using testing::kCap;
 using testing::ReadResponse;
 using testing::ReadToEof;
 using testing::RunningServer;
 using testing::SendAll;
+using testing::ServerEnd;
 using testing::SlowRoute;
 
 // CountingPool is a worker pool that counts the requests handed to it, so a
@@ -183,6 +185,45 @@ TEST_F(ShutdownTest, ClientNotReadingDoesNotHoldShutdown) {
   server_->server().Shutdown(milliseconds(0));
   const std::string got = ReadToEof(fd);
   EXPECT_LT(got.size(), 16u * 1024 * 1024) << "the whole response was sent";
+  ::close(fd);
+}
+
+// A request whose 100 Continue waits for room in the socket is not complete:
+// Shutdown closes its connection at once, not when the client reads (or the
+// drain ends).
+TEST_F(ShutdownTest, RequestWaitingForItsContinueIsNotWaitedFor) {
+  ServerLimits limits;
+  limits.write_timeout = std::chrono::minutes(10);
+  Start(limits);
+  const int fd = Connect(server_->port());
+  SendAll(fd, GetRequest("/fast"));
+  std::string buffer;
+  ASSERT_TRUE(ReadResponse(fd, buffer).has_value());
+  // Dispatched: the server's accept happens before the test touches the
+  // server's socket (as ThreadSanitizer requires).
+  ASSERT_EQ(enqueued_.WaitAtLeast(1), 1);
+  const int server_end = ServerEnd(fd);
+  ASSERT_GE(server_end, 0) << "the server's end of the connection not found";
+  const int small = 16 * 1024;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  ASSERT_EQ(
+      ::setsockopt(server_end, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
+      0);
+  ASSERT_GT(Fill(server_end), 0u);  // a response the client has not read
+  SendAll(fd,
+          "POST /fast HTTP/1.1\r\nHost: test\r\nContent-Length: 4\r\n"
+          "Expect: 100-continue\r\n\r\n");
+  for (int i = 0; i < 3000; ++i) {
+    if (ServerTestPeer::WritingConnections(server_->server()) == 1) break;
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  ASSERT_EQ(ServerTestPeer::WritingConnections(server_->server()), 1u)
+      << "the 100 Continue did not wait for room";
+
+  const auto start = std::chrono::steady_clock::now();
+  server_->server().Shutdown(milliseconds(4000));  // + drain_timeout (1 s)
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(3000))
+      << "Shutdown waited for a request that was not complete";
   ::close(fd);
 }
 

@@ -12,8 +12,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "server_loop.h"
 
@@ -236,6 +239,52 @@ Answer Exchange(int port, std::string_view request) {
   a.after = buffer + ReadToEof(fd);
   ::close(fd);
   return a;
+}
+
+int ServerEnd(int client) {
+  sockaddr_in here{};
+  sockaddr_in there{};
+  socklen_t len = sizeof(here);
+  ::getsockname(client, reinterpret_cast<sockaddr*>(&here), &len);
+  len = sizeof(there);
+  ::getpeername(client, reinterpret_cast<sockaddr*>(&there), &len);
+  for (int tries = 0; tries < 500; ++tries) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
+      const int fd = std::stoi(entry.path().filename().string());
+      sockaddr_in a{};
+      sockaddr_in b{};
+      len = sizeof(a);
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+          a.sin_family != AF_INET || a.sin_port != there.sin_port) {
+        continue;
+      }
+      len = sizeof(b);
+      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&b), &len) == 0 &&
+          b.sin_port == here.sin_port) {
+        return fd;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+size_t Fill(int fd) {
+  const std::string junk(64 * 1024, 'x');
+  size_t total = 0;
+  for (int quiet = 0; quiet < 3;) {
+    const ssize_t n =
+        ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      quiet = 0;
+    } else {
+      ++quiet;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return total;
 }
 
 void CloseWithReset(int fd) {

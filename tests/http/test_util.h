@@ -132,6 +132,14 @@ struct Answer {
 Answer Exchange(int port, std::string_view request);
 // CloseWithReset closes with SO_LINGER 0: the peer sees RST, not FIN.
 void CloseWithReset(int fd);
+// ServerEnd is the server's socket for the loopback client socket `client`
+// (same process): the one whose addresses are the client's, swapped. -1 if
+// the server has not accepted it within a few seconds. Touch it only once
+// the server is known to have accepted it (ThreadSanitizer tracks fds).
+int ServerEnd(int client);
+// Fill writes to `fd` until the socket takes nothing more for a while and
+// returns how many bytes it took.
+size_t Fill(int fd);
 // Get builds "GET <path> HTTP/1.1" with Host and the given extra header
 // lines (each without CRLF).
 std::string GetRequest(std::string_view path,
