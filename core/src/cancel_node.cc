@@ -184,10 +184,21 @@ void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
   // Iterative over the tree, so a very deep chain cannot overflow the stack.
   // `work` holds referenced children drained by the cancels so far.
   Children::Chain work;
+  // keep: whether we hold a reference to this node of our own. The caller's
+  // reference may be one that user code run below drops (a callback that
+  // destroys the cancel function being called), and the loop and Unlink still
+  // use this node after it. Taken only when user code will run: a cancel that
+  // detached no callback, stop_source or child runs none.
+  bool keep = false;
   CancelNode* n = this;
   while (n != nullptr) {
     Detached d;
     if (n->MarkDone(err, cause, Path::kAny, &d, &work) == Marked::kNow) {
+      if (n == this &&
+          (d.callbacks != nullptr || d.stop != nullptr || !work.Empty())) {
+        Ref(this);
+        keep = true;
+      }
       if (d.fd >= 0) WriteEventFd(d.fd);
       if (d.stop)
         d.stop->request_stop();  // runs std::stop_callbacks on this thread
@@ -212,6 +223,7 @@ void CancelNode::Cancel(bool remove_from_parent, Errc err, const Error* cause) {
     n = work.Pop();
   }
   if (remove_from_parent) Unlink();
+  if (keep) Unref(this);
 }
 
 void CancelNode::Unlink() noexcept {

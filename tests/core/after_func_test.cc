@@ -229,5 +229,25 @@ TEST(AfterFunc, CallbackMayStopAnotherPendingCallback) {
   EXPECT_LE(calls, 2);  // the order of siblings is unspecified
 }
 
+// A callback may destroy the last handles of the context it runs for, the
+// cancel function that is canceling it included (a call object that deletes
+// itself once done): the cancel must not touch the node after that. (Under
+// ASan, a use of the freed node is reported.)
+TEST(AfterFunc, CallbackMayDestroyTheCancelFuncThatIsCanceling) {
+  struct Call {
+    Context c;
+    CancelFunc cancel;
+  };
+  auto [c, cancel] = WithCancel(Background());
+  auto* call = new Call{std::move(c), std::move(cancel)};
+  bool called = false;
+  StopFunc stop = AfterFunc(call->c, [call, &called] {
+    called = true;
+    delete call;  // the context's last handle and its cancel function
+  });
+  call->cancel();
+  EXPECT_TRUE(called);
+}
+
 }  // namespace
 }  // namespace ctx

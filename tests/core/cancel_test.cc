@@ -244,5 +244,26 @@ TEST(WithCancel, MillionDeepChainCancelsAndDestroysWithoutRecursion) {
   leaf = Background();  // frees the whole chain iteratively
 }
 
+// A child's callback, run by its parent's cancel, may destroy the parent's last
+// handles, the cancel function being called included: the parent's cancel
+// must not touch the parent after that (it still leaves its own parent).
+TEST(WithCancel, ChildCallbackMayDestroyTheParentsCancelFunc) {
+  auto* cancel_parent = new CancelFunc;
+  Context* child;
+  {
+    auto [parent, cancel] = WithCancel(Background());
+    *cancel_parent = std::move(cancel);
+    child = new Context(WithCancel(parent).context);
+  }
+  bool called = false;
+  StopFunc stop = AfterFunc(*child, [&] {
+    called = true;
+    delete child;  // the parent's last other reference
+    delete cancel_parent;
+  });
+  (*cancel_parent)();
+  EXPECT_TRUE(called);
+}
+
 }  // namespace
 }  // namespace ctx

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
@@ -136,6 +138,27 @@ TEST(DoneSignal, FdWorksWithEpoll) {
 
 TEST(DoneSignal, FdOfNeverDoneContextIsMinusOne) {
   EXPECT_EQ(Background().Done().Fd(), -1);
+}
+
+// A std::stop_callback may destroy the last handles of the context whose
+// cancel runs it, the cancel function being called included: the cancel must
+// not touch the node (or its stop_source) after that.
+TEST(DoneSignal, StopCallbackMayDestroyTheCancelFuncThatIsCanceling) {
+  struct Call {
+    Context c;
+    CancelFunc cancel;
+    std::optional<std::stop_callback<std::function<void()>>> on_stop;
+  };
+  auto [c, cancel] = WithCancel(Background());
+  auto* call = new Call{std::move(c), std::move(cancel), std::nullopt};
+  bool called = false;
+  call->on_stop.emplace(call->c.Done().StopToken(),
+                        std::function<void()>([call, &called] {
+                          called = true;
+                          delete call;  // its own stop_callback included
+                        }));
+  call->cancel();
+  EXPECT_TRUE(called);
 }
 
 }  // namespace

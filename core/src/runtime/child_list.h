@@ -71,6 +71,7 @@ class ChildList {
                                   std::memory_order_relaxed);
       head_ = c;
     }
+    bool Empty() const noexcept { return head_ == nullptr; }
     T* Pop() noexcept {
       T* c = head_;
       if (c != nullptr)
