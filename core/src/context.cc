@@ -10,6 +10,7 @@
 
 #include "cancel_node.h"
 #include "ctx/clock.h"
+#include "ctx/internal/clock_pair.h"
 #include "runtime/live_nodes.h"
 
 namespace ctx {
@@ -70,10 +71,10 @@ void Describe(std::ostream& os, const Node* n) {
             std::chrono::system_clock::to_time_t(ToSystemTime(d));
         std::tm tm{};
         gmtime_r(&t, &tm);
-        os << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ") << " ["
-           << std::chrono::duration_cast<std::chrono::milliseconds>(
-                  d - Clock::now())
-                  .count()
+        // In 128 bits: d - now overflows for deadlines near TimePoint::min().
+        const auto left_ms = static_cast<int64_t>(
+            (NanosOf(d) - NanosOf(Clock::now())) / 1000000);
+        os << std::put_time(&tm, "%Y-%m-%dT%H:%M:%SZ") << " [" << left_ms
            << "ms]";
       }
       os << ")";

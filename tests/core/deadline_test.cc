@@ -143,6 +143,15 @@ TEST(WithDeadline, TimersFireInDeadlineOrder) {
   EXPECT_EQ(late.Err(), Errc::kDeadlineExceeded);
 }
 
+// ToString prints how far the deadline is from now; for TimePoint::min() that
+// distance does not fit the clock's duration. (Under UBSan, an overflow is
+// reported.)
+TEST(WithDeadline, MinDeadlineDescribesWithoutOverflow) {
+  auto [c, cancel] = WithDeadline(Background(), TimePoint::min());
+  EXPECT_NE(c.ToString().find(".WithDeadline("), std::string::npos)
+      << c.ToString();
+}
+
 TEST(Clock, RemainingIsNulloptWithoutDeadline) {
   EXPECT_FALSE(Remaining(Background()).has_value());
   auto [c, cancel] = WithCancel(Background());
