@@ -25,7 +25,14 @@ std::optional<Clock::duration> Remaining(const Context& c, TimePoint now) {
   if (!d) return std::nullopt;
   if (*d == TimePoint::max()) return Clock::duration::max();
   if (*d == TimePoint::min()) return Clock::duration::min();
-  return *d - now;
+  // In 128 bits, clamped: *d - now overflows when they are far apart.
+  const __int128 left = internal::NanosOf(*d) - internal::NanosOf(now);
+  if (left >= internal::NanosOf(TimePoint::max()))
+    return Clock::duration::max();
+  if (left <= internal::NanosOf(TimePoint::min()))
+    return Clock::duration::min();
+  return std::chrono::duration_cast<Clock::duration>(
+      std::chrono::nanoseconds(static_cast<int64_t>(left)));
 }
 
 SysClock::time_point ToSystemTime(TimePoint t) {

@@ -165,6 +165,16 @@ TEST(Clock, RemainingCountsDownToDeadline) {
   EXPECT_EQ(Remaining(c, now + hours(2)), -hours(1));
 }
 
+// Remaining saturates instead of overflowing when the deadline and now are
+// further apart than Clock::duration reaches. (Under UBSan, an overflow is
+// reported.)
+TEST(Clock, RemainingSaturatesInsteadOfOverflowing) {
+  auto [c, cancel] = WithDeadline(Background(), TimePoint::min() + hours(1));
+  EXPECT_EQ(Remaining(c, TimePoint::max() - hours(1)), Clock::duration::min());
+  auto [d, cancel_d] = WithDeadline(Background(), TimePoint::max() - hours(1));
+  EXPECT_EQ(Remaining(d, TimePoint::min() + hours(1)), Clock::duration::max());
+}
+
 TEST(Clock, SystemTimeConversionRoundTripsAndSaturates) {
   const TimePoint t = Clock::now() + hours(1);
   const auto back = FromSystemTime(ToSystemTime(t));

@@ -22,7 +22,8 @@ namespace ctx {
 
 // Remaining returns how long until c's deadline (zero or negative once it has
 // passed), or nullopt when c has no deadline. A deadline of TimePoint::max()
-// gives Clock::duration::max().
+// gives Clock::duration::max(); a distance beyond Clock::duration's range
+// saturates at its min() or max() instead of overflowing.
 [[nodiscard]] CTX_EXPORT std::optional<Clock::duration> Remaining(
     const Context& c, TimePoint now = Clock::now());
 
