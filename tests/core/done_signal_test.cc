@@ -62,6 +62,25 @@ TEST(DoneSignal, WaitForNonPositiveTimeoutOnlyChecks) {
   EXPECT_TRUE(c.Done().WaitUntil(TimePoint::min()));
 }
 
+// A time point on another clock, or on Clock with a coarser duration, is
+// converted without overflowing: one beyond the far end of the range waits
+// (here, until the cancel), one long past only checks. (Under UBSan, an
+// overflow is reported.)
+TEST(DoneSignal, WaitUntilSaturatesTimePointsOfOtherClocksAndDurations) {
+  auto [c, cancel] = WithCancel(Background());
+  EXPECT_FALSE(
+      c.Done().WaitUntil(std::chrono::system_clock::time_point::min()));
+  EXPECT_FALSE(c.Done().WaitUntil(
+      std::chrono::time_point<Clock, std::chrono::seconds>::min()));
+  std::thread t([cancel = cancel] { cancel(); });
+  EXPECT_TRUE(c.Done().WaitUntil(
+      std::chrono::time_point<Clock, std::chrono::seconds>::max()));
+  EXPECT_TRUE(
+      c.Done().WaitUntil(std::chrono::time_point<std::chrono::system_clock,
+                                                 std::chrono::seconds>::max()));
+  t.join();
+}
+
 TEST(DoneSignal, WaitForHugeTimeoutReturnsOnCancel) {
   auto [c, cancel] = WithCancel(Background());
   std::thread t([cancel = cancel] { cancel(); });

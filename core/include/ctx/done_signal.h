@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <stop_token>
 #include <system_error>
+#include <type_traits>
 
 #include "ctx/errors.h"
 #include "ctx/export.h"
@@ -162,10 +163,28 @@ bool DoneSignal::WaitFor(
 template <class C, class D>
 bool DoneSignal::WaitUntil(
     std::chrono::time_point<C, D> deadline) const noexcept {
+  // Saturate instead of overflowing: distances are compared in floating point
+  // first, where they cannot overflow.
+  using Seconds = std::chrono::duration<double>;
+  const Seconds at(deadline.time_since_epoch());
   if constexpr (std::is_same_v<C, Clock>) {
+    // (A one-second margin absorbs the rounding of doubles near the ends.)
+    if (at >= Seconds(TimePoint::max().time_since_epoch()) - Seconds(1))
+      return WaitUntilNanos(-1);
+    if (at <= Seconds(TimePoint::min().time_since_epoch()) + Seconds(1))
+      return Ready();
     return WaitUntil(std::chrono::time_point_cast<Clock::duration>(deadline));
   } else {
-    return WaitFor(deadline - C::now());
+    const auto now = C::now();
+    const Seconds from(now.time_since_epoch());
+    // Exact while both fit half the range of the type the difference is
+    // computed in; else in floating point (such a deadline is centuries away,
+    // or long past).
+    using Common = std::common_type_t<D, typename C::duration>;
+    const Seconds half = Seconds(Common::max()) / 2;
+    if (-half < at && at < half && -half < from && from < half)
+      return WaitFor(deadline - now);
+    return WaitFor(at - from);
   }
 }
 
