@@ -3,6 +3,7 @@
 // the clock.
 
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include "ctx/clock.h"
@@ -80,6 +81,13 @@ TEST(WithTimeout, ZeroTimeoutIsBornDone) {
 
 TEST(WithTimeout, NegativeTimeoutIsBornDone) {
   auto [c, cancel] = WithTimeout(Background(), hours(-5));
+  EXPECT_EQ(c.Err(), Errc::kDeadlineExceeded);
+}
+
+TEST(WithTimeout, NanTimeoutIsBornDone) {
+  auto [c, cancel] = WithTimeout(
+      Background(),
+      std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN()));
   EXPECT_EQ(c.Err(), Errc::kDeadlineExceeded);
 }
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <stop_token>
 #include <thread>
@@ -57,6 +58,8 @@ TEST(DoneSignal, WaitForNonPositiveTimeoutOnlyChecks) {
   EXPECT_FALSE(c.Done().WaitFor(milliseconds(0)));
   EXPECT_FALSE(c.Done().WaitFor(milliseconds(-100)));
   EXPECT_FALSE(c.Done().WaitUntil(TimePoint::min()));
+  EXPECT_FALSE(c.Done().WaitFor(
+      std::chrono::duration<double>(std::numeric_limits<double>::quiet_NaN())));
   cancel();
   EXPECT_TRUE(c.Done().WaitFor(milliseconds(0)));
   EXPECT_TRUE(c.Done().WaitUntil(TimePoint::min()));

@@ -234,9 +234,9 @@ CTX_EXPORT ContextAndCancel WithDeadline(const Context& parent,
 CTX_EXPORT ContextAndCancel WithDeadlineCause(const Context& parent,
                                               TimePoint deadline, Error cause);
 
-// WithTimeout is WithDeadline(parent, Clock::now() + timeout). Zero or negative
-// timeouts give a child born done; huge ones saturate at TimePoint::max()
-// instead of overflowing.
+// WithTimeout is WithDeadline(parent, Clock::now() + timeout). Zero, negative
+// and NaN timeouts give a child born done; huge ones saturate at
+// TimePoint::max() instead of overflowing.
 template <class Rep, class Period>
 ContextAndCancel WithTimeout(const Context& parent,
                              std::chrono::duration<Rep, Period> timeout);
@@ -359,6 +359,7 @@ TimePoint SaturatingDeadline(
   // Compared in floating point: the distances to either end of the clock cannot
   // overflow there.
   const Seconds t(timeout);
+  if (t != t) return now;  // not a number: counts as zero
   const Seconds since_epoch(now.time_since_epoch());
   // (A one-second margin absorbs the rounding of doubles near the end of the
   // range.)

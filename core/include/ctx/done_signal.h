@@ -78,7 +78,7 @@ class CTX_EXPORT DoneSignal {
   void Wait() const noexcept;
 
   // WaitFor blocks until the context is done or `timeout` has passed; it
-  // returns Ready(). A zero or negative timeout only checks; a huge one
+  // returns Ready(). A zero, negative or NaN timeout only checks; a huge one
   // saturates (waits forever).
   template <class Rep, class Period>
   bool WaitFor(std::chrono::duration<Rep, Period> timeout) const noexcept;
@@ -149,7 +149,8 @@ class CTX_EXPORT DoneSignal {
 template <class Rep, class Period>
 bool DoneSignal::WaitFor(
     std::chrono::duration<Rep, Period> timeout) const noexcept {
-  if (Ready() || timeout <= timeout.zero()) return Ready();
+  // (Written so that a NaN timeout, too, only checks.)
+  if (Ready() || !(timeout > timeout.zero())) return Ready();
   const auto now = Clock::now();
   // Saturate instead of overflowing: anything beyond the clock's range waits
   // forever.
