@@ -38,6 +38,8 @@
 // one 80- or 96-byte block from a per-thread pool; blocks freed are kept for
 // later contexts, so the process holds what its peak of live contexts needed
 // (about 100 MB at a million). One process-wide thread serves every deadline.
+// fork(): once that thread has started, a child process that does not exec
+// has no timer thread, so no deadline fires in it (cancel still works).
 //
 // Callbacks (AfterFunc, std::stop_callback on StopToken()) run on the thread
 // that cancels the context, outside every ctx lock, so they may call any ctx
