@@ -29,15 +29,19 @@ TimePoint ServerLoop::WriteDeadline(const Connection& conn,
   return std::min(conn.tail_deadline, now + limits_.write_timeout);
 }
 
-void ServerLoop::WriteTail(const std::shared_ptr<Connection>& conn,
-                           bool close_after, TimePoint response_deadline) {
+bool ServerLoop::ArmTail(const std::shared_ptr<Connection>& conn,
+                         bool close_after, TimePoint response_deadline,
+                         bool only_if_open) {
   conn->close_after_tail = close_after;
   conn->tail_deadline = response_deadline;
-  if (!conn->Arm(Connection::Phase::kWriting,
-                 WriteDeadline(*conn, Clock::now()), epoll_fd_, EPOLLOUT,
-                 false)) {
-    Close(conn);
-  }
+  return conn->Arm(Connection::Phase::kWriting,
+                   WriteDeadline(*conn, Clock::now()), epoll_fd_, EPOLLOUT,
+                   only_if_open);
+}
+
+void ServerLoop::WriteTail(const std::shared_ptr<Connection>& conn,
+                           bool close_after, TimePoint response_deadline) {
+  if (!ArmTail(conn, close_after, response_deadline, false)) Close(conn);
 }
 
 void ServerLoop::WriteMore(const std::shared_ptr<Connection>& conn) {

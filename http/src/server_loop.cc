@@ -288,14 +288,11 @@ bool ServerLoop::SendContinue(const std::shared_ptr<Connection>& conn) {
                             static_cast<size_t>(std::max<ssize_t>(n, 0)))),
                         0});
   conn->continue_tail = true;
-  conn->close_after_tail = false;
-  conn->tail_deadline = TimePoint::max();
   // A shutdown closes a connection without a complete request rather than
   // wait for its client to read: refused once stopping, and Drain lingers
   // and closes one already writing (continue_tail).
-  if (!conn->Arm(Connection::Phase::kWriting,
-                 WriteDeadline(*conn, Clock::now()), epoll_fd_, EPOLLOUT,
-                 /*only_if_open=*/true)) {
+  if (!ArmTail(conn, /*close_after=*/false, TimePoint::max(),
+               /*only_if_open=*/true)) {
     StartLinger(conn);
   }
   return false;

@@ -131,6 +131,12 @@ class ServerLoop {
   // WriteMore writes what the socket takes of the tail (kWriting) and moves
   // on once it is empty.
   void WriteMore(const std::shared_ptr<Connection>& conn);
+  // ArmTail hands the tail to the loop (kWriting) with what it does after
+  // it; false when the connection could not be armed (closed, or stopping
+  // with `only_if_open`).
+  [[nodiscard]] bool ArmTail(const std::shared_ptr<Connection>& conn,
+                             bool close_after, TimePoint response_deadline,
+                             bool only_if_open);
   // WriteDeadline is when the next wait for room in the socket ends.
   TimePoint WriteDeadline(const Connection& conn, TimePoint now) const;
   void RejectRequest(const std::shared_ptr<Connection>& conn, int status,
