@@ -5,15 +5,12 @@
 // server that frames differently from its client would run it.
 
 #include <gtest/gtest.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "ctx/http/server.h"
 #include "test_util.h"
@@ -23,12 +20,12 @@ namespace {
 
 using testing::Connect;
 using testing::Counter;
-using testing::Fill;
+using testing::FillServerEnd;
 using testing::GetRequest;
 using testing::ReadResponse;
 using testing::RunningServer;
 using testing::SendAll;
-using testing::ServerEnd;
+using testing::WaitForWriting;
 
 // kHidden is the request each test hides; its handler must never run.
 const std::string kHidden = GetRequest("/order");
@@ -262,27 +259,13 @@ TEST_F(FramingTest, ExpectContinueWaitsForRoomInAFullSocket) {
   std::string buffer;
   ASSERT_TRUE(ReadResponse(fd, buffer).has_value());
   gets_.WaitAtLeast(1);
-  const int server_end = ServerEnd(fd);
-  ASSERT_GE(server_end, 0) << "the server's end of the connection not found";
-  // Fixed buffer sizes: the kernel does not grow a full socket's room.
-  const int small = 16 * 1024;
-  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-  ASSERT_EQ(
-      ::setsockopt(server_end, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
-      0);
-  // Stands for a large response the client has not read yet.
-  const size_t unread = Fill(server_end);
-  ASSERT_GT(unread, 0u);
+  const size_t unread = FillServerEnd(fd);
+  ASSERT_GT(unread, 0u) << "the server's end of the connection not filled";
   SendAll(fd,
           "POST /healthz HTTP/1.1\r\nHost: test\r\nContent-Length: 4\r\n"
           "Expect: 100-continue\r\n\r\n");
-  // The head is read once nothing is left for the server to read.
-  for (int i = 0; i < 3000; ++i) {
-    int queued = -1;
-    if (::ioctl(server_end, FIONREAD, &queued) == 0 && queued == 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(WaitForWriting(server_->server(), 1))
+      << "the 100 Continue did not wait for room";
 
   while (buffer.size() < unread) {
     char chunk[64 * 1024];

@@ -25,15 +25,15 @@ using std::chrono::milliseconds;
 using testing::Connect;
 using testing::Counter;
 using testing::Event;
-using testing::Fill;
+using testing::FillServerEnd;
 using testing::GetRequest;
 using testing::kCap;
 using testing::ReadResponse;
 using testing::ReadToEof;
 using testing::RunningServer;
 using testing::SendAll;
-using testing::ServerEnd;
 using testing::SlowRoute;
+using testing::WaitForWriting;
 
 // CountingPool is a worker pool that counts the requests handed to it, so a
 // test knows when they are queued.
@@ -202,22 +202,12 @@ TEST_F(ShutdownTest, RequestWaitingForItsContinueIsNotWaitedFor) {
   // Dispatched: the server's accept happens before the test touches the
   // server's socket (as ThreadSanitizer requires).
   ASSERT_EQ(enqueued_.WaitAtLeast(1), 1);
-  const int server_end = ServerEnd(fd);
-  ASSERT_GE(server_end, 0) << "the server's end of the connection not found";
-  const int small = 16 * 1024;
-  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
-  ASSERT_EQ(
-      ::setsockopt(server_end, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
-      0);
-  ASSERT_GT(Fill(server_end), 0u);  // a response the client has not read
+  ASSERT_GT(FillServerEnd(fd), 0u)
+      << "the server's end of the connection not filled";
   SendAll(fd,
           "POST /fast HTTP/1.1\r\nHost: test\r\nContent-Length: 4\r\n"
           "Expect: 100-continue\r\n\r\n");
-  for (int i = 0; i < 3000; ++i) {
-    if (ServerTestPeer::WritingConnections(server_->server()) == 1) break;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  ASSERT_EQ(ServerTestPeer::WritingConnections(server_->server()), 1u)
+  ASSERT_TRUE(WaitForWriting(server_->server(), 1))
       << "the 100 Continue did not wait for room";
 
   const auto start = std::chrono::steady_clock::now();

@@ -172,6 +172,57 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// ServerEnd is the server's socket for the loopback client socket `client`
+// (same process): the one whose addresses are the client's, swapped. -1 if
+// the server has not accepted it within a few seconds.
+int ServerEnd(int client) {
+  sockaddr_in here{};
+  sockaddr_in there{};
+  socklen_t len = sizeof(here);
+  ::getsockname(client, reinterpret_cast<sockaddr*>(&here), &len);
+  len = sizeof(there);
+  ::getpeername(client, reinterpret_cast<sockaddr*>(&there), &len);
+  for (int tries = 0; tries < 500; ++tries) {
+    for (const auto& entry :
+         std::filesystem::directory_iterator("/proc/self/fd")) {
+      const int fd = std::stoi(entry.path().filename().string());
+      sockaddr_in a{};
+      sockaddr_in b{};
+      len = sizeof(a);
+      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+          a.sin_family != AF_INET || a.sin_port != there.sin_port) {
+        continue;
+      }
+      len = sizeof(b);
+      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&b), &len) == 0 &&
+          b.sin_port == here.sin_port) {
+        return fd;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+// Fill writes to `fd` until the socket takes nothing more for a while and
+// returns how many bytes it took.
+size_t Fill(int fd) {
+  const std::string junk(64 * 1024, 'x');
+  size_t total = 0;
+  for (int quiet = 0; quiet < 3;) {
+    const ssize_t n =
+        ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      quiet = 0;
+    } else {
+      ++quiet;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return total;
+}
+
 }  // namespace
 
 std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
@@ -241,50 +292,25 @@ Answer Exchange(int port, std::string_view request) {
   return a;
 }
 
-int ServerEnd(int client) {
-  sockaddr_in here{};
-  sockaddr_in there{};
-  socklen_t len = sizeof(here);
-  ::getsockname(client, reinterpret_cast<sockaddr*>(&here), &len);
-  len = sizeof(there);
-  ::getpeername(client, reinterpret_cast<sockaddr*>(&there), &len);
-  for (int tries = 0; tries < 500; ++tries) {
-    for (const auto& entry :
-         std::filesystem::directory_iterator("/proc/self/fd")) {
-      const int fd = std::stoi(entry.path().filename().string());
-      sockaddr_in a{};
-      sockaddr_in b{};
-      len = sizeof(a);
-      if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
-          a.sin_family != AF_INET || a.sin_port != there.sin_port) {
-        continue;
-      }
-      len = sizeof(b);
-      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&b), &len) == 0 &&
-          b.sin_port == here.sin_port) {
-        return fd;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+size_t FillServerEnd(int client) {
+  const int server_end = ServerEnd(client);
+  if (server_end < 0) return 0;
+  const int small = 16 * 1024;
+  if (::setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) != 0 ||
+      ::setsockopt(server_end, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) !=
+          0) {
+    return 0;
   }
-  return -1;
+  return Fill(server_end);
 }
 
-size_t Fill(int fd) {
-  const std::string junk(64 * 1024, 'x');
-  size_t total = 0;
-  for (int quiet = 0; quiet < 3;) {
-    const ssize_t n =
-        ::send(fd, junk.data(), junk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      total += static_cast<size_t>(n);
-      quiet = 0;
-    } else {
-      ++quiet;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+bool WaitForWriting(const Server& s, size_t n) {
+  const auto give_up = std::chrono::steady_clock::now() + kCap;
+  while (ServerTestPeer::WritingConnections(s) != n) {
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return total;
+  return true;
 }
 
 void CloseWithReset(int fd) {

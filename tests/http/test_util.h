@@ -132,14 +132,16 @@ struct Answer {
 Answer Exchange(int port, std::string_view request);
 // CloseWithReset closes with SO_LINGER 0: the peer sees RST, not FIN.
 void CloseWithReset(int fd);
-// ServerEnd is the server's socket for the loopback client socket `client`
-// (same process): the one whose addresses are the client's, swapped. -1 if
-// the server has not accepted it within a few seconds. Touch it only once
-// the server is known to have accepted it (ThreadSanitizer tracks fds).
-int ServerEnd(int client);
-// Fill writes to `fd` until the socket takes nothing more for a while and
-// returns how many bytes it took.
-size_t Fill(int fd);
+// FillServerEnd fills the server's end of the loopback connection `client`
+// (same process) as a response the client has not read would, and returns
+// the bytes written ('x' each; 0 on failure). Both ends get fixed, small
+// buffers, so the kernel does not grow the full socket's room. Call it only
+// once the server is known to have accepted `client`, e.g. after a handler
+// ran for it (ThreadSanitizer tracks fds).
+size_t FillServerEnd(int client);
+// WaitForWriting waits (up to kCap) until `n` of the server's connections
+// are writing a tail from the loop; false if they never are.
+bool WaitForWriting(const Server& s, size_t n);
 // Get builds "GET <path> HTTP/1.1" with Host and the given extra header
 // lines (each without CRLF).
 std::string GetRequest(std::string_view path,
