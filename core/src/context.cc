@@ -12,6 +12,7 @@
 #include "ctx/clock.h"
 #include "ctx/internal/clock_pair.h"
 #include "runtime/live_nodes.h"
+#include "runtime/node_pool.h"
 
 namespace ctx {
 namespace internal {
@@ -149,6 +150,12 @@ const void* FindValue(const Node* n, const KeyBase* key) noexcept {
     }
   }
   return nullptr;
+}
+
+void* AllocateValueNode(std::size_t size) { return NodePool::New(size); }
+
+void FreeValueNode(void* p, std::size_t size) noexcept {
+  NodePool::Delete(p, size);
 }
 
 Node* AdoptValueParent(const Context& parent) noexcept {

@@ -11,9 +11,11 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "ctx/context.h"
 #include "gtest/gtest.h"
 
 namespace ctx::internal {
@@ -38,12 +40,89 @@ bool Intact(const void* p, int cls) {
   return true;
 }
 
-TEST(NodePool, ServesEachNodeSize) {
+TEST(NodePool, ServesEachSizeFromTheSmallestClassThatHoldsIt) {
   EXPECT_EQ(NodePool::ClassOf(1), 0);
-  EXPECT_EQ(NodePool::ClassOf(BlockSize(0)), 0);
-  EXPECT_EQ(NodePool::ClassOf(BlockSize(0) + 1), 1);
-  EXPECT_EQ(NodePool::ClassOf(BlockSize(1)), 1);
-  EXPECT_EQ(NodePool::ClassOf(BlockSize(1) + 1), -1);
+  for (int cls = 0; cls < kClasses; ++cls) {
+    EXPECT_EQ(NodePool::ClassOf(BlockSize(cls)), cls);
+    EXPECT_EQ(NodePool::ClassOf(BlockSize(cls) + 1),
+              cls + 1 < kClasses ? cls + 1 : -1);
+  }
+}
+
+// Served counts the blocks of a class this thread was handed so far.
+uint64_t Served(int cls) {
+  uint64_t served = 0;
+  uint64_t returned = 0;
+  NodePool::ThreadStats(cls, &served, &returned);
+  return served;
+}
+uint64_t Returned(int cls) {
+  uint64_t served = 0;
+  uint64_t returned = 0;
+  NodePool::ThreadStats(cls, &served, &returned);
+  return returned;
+}
+
+const Key<std::string> kName("name");
+const Key<int> kCount("count");
+
+TEST(NodePool, ValueNodesTakeAndReturnItsBlocks) {
+  if (!kNodePoolEnabled) GTEST_SKIP() << "the pool is off under ASan";
+  const int one = NodePool::ClassOf(sizeof(ValueNodeOf<std::string>));
+  const int several = NodePool::ClassOf(sizeof(ValuesNodeOf<std::string, int>));
+  ASSERT_GE(one, 0);
+  ASSERT_GE(several, 0);
+  const uint64_t served_one = Served(one);
+  const uint64_t returned_one = Returned(one);
+  {
+    const Context c = WithValue(Background(), kName, std::string("gopher"));
+    EXPECT_EQ(Served(one), served_one + 1);
+    EXPECT_EQ(*c.Value(kName), "gopher");
+  }
+  EXPECT_EQ(Returned(one), returned_one + 1);
+  const uint64_t served_several = Served(several);
+  const uint64_t returned_several = Returned(several);
+  {
+    const Context c =
+        WithValues(Background(), OptionalValue<std::string>{&kName, "gopher"},
+                   OptionalValue<int>{&kCount, 3});
+    EXPECT_EQ(Served(several), served_several + 1);
+    EXPECT_EQ(*c.Value(kCount), 3);
+  }
+  EXPECT_EQ(Returned(several), returned_several + 1);
+}
+
+struct Large {
+  char bytes[2 * NodePool::kBlockSizes[kClasses - 1]] = {};
+};
+const Key<Large> kLarge("large");
+
+TEST(NodePool, ValueNodesLargerThanEveryBlockComeFromOperatorNew) {
+  ASSERT_EQ(NodePool::ClassOf(sizeof(ValueNodeOf<Large>)), -1);
+  uint64_t served = 0;
+  for (int cls = 0; cls < kClasses; ++cls) served += Served(cls);
+  Large large;
+  large.bytes[sizeof(large.bytes) - 1] = 7;
+  const Context c = WithValue(Background(), kLarge, large);
+  EXPECT_EQ(c.Value(kLarge)->bytes[sizeof(large.bytes) - 1], 7);
+  uint64_t after = 0;
+  for (int cls = 0; cls < kClasses; ++cls) after += Served(cls);
+  EXPECT_EQ(after, served);
+}
+
+struct alignas(64) Wide {
+  int value = 0;
+};
+const Key<Wide> kWide("wide");
+
+TEST(NodePool, OverAlignedValuesKeepTheirAlignment) {
+  std::vector<Context> contexts;
+  for (int i = 0; i < 100; ++i) {
+    contexts.push_back(WithValue(Background(), kWide, Wide{i}));
+    const Wide* w = contexts.back().Value(kWide);
+    ASSERT_EQ(reinterpret_cast<uintptr_t>(w) % alignof(Wide), 0u);
+    EXPECT_EQ(w->value, i);
+  }
 }
 
 TEST(NodePool, BlocksAreDistinctAlignedAndWhole) {

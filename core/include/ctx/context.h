@@ -35,9 +35,10 @@
 //     context alive until the context is done or the AfterFunc is stopped.
 //
 // Memory: a cancelable context (WithCancel*, WithDeadline*, WithTimeout*) is
-// one 80- or 96-byte block from a per-thread pool; blocks freed are kept for
-// later contexts, so the process holds what its peak of live contexts needed
-// (about 100 MB at a million). One process-wide thread serves every deadline.
+// one 80- or 96-byte block from a per-thread pool, and so is a WithValue node
+// of up to 512 bytes (larger ones come from operator new); blocks freed are
+// kept for later contexts, so the process holds what its peak of live
+// contexts needed (about 100 MB at a million cancelable ones). One process-wide thread serves every deadline.
 // fork(): once that thread has started, a child process that does not exec
 // has no timer thread, so no deadline fires in it (cancel still works).
 //

@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
-// core/src/runtime/node_pool.h: fixed-size blocks for cancel and timer nodes
-// and their Extras (causes, fd, stop_source). Internal.
+// core/src/runtime/node_pool.h: fixed-size blocks for context nodes (cancel,
+// timer and value nodes) and cancel nodes' Extras (causes, fd, stop_source).
+// Internal.
 //
-// Every WithCancel, WithTimeout and WithDeadline allocates one node and frees
-// it when the last handle goes; a node that needs Extras (a cause, an fd, a
-// stop_source) takes one more block. The pool serves those blocks without
-// malloc: each thread keeps a free list per block size (popping and pushing are
-// a few plain loads and stores), and threads trade full batches of 64 blocks
-// through one shared stack under a lock, once per 64 allocations at most. New
-// blocks are carved from chunks the pool maps itself; chunks of 2 MiB ask the
-// kernel for transparent huge pages (madvise), so a million live nodes take
-// about 50 page faults instead of malloc's 25,000.
+// Every WithCancel, WithTimeout, WithDeadline and WithValue allocates one node
+// and frees it when the last handle goes; a cancel node that needs Extras (a
+// cause, an fd, a stop_source) takes one more block. The pool serves those
+// blocks without malloc: each thread keeps a free list per block size (popping
+// and pushing are a few plain loads and stores), and threads trade full batches
+// of 64 blocks through one shared stack under a lock, once per 64 allocations
+// at most. New blocks are carved from chunks the pool maps itself; chunks of 2
+// MiB ask the kernel for transparent huge pages (madvise), so a million live
+// nodes take about 50 page faults instead of malloc's 25,000.
 //
 // Figures: BENCHMARKS.md, Core, the optimization table.
 //
 // Thread-safety: Allocate and Free may be called from any thread; a block may
 // be freed on another thread than the one that allocated it.
 // Lifetime: memory that held nodes is kept for later nodes, never returned to
-// the system (peak live nodes and Extras x 80 or 96 bytes). A thread's cached
-// blocks go back to the shared stack when it exits.
+// the system (peak live nodes and Extras x their block sizes). A thread's
+// cached blocks go back to the shared stack when it exits.
 //
 // Under AddressSanitizer the nodes come from malloc instead (kNodePoolEnabled),
 // so that a use after free of a node is still reported; the pool itself is
@@ -47,11 +48,13 @@ inline constexpr bool kNodePoolEnabled = true;
 
 class NodePool {
  public:
-  // The block sizes served: a CancelNode (72 bytes) or its Extras, and a
-  // TimerNode (96), as cancel_node.cc asserts, rounded up to 16 bytes like
-  // malloc's chunks, so a block is as aligned as operator new's memory.
-  static constexpr size_t kBlockSizes[] = {80, 96};
-  static constexpr int kClasses = 2;
+  // The block sizes served, multiples of 16 like malloc's chunks, so a block
+  // is as aligned as operator new's memory: a CancelNode (72 bytes) or its
+  // Extras, and a TimerNode (96), as cancel_node.cc asserts; value nodes
+  // (ValueNode, ValuesNode in ctx/internal/node.h) of up to 512 bytes, such as
+  // a gRPC call's values node. Larger value nodes come from operator new.
+  static constexpr size_t kBlockSizes[] = {80, 96, 128, 192, 256, 384, 512};
+  static constexpr int kClasses = 7;
   // Blocks a thread hands to, or takes from, the shared stack at once.
   static constexpr uint32_t kBatch = 64;
 

@@ -59,9 +59,32 @@ class Node {
   ~Node() = default;
 };
 
+// AllocateValueNode and FreeValueNode are the memory of value nodes: the node
+// pool's blocks for the sizes it serves (as for cancel and timer nodes), else
+// operator new's. FreeValueNode takes the size AllocateValueNode was given.
+CTX_EXPORT void* AllocateValueNode(std::size_t size);
+CTX_EXPORT void FreeValueNode(void* p, std::size_t size) noexcept;
+
+// ValueNodeMemory gives a value node class that memory (over-aligned nodes
+// take operator new's aligned form instead).
+struct ValueNodeMemory {
+  static void* operator new(std::size_t size) {
+    return AllocateValueNode(size);
+  }
+  static void operator delete(void* p, std::size_t size) noexcept {
+    FreeValueNode(p, size);
+  }
+  static void* operator new(std::size_t size, std::align_val_t align) {
+    return ::operator new(size, align);
+  }
+  static void operator delete(void* p, std::align_val_t align) noexcept {
+    ::operator delete(p, align);
+  }
+};
+
 // ValueNode holds one key and a pointer to its value, which lives in the same
 // allocation (ValueNodeOf<T>). destroy_ deletes the concrete node.
-class ValueNode : public Node {
+class ValueNode : public Node, public ValueNodeMemory {
  public:
   const KeyBase* const key_;
   const void* value_ = nullptr;
@@ -97,7 +120,7 @@ class ValueNodeOf final : public ValueNode {
 // the same allocation (ValuesNodeOf), so that a bridge attaches a call's
 // values with one allocation instead of one per value. Of two entries with the
 // same key, the later one is found, as with nested WithValue calls.
-class ValuesNode : public Node {
+class ValuesNode : public Node, public ValueNodeMemory {
  public:
   struct Entry {
     const KeyBase* key;
