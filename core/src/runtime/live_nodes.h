@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <thread>
 
 namespace ctx::internal {
 
@@ -31,6 +32,12 @@ class LiveNodes {
   // created or destroyed concurrently.
   static int64_t Count() noexcept;
 
+  // AfterForkInChild drops every other thread's counter from the list (their
+  // threads do not exist in a forked child, whose new threads may reuse the
+  // memory that held those counters), keeping what they counted: their nodes
+  // are still there. The registry's fork handler calls it, lock held.
+  static void AfterForkInChild() noexcept;
+
  private:
   // ThreadCounter registers itself in a global list on a thread's first
   // update and hands its count over to the list when the thread exits.
@@ -38,6 +45,7 @@ class LiveNodes {
     ThreadCounter() noexcept;
     ~ThreadCounter();
     std::atomic<int64_t> count{0};
+    std::thread::id owner;          // the thread whose counter this is
     ThreadCounter* prev = nullptr;  // links in the global list, under its lock
     ThreadCounter* next = nullptr;
   };

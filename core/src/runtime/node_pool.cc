@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "node_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "ctx/internal/thread_annotations.h"
 #include "mutex.h"
@@ -27,10 +30,7 @@ struct NodePoolShared {
   char* end CTX_GUARDED_BY(mu) = nullptr;
   size_t next_chunk CTX_GUARDED_BY(mu) = kFirstChunk;
 
-  static NodePoolShared& Get() {
-    static NodePoolShared* const shared = new NodePoolShared();
-    return *shared;
-  }
+  static NodePoolShared& Get() noexcept;
 
   // Push puts the list head (count blocks, linked through next) on the stack.
   void Push(int cls, NodePool::Block* head, uint32_t count)
@@ -91,6 +91,26 @@ struct NodePoolShared {
     return head;
   }
 };
+
+namespace {
+
+// The one NodePoolShared: constant-initialized and never destroyed (nodes may
+// be freed during static destruction), so that no first use can be under way
+// in another thread when fork() runs.
+constinit NodePoolShared g_shared;
+static_assert(std::is_trivially_destructible_v<NodePoolShared>);
+
+// The fork handlers: g_shared.mu is held across fork(), so that a child never
+// inherits it held by a thread it does not have. (The other threads' cached
+// blocks are lost to the child, which only wastes their memory.)
+void LockForFork() CTX_NO_THREAD_SAFETY_ANALYSIS { g_shared.mu.Lock(); }
+void UnlockAfterFork() CTX_NO_THREAD_SAFETY_ANALYSIS { g_shared.mu.Unlock(); }
+[[maybe_unused]] const int g_fork_handlers =
+    pthread_atfork(&LockForFork, &UnlockAfterFork, &UnlockAfterFork);
+
+}  // namespace
+
+NodePoolShared& NodePoolShared::Get() noexcept { return g_shared; }
 
 constinit thread_local NodePool::ThreadCache NodePool::cache_{};
 

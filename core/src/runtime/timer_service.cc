@@ -1,16 +1,31 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "timer_service.h"
 
+#include <pthread.h>
 #include <sys/prctl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <new>
+#include <thread>
 
 #include "cpu_shard.h"
 
 namespace ctx::internal {
 namespace {
+
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kThreadSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool kThreadSanitizer = true;
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
+#else
+constexpr bool kThreadSanitizer = false;
+#endif
 
 // StopAtExit joins the timer thread when static objects are destroyed. The
 // service itself stays allocated, so contexts destroyed later can still call
@@ -37,15 +52,51 @@ TimePoint FromNs(int64_t ns) {
 TimerService::TimerService()
     : shard_count_(CpuCount()), shards_(new Shard[shard_count_]) {}
 
+namespace {
+
+// g_service is the service once made; g_init_mu serializes making it. Both
+// are constant-initialized, and the fork handlers below hold g_init_mu across
+// fork(), so that no child inherits a service half made by a thread it does
+// not have.
+std::mutex g_init_mu;
+std::atomic<TimerService*> g_service{nullptr};
+
+}  // namespace
+
 TimerService& TimerService::Get() {
-  static TimerService* const service = [] {
-    auto* s = new TimerService();  // never deleted: see StopAtExit
-    s->Start();
-    return s;
-  }();
-  static StopAtExit stop_at_exit{service};
-  return *service;
+  if (TimerService* s = g_service.load(std::memory_order_acquire)) [[likely]]
+    return *s;
+  std::lock_guard<std::mutex> lock(g_init_mu);
+  if (TimerService* s = g_service.load(std::memory_order_relaxed)) return *s;
+  auto* s = new TimerService();  // never deleted: see StopAtExit
+  s->Start();
+  static StopAtExit stop_at_exit{s};
+  g_service.store(s, std::memory_order_release);
+  return *s;
 }
+
+void TimerService::BeforeForkHook() CTX_NO_THREAD_SAFETY_ANALYSIS {
+  g_init_mu.lock();
+  if (TimerService* s = g_service.load()) s->BeforeFork();
+}
+
+void TimerService::AfterForkHook(bool child) CTX_NO_THREAD_SAFETY_ANALYSIS {
+  if (TimerService* s = g_service.load()) {
+    if (child) {
+      s->AfterForkInChild();
+    } else {
+      s->AfterForkInParent();
+    }
+  }
+  g_init_mu.unlock();
+}
+
+namespace {
+[[maybe_unused]] const int g_fork_handlers = pthread_atfork(
+    &TimerService::BeforeForkHook,
+    [] { TimerService::AfterForkHook(/*child=*/false); },
+    [] { TimerService::AfterForkHook(/*child=*/true); });
+}  // namespace
 
 uint16_t TimerService::PickShard() noexcept {
   return static_cast<uint16_t>(CurrentCpuShard(CpuCount()));
@@ -60,6 +111,54 @@ void TimerService::Stop() {
   { std::lock_guard<std::mutex> lock(mu_); }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void TimerService::BeforeFork() CTX_NO_THREAD_SAFETY_ANALYSIS {
+  // Not waiting for the thread to finish firing: a callback it runs may wait
+  // for a lock the forking thread holds. Every lock taken here is held only
+  // for short steps that run no callback.
+  mu_.lock();
+  forked_by_timer_thread_ = std::this_thread::get_id() == thread_.get_id();
+  for (size_t i = 0; i < shard_count_; ++i) shards_[i].mu.Lock();
+}
+
+void TimerService::AfterForkInParent() CTX_NO_THREAD_SAFETY_ANALYSIS {
+  for (size_t i = shard_count_; i-- > 0;) shards_[i].mu.Unlock();
+  mu_.unlock();
+}
+
+void TimerService::AfterForkInChild() CTX_NO_THREAD_SAFETY_ANALYSIS {
+  for (size_t i = shard_count_; i-- > 0;) shards_[i].mu.Unlock();
+  // The parent's thread handle names a thread this process does not have:
+  // dropped without join or detach (either would act on that thread). The
+  // condition variables may count that thread as a waiter, which would make
+  // every later signal wait for it: they are made anew, not destroyed.
+  new (&thread_) std::thread();
+  new (&cv_) std::condition_variable();
+  new (&idle_cv_) std::condition_variable();
+  bool armed = false;
+  if (forked_by_timer_thread_) {
+    // This thread is the timer thread, in a callback: when that returns, Run
+    // goes on here.
+    forked_by_timer_thread_ = false;
+  } else if (!stopping_.load()) {
+    firing_ = false;
+    wake_at_.store(INT64_MAX);
+    start_after_fork_.store(true);
+    for (size_t i = 0; i < shard_count_ && !armed; ++i)
+      armed = !shards_[i].heap.empty();
+  }
+  mu_.unlock();
+  // ThreadSanitizer ends a forked child that starts a thread: there the
+  // thread waits for the first new deadline.
+  if (armed && !kThreadSanitizer) StartAfterFork();
+}
+
+void TimerService::StartAfterFork() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!start_after_fork_.load() || stopping_.load()) return;
+  Start();
+  start_after_fork_.store(false);
 }
 
 void TimerService::Shard::Place(size_t i, const Entry& e) {
@@ -103,6 +202,8 @@ void TimerService::Shard::RemoveAt(size_t i) {
 }
 
 void TimerService::Add(Timer* t, TimePoint deadline) {
+  if (start_after_fork_.load(std::memory_order_relaxed)) [[unlikely]]
+    StartAfterFork();
   {
     Shard& shard = shards_[t->shard_];
     MutexLock lock(shard.mu);

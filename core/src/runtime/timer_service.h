@@ -12,6 +12,13 @@
 // the earliest deadline over all shards, and is stopped and joined at exit. Go
 // starts a runtime timer per context; here a million deadlines cost one thread
 // and 16 bytes each.
+//
+// fork(): the service's locks are held across it (pthread_atfork), so a child
+// inherits none held by a thread that no longer exists. A child that does not
+// exec gets a timer thread of its own: at once when the parent had timers
+// armed, else at its first new deadline; so a child that execs at once starts
+// none. The timers the parent's thread had taken out of the queue and not yet
+// fired when fork() ran are not fired in the child.
 
 #ifndef CTX_SRC_RUNTIME_TIMER_SERVICE_H_
 #define CTX_SRC_RUNTIME_TIMER_SERVICE_H_
@@ -78,6 +85,12 @@ class TimerService {
   // Remove disarms t if armed. Safe to call any number of times.
   void Remove(Timer* t);
 
+  // The process's fork handlers (pthread_atfork, registered when the program
+  // starts): the service's locks are held across fork() when it exists, and
+  // the child gets a thread of its own (see the file comment).
+  static void BeforeForkHook();
+  static void AfterForkHook(bool child);
+
   // Armed returns how many timers are armed (tests and benchmarks).
   size_t Armed();
   // HeapBytes returns the memory the shards' heaps hold (benchmarks).
@@ -113,6 +126,14 @@ class TimerService {
   };
 
   TimerService();
+  // BeforeForkHook and AfterForkHook call these: BeforeFork takes mu_ and every
+  // shard's lock, which both sides release after the fork; the child also
+  // forgets the parent's thread and arranges its own (StartAfterFork).
+  void BeforeFork();
+  void AfterForkInParent();
+  void AfterForkInChild();
+  // StartAfterFork starts the child's timer thread unless it runs already.
+  void StartAfterFork();
   // SumOverShards adds up `of` over every shard, each under its lock.
   size_t SumOverShards(size_t (*of)(const Shard&));
   void Run();
@@ -131,6 +152,13 @@ class TimerService {
   // deadlines costs no wake-ups. Nanoseconds since the clock's epoch.
   std::atomic<int64_t> wake_at_{INT64_MAX};
   std::atomic<bool> stopping_{false};
+  // start_after_fork_: in a forked child, the timer thread is still to be
+  // started (Add starts it).
+  std::atomic<bool> start_after_fork_{false};
+  // forked_by_timer_thread_: the thread that called fork() is the timer
+  // thread itself (from a callback it fired); set between BeforeFork and the
+  // After handlers, which run on that same thread.
+  bool forked_by_timer_thread_ = false;
 
   std::mutex mu_;  // the thread's sleep; firing_
   std::condition_variable cv_;

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: Apache-2.0
+// A child process forked from a process that uses ctx, and that does not
+// exec, must keep a working ctx: deadlines armed before the fork fire in it,
+// new ones too, and threads it starts may make and drop contexts. fork() from
+// a busy parent (deadlines firing, threads making nodes) must not leave the
+// child a lock held by a thread it does not have.
+//
+// Each child reports through its exit status; every wait in it is bounded,
+// so a broken child fails the test instead of hanging it. ThreadSanitizer
+// ends a forked child of a threaded process that starts a thread, so these
+// tests do not run under it.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "ctx/context.h"
+#include "gtest/gtest.h"
+#include "test_peer.h"
+
+namespace ctx {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+#if defined(__SANITIZE_THREAD__)
+#define CTX_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CTX_TEST_TSAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CTX_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CTX_TEST_ASAN 1
+#endif
+#endif
+
+#ifdef CTX_TEST_TSAN
+#define SKIP_UNDER_TSAN() \
+  GTEST_SKIP() << "ThreadSanitizer forbids threads in a forked child"
+#else
+#define SKIP_UNDER_TSAN() (void)0
+#endif
+
+// AddressSanitizer's allocator keeps locks of its own that fork() does not
+// take: a child forked while another thread allocates may find one held.
+#ifdef CTX_TEST_ASAN
+#define SKIP_UNDER_ASAN() \
+  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe under load"
+#else
+#define SKIP_UNDER_ASAN() (void)0
+#endif
+
+// InChild forks, runs `body` in the child and exits with its result (0 for
+// true); returns the child's exit status, or -1 when it did not exit (killed,
+// or still running after 30 s).
+template <class F>
+int InChild(F body) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) _exit(body() ? 0 : 1);
+  int status = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+// DeadlineFires reports whether a context with a `timeout` deadline ends
+// with kDeadlineExceeded within a bounded wait.
+bool DeadlineFires(milliseconds timeout) {
+  const ContextAndCancel c = WithTimeout(Background(), timeout);
+  const bool done = c.context.Done().WaitFor(seconds(10));
+  return done && c.context.Err() == Errc::kDeadlineExceeded;
+}
+
+TEST(Fork, DeadlineArmedInTheParentFiresInTheChild) {
+  SKIP_UNDER_TSAN();
+  ASSERT_TRUE(DeadlineFires(milliseconds(1)));  // the timer thread runs
+  const ContextAndCancel c = WithTimeout(Background(), milliseconds(200));
+  EXPECT_EQ(InChild([&] {
+              return c.context.Done().WaitFor(seconds(10)) &&
+                     c.context.Err() == Errc::kDeadlineExceeded;
+            }),
+            0);
+}
+
+TEST(Fork, ChildWithNothingArmedFiresItsOwnDeadlines) {
+  SKIP_UNDER_TSAN();
+  ASSERT_TRUE(DeadlineFires(milliseconds(1)));  // the timer thread runs
+  EXPECT_EQ(InChild([] { return DeadlineFires(milliseconds(20)); }), 0);
+}
+
+TEST(Fork, ThreadsOfTheChildMakeAndDropContexts) {
+  SKIP_UNDER_TSAN();
+  // Threads of the parent that registered with the runtime and are still
+  // alive, idle, at the fork: the child has none of them.
+  const ContextAndCancel release = WithCancel(Background());
+  std::atomic<int> registered{0};
+  std::vector<std::thread> parent_threads;
+  for (int t = 0; t < 4; ++t) {
+    parent_threads.emplace_back([&] {
+      {
+        const ContextAndCancel c = WithTimeout(Background(), seconds(30));
+        c.cancel();
+      }
+      ++registered;
+      release.context.Done().Wait();
+    });
+  }
+  while (registered.load() < 4) std::this_thread::sleep_for(milliseconds(1));
+  const int status = InChild([] {
+    const int64_t live = ContextTestPeer::LiveNodes();
+    for (int round = 0; round < 4; ++round) {
+      std::vector<std::thread> threads;
+      for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([] {
+          for (int i = 0; i < 2000; ++i) {
+            const ContextAndCancel c =
+                WithTimeout(Background(), milliseconds(i % 3));
+            (void)c.context.Done().WaitFor(milliseconds(i % 3 == 0 ? 1 : 0));
+          }
+        });
+      }
+      for (std::thread& t : threads) t.join();
+    }
+    return ContextTestPeer::LiveNodes() == live &&
+           DeadlineFires(milliseconds(5));
+  });
+  release.cancel();
+  for (std::thread& t : parent_threads) t.join();
+  EXPECT_EQ(status, 0);
+}
+
+TEST(Fork, StressForkWhileDeadlinesFireAndNodesAreMade) {
+  SKIP_UNDER_TSAN();
+  SKIP_UNDER_ASAN();
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> busy;
+  // One thread keeps the timer thread firing; one makes and frees nodes of
+  // every kind (the pool's shared stack, the live-node registry).
+  busy.emplace_back([&] {
+    std::vector<ContextAndCancel> pending;
+    while (!stop.load()) {
+      pending.push_back(WithTimeout(
+          Background(), std::chrono::microseconds(pending.size() % 500)));
+      if (pending.size() == 200) pending.clear();
+    }
+  });
+  busy.emplace_back([&] {
+    while (!stop.load()) {
+      std::thread([] {
+        std::vector<Context> kept;
+        for (int i = 0; i < 300; ++i)
+          kept.push_back(WithCancel(Background()).context);
+      }).join();
+    }
+  });
+  int failed = 0;
+  for (int i = 0; i < 30; ++i) {
+    const int status = InChild([] {
+      std::thread t([] { (void)WithCancel(Background()); });
+      t.join();
+      return DeadlineFires(milliseconds(2));
+    });
+    if (status != 0) ++failed;
+  }
+  stop = true;
+  for (std::thread& t : busy) t.join();
+  EXPECT_EQ(failed, 0);
+}
+
+}  // namespace
+}  // namespace ctx
