@@ -60,14 +60,9 @@ using std::chrono::seconds;
 #define SKIP_UNDER_ASAN() (void)0
 #endif
 
-// InChild forks, runs `body` in the child and exits with its result (0 for
-// true); returns the child's exit status, or -1 when it did not exit (killed,
+// WaitForExit returns pid's exit status, or -1 when it did not exit (killed,
 // or still running after 30 s).
-template <class F>
-int InChild(F body) {
-  const pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) _exit(body() ? 0 : 1);
+int WaitForExit(pid_t pid) {
   int status = 0;
   for (int i = 0; i < 3000; ++i) {
     const pid_t r = waitpid(pid, &status, WNOHANG);
@@ -77,6 +72,16 @@ int InChild(F body) {
   kill(pid, SIGKILL);
   waitpid(pid, &status, 0);
   return -1;
+}
+
+// InChild forks, runs `body` in the child and exits with its result (0 for
+// true); returns what WaitForExit does.
+template <class F>
+int InChild(F body) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) _exit(body() ? 0 : 1);
+  return WaitForExit(pid);
 }
 
 // DeadlineFires reports whether a context with a `timeout` deadline ends
@@ -102,6 +107,28 @@ TEST(Fork, ChildWithNothingArmedFiresItsOwnDeadlines) {
   SKIP_UNDER_TSAN();
   ASSERT_TRUE(DeadlineFires(milliseconds(1)));  // the timer thread runs
   EXPECT_EQ(InChild([] { return DeadlineFires(milliseconds(20)); }), 0);
+}
+
+TEST(Fork, ChildForkedByADeadlineCallbackFiresDeadlines) {
+  SKIP_UNDER_TSAN();
+  // The timer thread forks, from an AfterFunc it runs: in the child, that
+  // thread goes on serving timers once the callback returns.
+  std::atomic<pid_t> child{0};
+  const ContextAndCancel c = WithTimeout(Background(), milliseconds(1));
+  const StopFunc stop = AfterFunc(c.context, [&child] {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      std::thread([] {
+        _exit(DeadlineFires(milliseconds(5)) ? 0 : 1);
+      }).detach();
+      return;
+    }
+    child.store(pid < 0 ? -1 : pid);
+  });
+  for (int i = 0; i < 3000 && child.load() == 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_GT(child.load(), 0);
+  EXPECT_EQ(WaitForExit(child.load()), 0);
 }
 
 TEST(Fork, ThreadsOfTheChildMakeAndDropContexts) {
