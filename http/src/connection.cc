@@ -97,12 +97,14 @@ bool Connection::Arm(Phase phase, TimePoint deadline, int epoll_fd,
   MutexLock lock(mu_);
   if (phase_ == Phase::kClosed) return false;
   if (only_if_open && (gone_ || stopping_)) return false;
-  phase_ = phase;
-  deadline_ = deadline;
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = id_;
-  return ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd_, &ev) == 0;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd_, &ev) != 0) return false;
+  // An event that fires meanwhile waits for mu_, so it sees the new phase.
+  phase_ = phase;
+  deadline_ = deadline;
+  return true;
 }
 
 TimePoint Connection::deadline() {

@@ -12,8 +12,10 @@
 //               owner of kReading of an interim 100 Continue) and left the
 //               rest (tail) to the loop, which writes it as the socket
 //               becomes writable, then reads the request or lingers.
-//   kLingering  a rejected request was answered; the loop discards input
-//               until EOF or a deadline, so the answer is not lost to a RST.
+//   kLingering  the connection's last response (or the answer to a rejected
+//               request) is written and the fd half-closed; the loop discards
+//               input until EOF or a deadline, so the response is not lost
+//               to a RST.
 //   kClosed     closed; nobody touches the fd again.
 // Only the owner of the phase changes it (Close from any owner), so the fd is
 // closed by exactly one thread, after kClosed is set under mu_; anyone else
@@ -93,7 +95,9 @@ class Connection {
   // Phase and deadline, under mu_. Arm moves to `phase` with `deadline` and
   // re-arms the one-shot registration of the fd in `epoll_fd` for `events`,
   // under mu_, so the fd cannot be closed in between; it refuses (false) once
-  // closed, and with `only_if_open` also when KeepOpen() is false. TryClose
+  // closed, with `only_if_open` also when KeepOpen() is false, and when
+  // epoll_ctl fails. A refused Arm changes nothing: the caller still owns the
+  // phase (and may linger or close). TryClose
   // enters kClosed and returns true when the caller must now close the fd
   // (false: already closed).
   [[nodiscard]] Phase phase();

@@ -18,7 +18,8 @@ namespace ctx::http::internal {
 namespace {
 
 // kLinger bounds how long, and kLingerBytes how much, input is discarded
-// after a rejection before the socket is closed.
+// after a connection's last response (or a rejection) before the socket is
+// closed.
 constexpr std::chrono::milliseconds kLinger(1000);
 constexpr size_t kLingerBytes = 256 * 1024;
 

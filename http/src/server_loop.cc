@@ -103,10 +103,11 @@ std::vector<std::shared_ptr<Connection>> ServerLoop::Snapshot() const {
   return all;
 }
 
-size_t ServerLoop::writing() const {
+size_t ServerLoop::CountConnections(
+    const std::function<bool(Connection&)>& pred) const {
   size_t n = 0;
   for (const auto& conn : Snapshot()) {
-    if (conn->phase() == Connection::Phase::kWriting) ++n;
+    if (pred(*conn)) ++n;
   }
   return n;
 }
@@ -239,7 +240,10 @@ void ServerLoop::ReadRequest(const std::shared_ptr<Connection>& conn) {
 bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
                             bool from_worker, bool next_request) {
   if (next_request && !conn->KeepOpen()) {
-    Close(conn);
+    // The peer is gone or the server is stopping: the response just written
+    // was the last. The client may have sent more (a pipelined request) that
+    // is still unread, so linger rather than close (see StartLinger).
+    StartLinger(conn);
     return false;
   }
   RequestParser& parser = conn->parser();
@@ -268,7 +272,13 @@ bool ServerLoop::AfterInput(const std::shared_ptr<Connection>& conn,
   }
   if (!conn->Arm(Connection::Phase::kReading, deadline, epoll_fd_, kReadEvents,
                  /*only_if_open=*/next_request)) {
-    Close(conn);
+    // After a response, refused because the peer left or the server began to
+    // stop since the check above: that response was the last too.
+    if (next_request) {
+      StartLinger(conn);
+    } else {
+      Close(conn);
+    }
   }
   return false;
 }

@@ -16,7 +16,8 @@
 //
 // Shutdown: the listener closes at once, and so do connections that hold no
 // complete request; every request already complete is served (its response
-// says Connection: close, and a pending tail is written). When the grace
+// says Connection: close, and a pending tail is written), then its
+// connection lingers (StartLinger, at most kLinger) and closes. When the grace
 // period ends, running handlers are canceled (Cause: ServerStopping()) and
 // queued ones start canceled (503); after a further
 // ServerLimits::drain_timeout every socket is shut down and pending tails
@@ -73,8 +74,9 @@ class ServerLoop {
 
   // Resume hands a connection back after its response (keep-alive): the
   // loop reads its next request, or the worker goes on at once when it is
-  // already buffered (returns true: call Dispatch's work again). Closes the
-  // connection when it must not stay open. Worker.
+  // already buffered (returns true: call Dispatch's work again). A
+  // connection that must not stay open (the peer left, or the server is
+  // stopping) lingers and closes, as after CloseAfterResponse. Worker.
   [[nodiscard]] bool Resume(const std::shared_ptr<Connection>& conn);
   // CloseAfterResponse ends a connection whose last response was written:
   // half-closes it and discards what the client still sends (bounded in
@@ -93,9 +95,10 @@ class ServerLoop {
 
   // connections is the number of open connections (tests).
   [[nodiscard]] size_t connections() const;
-  // writing is the number of connections whose response tail the loop is
-  // writing (tests).
-  [[nodiscard]] size_t writing() const;
+  // CountConnections is the number of open connections for which `pred`
+  // holds (tests).
+  [[nodiscard]] size_t CountConnections(
+      const std::function<bool(Connection&)>& pred) const;
 
  private:
   // kWakeId and kListenerId tag the eventfd and the listener in the epoll
@@ -120,7 +123,8 @@ class ServerLoop {
   // worker, answers an error, or waits for more input. Owner of the phase.
   // Returns true when a complete request is ready (the caller dispatches).
   // `next_request`: the previous response is done, so the next request's
-  // deadline starts now, and a connection that must not stay open closes.
+  // deadline starts now, and a connection that must not stay open lingers
+  // and closes.
   bool AfterInput(const std::shared_ptr<Connection>& conn, bool from_worker,
                   bool next_request);
   // SendContinue sends the interim "100 Continue"; false when the socket did

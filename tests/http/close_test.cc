@@ -6,8 +6,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "ctx/http/server.h"
 #include "test_util.h"
@@ -16,10 +20,15 @@ namespace ctx::http {
 namespace {
 
 using testing::Connect;
+using testing::Event;
 using testing::GetRequest;
+using testing::kCap;
 using testing::ReadResponse;
+using testing::ReadToEof;
 using testing::RunningServer;
 using testing::SendAll;
+using testing::WaitFor;
+using testing::WaitForWriting;
 
 // kLarge outgrows the socket buffers, so the response's end is still queued
 // in the server when it closes; kPipelined outgrows what the server reads at
@@ -54,6 +63,148 @@ TEST(CloseTest, UnreadPipelinedInputDoesNotResetTheLastResponse) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body.size(), kLarge);
   ::close(fd);
+}
+
+// kHeld is the body of /held: more than the client's receive window takes
+// unread, well within what the server's socket takes at once, so its end is
+// still queued in the server when the response is done. kBig is the body of
+// /big, more than the socket takes: the loop writes its tail. The client
+// leaves the last kKept bytes of it unread, which the socket takes at once.
+constexpr size_t kHeld = 256 * 1024;
+constexpr size_t kBig = 16 * 1024 * 1024;
+constexpr size_t kKept = 256 * 1024;
+
+// Pipelined is what a client sends after the request being answered: a
+// request, and one with a body. The server never reads it as requests.
+std::string Pipelined() {
+  std::string more = GetRequest("/held");
+  more += "POST /held HTTP/1.1\r\nHost: test\r\nContent-Length: 65536\r\n\r\n";
+  more.append(64 * 1024, 'p');
+  return more;
+}
+
+// The last response of a connection that must not stay open (the server is
+// stopping, or the client half-closed) while input the client pipelined is
+// still unread in the server's socket. The client leaves the end of the
+// response unread until the server is done with it, so a reset would find
+// that end still queued in the server (and turn the client's EOF into
+// ECONNRESET).
+class CloseAfterLastResponse : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.server().Get(
+        "/held", [this](const Context& c, const httplib::Request&,
+                        httplib::Response& res) {
+          held_.Fire();
+          testing::WaitUntilDoneOr(c, release_);
+          res.set_content(std::string(kHeld, 'h'), "text/plain");
+        });
+    server_.server().Get("/big", [](const Context&, const httplib::Request&,
+                                    httplib::Response& res) {
+      res.set_content(std::string(kBig, 'b'), "text/plain");
+    });
+    server_.Start();
+  }
+  void TearDown() override { release_.Fire(); }
+
+  // Ask connects and sends GET `path`; returns the client's fd.
+  int Ask(const std::string& path) {
+    const int fd = Connect(server_.port());
+    SendAll(fd, GetRequest(path));
+    return fd;
+  }
+
+  // BeginShutdown starts a graceful shutdown on its own thread and waits
+  // until the server's one connection knows of it.
+  void BeginShutdown() {
+    shutdown_ = std::jthread([this] { server_.server().Shutdown(kCap); });
+    ASSERT_TRUE(WaitFor([this] {
+      return ServerTestPeer::StoppingConnections(server_.server()) == 1;
+    })) << "the connection never learned that the server is stopping";
+  }
+
+  // ExpectWholeResponseThenEof waits until the server is done with its
+  // responses (every open connection lingers; none counts), then reads the
+  // rest of the response whose first bytes the client read into `got`,
+  // expects all `body_size` bytes of its body, then EOF, and closes `fd`.
+  void ExpectWholeResponseThenEof(int fd, std::string got, size_t body_size,
+                                  const char* what) {
+    ASSERT_TRUE(WaitFor([this] {
+      return ServerTestPeer::WatchedConnections(server_.server()) ==
+             ServerTestPeer::LingeringConnections(server_.server());
+    })) << what
+        << ": the server never finished the response";
+    int error = 0;
+    got += ReadToEof(fd, &error);
+    const size_t received = got.size();
+    EXPECT_EQ(error, 0) << what << ": after " << received
+                        << " bytes the connection ended with "
+                        << std::strerror(error) << ", want EOF";
+    auto r = ReadResponse(fd, got);
+    ASSERT_TRUE(r.has_value())
+        << what << ": received " << received << " bytes, want a response with "
+        << body_size << " body bytes";
+    EXPECT_EQ(r->status, 200) << what;
+    EXPECT_EQ(r->body.size(), body_size) << what << ": body bytes";
+    EXPECT_EQ(got, "") << what << ": bytes after the response";
+    ::close(fd);
+  }
+
+  Event held_, release_;  // /held started; /held may answer
+  RunningServer server_;
+  std::jthread shutdown_;  // joined before server_ is destroyed
+};
+
+// A shutdown that begins while the handler runs makes its response the
+// connection's last.
+TEST_F(CloseAfterLastResponse, ShutdownDuringTheHandlerDoesNotResetIt) {
+  const int fd = Ask("/held");
+  ASSERT_TRUE(held_.WaitFor()) << "GET /held never started";
+  SendAll(fd, Pipelined());  // the loop reads no input while a handler runs
+  BeginShutdown();
+  release_.Fire();
+  ExpectWholeResponseThenEof(fd, "", kHeld,
+                             "GET /held answered after a shutdown began");
+  shutdown_.join();  // the client's EOF ends the linger
+}
+
+// A shutdown that begins while the loop writes a response's tail makes that
+// response the connection's last.
+TEST_F(CloseAfterLastResponse, ShutdownDuringTheTailDoesNotResetIt) {
+  const int fd = Ask("/big");
+  ASSERT_TRUE(WaitForWriting(server_.server(), 1))
+      << "GET /big: the loop never took its tail";
+  SendAll(fd, Pipelined());  // the loop reads no input while it writes
+  BeginShutdown();
+  // Read all but the last kKept bytes; the loop writes the rest into the
+  // socket without further reads.
+  std::string got;
+  char chunk[64 * 1024];
+  while (got.size() < kBig - kKept) {
+    const ssize_t n = ::recv(
+        fd, chunk, std::min(sizeof(chunk), kBig - kKept - got.size()), 0);
+    ASSERT_GT(n, 0) << "GET /big whose tail ended after a shutdown began: "
+                       "the connection ended after "
+                    << got.size() << " bytes with "
+                    << (n < 0 ? std::strerror(errno) : "EOF") << ", want "
+                    << kBig << " body bytes";
+    got.append(chunk, static_cast<size_t>(n));
+  }
+  ExpectWholeResponseThenEof(
+      fd, std::move(got), kBig,
+      "GET /big whose tail ended after a shutdown began");
+  shutdown_.join();  // the client's EOF ends the linger
+}
+
+// A client that half-closes while the handler runs is gone (its context is
+// canceled), but still gets what the handler answers.
+TEST_F(CloseAfterLastResponse, HalfCloseDuringTheHandlerDoesNotResetIt) {
+  const int fd = Ask("/held");
+  ASSERT_TRUE(held_.WaitFor()) << "GET /held never started";
+  SendAll(fd, Pipelined());
+  ::shutdown(fd, SHUT_WR);
+  ExpectWholeResponseThenEof(fd, "", kHeld,
+                             "GET /held, then more requests and a FIN");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ using testing::GetRequest;
 using testing::ReadResponse;
 using testing::RunningServer;
 using testing::SendAll;
+using testing::WaitFor;
 
 // kSlowClients is many times the worker count (8), and below the server's
 // default max_connections (1024).
@@ -96,18 +97,6 @@ int ConnectSlowReader(int port) {
 // larger than any socket buffer.
 constexpr size_t kWorkers = 2;
 constexpr size_t kBig = 16 * 1024 * 1024;
-
-// WaitFor polls `done` (every millisecond, up to kCap) and returns its last
-// answer: for server state that no event announces.
-template <class F>
-bool WaitFor(F done) {
-  const auto give_up = std::chrono::steady_clock::now() + testing::kCap;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= give_up) return false;
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return true;
-}
 
 class SlowReaders : public ::testing::Test {
  protected:

@@ -27,7 +27,20 @@ size_t ServerTestPeer::WatchedConnections(const Server& s) {
 }
 
 size_t ServerTestPeer::WritingConnections(const Server& s) {
-  return s.loop_->writing();
+  return s.loop_->CountConnections([](internal::Connection& c) {
+    return c.phase() == internal::Connection::Phase::kWriting;
+  });
+}
+
+size_t ServerTestPeer::LingeringConnections(const Server& s) {
+  return s.loop_->CountConnections([](internal::Connection& c) {
+    return c.phase() == internal::Connection::Phase::kLingering;
+  });
+}
+
+size_t ServerTestPeer::StoppingConnections(const Server& s) {
+  return s.loop_->CountConnections(
+      [](internal::Connection& c) { return c.Stopping(); });
 }
 
 namespace testing {
@@ -270,13 +283,16 @@ std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
   }
 }
 
-std::string ReadToEof(int fd) {
+std::string ReadToEof(int fd, int* error) {
   std::string out;
   char chunk[4096];
   for (;;) {
     const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return out;
+    if (n <= 0) {
+      if (error != nullptr) *error = n == 0 ? 0 : errno;
+      return out;
+    }
     out.append(chunk, static_cast<size_t>(n));
   }
 }

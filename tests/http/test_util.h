@@ -28,6 +28,13 @@ struct ServerTestPeer {
   // WritingConnections is how many connections have a response tail that the
   // server's loop (not a worker) is writing.
   static size_t WritingConnections(const Server& s);
+  // LingeringConnections is how many connections are done with their last
+  // response: the server only discards what their client still sends before
+  // it closes them.
+  static size_t LingeringConnections(const Server& s);
+  // StoppingConnections is how many connections know that the server is
+  // stopping (their next response is their last).
+  static size_t StoppingConnections(const Server& s);
 };
 
 namespace testing {
@@ -51,6 +58,18 @@ class Event {
  private:
   ContextAndCancel pair_;
 };
+
+// WaitFor polls `done` (every millisecond, up to kCap) and returns its last
+// answer: for server state that no event announces.
+template <class F>
+bool WaitFor(F done) {
+  const auto give_up = std::chrono::steady_clock::now() + kCap;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= give_up) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 // WaitUntilDoneOr blocks until `c` is done or `release` fires (at most
 // kCap); a handler's "slow work" that the test can end either way.
@@ -120,8 +139,10 @@ struct RawResponse {
 };
 std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
                                         bool skip_interim = true);
-// ReadToEof reads until the peer closes (or kCap passes).
-std::string ReadToEof(int fd);
+// ReadToEof reads until the peer closes (or kCap passes). `error`, when
+// given, is set to how the reads ended: 0 at EOF, else the errno
+// (ECONNRESET: the peer reset the connection).
+std::string ReadToEof(int fd, int* error = nullptr);
 // Answer is one response and every byte the server sent after it before it
 // closed the connection.
 struct Answer {
