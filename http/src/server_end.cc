@@ -92,6 +92,20 @@ void ServerLoop::CloseAfterResponse(const std::shared_ptr<Connection>& conn) {
   StartLinger(conn);
 }
 
+void ServerLoop::EndReading(const std::shared_ptr<Connection>& conn) {
+  // Part of a request was read (more may be on its way), or input waits
+  // unread: a close would send a RST, which can destroy what of the previous
+  // response the client has not read yet. With nothing received a close
+  // sends a FIN, and a linger would only hold the connection longer.
+  char byte;
+  if (conn->parser().state() != RequestParser::State::kIdle ||
+      ::recv(conn->fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0) {
+    StartLinger(conn);
+  } else {
+    Close(conn);
+  }
+}
+
 void ServerLoop::StartLinger(const std::shared_ptr<Connection>& conn) {
   // Half-close, then discard what the client still sends until it closes
   // too: closing with unread input would send a RST that can destroy the

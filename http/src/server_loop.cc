@@ -95,6 +95,11 @@ size_t ServerLoop::connections() const {
   return connections_.size();
 }
 
+bool ServerLoop::ShutdownBegun() const {
+  MutexLock lock(mu_);
+  return shutdown_;
+}
+
 std::vector<std::shared_ptr<Connection>> ServerLoop::Snapshot() const {
   std::vector<std::shared_ptr<Connection>> all;
   MutexLock lock(mu_);
@@ -331,12 +336,18 @@ void ServerLoop::Scan(TimePoint now) {
     if (now < conn->deadline()) continue;
     // Past the deadline. In kReading the loop owns the parser; a worker
     // cannot take the connection back meanwhile (only the loop dispatches).
+    // A request begun but not received in time (a slow client) is answered
+    // and lingers, bounded by kLinger as any linger.
     if (phase == Connection::Phase::kReading &&
         conn->parser().state() != RequestParser::State::kIdle) {
       RejectRequest(conn, 408, "request not received in time");
+    } else if (phase == Connection::Phase::kReading) {
+      // Idle keep-alive: a request that arrived since the loop last read
+      // is not served, and must not reset the previous response.
+      EndReading(conn);
     } else {
-      // Idle keep-alive, a response not taken in time, or lingering long
-      // enough.
+      // A response not taken in time (the client does not read it, so a
+      // reset loses nothing it would read), or lingering long enough.
       Close(conn);
     }
   }
@@ -356,14 +367,15 @@ void ServerLoop::Drain(TimePoint now) {
       ::close(listen_fd_);
       listen_fd_ = -1;
     }
-    // Connections without a complete request close now; the others finish
-    // their request and then close. One writing a 100 Continue lingers
+    // Connections without a complete request end now (EndReading: close,
+    // or linger when input is or may be on its way); the others finish
+    // their request and then linger. One writing a 100 Continue lingers
     // first: the client may not have read the response before it, which a
     // close with its unread body bytes would reset.
     for (const auto& conn : all) {
       const Connection::Phase phase = conn->Stop(false);
       if (phase == Connection::Phase::kReading) {
-        Close(conn);
+        EndReading(conn);  // in kReading the loop owns the connection
       } else if (phase == Connection::Phase::kWriting && conn->continue_tail) {
         StartLinger(conn);  // only the loop moves out of kWriting: it is ours
       }

@@ -15,8 +15,9 @@
 // (Close). See connection.h for who owns what when.
 //
 // Shutdown: the listener closes at once, and so do connections that hold no
-// complete request; every request already complete is served (its response
-// says Connection: close, and a pending tail is written), then its
+// complete request (those that received part of one, or have input unread,
+// linger first: EndReading); every request already complete is served (its
+// response says Connection: close, and a pending tail is written), then its
 // connection lingers (StartLinger, at most kLinger) and closes. When the grace
 // period ends, running handlers are canceled (Cause: ServerStopping()) and
 // queued ones start canceled (503); after a further
@@ -95,6 +96,8 @@ class ServerLoop {
 
   // connections is the number of open connections (tests).
   [[nodiscard]] size_t connections() const;
+  // ShutdownBegun reports whether Shutdown was called (tests).
+  [[nodiscard]] bool ShutdownBegun() const;
   // CountConnections is the number of open connections for which `pred`
   // holds (tests).
   [[nodiscard]] size_t CountConnections(
@@ -145,6 +148,12 @@ class ServerLoop {
   TimePoint WriteDeadline(const Connection& conn, TimePoint now) const;
   void RejectRequest(const std::shared_ptr<Connection>& conn, int status,
                      const std::string& reason);
+  // EndReading ends a connection in kReading that will read no further
+  // request (the server is stopping, or it was idle too long): it lingers
+  // when the parser holds part of a request or input waits unread, so the
+  // close sends no RST over the previous response, and closes at once
+  // otherwise. Loop.
+  void EndReading(const std::shared_ptr<Connection>& conn);
   // StartLinger half-closes and discards input until EOF, kLingerBytes or
   // kLinger, then closes.
   void StartLinger(const std::shared_ptr<Connection>& conn);

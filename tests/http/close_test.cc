@@ -3,6 +3,7 @@
 // that could destroy the response.
 
 #include <gtest/gtest.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "ctx/http/server.h"
 #include "test_util.h"
@@ -91,6 +93,9 @@ std::string Pipelined() {
 // ECONNRESET).
 class CloseAfterLastResponse : public ::testing::Test {
  protected:
+  explicit CloseAfterLastResponse(ServerOptions options = {})
+      : server_(std::move(options)) {}
+
   void SetUp() override {
     server_.server().Get(
         "/held", [this](const Context& c, const httplib::Request&,
@@ -205,6 +210,100 @@ TEST_F(CloseAfterLastResponse, HalfCloseDuringTheHandlerDoesNotResetIt) {
   ::shutdown(fd, SHUT_WR);
   ExpectWholeResponseThenEof(fd, "", kHeld,
                              "GET /held, then more requests and a FIN");
+}
+
+// A connection that waits for its next request when the server ends it (a
+// shutdown) while the client has sent part of one, or bytes the server has
+// not read yet. The client leaves the previous response unread, so a reset
+// would find its end still queued in the server. To keep input unread, the
+// test stalls the server's loop in the log record of a rejected request
+// (the loop calls the logger for the requests it rejects itself).
+class CloseBetweenRequests : public CloseAfterLastResponse {
+ protected:
+  CloseBetweenRequests() : CloseAfterLastResponse(StallingOptions()) {}
+
+  void TearDown() override {
+    unstall_.Fire();
+    CloseAfterLastResponse::TearDown();
+  }
+
+  // AnswerHeld sends GET /held (answered at once) and what `after` holds in
+  // one write, so the loop reads both together, then waits until the
+  // response is written and the loop reads the next request. Returns the
+  // client's fd.
+  int AnswerHeld(const std::string& after) {
+    release_.Fire();
+    const int fd = Connect(server_.port());
+    SendAll(fd, GetRequest("/held") + after);
+    EXPECT_TRUE(held_.WaitFor()) << "GET /held never started";
+    EXPECT_TRUE(WaitFor([this] {
+      return ServerTestPeer::ReadingConnections(server_.server()) == 1;
+    })) << "GET /held: the server never went on to the next request";
+    return fd;
+  }
+
+  // StallLoop makes the server's loop reject a request and block in its log
+  // record until unstall_ fires; returns the rejected client's fd.
+  int StallLoop() {
+    const int fd = Connect(server_.port());
+    SendAll(fd, "BAD\r\n\r\n");
+    EXPECT_TRUE(stalled_.WaitFor()) << "the loop never rejected BAD";
+    return fd;
+  }
+
+  Event stalled_, unstall_;  // the loop is in the logger; it may return
+
+ private:
+  ServerOptions StallingOptions() {
+    ServerOptions options;
+    options.logger = [this](const RequestLogRecord& r) {
+      if (r.status != 400) return;
+      stalled_.Fire();
+      (void)unstall_.WaitFor();
+    };
+    return options;
+  }
+};
+
+// A shutdown that finds part of the next request read (a pipelined request
+// whose body is still on its way) lingers: the rest of the body arrives
+// after the server is done, and must not reset the connection.
+TEST_F(CloseBetweenRequests, ShutdownWithPartOfARequestDoesNotResetIt) {
+  const int fd = AnswerHeld(
+      "POST /held HTTP/1.1\r\nHost: test\r\nContent-Length: 65536\r\n\r\n" +
+      std::string(1024, 'p'));
+  shutdown_ = std::jthread([this] { server_.server().Shutdown(kCap); });
+  ASSERT_TRUE(WaitFor([this] {
+    return ServerTestPeer::WatchedConnections(server_.server()) ==
+           ServerTestPeer::LingeringConnections(server_.server());
+  })) << "the shutdown never ended the connection";
+  SendAll(fd, std::string(65536 - 1024, 'p'));  // the rest of the body
+  ExpectWholeResponseThenEof(
+      fd, "", kHeld,
+      "GET /held, then part of a POST, a shutdown, and the rest of the POST");
+  shutdown_.join();  // the client's EOF ends the linger
+}
+
+// A shutdown that finds a request received but not yet read (the loop was
+// busy) lingers: a close with unread input would reset the connection.
+TEST_F(CloseBetweenRequests, ShutdownWithARequestUnreadDoesNotResetIt) {
+  const int fd = AnswerHeld("");
+  const int rejected = StallLoop();
+  SendAll(fd, GetRequest("/held"));  // the stalled loop cannot read it
+  ASSERT_TRUE(WaitFor([fd] {
+    int unacked = -1;
+    return ::ioctl(fd, TIOCOUTQ, &unacked) == 0 && unacked == 0;
+  })) << "the server's socket never received the second GET /held";
+  shutdown_ = std::jthread([this] { server_.server().Shutdown(kCap); });
+  ASSERT_TRUE(WaitFor(
+      [this] { return ServerTestPeer::ShutdownBegun(server_.server()); }));
+  unstall_.Fire();  // the loop's next step is the drain
+  ExpectWholeResponseThenEof(
+      fd, "", kHeld,
+      "GET /held, then a shutdown while a second GET /held was unread");
+  ReadToEof(rejected);
+  ::close(rejected);
+  shutdown_.join();  // the clients' EOF ends the lingers
 }
 
 }  // namespace

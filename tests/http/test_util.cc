@@ -43,6 +43,16 @@ size_t ServerTestPeer::StoppingConnections(const Server& s) {
       [](internal::Connection& c) { return c.Stopping(); });
 }
 
+size_t ServerTestPeer::ReadingConnections(const Server& s) {
+  return s.loop_->CountConnections([](internal::Connection& c) {
+    return c.phase() == internal::Connection::Phase::kReading;
+  });
+}
+
+bool ServerTestPeer::ShutdownBegun(const Server& s) {
+  return s.loop_->ShutdownBegun();
+}
+
 namespace testing {
 
 void WaitUntilDoneOr(const Context& c, const Event& release) {

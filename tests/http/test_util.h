@@ -35,6 +35,12 @@ struct ServerTestPeer {
   // StoppingConnections is how many connections know that the server is
   // stopping (their next response is their last).
   static size_t StoppingConnections(const Server& s);
+  // ReadingConnections is how many connections the server's loop reads the
+  // next request of (between requests, or inside one).
+  static size_t ReadingConnections(const Server& s);
+  // ShutdownBegun reports whether Shutdown (or stop) was called, before the
+  // loop acts on it.
+  static bool ShutdownBegun(const Server& s);
 };
 
 namespace testing {

@@ -78,8 +78,11 @@
 //     only logged, never sent). Pipelined requests are read only after the
 //     response, so they never count as a hang-up.
 //   - Shutdown(grace) stops accepting, closes connections holding no complete
-//     request, serves every complete one (then closes its connection; a
-//     context handler's response says Connection: close),
+//     request (half-closing first, and discarding input for at most 1 s, one
+//     that received part of a request or input the server has not read: a
+//     close could reset the previous response), serves every complete one
+//     (then closes its connection; a context handler's response says
+//     Connection: close),
 //     cancels handlers still running after `grace` (Cause: ServerStopping(),
 //     answered 503), and shuts every remaining socket down drain_timeout
 //     later, so it returns within grace + drain_timeout whatever clients do
