@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "ctx/clock.h"
 #include "ctx/propagation.h"
@@ -340,15 +341,19 @@ TEST_F(ServerTest, StopCancelsInFlightHandlersAndReturns) {
   const int fd = Connect(port());
   SendAll(fd, GetRequest("/slow"));
   ASSERT_TRUE(slow_.started().WaitFor());
-  server_->Stop();  // returns only once listen_after_bind has returned
+  // Stop returns only once listen_after_bind has returned.
+  std::thread stop([&] { server_->Stop(); });
+  std::string buffer;
+  auto r = ReadResponse(fd, buffer);
+  const std::string after = testing::ReadToEof(fd);
+  ::close(fd);  // the server lingers until the client closes
+  stop.join();
   EXPECT_TRUE(slow_.finished().Fired());
   EXPECT_EQ(slow_.err(), Errc::kCanceled);
   EXPECT_EQ(slow_.cause(), ServerStopping());
-  std::string buffer;
-  auto r = ReadResponse(fd, buffer);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 503);
-  ::close(fd);
+  EXPECT_EQ(after, "") << "after the 503: want EOF";
 }
 
 TEST_F(ServerTest, StopClosesIdleKeepAliveConnections) {
@@ -357,7 +362,12 @@ TEST_F(ServerTest, StopClosesIdleKeepAliveConnections) {
   SendAll(fd, GetRequest("/seen"));
   std::string buffer;
   ASSERT_TRUE(ReadResponse(fd, buffer).has_value());
-  // The connection now idles in keep-alive; stop must not wait for it.
+  // Once the worker hands the connection back, it idles in keep-alive; stop
+  // must not wait for it. (Stopped before that, the response would be the
+  // connection's last, and the server would linger until the client closes.)
+  ASSERT_TRUE(testing::WaitFor([this] {
+    return ServerTestPeer::ReadingConnections(server_->server()) == 1;
+  })) << "the connection never went back to reading";
   server_->Stop();
   EXPECT_EQ(testing::ReadToEof(fd), "");
   ::close(fd);

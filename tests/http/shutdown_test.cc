@@ -107,6 +107,7 @@ TEST_F(ShutdownTest, QueuedRequestsAreServedWithinTheGrace) {
   auto slow = ReadResponse(slow_fd_, buffer);
   ASSERT_TRUE(slow.has_value());
   EXPECT_EQ(slow->status, 200);
+  ::close(slow_fd_);  // the server lingers until the client closes
   for (size_t i = 0; i < queued.size(); ++i) {
     std::string b;
     auto r = ReadResponse(queued[i], b);
@@ -118,7 +119,6 @@ TEST_F(ShutdownTest, QueuedRequestsAreServedWithinTheGrace) {
   shutdown.join();
   EXPECT_FALSE(slow_.err())
       << "canceled within the grace period: " << slow_.err().message();
-  ::close(slow_fd_);
 }
 
 TEST_F(ShutdownTest, HandlerRunningAfterTheGraceIsCanceled) {
@@ -126,15 +126,18 @@ TEST_F(ShutdownTest, HandlerRunningAfterTheGraceIsCanceled) {
   const int fd = Connect(server_->port());
   SendAll(fd, GetRequest("/slow"));
   ASSERT_TRUE(slow_.started().WaitFor());
-  server_->server().Shutdown(milliseconds(20));
-  ASSERT_TRUE(slow_.finished().Fired()) << "Shutdown returned first";
-  EXPECT_EQ(slow_.cause(), ServerStopping());
+  std::thread shutdown([&] { server_->server().Shutdown(milliseconds(20)); });
   std::string buffer;
   auto r = ReadResponse(fd, buffer);
+  const std::string after = ReadToEof(fd);
+  ::close(fd);  // the server lingers until the client closes
+  shutdown.join();
+  ASSERT_TRUE(slow_.finished().Fired()) << "Shutdown returned first";
+  EXPECT_EQ(slow_.cause(), ServerStopping());
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->status, 503);
   EXPECT_EQ(r->header("connection"), "close");
-  ::close(fd);
+  EXPECT_EQ(after, "") << "after the 503: want EOF";
 }
 
 TEST_F(ShutdownTest, StopAnswersQueuedRequestsWith503) {
