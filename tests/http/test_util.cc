@@ -331,12 +331,7 @@ size_t FillServerEnd(int client) {
 }
 
 bool WaitForWriting(const Server& s, size_t n) {
-  const auto give_up = std::chrono::steady_clock::now() + kCap;
-  while (ServerTestPeer::WritingConnections(s) != n) {
-    if (std::chrono::steady_clock::now() >= give_up) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
+  return WaitFor([&] { return ServerTestPeer::WritingConnections(s) == n; });
 }
 
 void CloseWithReset(int fd) {
