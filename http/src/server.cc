@@ -170,6 +170,7 @@ void Server::ServeConnection(
     const bool last =
         conn->served >= options_.limits.max_requests_per_connection ||
         conn->Stopping();
+    conn->last_response = last;
     bool connection_closed = false;
     const bool ok = process_request(stream, last, connection_closed, nullptr);
     conn->response_body = nullptr;  // it was the finished request's
@@ -303,8 +304,15 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
   }
   if (internal::Connection* conn = internal::CurrentConnection();
       conn != nullptr) {
-    // A shutdown began: this is the connection's last response.
-    if (conn->Stopping()) res.set_header("Connection", "close");
+    // A shutdown began: this is the connection's last response. httplib says
+    // so itself when it was told before the handler ran, or the client asked
+    // to close (a second Connection line would only repeat it). Else it also
+    // writes the Keep-Alive header it decides on after the handler; that
+    // header's hint gives way to Connection: close.
+    if (conn->Stopping() && !conn->last_response &&
+        req.get_header_value("Connection") != "close") {
+      res.set_header("Connection", "close");
+    }
     // A body the client cannot take at once moves to the tail, not copied.
     if (!res.content_provider_) conn->response_body = &res.body;
   }

@@ -140,6 +140,31 @@ TEST_F(ShutdownTest, HandlerRunningAfterTheGraceIsCanceled) {
   EXPECT_EQ(after, "") << "after the 503: want EOF";
 }
 
+// A request dispatched after the shutdown began is answered with one
+// Connection: close and no Keep-Alive.
+TEST_F(ShutdownTest, ResponseAfterTheStopSaysCloseOnce) {
+  Start();
+  std::vector<int> queued = QueueBehindSlow(1);
+  std::jthread shutdown([&] { server_->server().Shutdown(kCap); });
+  EXPECT_TRUE(testing::WaitFor([&] {
+    return ServerTestPeer::StoppingConnections(server_->server()) == 2;
+  })) << "the connections never learned that the server is stopping";
+  slow_.Release();  // the queued request is dispatched now
+  std::string buffer;
+  EXPECT_TRUE(ReadResponse(slow_fd_, buffer).has_value());
+  ::close(slow_fd_);
+  buffer.clear();
+  auto r = ReadResponse(queued[0], buffer);
+  ::close(queued[0]);
+  ASSERT_TRUE(r.has_value()) << "the queued request got no response";
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->headers.count("connection"), 1u)
+      << "Connection lines of a response after the stop";
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_EQ(r->header("keep-alive"), "")
+      << "Keep-Alive of a response after the stop";
+}
+
 TEST_F(ShutdownTest, StopAnswersQueuedRequestsWith503) {
   Start();
   std::vector<int> queued = QueueBehindSlow(3);
