@@ -90,11 +90,16 @@ struct Push {
           channel.channel, parent, GRPC_PROPAGATE_CANCELLATION, channel.cq,
           channel.method, nullptr, gpr_inf_future(GPR_CLOCK_REALTIME), nullptr);
       if (created == nullptr) continue;
+      bool disarmed_meanwhile = false;
       {
         // Under the lock: a Disarm run meanwhile (from a callback this
-        // arming ran) reads it.
+        // arming ran, or on the thread of a child that completed) reads it.
+        // One that ran before cannot have canceled this child: it is
+        // canceled below, since a child linked while the watched call closed
+        // may miss that close.
         MutexLock lock(mu);
         child.call = created;
+        disarmed_meanwhile = disarmed;
       }
       grpc_op op{};
       op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
@@ -109,6 +114,7 @@ struct Push {
         continue;
       }
       ++started;
+      if (disarmed_meanwhile) grpc_call_cancel(created, nullptr);
     }
     // One child sees every close but one that lands while it is being linked
     // (sync_watcher.h); none sees nothing.
@@ -117,9 +123,9 @@ struct Push {
 
   // Disarm detaches the call (waiting for a callback that is ending its
   // context on another thread), cancels the children and lets go of the
-  // enrollment's reference. Idempotent. A child created after it (by an
-  // arming it interrupted) is not canceled here: its parent has closed
-  // already, so the core cancels it.
+  // enrollment's reference. Idempotent. A child stored after it (by an
+  // arming it interrupted, or one running on another thread) is canceled by
+  // Arm.
   void Disarm() {
     grpc_call* created[kChildren] = {};
     {
