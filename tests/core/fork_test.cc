@@ -20,6 +20,7 @@
 
 #include "ctx/context.h"
 #include "gtest/gtest.h"
+#include "sanitizers.h"
 #include "test_peer.h"
 
 namespace ctx {
@@ -28,37 +29,16 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-#if defined(__SANITIZE_THREAD__)
-#define CTX_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CTX_TEST_TSAN 1
-#endif
-#endif
-
-#if defined(__SANITIZE_ADDRESS__)
-#define CTX_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CTX_TEST_ASAN 1
-#endif
-#endif
-
-#ifdef CTX_TEST_TSAN
-#define SKIP_UNDER_TSAN() \
+// ThreadSanitizer ends a forked child of a threaded process that starts a
+// thread; AddressSanitizer's allocator keeps locks of its own that fork()
+// does not take, so a child forked while another thread allocates may find
+// one held.
+#define SKIP_UNDER_TSAN()         \
+  if (internal::kThreadSanitizer) \
   GTEST_SKIP() << "ThreadSanitizer forbids threads in a forked child"
-#else
-#define SKIP_UNDER_TSAN() (void)0
-#endif
-
-// AddressSanitizer's allocator keeps locks of its own that fork() does not
-// take: a child forked while another thread allocates may find one held.
-#ifdef CTX_TEST_ASAN
-#define SKIP_UNDER_ASAN() \
+#define SKIP_UNDER_ASAN()          \
+  if (internal::kAddressSanitizer) \
   GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe under load"
-#else
-#define SKIP_UNDER_ASAN() (void)0
-#endif
 
 // WaitForExit returns pid's exit status, or -1 when it did not exit (killed,
 // or still running after 30 s).

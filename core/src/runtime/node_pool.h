@@ -32,19 +32,11 @@
 #include <cstdint>
 #include <new>
 
+#include "sanitizers.h"
+
 namespace ctx::internal {
 
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kNodePoolEnabled = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kNodePoolEnabled = false;
-#else
-inline constexpr bool kNodePoolEnabled = true;
-#endif
-#else
-inline constexpr bool kNodePoolEnabled = true;
-#endif
+inline constexpr bool kNodePoolEnabled = !kAddressSanitizer;
 
 class NodePool {
  public:
