@@ -38,13 +38,13 @@
 // one 80- or 96-byte block from a per-thread pool, and so is a WithValue node
 // of up to 512 bytes (larger ones come from operator new); blocks freed are
 // kept for later contexts, so the process holds what its peak of live
-// contexts needed (about 100 MB at a million cancelable ones). One process-wide thread serves every deadline.
-// fork(): a child process that does not exec gets a timer thread of its own,
-// so deadlines armed before the fork fire in it, and new ones too. Deadlines
-// the parent's timer thread was firing at the instant of the fork are not
-// fired in the child. As with any threaded program, contexts that other
-// threads of the parent were canceling at that instant are not safe to use in
-// the child.
+// contexts needed (about 100 MB at a million cancelable ones). One process-wide
+// thread serves every deadline. fork(): a child process that does not exec gets
+// a timer thread of its own, so deadlines armed before the fork fire in it, and
+// new ones too. Deadlines the parent's timer thread was firing at the instant
+// of the fork are not fired in the child. As with any threaded program,
+// contexts that other threads of the parent were canceling at that instant are
+// not safe to use in the child.
 //
 // Callbacks (AfterFunc, std::stop_callback on StopToken()) run on the thread
 // that cancels the context, outside every ctx lock, so they may call any ctx

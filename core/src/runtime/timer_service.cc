@@ -11,21 +11,10 @@
 #include <thread>
 
 #include "cpu_shard.h"
+#include "sanitizers.h"
 
 namespace ctx::internal {
 namespace {
-
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
 
 // StopAtExit joins the timer thread when static objects are destroyed. The
 // service itself stays allocated, so contexts destroyed later can still call
@@ -118,7 +107,6 @@ void TimerService::BeforeFork() CTX_NO_THREAD_SAFETY_ANALYSIS {
   // for a lock the forking thread holds. Every lock taken here is held only
   // for short steps that run no callback.
   mu_.lock();
-  forked_by_timer_thread_ = std::this_thread::get_id() == thread_.get_id();
   for (size_t i = 0; i < shard_count_; ++i) shards_[i].mu.Lock();
 }
 
@@ -129,6 +117,9 @@ void TimerService::AfterForkInParent() CTX_NO_THREAD_SAFETY_ANALYSIS {
 
 void TimerService::AfterForkInChild() CTX_NO_THREAD_SAFETY_ANALYSIS {
   for (size_t i = shard_count_; i-- > 0;) shards_[i].mu.Unlock();
+  // The forking thread keeps its identity in the child.
+  const bool forked_by_timer_thread =
+      std::this_thread::get_id() == thread_.get_id();
   // The parent's thread handle names a thread this process does not have:
   // dropped without join or detach (either would act on that thread). The
   // condition variables may count that thread as a waiter, which would make
@@ -137,11 +128,9 @@ void TimerService::AfterForkInChild() CTX_NO_THREAD_SAFETY_ANALYSIS {
   new (&cv_) std::condition_variable();
   new (&idle_cv_) std::condition_variable();
   bool armed = false;
-  if (forked_by_timer_thread_) {
-    // This thread is the timer thread, in a callback: when that returns, Run
-    // goes on here.
-    forked_by_timer_thread_ = false;
-  } else if (!stopping_.load()) {
+  // Forked by the timer thread, from a callback it fired: when that returns,
+  // Run goes on here.
+  if (!forked_by_timer_thread && !stopping_.load()) {
     firing_ = false;
     wake_at_.store(INT64_MAX);
     start_after_fork_.store(true);

@@ -155,10 +155,6 @@ class TimerService {
   // start_after_fork_: in a forked child, the timer thread is still to be
   // started (Add starts it).
   std::atomic<bool> start_after_fork_{false};
-  // forked_by_timer_thread_: the thread that called fork() is the timer
-  // thread itself (from a callback it fired); set between BeforeFork and the
-  // After handlers, which run on that same thread.
-  bool forked_by_timer_thread_ = false;
 
   std::mutex mu_;  // the thread's sleep; firing_
   std::condition_variable cv_;
