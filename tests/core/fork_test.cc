@@ -6,9 +6,8 @@
 // child a lock held by a thread it does not have.
 //
 // Each child reports through its exit status; every wait in it is bounded,
-// so a broken child fails the test instead of hanging it. ThreadSanitizer
-// ends a forked child of a threaded process that starts a thread, so these
-// tests do not run under it.
+// so a broken child fails the test instead of hanging it. They run only in
+// builds without a sanitizer (see SKIP_UNDER_SANITIZERS).
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,16 +28,15 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// ThreadSanitizer ends a forked child of a threaded process that starts a
-// thread; AddressSanitizer's allocator keeps locks of its own that fork()
-// does not take, so a child forked while another thread allocates may find
-// one held.
-#define SKIP_UNDER_TSAN()         \
-  if (internal::kThreadSanitizer) \
-  GTEST_SKIP() << "ThreadSanitizer forbids threads in a forked child"
-#define SKIP_UNDER_ASAN()          \
-  if (internal::kAddressSanitizer) \
-  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe under load"
+// The sanitizers' runtimes are not fork-safe for a child that starts
+// threads, as every child here does (a timer thread at least):
+// ThreadSanitizer ends such a child, and AddressSanitizer's allocator keeps
+// locks of its own that fork() does not take (a child was seen hung inside
+// it). These tests run in the builds without a sanitizer.
+#define SKIP_UNDER_SANITIZERS()                                           \
+  if (internal::kThreadSanitizer || internal::kAddressSanitizer)          \
+  GTEST_SKIP() << "the sanitizer's runtime is not fork-safe for a child " \
+                  "that starts threads"
 
 // WaitForExit returns pid's exit status, or -1 when it did not exit (killed,
 // or still running after 30 s).
@@ -73,7 +71,7 @@ bool DeadlineFires(milliseconds timeout) {
 }
 
 TEST(Fork, DeadlineArmedInTheParentFiresInTheChild) {
-  SKIP_UNDER_TSAN();
+  SKIP_UNDER_SANITIZERS();
   ASSERT_TRUE(DeadlineFires(milliseconds(1)));  // the timer thread runs
   const ContextAndCancel c = WithTimeout(Background(), milliseconds(200));
   EXPECT_EQ(InChild([&] {
@@ -84,13 +82,13 @@ TEST(Fork, DeadlineArmedInTheParentFiresInTheChild) {
 }
 
 TEST(Fork, ChildWithNothingArmedFiresItsOwnDeadlines) {
-  SKIP_UNDER_TSAN();
+  SKIP_UNDER_SANITIZERS();
   ASSERT_TRUE(DeadlineFires(milliseconds(1)));  // the timer thread runs
   EXPECT_EQ(InChild([] { return DeadlineFires(milliseconds(20)); }), 0);
 }
 
 TEST(Fork, ChildForkedByADeadlineCallbackFiresDeadlines) {
-  SKIP_UNDER_TSAN();
+  SKIP_UNDER_SANITIZERS();
   // The timer thread forks, from an AfterFunc it runs: in the child, that
   // thread goes on serving timers once the callback returns.
   std::atomic<pid_t> child{0};
@@ -112,7 +110,7 @@ TEST(Fork, ChildForkedByADeadlineCallbackFiresDeadlines) {
 }
 
 TEST(Fork, ThreadsOfTheChildMakeAndDropContexts) {
-  SKIP_UNDER_TSAN();
+  SKIP_UNDER_SANITIZERS();
   // Threads of the parent that registered with the runtime and are still
   // alive, idle, at the fork: the child has none of them.
   const ContextAndCancel release = WithCancel(Background());
@@ -153,8 +151,7 @@ TEST(Fork, ThreadsOfTheChildMakeAndDropContexts) {
 }
 
 TEST(Fork, StressForkWhileDeadlinesFireAndNodesAreMade) {
-  SKIP_UNDER_TSAN();
-  SKIP_UNDER_ASAN();
+  SKIP_UNDER_SANITIZERS();
   std::atomic<bool> stop{false};
   std::vector<std::thread> busy;
   // One thread keeps the timer thread firing; one makes and frees nodes of
