@@ -198,7 +198,9 @@ TEST_F(LimitsTest, IdleConnectionIsClosedSilently) {
 
 TEST_F(LimitsTest, IdleKeepAliveConnectionIsClosedAfterItsResponse) {
   ServerLimits limits;
-  limits.idle_timeout = milliseconds(100);
+  // Counted from the accept too: long enough that a stalled test thread
+  // still sends its request in time.
+  limits.idle_timeout = milliseconds(1000);
   Start(limits);
   const int fd = Connect(server_->port());
   SendAll(fd, GetRequest("/x"));
