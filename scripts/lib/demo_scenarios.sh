@@ -146,9 +146,9 @@ demo_scenario_normal() {
 demo_scenario_deadline() {
   local id=demo-deadline-$RANDOM$RANDOM gw_end inv_end work_stop
   echo
-  echo "== 2. An edge deadline shorter than the work: 300 ms budget, 2000 ms of work"
-  echo "   curl -H 'X-Request-Timeout: 300' '/order?work_ms=2000'"
-  demo_get "/order?work_ms=2000" -H "X-Request-Id: $id" -H "X-Request-Timeout: 300"
+  echo "== 2. An edge deadline shorter than the work: 1000 ms budget, 5000 ms of work"
+  echo "   curl -H 'X-Request-Timeout: 1000' '/order?work_ms=5000'"
+  demo_get "/order?work_ms=5000" -H "X-Request-Id: $id" -H "X-Request-Timeout: 1000"
   demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "stopped work" || true
   gw_end=$(demo_deadline_us "$DEMO_LOG_GATEWAY" "$id" "gateway: GET /order")
   inv_end=$(demo_us "$DEMO_LOG_INVENTORY" "$id" "context ended while working: context deadline exceeded")
@@ -160,16 +160,16 @@ demo_scenario_deadline() {
     "$(demo_relative "$gw_end" "$inv_end")" "$work_stop"
   echo "                (each hop forwards its budget minus a small margin: the deepest hop gives up first)"
   demo_check "504 Gateway Timeout" test "$CODE" = 504
-  demo_check "the answer came long before the work would have ended (< 1500 ms)" test "$MS" -lt 1500
+  demo_check "the answer came long before the work would have ended (< 3000 ms)" test "$MS" -lt 3000
   demo_check "inventory's context ended with deadline exceeded" test -n "$inv_end"
 }
 
 demo_scenario_hangup() {
   local id=demo-hangup-$RANDOM$RANDOM gw orders inv_e inv_w inv work_stop
   echo
-  echo "== 3. The client hangs up after 300 ms (5000 ms of work)"
-  echo "   curl --max-time 0.3 '/order?work_ms=5000'"
-  demo_get "/order?work_ms=5000" -H "X-Request-Id: $id" -H "X-Request-Timeout: 10000" --max-time 0.3
+  echo "== 3. The client hangs up after 1 s (5000 ms of work)"
+  echo "   curl --max-time 1 '/order?work_ms=5000'"
+  demo_get "/order?work_ms=5000" -H "X-Request-Id: $id" -H "X-Request-Timeout: 10000" --max-time 1
   demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "inventory/east: stopped work" || true
   demo_wait_line "$DEMO_LOG_INVENTORY" "$id" "inventory/west: stopped work" || true
   gw=$(demo_us "$DEMO_LOG_GATEWAY" "$id" "gateway: context ended while working")
@@ -221,8 +221,8 @@ demo_scenario_nginx_hangup() {
   local id=""
   echo
   echo "== 5. A hang-up at nginx, no request id sent: nginx makes one, every hop is canceled under it"
-  echo "   curl --max-time 0.3 '/order?work_ms=5000'                (via nginx, no X-Request-Id)"
-  demo_get "/order?work_ms=5000&item=nginx-hangup" -H "X-Request-Timeout: 10000" --max-time 0.3
+  echo "   curl --max-time 1 '/order?work_ms=5000'                (via nginx, no X-Request-Id)"
+  demo_get "/order?work_ms=5000&item=nginx-hangup" -H "X-Request-Timeout: 10000" --max-time 1
   # nginx logs the request (status 499, with the id it sent on) once it has seen the client go.
   demo_wait_nginx_line 'nginx 499 "GET /order?work_ms=5000&item=nginx-hangup ' || true
   id=$(grep -F 'nginx 499 "GET /order?work_ms=5000&item=nginx-hangup ' "$DEMO_LOG_NGINX" | tail -n 1 |
