@@ -213,9 +213,13 @@ TEST_F(ShutdownTest, ClientNotReadingDoesNotHoldShutdown) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   SendAll(fd, GetRequest("/big"));
   ASSERT_TRUE(big_started_.WaitFor());
+  // The client reads nothing, ever: Shutdown returns all the same, soon after
+  // grace + drain_timeout (it would otherwise wait out the 10 min
+  // write_timeout).
+  const auto start = std::chrono::steady_clock::now();
   server_->server().Shutdown(milliseconds(0));
-  const std::string got = ReadToEof(fd);
-  EXPECT_LT(got.size(), 16u * 1024 * 1024) << "the whole response was sent";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kCap)
+      << "a client that does not read held Shutdown";
   ::close(fd);
 }
 

@@ -300,6 +300,11 @@ std::string ReadToEof(int fd, int* error) {
     const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
+      // Unless the caller looks at how the reads ended, a timeout fails:
+      // the peer never closed.
+      if (error == nullptr && n < 0 &&
+          (errno == EAGAIN || errno == EWOULDBLOCK))
+        throw std::runtime_error("ReadToEof: the peer did not close in time");
       if (error != nullptr) *error = n == 0 ? 0 : errno;
       return out;
     }

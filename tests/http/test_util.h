@@ -145,9 +145,11 @@ struct RawResponse {
 };
 std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
                                         bool skip_interim = true);
-// ReadToEof reads until the peer closes (or kCap passes). `error`, when
-// given, is set to how the reads ended: 0 at EOF, else the errno
-// (ECONNRESET: the peer reset the connection).
+// ReadToEof reads until the peer closes, or a read waits longer than the
+// socket's receive timeout (kCap for Connect's sockets). `error`, when given,
+// is set to how the reads ended: 0 at EOF, else the errno (ECONNRESET: the
+// peer reset the connection; EAGAIN: the timeout). Without `error`, a
+// timeout throws: the peer never closed.
 std::string ReadToEof(int fd, int* error = nullptr);
 // Answer is one response and every byte the server sent after it before it
 // closed the connection.
