@@ -4,7 +4,9 @@
 
 #include "ctx/context.h"
 
+#include <atomic>
 #include <iomanip>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -38,10 +40,22 @@ class WithoutCancelNode final : public Node {
   ~WithoutCancelNode() { LiveNodes::Add(-1); }
 };
 
+// g_todo: TODO's node, made on first use and never freed (handles may outlive
+// static destruction). Not a function-local static: a child forked while
+// another thread ran its first initialization would inherit the guard taken,
+// and wait for it forever. Threads that make it at once race to publish it;
+// the others free theirs.
+constinit std::atomic<RootNode*> g_todo{nullptr};
+
 RootNode* TodoNode() {
-  static RootNode* const todo =
-      new RootNode();  // never freed: handles may outlive static destruction
-  return todo;
+  RootNode* todo = g_todo.load(std::memory_order_acquire);
+  if (todo != nullptr) [[likely]]
+    return todo;
+  auto made = std::make_unique<RootNode>();
+  if (g_todo.compare_exchange_strong(todo, made.get(),
+                                     std::memory_order_acq_rel))
+    return made.release();
+  return todo;  // another thread's, published first
 }
 
 Node* NewRef(const Context& c) noexcept {

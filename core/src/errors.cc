@@ -34,12 +34,20 @@ class CtxCategory final : public std::error_category {
   }
 };
 
+// CategoryStorage holds the category from before any code runs (constant
+// initialization) until the process ends: no first-use guard (a child forked
+// while another thread held it would wait for it forever) and no destruction
+// (error codes may still be read while static destructors run).
+union CategoryStorage {
+  constexpr CategoryStorage() : category() {}
+  ~CategoryStorage() {}
+  CtxCategory category;
+};
+constinit const CategoryStorage g_category;
+
 }  // namespace
 
-const std::error_category& Category() noexcept {
-  static const CtxCategory category;
-  return category;
-}
+const std::error_category& Category() noexcept { return g_category.category; }
 
 Error::Error(std::error_code code, std::string_view message)
     : code_(code), message_(std::make_shared<const std::string>(message)) {}

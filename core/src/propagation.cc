@@ -98,6 +98,12 @@ void FillRandomUncached(unsigned char* out, std::size_t size) {
 // never hands out the random bytes its parent's pool still holds (both would
 // then generate the same ids).
 std::atomic<unsigned> g_fork_generation{0};
+// Registered when the program starts, not on first use: a child forked while
+// another thread ran a function-local static's first initialization would
+// inherit its guard taken, and wait for it forever.
+[[maybe_unused]] const int g_fork_handler = pthread_atfork(
+    nullptr, nullptr,
+    [] { g_fork_generation.fetch_add(1, std::memory_order_relaxed); });
 
 // RandomPool amortizes getrandom(2): one call fills kSize bytes, enough for
 // kSize / 16 request ids (a system call per id was a measurable share of a
@@ -109,13 +115,6 @@ class RandomPool {
     const unsigned generation =
         g_fork_generation.load(std::memory_order_relaxed);
     if (used_ + size > kSize || generation != generation_) {
-      static const bool registered = [] {
-        pthread_atfork(nullptr, nullptr, [] {
-          g_fork_generation.fetch_add(1, std::memory_order_relaxed);
-        });
-        return true;
-      }();
-      (void)registered;
       FillRandomUncached(bytes_.data(), kSize);
       used_ = 0;
       generation_ = generation;

@@ -2,22 +2,29 @@
 // A child process forked from a process that uses ctx, and that does not
 // exec, must keep a working ctx: deadlines armed before the fork fire in it,
 // new ones too, and threads it starts may make and drop contexts. fork() from
-// a busy parent (deadlines firing, threads making nodes) must not leave the
-// child a lock held by a thread it does not have.
+// a busy parent (deadlines firing, threads making nodes, a thread making the
+// process's first use of ctx) must not leave the child a lock or an
+// initialization guard held by a thread it does not have.
 //
 // Each child reports through its exit status; every wait in it is bounded,
 // so a broken child fails the test instead of hanging it. They run only in
 // builds without a sanitizer (see SKIP_UNDER_SANITIZERS).
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "ctx/context.h"
+#include "ctx/errors.h"
+#include "ctx/propagation.h"
 #include "gtest/gtest.h"
 #include "sanitizers.h"
 #include "test_peer.h"
@@ -185,6 +192,89 @@ TEST(Fork, StressForkWhileDeadlinesFireAndNodesAreMade) {
   stop = true;
   for (std::thread& t : busy) t.join();
   EXPECT_EQ(failed, 0);
+}
+
+// --- Fork during the process's first use of ctx ---
+//
+// The first use of some of ctx's shared state (the CPU count, TODO's node, the
+// error category, the random pool's fork handler) used to initialize it under
+// a function-local static's guard. A child forked while another thread held
+// that guard inherited it taken and waited for it forever. Only a fresh
+// process has that window, so the test runs fresh copies of this program
+// (kFirstUseEnv set): each starts a thread that makes those first uses while
+// its main thread forks as fast as it can, and fails if a child does not
+// work.
+
+constexpr char kFirstUseEnv[] = "CTX_FORK_TEST_FIRST_USE";
+
+// ChildWorks makes the same uses in a forked child.
+bool ChildWorks() {
+  return DeadlineFires(milliseconds(2)) && TODO().Err() == std::error_code() &&
+         make_error_code(Errc::kCanceled).message() == "context canceled" &&
+         NewRequestId().size() == 32;
+}
+
+// FirstUseRole is the fresh process's part: its exit status.
+int FirstUseRole() {
+  std::atomic<bool> used{false};
+  std::thread first([&used] {
+    (void)WithTimeout(Background(), seconds(30));
+    (void)TODO();
+    (void)make_error_code(Errc::kCanceled);
+    (void)NewRequestId();
+    used = true;
+  });
+  std::vector<pid_t> children;
+  while (!used.load() && children.size() < 100) {
+    const pid_t pid = fork();
+    if (pid == 0) _exit(ChildWorks() ? 0 : 1);
+    if (pid > 0) children.push_back(pid);
+  }
+  first.join();
+  // Bounded as a whole: a child that hung is killed at the end.
+  int failed = 0;
+  const auto give_up = std::chrono::steady_clock::now() + seconds(20);
+  for (const pid_t pid : children) {
+    int status = 0;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+TEST(Fork, ChildForkedDuringTheFirstUseOfCtxWorks) {
+  SKIP_UNDER_SANITIZERS();
+  if (std::getenv(kFirstUseEnv) != nullptr) _exit(FirstUseRole());
+  std::string filter =
+      "--gtest_filter=Fork.ChildForkedDuringTheFirstUseOfCtxWorks";
+  std::string env = std::string(kFirstUseEnv) + "=1";
+  char exe[] = "/proc/self/exe";
+  char* argv[] = {exe, filter.data(), nullptr};
+  char* envp[] = {env.data(), nullptr};
+  // Their test framework's output is not this test's.
+  posix_spawn_file_actions_t quiet;
+  posix_spawn_file_actions_init(&quiet);
+  posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY,
+                                   0);
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) {
+    pid_t pid = 0;
+    if (posix_spawn(&pid, exe, &quiet, nullptr, argv, envp) != 0) {
+      ADD_FAILURE() << "posix_spawn " << exe << " failed";
+      break;
+    }
+    if (WaitForExit(pid) != 0) ++failed;
+  }
+  posix_spawn_file_actions_destroy(&quiet);
+  EXPECT_EQ(failed, 0) << "of 20 fresh processes, each forking while its "
+                          "first uses of ctx ran";
 }
 
 }  // namespace
