@@ -8,29 +8,28 @@
 
 namespace ctx::internal {
 
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kAddressSanitizer = true;
+// GCC defines __SANITIZE_*__; clang answers __has_feature.
+#ifdef __has_feature
+#define CTX_INTERNAL_HAS_FEATURE(x) __has_feature(x)
 #else
-inline constexpr bool kAddressSanitizer = false;
-#endif
-#else
-inline constexpr bool kAddressSanitizer = false;
+#define CTX_INTERNAL_HAS_FEATURE(x) 0
 #endif
 
-#if defined(__SANITIZE_THREAD__)
-inline constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr bool kThreadSanitizer = true;
+inline constexpr bool kAddressSanitizer =
+#if defined(__SANITIZE_ADDRESS__) || CTX_INTERNAL_HAS_FEATURE(address_sanitizer)
+    true;
 #else
-inline constexpr bool kThreadSanitizer = false;
+    false;
 #endif
+
+inline constexpr bool kThreadSanitizer =
+#if defined(__SANITIZE_THREAD__) || CTX_INTERNAL_HAS_FEATURE(thread_sanitizer)
+    true;
 #else
-inline constexpr bool kThreadSanitizer = false;
+    false;
 #endif
+
+#undef CTX_INTERNAL_HAS_FEATURE
 
 }  // namespace ctx::internal
 
