@@ -4,6 +4,7 @@
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
 //                               [--echo_id=0|1] [--cap=0|1] [--send_id=0|1]
+//                               [--pin=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--wake=0|1]
 //                               [--callback=0|1]
@@ -28,6 +29,10 @@
 // x-request-id on every call, to every variant, as a caller inside a traced
 // system does: the bridge then keeps the id and echoes nothing. By default
 // the client sends none, and the bridge generates and echoes one per call.
+// --pin=1 runs the server process on the last CPU and the client on the
+// others, as if they were on separate machines: the client no longer takes
+// the server's CPU or moves its threads, which otherwise makes a round's
+// server CPU per call vary by microseconds.
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -60,6 +65,7 @@
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -294,11 +300,20 @@ class EchoServerProcess {
  public:
   // Forks the child, which serves each variant on a port of its own. Call
   // before anything in this process touches gRPC.
-  explicit EchoServerProcess(const ctx::grpc::ServerOptions& bridge_options) {
+  // With `pin`, the child runs on the last CPU and this process on the others.
+  EchoServerProcess(const ctx::grpc::ServerOptions& bridge_options, bool pin) {
     int to_child[2], from_child[2];
     if (pipe(to_child) != 0 || pipe(from_child) != 0) Die("pipe");
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    if (pin && (cpus < 2 || cpus > CPU_SETSIZE)) {
+      std::fprintf(stderr, "--pin=1 needs 2 to %d CPUs, this machine has %ld\n",
+                   CPU_SETSIZE, cpus);
+      std::exit(2);
+    }
     pid_ = fork();
     if (pid_ < 0) Die("fork");
+    // Before either process starts a thread: gRPC's threads inherit it.
+    if (pin) PinTo(pid_ == 0 ? cpus - 1 : 0, pid_ == 0 ? cpus : cpus - 1);
     if (pid_ == 0) {
       close(to_child[1]);
       close(from_child[0]);
@@ -331,6 +346,14 @@ class EchoServerProcess {
   [[noreturn]] static void Die(const char* what) {
     std::perror(what);
     std::exit(1);
+  }
+  // PinTo keeps this thread, and the threads it starts, on CPUs [first, end).
+  static void PinTo(long first, long end) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (long cpu = first; cpu < end; ++cpu)
+      CPU_SET(static_cast<int>(cpu), &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) Die("sched_setaffinity");
   }
   static void ReadAll(int fd, void* out, std::size_t n) {
     auto* p = static_cast<char*>(out);
@@ -367,9 +390,9 @@ class EchoServerProcess {
   int ports_[kEchoVariants] = {};
 };
 
-int RunEcho(int seconds, int rounds, int concurrency, bool send_id,
+int RunEcho(int seconds, int rounds, int concurrency, bool send_id, bool pin,
             const ctx::grpc::ServerOptions& bridge_options) {
-  EchoServerProcess server_process(bridge_options);
+  EchoServerProcess server_process(bridge_options, pin);
   std::unique_ptr<Stub> stubs[kEchoVariants];
   for (int v = 0; v < kEchoVariants; ++v) {
     stubs[v] = Connect(server_process.port(v));
@@ -383,6 +406,7 @@ int RunEcho(int seconds, int rounds, int concurrency, bool send_id,
   double server_cpu[kEchoVariants] = {};  // server CPU seconds in its rounds
   double mallocs[kEchoVariants] = {};     // server allocations in its rounds
   std::vector<double> round_qps[kEchoVariants];
+  std::vector<double> round_cpu_us[kEchoVariants];  // server CPU us per call
   for (int i = 0; i < kEchoVariants * rounds; ++i) {
     const int v = i % kEchoVariants;  // bare, noop, bridge, free, bare, ...
     const ServerSnapshot before = server_process.Snapshot();
@@ -393,14 +417,18 @@ int RunEcho(int seconds, int rounds, int concurrency, bool send_id,
     mallocs[v] += static_cast<double>(after.mallocs - before.mallocs);
     round_qps[v].push_back(static_cast<double>(r.latencies_us.size()) /
                            r.seconds);
+    round_cpu_us[v].push_back(
+        1e6 * (after.cpu_seconds - before.cpu_seconds) /
+        std::max<double>(1, static_cast<double>(r.latencies_us.size())));
     secs[v] += r.seconds;
     lat[v].insert(lat[v].end(), r.latencies_us.begin(), r.latencies_us.end());
   }
   std::printf(
       "unary echo, callback server in a child process, loopback, concurrency "
-      "%d, %d x %d s rounds per variant, alternating, client %s\n",
+      "%d, %d x %d s rounds per variant, alternating, client %s%s\n",
       concurrency, rounds, seconds,
-      send_id ? "sends a request id" : "sends no request id");
+      send_id ? "sends a request id" : "sends no request id",
+      pin ? ", server and client pinned to CPUs of their own" : "");
   std::printf("%-10s %9s %8s %8s %8s %9s %9s  %s\n", "variant", "QPS", "p50 us",
               "p99 us", "srv CPU", "mallocs", "QPS/bare",
               "(per-round ratio: median, range)");
@@ -420,6 +448,20 @@ int RunEcho(int seconds, int rounds, int concurrency, bool send_id,
                 Percentile(lat[v], 0.99), 1e6 * server_cpu[v] / calls,
                 mallocs[v] / calls, Percentile(ratios, 0.5), ratios.front(),
                 ratios.back());
+  }
+  // A variant's CPU over its reference, per cycle: the two rounds ran next to
+  // each other, so a slow spell of the machine shifts both.
+  std::printf(
+      "server CPU per call over the reference, per cycle: median "
+      "(range), us\n");
+  const int kOver[][2] = {{1, 0}, {2, 1}, {3, 0}};
+  for (const auto& [v, ref] : kOver) {
+    std::vector<double> d;
+    for (int i = 0; i < rounds; ++i)
+      d.push_back(round_cpu_us[v][i] - round_cpu_us[ref][i]);
+    std::sort(d.begin(), d.end());
+    std::printf("  %-11s over %-9s %6.2f  (%.2f to %.2f)\n", kEchoNames[v],
+                kEchoNames[ref], Percentile(d, 0.5), d.front(), d.back());
   }
   return 0;
 }
@@ -1053,7 +1095,8 @@ int main(int argc, char** argv) {
     return RunEcho(Flag(argc, argv, "seconds", 3),
                    Flag(argc, argv, "rounds", 3),
                    Flag(argc, argv, "concurrency", 32),
-                   Flag(argc, argv, "send_id", 0) != 0, bridge_options);
+                   Flag(argc, argv, "send_id", 0) != 0,
+                   Flag(argc, argv, "pin", 0) != 0, bridge_options);
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
@@ -1075,7 +1118,8 @@ int main(int argc, char** argv) {
   std::fprintf(
       stderr,
       "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
-      "                 [--echo_id=0|1] [--cap=0|1]\n"
+      "                 [--echo_id=0|1] [--cap=0|1] [--send_id=0|1] "
+      "[--pin=0|1]\n"
       "       %s cancel [--calls=N] [--busy=B]\n"
       "       %s storm [--calls=N] [--rounds=R] [--wake=0|1] [--callback=0|1]\n"
       "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
