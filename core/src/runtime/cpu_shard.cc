@@ -12,8 +12,10 @@ namespace ctx::internal {
 namespace {
 // 0 until first read. Not a function-local static: a child forked while
 // another thread ran that static's first initialization would inherit its
-// guard taken, and wait for it forever. Threads that read it first at once
-// each compute the same value.
+// guard taken, and wait for it forever. The first value stored is the only
+// one ever returned: sizes made from one answer are indexed with another (the
+// timer's shards), and sysconf may answer differently from one call to the
+// next (CPU hot-plug; a glibc fallback when /sys cannot be read).
 constinit std::atomic<size_t> g_cpu_count{0};
 }  // namespace
 
@@ -21,8 +23,11 @@ size_t CpuCount() noexcept {
   size_t count = g_cpu_count.load(std::memory_order_relaxed);
   if (count == 0) [[unlikely]] {
     const long cpus = sysconf(_SC_NPROCESSORS_CONF);
-    count = static_cast<size_t>(std::clamp(cpus, 1L, 256L));
-    g_cpu_count.store(count, std::memory_order_relaxed);
+    const size_t mine = static_cast<size_t>(std::clamp(cpus, 1L, 256L));
+    // On failure, `count` holds the value another thread stored first.
+    if (g_cpu_count.compare_exchange_strong(count, mine,
+                                            std::memory_order_relaxed))
+      count = mine;
   }
   return count;
 }
