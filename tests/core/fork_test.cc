@@ -194,6 +194,25 @@ TEST(Fork, StressForkWhileDeadlinesFireAndNodesAreMade) {
   EXPECT_EQ(failed, 0);
 }
 
+// --- exit() from a callback the timer thread runs ---
+
+// The timer thread runs the static destructors then, the timer service's
+// among them, which used to wait for that thread to end: for itself.
+TEST(Exit, FromADeadlineCallbackEndsTheProcessWithItsStatus) {
+  SKIP_UNDER_SANITIZERS();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Long enough that the callback is registered before the deadline: the
+    // timer thread runs it, not this one.
+    const ContextAndCancel c = WithTimeout(Background(), milliseconds(100));
+    (void)AfterFunc(c.context, [] { std::exit(7); });
+    std::this_thread::sleep_for(seconds(20));
+    _exit(1);
+  }
+  EXPECT_EQ(WaitForExit(pid), 7);
+}
+
 // --- Fork during the process's first use of ctx ---
 //
 // The first use of some of ctx's shared state (the CPU count, TODO's node, the

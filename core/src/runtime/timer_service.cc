@@ -99,7 +99,14 @@ void TimerService::Stop() {
   if (stopping_.exchange(true)) return;
   { std::lock_guard<std::mutex> lock(mu_); }
   cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // A callback the timer thread runs called exit(): that thread is the one
+  // running the static destructors, and cannot wait for itself.
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();
+    return;
+  }
+  thread_.join();
 }
 
 void TimerService::BeforeFork() CTX_NO_THREAD_SAFETY_ANALYSIS {
