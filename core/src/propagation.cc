@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -62,10 +63,33 @@ constexpr std::array<bool, 256> kIdChars = [] {
 
 bool IsIdChar(char c) { return kIdChars[static_cast<unsigned char>(c)]; }
 
+// g_fork_generation changes in every child after fork(), so that a child
+// never hands out the random bytes its parent's pool still holds (both would
+// then generate the same ids).
+constinit std::atomic<unsigned> g_fork_generation{0};
+constinit std::atomic<bool> g_fork_handler_registered{false};
+
+// RegisterForkHandler makes fork() change g_fork_generation in the child, once
+// per process. It runs when the program starts, and again (doing nothing
+// then) before each refill of a pool, for a refill made by another file's
+// static initializer before this one's. Not a function-local static: a child
+// forked while another thread ran that static's first initialization would
+// inherit its guard taken, and wait for it forever.
+void RegisterForkHandler() noexcept {
+  if (g_fork_handler_registered.load(std::memory_order_relaxed)) return;
+  if (g_fork_handler_registered.exchange(true)) return;
+  pthread_atfork(nullptr, nullptr, [] {
+    g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+  });
+}
+[[maybe_unused]] const bool g_fork_handler = (RegisterForkHandler(), true);
+
 // FillRandomUncached fills `out` with random bytes from getrandom(2). If the
 // kernel cannot provide them (very old kernel, seccomp), it falls back to a
-// per-thread engine seeded from std::random_device, the clock and the thread
-// id: ids stay unique in practice but are no longer unpredictable.
+// per-thread engine seeded from std::random_device, the clock, the thread id
+// and the process id, and seeded again in a child after fork() (which would
+// otherwise go on from its parent's state, and repeat the parent's bytes):
+// ids stay unique in practice but are no longer unpredictable.
 void FillRandomUncached(unsigned char* out, std::size_t size) {
   std::size_t filled = 0;
   while (filled < size) {
@@ -77,7 +101,14 @@ void FillRandomUncached(unsigned char* out, std::size_t size) {
     }
   }
   if (filled == size) return;
-  thread_local std::mt19937_64 engine = [] {
+  struct Fallback {
+    std::mt19937_64 engine;
+    unsigned generation = 0;
+    bool seeded = false;
+  };
+  thread_local Fallback fallback;
+  const unsigned generation = g_fork_generation.load(std::memory_order_relaxed);
+  if (!fallback.seeded || fallback.generation != generation) {
     std::random_device rd;
     std::seed_seq seq{
         rd(),
@@ -87,23 +118,15 @@ void FillRandomUncached(unsigned char* out, std::size_t size) {
         static_cast<unsigned>(
             std::chrono::steady_clock::now().time_since_epoch().count()),
         static_cast<unsigned>(
-            std::hash<std::thread::id>()(std::this_thread::get_id()))};
-    return std::mt19937_64(seq);
-  }();
+            std::hash<std::thread::id>()(std::this_thread::get_id())),
+        static_cast<unsigned>(getpid())};
+    fallback.engine.seed(seq);
+    fallback.generation = generation;
+    fallback.seeded = true;
+  }
   for (std::size_t i = filled; i < size; ++i)
-    out[i] = static_cast<unsigned char>(engine());
+    out[i] = static_cast<unsigned char>(fallback.engine());
 }
-
-// g_fork_generation changes in every child after fork(), so that a child
-// never hands out the random bytes its parent's pool still holds (both would
-// then generate the same ids).
-std::atomic<unsigned> g_fork_generation{0};
-// Registered when the program starts, not on first use: a child forked while
-// another thread ran a function-local static's first initialization would
-// inherit its guard taken, and wait for it forever.
-[[maybe_unused]] const int g_fork_handler = pthread_atfork(
-    nullptr, nullptr,
-    [] { g_fork_generation.fetch_add(1, std::memory_order_relaxed); });
 
 // RandomPool amortizes getrandom(2): one call fills kSize bytes, enough for
 // kSize / 16 request ids (a system call per id was a measurable share of a
@@ -115,6 +138,7 @@ class RandomPool {
     const unsigned generation =
         g_fork_generation.load(std::memory_order_relaxed);
     if (used_ + size > kSize || generation != generation_) {
+      RegisterForkHandler();
       FillRandomUncached(bytes_.data(), kSize);
       used_ = 0;
       generation_ = generation;

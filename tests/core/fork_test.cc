@@ -11,13 +11,20 @@
 // builds without a sanitizer (see SKIP_UNDER_SANITIZERS).
 
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +33,7 @@
 #include "ctx/errors.h"
 #include "ctx/propagation.h"
 #include "gtest/gtest.h"
+#include "random_bytes.h"
 #include "sanitizers.h"
 #include "test_peer.h"
 
@@ -192,6 +200,55 @@ TEST(Fork, StressForkWhileDeadlinesFireAndNodesAreMade) {
   stop = true;
   for (std::thread& t : busy) t.join();
   EXPECT_EQ(failed, 0);
+}
+
+// --- Ids after fork() where getrandom(2) fails ---
+
+// DenyGetrandom makes getrandom(2) fail with ENOSYS in this process (seccomp,
+// as some sandboxes do); false if the kernel refused the filter.
+bool DenyGetrandom() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K,
+               SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program = {static_cast<unsigned short>(std::size(filter)), filter};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// Without getrandom, ids come from a per-thread engine. A child forked from
+// a thread must not go on from that thread's engine state: it would hand out
+// the very ids its parent hands out next.
+TEST(Fork, ChildIdsDifferFromTheParentsWithoutGetrandom) {
+  SKIP_UNDER_SANITIZERS();
+  // The filter stays with the process: set it in a child of the test.
+  EXPECT_EQ(
+      InChild([] {
+        if (!DenyGetrandom()) return false;
+        (void)NewRequestId();  // the engine's first state
+        int ids[2];
+        if (pipe(ids) != 0) return false;
+        const pid_t pid = fork();
+        if (pid < 0) return false;
+        if (pid == 0) {
+          const std::string id = NewRequestId();
+          _exit(write(ids[1], id.data(), id.size()) ==
+                        static_cast<ssize_t>(id.size())
+                    ? 0
+                    : 1);
+        }
+        // Enough ids to use up this process's pool at least once.
+        std::set<std::string> mine;
+        for (std::size_t i = 0; i < 2 * internal::kRandomPoolBytes / 16; ++i)
+          mine.insert(NewRequestId());
+        std::string child(32, '\0');
+        const bool read_all = read(ids[0], child.data(), child.size()) == 32;
+        return WaitForExit(pid) == 0 && read_all && mine.count(child) == 0;
+      }),
+      0);
 }
 
 // --- exit() from a callback the timer thread runs ---
