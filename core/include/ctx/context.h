@@ -42,9 +42,12 @@
 // thread serves every deadline. fork(): a child process that does not exec gets
 // a timer thread of its own, so deadlines armed before the fork fire in it, and
 // new ones too. Deadlines the parent's timer thread was firing at the instant
-// of the fork are not fired in the child. As with any threaded program,
-// contexts that other threads of the parent were canceling at that instant are
-// not safe to use in the child.
+// of the fork are not fired in the child. As with any threaded program, a
+// context whose lock another thread of the parent held at that instant is not
+// safe to use in the child, nor is any context derived from it: one that
+// thread was canceling, or one it was adding a child to or removing one from
+// (deriving a cancelable context from it, dropping one, or the timer thread
+// firing a deadline derived from it). Background() and TODO() have no lock.
 //
 // Callbacks (AfterFunc, std::stop_callback on StopToken()) run on the thread
 // that cancels the context, outside every ctx lock, so they may call any ctx
