@@ -56,7 +56,8 @@ ServerOptions NormalizeOptions(ServerOptions options) {
 
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
                     const Metadata& metadata, const char* method, bool generic,
-                    bool echo, TimePoint arrived, const EarlyEnd* early) {
+                    bool echo, TimePoint arrived, TimePoint now,
+                    const EarlyEnd* early) {
   const ScannedMetadata scanned =
       ScanMetadata(metadata, options.request_id_key, options.session_key);
   IncomingIds ids = ReadIncomingIds(scanned);
@@ -92,7 +93,8 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
     parent = std::move(ended.context);
   }
   if (built.deadline) {
-    ContextAndCancel d = WithDeadline(parent, *built.deadline);
+    ContextAndCancel d =
+        ::ctx::internal::NewDeadline(parent, *built.deadline, Error(), now);
     built.end_call =
         ContextPeer::MakeCancelCause(ContextPeer::NodeOf(d.context));
     c = std::move(d.context);

@@ -44,7 +44,9 @@ struct EarlyEnd {
 // BuildCall builds the context of the call `sc` (see server_interceptor.h for
 // its shape) from `metadata` (the client's) and the call's deadline, with
 // normalized `options`, as of `arrived` (when the call reached the server: the
-// relative timeouts of `options` and min_timeout count from then), and echoes
+// relative timeouts of `options` and min_timeout count from then; `now`, the
+// clock read for this build, is not earlier: a deadline due by `now` is born
+// done), and echoes
 // the request id on `sc` when the options say so and `echo` is true. `method`
 // may be null (unknown); it names a registered method unless `generic` (see
 // CallInfoMaker). Call it where the client metadata is readable and before the
@@ -59,7 +61,7 @@ struct EarlyEnd {
 // deadline's timer ends it (at once if it has passed).
 BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
                     const Metadata& metadata, const char* method, bool generic,
-                    bool echo, TimePoint arrived,
+                    bool echo, TimePoint arrived, TimePoint now,
                     const EarlyEnd* early = nullptr);
 
 }  // namespace ctx::grpc::internal

@@ -112,8 +112,16 @@ CallInfo CallInfoMaker::Make(::grpc::ServerContextBase* sc, const char* method,
 
 void CallInfoMaker::EndCall(const CallInfo& info,
                             bool readable_later) noexcept {
-  if (info.call_.load(std::memory_order_acquire) != nullptr)
-    (void)info.EndLink(/*read_peer=*/readable_later);
+  grpc_call* call = info.call_.load(std::memory_order_acquire);
+  if (call == nullptr) return;
+  if (readable_later) {
+    (void)info.EndLink(/*read_peer=*/true);
+    return;
+  }
+  // No one else can reach `info`, so no peer() runs beside this: the link is
+  // ended without EndLink's lock.
+  info.call_.store(nullptr, std::memory_order_relaxed);
+  grpc_call_unref(call);
 }
 
 std::uint64_t CallInfoMaker::PeerReads() noexcept {

@@ -30,7 +30,8 @@ struct CallInfoMaker {
   // EndCall ends `info`'s link to its call, which is still alive: when
   // `readable_later` (someone other than the caller can still reach `info`),
   // the peer is read now if it was not yet; otherwise it is never read (no one
-  // can ask any more). Thread-safe against peer() and copies of `info`.
+  // can ask any more; the caller vouches for that, and no lock is taken).
+  // With `readable_later`, thread-safe against peer() and copies of `info`.
   static void EndCall(const CallInfo& info, bool readable_later) noexcept;
 
   // PeerReads returns how many peers the process has read from gRPC (for

@@ -24,9 +24,10 @@ Context CallbackContext::Get() {
     // judged as of that end (BuildCall): born canceled, or ended by its
     // deadline's timer.
     const EarlyEnd early{ended_, ended_at_};
-    BuiltCall built = BuildCall(*options_, this, client_metadata(), nullptr,
-                                /*generic=*/false, /*echo=*/ended_ == nullptr,
-                                arrived_, ended_ ? &early : nullptr);
+    BuiltCall built =
+        BuildCall(*options_, this, client_metadata(), nullptr,
+                  /*generic=*/false, /*echo=*/ended_ == nullptr, arrived_,
+                  Clock::now(), ended_ ? &early : nullptr);
     below_minimum_ = built.below_minimum;
     call_.emplace(std::move(built.context), std::move(built.end_call),
                   built.deadline, built.deadline_slack, this,

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <typeinfo>
 #include <utility>
 
 #include "call_builder.h"
@@ -107,16 +108,28 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     ::grpc::ServerContextBase* sc = info_->server_context();
     const Metadata* metadata = methods->GetRecvInitialMetadata();
     if (sc == nullptr || metadata == nullptr) return;
+    // The call arrives now: one clock read serves both.
+    const TimePoint now = Clock::now();
     BuiltCall built =
         BuildCall(shared_->options, sc, *metadata, info_->method(),
-                  IsGeneric(sc), /*echo=*/true, /*arrived=*/Clock::now());
+                  IsGeneric(sc), /*echo=*/true, /*arrived=*/now, now);
     below_minimum_ = built.below_minimum;
-    const bool callback_api =
-        dynamic_cast<::grpc::CallbackServerContext*>(sc) != nullptr;
+    const bool callback_api = IsCallbackApi(*sc);
     call_.emplace(std::move(built.context), std::move(built.end_call),
                   built.deadline, built.deadline_slack, sc, callback_api,
                   &shared_->watcher);
     CallRegistry::Global().Insert(sc, &*call_);
+  }
+
+  // IsCallbackApi says whether `sc` is a callback call's context. The plain
+  // sync and callback contexts are told by their exact type, without a
+  // dynamic_cast's walk of the class graph; other types (generic and
+  // allocator-made contexts, async ones) take the cast.
+  static bool IsCallbackApi(const ::grpc::ServerContextBase& sc) {
+    const std::type_info& type = typeid(sc);
+    if (type == typeid(::grpc::CallbackServerContext)) return true;
+    if (type == typeid(::grpc::ServerContext)) return false;
+    return dynamic_cast<const ::grpc::CallbackServerContext*>(&sc) != nullptr;
   }
 
   // IsGeneric says whether the call is for a generic service, whose method
