@@ -47,10 +47,18 @@ struct CallInfoMaker;  // grpc/src/call_info.h
 // (sync: after the handler returns; callback: possibly before OnDone runs;
 // async: when the ServerContext is destroyed; without an interceptor: until
 // gRPC releases the context, after OnDone). Copy the returned Context if you
-// need it beyond that: the copy stays valid, and is done by then. Outside that
-// phase, or when the interceptor is not installed, it returns a context that is
-// already canceled, with Cause "ctx::grpc: no call context ...", so that misuse
-// stops work instead of letting it run unbounded.
+// need it beyond that: the copy stays valid, and is done by then (a call that
+// ended in its deadline's last moments leaves its end to the deadline's
+// timer: the copy is done when the deadline passes, at most 50 ms later, with
+// kDeadlineExceeded; see server_interceptor.h). Outside that phase while
+// `server_context` is still alive (before an async call's request tag is
+// delivered; a callback reactor's OnDone), or when the interceptor is not
+// installed, it returns a context that is already canceled,
+// with Cause "ctx::grpc: no call context ...", so that misuse stops work
+// instead of letting it run unbounded. `server_context` must be alive: gRPC
+// frees or reuses a call's ServerContext once the call is done (a later call
+// may get the same address, and CallContext would then answer for that call),
+// so keep the Context, never the pointer, to ask later.
 //
 // Sync API: the first call to CallContext made on the handler's own thread also
 // enrolls the call with the server's cancellation watcher (see "How

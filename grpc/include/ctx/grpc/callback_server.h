@@ -40,8 +40,12 @@
 // What differs from the interceptor path:
 //   - CallInfo::method() is empty: without an interceptor gRPC 1.51 does not
 //     tell the server which method a call is for.
-//   - The request id is echoed when the context is built (first CallContext),
-//     so ask for the context before the handler sends its initial metadata.
+//   - The request id is echoed when the context is built (first CallContext):
+//     ask for the context before the handler sends its initial metadata, and
+//     never while another thread may be sending it (Finish,
+//     StartSendInitialMetadata): gRPC reads the initial metadata there
+//     without a lock, and the echo adds to it (a data race). ServeUnary asks
+//     first.
 //   - Building the context reads sc->client_metadata(), which gRPC fills on
 //     its first read without a lock: two first reads on two threads race.
 //     Ask for the context on the handler's thread before another thread may

@@ -61,9 +61,12 @@
 // Err() of a call's context: kDeadlineExceeded when its deadline passed, else
 // kCanceled (Cause() says by whom: client, server TryCancel, call finished, or
 // the root's cause). A client whose own deadline expires sends a plain cancel,
-// which arrives shortly before the server's copy of that deadline; a close in
-// the deadline's last moments (2 ms + 2 % of the budget, at most 50 ms) is
-// therefore reported as kDeadlineExceeded, once the deadline's timer fires.
+// which arrives shortly before the server's copy of that deadline; and a
+// handler whose callee gave up at a deadline finishes just before its own.
+// So any end of a call in its deadline's last moments (2 ms + 2 % of the
+// budget, at most 50 ms) is left to the deadline's timer, and reported as
+// kDeadlineExceeded when it fires: a call that finished normally that close to
+// its deadline has a context that stays live until then.
 //
 // Every DEADLINE_EXCEEDED status the handler sends carries the trailing
 // metadata "x-ctx-deadline-exceeded: 1" (ctx/proxy_headers.h), so that callers
