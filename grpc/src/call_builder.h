@@ -16,7 +16,8 @@
 namespace ctx::grpc::internal {
 
 // NormalizeOptions lowercases the metadata keys of `options` (gRPC's keys are
-// lowercase).
+// lowercase), and throws std::invalid_argument when one cannot carry an id
+// (see ServerOptions::request_id_key).
 ServerOptions NormalizeOptions(ServerOptions options);
 
 // BuiltCall is a new call's context and the means to end it.

@@ -10,12 +10,15 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "call_state.h"
 #include "ctx/context.h"
 #include "ctx/grpc/call_context.h"
+#include "ctx/grpc/callback_server.h"
+#include "ctx/grpc/server_interceptor.h"
 #include "ctx/propagation.h"
 #include "test_support.h"
 
@@ -338,6 +341,31 @@ TEST(ServerOptions, CustomKeysAreLowercased) {
   EXPECT_EQ(r.request_id(), "t-1");
   EXPECT_EQ(r.session_id(), "acme");
   EXPECT_EQ(md.count("x-trace-id"), 1u);
+}
+
+// A key gRPC would refuse to send aborts the process at the first echo (gRPC
+// asserts): refused when the server is set up, on both paths.
+TEST(ServerOptions, KeyThatCannotCarryAnIdIsRefusedAtSetup) {
+  const std::string too_long(65, 'x');
+  for (const char* key :
+       {"", "x request id", "x-request-id:", ":path", "x-request-id-bin",
+        "grpc-request-id", "x-\xc3\xa9", too_long.c_str()}) {
+    ServerOptions request_id;
+    request_id.request_id_key = key;
+    EXPECT_THROW((void)MakeServerInterceptorFactory(request_id),
+                 std::invalid_argument)
+        << "request_id_key \"" << key << "\"";
+    EXPECT_THROW((void)MakeContextAllocator(request_id), std::invalid_argument)
+        << "request_id_key \"" << key << "\"";
+    ServerOptions session;
+    session.session_key = key;
+    EXPECT_THROW((void)MakeServerInterceptorFactory(session),
+                 std::invalid_argument)
+        << "session_key \"" << key << "\"";
+  }
+  ServerOptions fine;
+  fine.request_id_key = "X-Trace_Id.v2";
+  EXPECT_NO_THROW((void)MakeServerInterceptorFactory(fine));
 }
 
 TEST(ServerOptions, SessionIdIsCarried) {

@@ -125,7 +125,10 @@ struct ServerOptions {
   std::optional<Clock::duration> min_timeout;
 
   // request_id_key is the metadata key read for the request id and used to echo
-  // it. Lowercase ASCII (gRPC keys are); the factory lowercases it. Default
+  // it. Lowercase ASCII (gRPC keys are); the factory lowercases it. It, and
+  // session_key, must be 1 to 64 bytes of a-z 0-9 `-` `_` `.` after that, not
+  // end in "-bin" and not start with "grpc-": MakeServerInterceptorFactory and
+  // MakeContextAllocator throw std::invalid_argument otherwise. Default
   // "x-request-id".
   std::string request_id_key = std::string(kRequestIdHeader);
 
