@@ -15,11 +15,6 @@
 namespace ctx {
 namespace {
 
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_' || c == '.';
-}
-
 // clang-format off
 // Exact names refused besides the framing headers (FramingHeader): ctx's own
 // headers, and headers about the connection, the message or the caller's
@@ -29,9 +24,10 @@ constexpr std::array<std::string_view, 13> kRefusedNames = {
     kRequestTimeoutHeader, kTraceparentHeader, kTracestateHeader,
     kBaggageHeader,
     "host", "cookie", "authorization", "user-agent", "via", "forwarded"};
-// Prefixes refused (gRPC's reserved keys, proxy and content headers).
-constexpr std::array<std::string_view, 4> kRefusedPrefixes = {
-    "grpc-", "proxy-", "content-", "accept"};
+// Prefixes refused besides gRPC's reserved keys (IsMetadataKey): proxy and
+// content headers.
+constexpr std::array<std::string_view, 3> kRefusedPrefixes = {
+    "proxy-", "content-", "accept"};
 // clang-format on
 
 std::string Lowercase(std::string_view s) {
@@ -45,9 +41,9 @@ std::string Lowercase(std::string_view s) {
 }  // namespace
 
 bool IsValidPassThroughName(std::string_view name) noexcept {
-  if (name.empty() || name.size() > kMaxPassThroughNameLength) return false;
-  if (!std::all_of(name.begin(), name.end(), IsNameChar)) return false;
-  if (name.ends_with("-bin")) return false;  // gRPC binary metadata
+  static_assert(kMaxPassThroughNameLength <= internal::kMaxMetadataKeyLength);
+  if (name.size() > kMaxPassThroughNameLength) return false;
+  if (!internal::IsMetadataKey(name)) return false;
   if (!internal::FramingHeader(name).empty()) return false;
   for (std::string_view refused : kRefusedNames) {
     if (name == refused) return false;

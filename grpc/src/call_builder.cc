@@ -7,12 +7,12 @@
 #include <cctype>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <utility>
 
 #include "call_info.h"
 #include "call_state.h"
 #include "ctx/grpc/call_context.h"
+#include "ctx/internal/http_syntax.h"
 #include "ctx/propagation.h"
 #include "gpr_clock.h"
 
@@ -24,18 +24,6 @@ std::string Lowercase(std::string s) {
     return static_cast<char>(std::tolower(c));
   });
   return s;
-}
-
-// IsValidIdKey says whether `key` (lowercased) can carry a request or session
-// id: 1 to 64 bytes of a-z 0-9 `-` `_` `.`, not a binary key (`-bin`) and not
-// reserved by gRPC (`grpc-`).
-bool IsValidIdKey(std::string_view key) {
-  if (key.empty() || key.size() > 64) return false;
-  const bool chars_ok = std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_' || c == '.';
-  });
-  return chars_ok && !key.ends_with("-bin") && !key.starts_with("grpc-");
 }
 
 // EffectiveDeadline combines the client's deadline with the server's policy
@@ -70,7 +58,7 @@ ServerOptions NormalizeOptions(ServerOptions options) {
   // (gRPC asserts on it); one it never delivers would never be read.
   for (const std::string* key :
        {&options.request_id_key, &options.session_key}) {
-    if (!IsValidIdKey(*key)) {
+    if (!::ctx::internal::IsMetadataKey(*key)) {
       throw std::invalid_argument(
           "ctx::grpc: not a usable metadata key for an id: \"" + LogSafe(*key) +
           "\"");

@@ -97,6 +97,22 @@ inline std::string_view FramingHeader(std::string_view name) noexcept {
   return {};
 }
 
+// kMaxMetadataKeyLength bounds a header name ctx sends as configured.
+inline constexpr std::size_t kMaxMetadataKeyLength = 64;
+
+// IsMetadataKey reports whether `name` is a header name that both HTTP and
+// gRPC carry as text: 1 to kMaxMetadataKeyLength bytes of a-z 0-9 `-` `_` `.`
+// (lowercase, as gRPC metadata keys must be), not a binary key (ending in
+// `-bin`) and not reserved by gRPC (`grpc-` prefix).
+inline bool IsMetadataKey(std::string_view name) noexcept {
+  if (name.empty() || name.size() > kMaxMetadataKeyLength) return false;
+  const bool chars = std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
+  });
+  return chars && !name.ends_with("-bin") && !name.starts_with("grpc-");
+}
+
 // ParseDecimal reads `s`, 1 to 18 ASCII digits (so it never overflows), into
 // `out`; false, with `out` untouched, for anything else.
 inline bool ParseDecimal(std::string_view s, uint64_t& out) noexcept {
