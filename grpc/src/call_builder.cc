@@ -33,7 +33,7 @@ std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
                                            std::optional<Clock::duration> envoy,
                                            TimePoint now) {
   // Saturates: an absurd grpc-timeout cannot overflow.
-  std::optional<TimePoint> deadline = FromGprDeadline(client);
+  std::optional<TimePoint> deadline = FromGprDeadline(client, now);
   if (envoy) {
     deadline = std::min(deadline.value_or(TimePoint::max()),
                         now + std::min(*envoy, TimePoint::max() - now));

@@ -2,6 +2,7 @@
 #include "gpr_clock.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 #include "ctx/internal/clock_pair.h"
@@ -12,16 +13,56 @@ __int128 NanosOf(gpr_timespec t) {
   return static_cast<__int128>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline) {
+namespace {
+
+// The offset of ctx::Clock from gpr's monotonic clock, in nanoseconds, and the
+// ctx::Clock nanoseconds at which it was measured. A reader that sees a
+// measurement's time (acquire) sees that measurement's offset or a later one's:
+// any of them is a valid offset.
+constinit std::atomic<int64_t> g_monotonic_offset_ns{0};
+constinit std::atomic<int64_t> g_offset_measured_at_ns{INT64_MIN};
+
+int64_t ClampToInt64(__int128 v) {
+  return static_cast<int64_t>(std::clamp<__int128>(v, INT64_MIN, INT64_MAX));
+}
+
+// MonotonicOffsetNs returns the offset, measuring it again when the last
+// measurement is older than kGprOffsetLifetime at `now` (or in its future by
+// as much: `now` came from another clock reading than the measurement's).
+int64_t MonotonicOffsetNs(TimePoint now) {
+  const int64_t at = g_offset_measured_at_ns.load(std::memory_order_acquire);
+  constexpr int64_t kLifetimeNs =
+      std::chrono::nanoseconds(kGprOffsetLifetime).count();
+  const __int128 age = ctx::internal::NanosOf(now) - at;
+  if (at != INT64_MIN && age <= kLifetimeNs && age >= -kLifetimeNs)
+    return g_monotonic_offset_ns.load(std::memory_order_relaxed);
+  const auto [clock_now, gpr_now_t] =
+      ctx::internal::NowWith([] { return gpr_now(GPR_CLOCK_MONOTONIC); });
+  const int64_t offset =
+      ClampToInt64(ctx::internal::NanosOf(clock_now) - NanosOf(gpr_now_t));
+  g_monotonic_offset_ns.store(offset, std::memory_order_relaxed);
+  g_offset_measured_at_ns.store(ClampToInt64(ctx::internal::NanosOf(clock_now)),
+                                std::memory_order_release);
+  return offset;
+}
+
+}  // namespace
+
+std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now) {
   if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0)
     return std::nullopt;
-  const auto [now, gpr_now_t] = ctx::internal::NowWith(
-      [type = deadline.clock_type] { return gpr_now(type); });
+  __int128 offset;
+  if (deadline.clock_type == GPR_CLOCK_MONOTONIC) {
+    offset = MonotonicOffsetNs(now);
+  } else {
+    const auto [clock_now, gpr_now_t] = ctx::internal::NowWith(
+        [type = deadline.clock_type] { return gpr_now(type); });
+    offset = ctx::internal::NanosOf(clock_now) - NanosOf(gpr_now_t);
+  }
   // A finite deadline stays finite: TimePoint::max() means "never" in ctx,
   // and a context bound for a call would then forward no deadline at all.
   return std::min(
-      ctx::internal::FromNanos<TimePoint>(
-          ctx::internal::NanosOf(now) + NanosOf(deadline) - NanosOf(gpr_now_t)),
+      ctx::internal::FromNanos<TimePoint>(NanosOf(deadline) + offset),
       TimePoint::max() - Clock::duration(1));
 }
 

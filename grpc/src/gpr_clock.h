@@ -13,6 +13,7 @@
 
 #include <grpc/support/time.h>
 
+#include <chrono>
 #include <optional>
 
 #include "ctx/done_signal.h"
@@ -27,7 +28,18 @@ __int128 NanosOf(gpr_timespec t);
 // nullopt for gpr's infinite future (no deadline). Saturates: an absurd
 // deadline maps to TimePoint::min() or TimePoint::max() - 1 ns (finite: in ctx
 // TimePoint::max() means "never"), never overflows.
-std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline);
+//
+// A deadline on gpr's monotonic clock (what a server call's is) converts by
+// the two clocks' offset, measured (NowWith) at most kGprOffsetLifetime before
+// `now` on ctx::Clock, so most conversions read no clock; the two clocks tick
+// at one rate (both are CLOCK_MONOTONIC), so the offset is as exact as one
+// measured for this call (were gpr's clock replaced by one that drifts, the
+// error would be their drift over kGprOffsetLifetime). Any other gpr clock is
+// read at the call. `now` is ctx::Clock's reading at about this instant.
+// Thread-safe.
+std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now);
+inline constexpr Clock::duration kGprOffsetLifetime =
+    std::chrono::milliseconds(100);
 
 // ToGprMonotonic converts t to gRPC's monotonic clock (what gRPC uses inside,
 // so a ClientContext given it converts nothing). TimePoint::max() maps to the
