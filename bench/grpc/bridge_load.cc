@@ -3,8 +3,8 @@
 // loopback.
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
-//                               [--echo_id=0|1] [--cap=0|1] [--send_id=0|1]
-//                               [--pin=0|1]
+//                               [--qps=Q] [--echo_id=0|1] [--cap=0|1]
+//                               [--send_id=0|1] [--pin=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--wake=0|1]
 //                               [--callback=0|1]
@@ -33,6 +33,11 @@
 // others, as if they were on separate machines: the client no longer takes
 // the server's CPU or moves its threads, which otherwise makes a round's
 // server CPU per call vary by microseconds.
+// --qps=Q (open loop) starts Q calls a second on a fixed schedule instead of
+// keeping C in flight, so every variant serves the same load below the
+// server's peak. At its peak (the default, closed loop) a variant's CPU per
+// call also depends on its own pace: a slower server writes fewer responses
+// per sendmsg and wake-up, which adds gRPC and kernel time to each call.
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -390,8 +395,70 @@ class EchoServerProcess {
   int ports_[kEchoVariants] = {};
 };
 
-int RunEcho(int seconds, int rounds, int concurrency, bool send_id, bool pin,
-            const ctx::grpc::ServerOptions& bridge_options) {
+// Runs an open loop for `length`: one thread starts calls at `qps` a second
+// on a fixed schedule (a late wake-up starts every call that has come due),
+// whatever the server's pace, with at most kMaxInFlight in flight (beyond
+// that the round falls behind its schedule and says so: its QPS is below
+// `qps`). Every variant then serves the same load, so its CPU per call is its
+// work per call, not also how well its calls batch at its own peak.
+RoundResult RunPacedRound(Stub* stub, int qps, Clock::duration length,
+                          bool send_id) {
+  constexpr int kMaxInFlight = 4096;
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    int in_flight = 0;
+    std::vector<double> latencies_us;
+  } shared;
+  struct Call {
+    grpc::ClientContext client;
+    ctxtest::EchoRequest request;
+    ctxtest::EchoResponse response;
+    Clock::time_point start;
+  };
+  const std::string request_id = send_id ? ctx::NewRequestId() : "";
+  const Clock::time_point begin = Clock::now();
+  const Clock::time_point end = begin + length;
+  const Clock::duration interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(1)) /
+      qps;
+  int64_t started = 0;
+  for (Clock::time_point now = begin; now < end; now = Clock::now()) {
+    const int64_t due = (now - begin) / interval + 1;
+    for (; started < due; ++started) {
+      {
+        std::unique_lock<std::mutex> lock(shared.mu);
+        if (shared.in_flight >= kMaxInFlight) break;
+        ++shared.in_flight;
+      }
+      auto* call = new Call;
+      if (!request_id.empty())
+        call->client.AddMetadata(std::string(ctx::kRequestIdHeader),
+                                 request_id);
+      call->request.set_message("hello");
+      call->start = Clock::now();
+      stub->async()->Echo(&call->client, &call->request, &call->response,
+                          [call, &shared](grpc::Status s) {
+                            const double us =
+                                Micros(Clock::now() - call->start);
+                            delete call;
+                            std::lock_guard<std::mutex> lock(shared.mu);
+                            if (s.ok()) shared.latencies_us.push_back(us);
+                            if (--shared.in_flight == 0) shared.cv.notify_all();
+                          });
+    }
+    std::this_thread::sleep_until(begin + started * interval);
+  }
+  std::unique_lock<std::mutex> lock(shared.mu);
+  shared.cv.wait(lock, [&] { return shared.in_flight == 0; });
+  RoundResult r;
+  r.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+  r.latencies_us = std::move(shared.latencies_us);
+  return r;
+}
+
+int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
+            bool pin, const ctx::grpc::ServerOptions& bridge_options) {
   EchoServerProcess server_process(bridge_options, pin);
   std::unique_ptr<Stub> stubs[kEchoVariants];
   for (int v = 0; v < kEchoVariants; ++v) {
@@ -410,8 +477,11 @@ int RunEcho(int seconds, int rounds, int concurrency, bool send_id, bool pin,
   for (int i = 0; i < kEchoVariants * rounds; ++i) {
     const int v = i % kEchoVariants;  // bare, noop, bridge, free, bare, ...
     const ServerSnapshot before = server_process.Snapshot();
-    RoundResult r = RunRound(stubs[v].get(), concurrency,
-                             std::chrono::seconds(seconds), send_id);
+    RoundResult r = qps > 0
+                        ? RunPacedRound(stubs[v].get(), qps,
+                                        std::chrono::seconds(seconds), send_id)
+                        : RunRound(stubs[v].get(), concurrency,
+                                   std::chrono::seconds(seconds), send_id);
     const ServerSnapshot after = server_process.Snapshot();
     server_cpu[v] += after.cpu_seconds - before.cpu_seconds;
     mallocs[v] += static_cast<double>(after.mallocs - before.mallocs);
@@ -424,10 +494,10 @@ int RunEcho(int seconds, int rounds, int concurrency, bool send_id, bool pin,
     lat[v].insert(lat[v].end(), r.latencies_us.begin(), r.latencies_us.end());
   }
   std::printf(
-      "unary echo, callback server in a child process, loopback, concurrency "
-      "%d, %d x %d s rounds per variant, alternating, client %s%s\n",
-      concurrency, rounds, seconds,
-      send_id ? "sends a request id" : "sends no request id",
+      "unary echo, callback server in a child process, loopback, %s %d, %d x "
+      "%d s rounds per variant, alternating, client %s%s\n",
+      qps > 0 ? "open loop at QPS" : "concurrency", qps > 0 ? qps : concurrency,
+      rounds, seconds, send_id ? "sends a request id" : "sends no request id",
       pin ? ", server and client pinned to CPUs of their own" : "");
   std::printf("%-10s %9s %8s %8s %8s %9s %9s  %s\n", "variant", "QPS", "p50 us",
               "p99 us", "srv CPU", "mallocs", "QPS/bare",
@@ -1092,11 +1162,11 @@ int main(int argc, char** argv) {
     ctx::grpc::ServerOptions bridge_options;
     bridge_options.echo_request_id = Flag(argc, argv, "echo_id", 1) != 0;
     if (Flag(argc, argv, "cap", 1) == 0) bridge_options.max_timeout.reset();
-    return RunEcho(Flag(argc, argv, "seconds", 3),
-                   Flag(argc, argv, "rounds", 3),
-                   Flag(argc, argv, "concurrency", 32),
-                   Flag(argc, argv, "send_id", 0) != 0,
-                   Flag(argc, argv, "pin", 0) != 0, bridge_options);
+    return RunEcho(
+        Flag(argc, argv, "seconds", 3), Flag(argc, argv, "rounds", 3),
+        Flag(argc, argv, "concurrency", 32), Flag(argc, argv, "qps", 0),
+        Flag(argc, argv, "send_id", 0) != 0, Flag(argc, argv, "pin", 0) != 0,
+        bridge_options);
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
@@ -1117,7 +1187,8 @@ int main(int argc, char** argv) {
   }
   std::fprintf(
       stderr,
-      "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C]\n"
+      "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C] "
+      "[--qps=Q]\n"
       "                 [--echo_id=0|1] [--cap=0|1] [--send_id=0|1] "
       "[--pin=0|1]\n"
       "       %s cancel [--calls=N] [--busy=B]\n"
