@@ -4,7 +4,7 @@
 //
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
 //                               [--qps=Q] [--echo_id=0|1] [--cap=0|1]
-//                               [--send_id=0|1] [--pin=0|1]
+//                               [--trace=0|1] [--send_id=0|1] [--pin=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--wake=0|1]
 //                               [--callback=0|1]
@@ -23,12 +23,14 @@
 // (malloc_count.h) per call, and the median and range over rounds of each
 // round's QPS ratio to the bare round of the same cycle. The bridged handler
 // also reads its context (CallContext, Err, request id), as real handlers do.
-// --echo_id=0 and --cap=0 (ablations) run the bridge without echoing the
-// request id and without the 5-minute deadline cap (ServerOptions::
-// echo_request_id, max_timeout). --send_id=1 makes the client send a valid
-// x-request-id on every call, to every variant, as a caller inside a traced
-// system does: the bridge then keeps the id and echoes nothing. By default
-// the client sends none, and the bridge generates and echoes one per call.
+// --echo_id=0, --cap=0 and --trace=0 (ablations) run the bridge without
+// echoing the request id, without the 5-minute deadline cap, and without
+// starting a trace for a call that brings none (ServerOptions::
+// echo_request_id, max_timeout, trace.start_trace). --send_id=1 makes the
+// client send a valid x-request-id on every call, to every variant, as a caller
+// inside a traced system does: the bridge then keeps the id and echoes nothing.
+// By default the client sends none, and the bridge generates and echoes one per
+// call.
 // --pin=1 runs the server process on the last CPU and the client on the
 // others, as if they were on separate machines: the client no longer takes
 // the server's CPU or moves its threads, which otherwise makes a round's
@@ -1162,6 +1164,7 @@ int main(int argc, char** argv) {
     ctx::grpc::ServerOptions bridge_options;
     bridge_options.echo_request_id = Flag(argc, argv, "echo_id", 1) != 0;
     if (Flag(argc, argv, "cap", 1) == 0) bridge_options.max_timeout.reset();
+    bridge_options.trace.start_trace = Flag(argc, argv, "trace", 1) != 0;
     return RunEcho(
         Flag(argc, argv, "seconds", 3), Flag(argc, argv, "rounds", 3),
         Flag(argc, argv, "concurrency", 32), Flag(argc, argv, "qps", 0),
@@ -1189,8 +1192,8 @@ int main(int argc, char** argv) {
       stderr,
       "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C] "
       "[--qps=Q]\n"
-      "                 [--echo_id=0|1] [--cap=0|1] [--send_id=0|1] "
-      "[--pin=0|1]\n"
+      "                 [--echo_id=0|1] [--cap=0|1] [--trace=0|1] "
+      "[--send_id=0|1] [--pin=0|1]\n"
       "       %s cancel [--calls=N] [--busy=B]\n"
       "       %s storm [--calls=N] [--rounds=R] [--wake=0|1] [--callback=0|1]\n"
       "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
