@@ -27,24 +27,25 @@ std::string Lowercase(std::string s) {
 }
 
 // EffectiveDeadline combines the client's deadline with the server's policy
-// (see ServerOptions).
+// (see ServerOptions): the policy's budgets count from `arrived`; `now` is a
+// fresh clock reading for the client deadline's conversion.
 std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
                                            gpr_timespec client,
                                            std::optional<Clock::duration> envoy,
-                                           TimePoint now) {
-  // Saturates: an absurd grpc-timeout cannot overflow.
+                                           TimePoint arrived, TimePoint now) {
+  const auto budget_end = [arrived](Clock::duration budget) {
+    // Saturates: an absurd budget cannot overflow.
+    return arrived + std::min(budget, TimePoint::max() - arrived);
+  };
   std::optional<TimePoint> deadline = FromGprDeadline(client, now);
-  if (envoy) {
-    deadline = std::min(deadline.value_or(TimePoint::max()),
-                        now + std::min(*envoy, TimePoint::max() - now));
-  }
-  if (!deadline && options.default_timeout) {
-    deadline = now + std::min(*options.default_timeout, TimePoint::max() - now);
-  }
+  if (envoy)
+    deadline =
+        std::min(deadline.value_or(TimePoint::max()), budget_end(*envoy));
+  if (!deadline && options.default_timeout)
+    deadline = budget_end(*options.default_timeout);
   if (options.max_timeout) {
-    const TimePoint cap =
-        now + std::min(*options.max_timeout, TimePoint::max() - now);
-    deadline = std::min(deadline.value_or(TimePoint::max()), cap);
+    deadline = std::min(deadline.value_or(TimePoint::max()),
+                        budget_end(*options.max_timeout));
   }
   return deadline;
 }
@@ -81,7 +82,7 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   built.deadline = EffectiveDeadline(
       options, sc->raw_deadline(),
       options.trust_envoy_timeout ? ReadEnvoyTimeout(scanned) : std::nullopt,
-      arrived);
+      arrived, now);
   // Below the minimum: born expired (see ServerOptions::min_timeout).
   built.below_minimum = built.deadline && options.min_timeout &&
                         *built.deadline - arrived < *options.min_timeout;

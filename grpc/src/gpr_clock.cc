@@ -26,27 +26,36 @@ int64_t ClampToInt64(__int128 v) {
   return static_cast<int64_t>(std::clamp<__int128>(v, INT64_MIN, INT64_MAX));
 }
 
-// MonotonicOffsetNs returns the offset, measuring it again when the last
-// measurement is older than kGprOffsetLifetime at `now` (or in its future by
-// as much: `now` came from another clock reading than the measurement's).
+// MonotonicOffsetNs returns the offset, measuring it again unless the last
+// kept measurement lies within kGprOffsetLifetime of `now`.
 int64_t MonotonicOffsetNs(TimePoint now) {
-  const int64_t at = g_offset_measured_at_ns.load(std::memory_order_acquire);
   constexpr int64_t kLifetimeNs =
       std::chrono::nanoseconds(kGprOffsetLifetime).count();
+  const int64_t at = g_offset_measured_at_ns.load(std::memory_order_acquire);
   const __int128 age = ctx::internal::NanosOf(now) - at;
   if (at != INT64_MIN && age <= kLifetimeNs && age >= -kLifetimeNs)
     return g_monotonic_offset_ns.load(std::memory_order_relaxed);
-  const auto [clock_now, gpr_now_t] =
-      ctx::internal::NowWith([] { return gpr_now(GPR_CLOCK_MONOTONIC); });
+  const auto pair =
+      ctx::internal::ReadClockPair([] { return gpr_now(GPR_CLOCK_MONOTONIC); });
   const int64_t offset =
-      ClampToInt64(ctx::internal::NanosOf(clock_now) - NanosOf(gpr_now_t));
-  g_monotonic_offset_ns.store(offset, std::memory_order_relaxed);
-  g_offset_measured_at_ns.store(ClampToInt64(ctx::internal::NanosOf(clock_now)),
-                                std::memory_order_release);
+      ClampToInt64(ctx::internal::NanosOf(pair.now) - NanosOf(pair.other));
+  // A loose pair serves this call only: kept, its error would reach every
+  // call for the offset's lifetime.
+  if (pair.tight) {
+    g_monotonic_offset_ns.store(offset, std::memory_order_relaxed);
+    g_offset_measured_at_ns.store(
+        ClampToInt64(ctx::internal::NanosOf(pair.now)),
+        std::memory_order_release);
+  }
   return offset;
 }
 
 }  // namespace
+
+void ResetGprOffsetForTesting(int64_t poison) {
+  g_monotonic_offset_ns.store(poison, std::memory_order_relaxed);
+  g_offset_measured_at_ns.store(INT64_MIN, std::memory_order_release);
+}
 
 std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now) {
   if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0)

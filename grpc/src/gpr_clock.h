@@ -14,6 +14,7 @@
 #include <grpc/support/time.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 #include "ctx/done_signal.h"
@@ -24,22 +25,30 @@ namespace ctx::grpc::internal {
 // for sums and differences of a few such values).
 __int128 NanosOf(gpr_timespec t);
 
+// kGprOffsetLifetime is how long FromGprDeadline reuses a measured offset
+// between ctx::Clock and gpr's monotonic clock.
+inline constexpr Clock::duration kGprOffsetLifetime =
+    std::chrono::milliseconds(100);
+
 // FromGprDeadline converts a deadline on any gpr clock to ctx::Clock, or
 // nullopt for gpr's infinite future (no deadline). Saturates: an absurd
 // deadline maps to TimePoint::min() or TimePoint::max() - 1 ns (finite: in ctx
-// TimePoint::max() means "never"), never overflows.
+// TimePoint::max() means "never"), never overflows. Thread-safe.
 //
-// A deadline on gpr's monotonic clock (what a server call's is) converts by
-// the two clocks' offset, measured (NowWith) at most kGprOffsetLifetime before
-// `now` on ctx::Clock, so most conversions read no clock; the two clocks tick
-// at one rate (both are CLOCK_MONOTONIC), so the offset is as exact as one
-// measured for this call (were gpr's clock replaced by one that drifts, the
-// error would be their drift over kGprOffsetLifetime). Any other gpr clock is
-// read at the call. `now` is ctx::Clock's reading at about this instant.
-// Thread-safe.
+// `now` is a ctx::Clock reading taken just before the call. A deadline on
+// gpr's monotonic clock (a server call's) converts by the clocks' offset as
+// last measured, if that was within kGprOffsetLifetime of `now`, else by a new
+// measurement (internal::ReadClockPair), kept for other calls only if tight.
+// Both clocks are CLOCK_MONOTONIC, so the offset never changes and a kept one
+// is off by at most kTightPair / 2; a loose one serves its own call, as a
+// deadline on another gpr clock does (a pair read per call). Were gpr's clock
+// replaced (gpr_now_impl), conversions would follow within kGprOffsetLifetime.
 std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now);
-inline constexpr Clock::duration kGprOffsetLifetime =
-    std::chrono::milliseconds(100);
+
+// ResetGprOffsetForTesting forgets the kept offset, and leaves `poison` in its
+// place for a reader that would take it without a measurement's time. Not
+// thread-safe: no conversion may run beside it.
+void ResetGprOffsetForTesting(int64_t poison);
 
 // ToGprMonotonic converts t to gRPC's monotonic clock (what gRPC uses inside,
 // so a ClientContext given it converts nothing). TimePoint::max() maps to the

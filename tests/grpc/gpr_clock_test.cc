@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // FromGprDeadline: a deadline on a gpr clock becomes the same instant on
 // ctx::Clock, whichever gpr clock it is on, whatever `now` the caller passes
-// (a stale or a future one only makes the offset be measured again), and while
-// other threads measure the offset again.
+// (a stale or a future one only makes the offset be measured again), while
+// other threads measure it again, and after a measurement a preempted thread
+// took apart.
 //
 // Each check brackets a gpr clock reading between two ctx::Clock readings: the
 // converted deadline must fall within that bracket shifted by the budget, give
-// or take kTolerance (the error of the offset's measurement is at most half of
-// a 20 us window; a preempted measurement, after retries, may be wider).
+// or take kTolerance (a kept offset is off by at most kTightPair / 2).
+//
+// On Linux gpr's monotonic clock reads CLOCK_MONOTONIC as ctx::Clock does:
+// their offset is 0, the kept offset's initial value, and a conversion that
+// ignored it would pass. So the tests of the kept offset run in a child
+// process (a gtest death test, which runs the test binary afresh: no gRPC
+// thread there reads the clock) whose gpr clock runs 7 s ahead, replaced
+// through gpr_now_impl before anything measured it.
 
 #include "gpr_clock.h"
 
@@ -18,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -68,6 +76,36 @@ constexpr Clock::duration kTolerance = milliseconds(2);
   return ::testing::AssertionSuccess();
 }
 
+// The child's gpr clock: g_ahead_s seconds ahead of the real one (7 unless a
+// test changes it); each of the next g_slow_reads monotonic reads takes 30 ms
+// (a preempted measurement).
+gpr_timespec (*g_real_gpr_now)(gpr_clock_type) = nullptr;
+std::atomic<int> g_ahead_s{7};
+std::atomic<int> g_slow_reads{0};
+gpr_timespec AheadBy7s(gpr_clock_type type) {
+  if (type != GPR_CLOCK_MONOTONIC) return g_real_gpr_now(type);
+  if (g_slow_reads.fetch_sub(1, std::memory_order_relaxed) > 0)
+    std::this_thread::sleep_for(milliseconds(30));
+  gpr_timespec t = g_real_gpr_now(type);
+  t.tv_sec += g_ahead_s.load(std::memory_order_relaxed);
+  return t;
+}
+
+// InChildAhead runs `check` in a death-test child whose gpr clock is 7 s
+// ahead; the child fails with its message if `check` does.
+void InChildAhead(const std::function<::testing::AssertionResult()>& check) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        g_real_gpr_now = gpr_now_impl;
+        gpr_now_impl = AheadBy7s;
+        const ::testing::AssertionResult result = check();
+        if (!result) std::fprintf(stderr, "%s\n", result.message());
+        _exit(result ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 TEST(GprClock, MonotonicDeadlineIsTheSameInstantOnCtxClock) {
   EXPECT_TRUE(ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(3), {}));
   EXPECT_TRUE(ConvertsWithin(GPR_CLOCK_MONOTONIC, -seconds(3), {}));
@@ -75,51 +113,6 @@ TEST(GprClock, MonotonicDeadlineIsTheSameInstantOnCtxClock) {
 
 TEST(GprClock, RealtimeDeadlineIsTheSameInstantOnCtxClock) {
   EXPECT_TRUE(ConvertsWithin(GPR_CLOCK_REALTIME, seconds(3), {}));
-}
-
-TEST(GprClock, StaleOrFutureNowStillConvertsExactly) {
-  const Clock::duration shifts[] = {
-      Clock::duration::zero(), -hours(1), hours(1),
-      -kGprOffsetLifetime - milliseconds(1), kGprOffsetLifetime * 2};
-  for (const Clock::duration shift : shifts) {
-    EXPECT_TRUE(ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(5), shift))
-        << "now shifted by "
-        << std::chrono::duration_cast<milliseconds>(shift).count() << " ms";
-  }
-}
-
-// On Linux gpr's monotonic clock reads CLOCK_MONOTONIC as ctx::Clock does, so
-// their offset is 0, and a conversion that ignored it would pass the tests
-// above. Here gpr's clock runs 7 s ahead (replaced through gpr_now_impl, in a
-// child process of its own: no gRPC thread there reads the shifted clock).
-gpr_timespec (*g_real_gpr_now)(gpr_clock_type) = nullptr;
-gpr_timespec AheadBy7s(gpr_clock_type type) {
-  gpr_timespec t = g_real_gpr_now(type);
-  if (type == GPR_CLOCK_MONOTONIC) t.tv_sec += 7;
-  return t;
-}
-
-TEST(GprClock, ShiftedGprClockIsFollowedOnceTheOffsetExpires) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        // The offset measured with the real clock first.
-        const ::testing::AssertionResult real =
-            ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
-        g_real_gpr_now = gpr_now_impl;
-        gpr_now_impl = AheadBy7s;
-        // A `now` past the last measurement's lifetime measures the offset
-        // again; the next conversion, within the lifetime, uses it.
-        const ::testing::AssertionResult measured = ConvertsWithin(
-            GPR_CLOCK_MONOTONIC, seconds(2), kGprOffsetLifetime * 2);
-        const ::testing::AssertionResult cached =
-            ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
-        if (!real) std::fprintf(stderr, "%s\n", real.message());
-        if (!measured) std::fprintf(stderr, "%s\n", measured.message());
-        if (!cached) std::fprintf(stderr, "%s\n", cached.message());
-        _exit(real && measured && cached ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(GprClock, InfiniteFutureIsNoDeadline) {
@@ -137,27 +130,95 @@ TEST(GprClock, InfinitePastIsAFiniteDeadlineAlreadyDue) {
   EXPECT_LT(*got, Clock::now());
 }
 
-// Threads convert while others make the offset be measured again (a `now`
-// an hour away is never within the measurement's lifetime): every conversion
-// stays exact. Bounded by iterations; TSan checks the offset's publication.
-TEST(GprClockStress, ConversionsRaceMeasurementsOfTheOffset) {
-  constexpr int kThreads = 4;
-  constexpr int kIterations = 2000;
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([t, &wrong] {
-      for (int i = 0; i < kIterations; ++i) {
-        const Clock::duration shift = (t % 2 == 0 && i % 3 == 0)
-                                          ? hours(t == 0 ? 1 : -1)
-                                          : Clock::duration::zero();
-        if (!ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(1), shift))
-          wrong.fetch_add(1, std::memory_order_relaxed);
+TEST(GprClock, OffsetOfAShiftedGprClockIsMeasuredAndKept) {
+  InChildAhead([] {
+    // The first conversion measures; the next, within the lifetime, reuses.
+    for (int i = 0; i < 2; ++i) {
+      ::testing::AssertionResult r =
+          ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
+      if (!r) return r;
+    }
+    return ::testing::AssertionSuccess();
+  });
+}
+
+TEST(GprClock, ReplacedGprClockIsFollowedOnceTheOffsetExpires) {
+  InChildAhead([] {
+    g_ahead_s.store(0);
+    ::testing::AssertionResult r =
+        ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
+    if (!r) return r << " (before the clock moved)";
+    g_ahead_s.store(7);
+    // A `now` past the kept offset's lifetime measures it again; the next
+    // conversion, within the lifetime, keeps the new one.
+    r = ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), kGprOffsetLifetime * 2);
+    if (!r) return r << " (measured again)";
+    return ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
+  });
+}
+
+TEST(GprClock, StaleOrFutureNowStillConvertsExactly) {
+  InChildAhead([] {
+    const Clock::duration shifts[] = {
+        Clock::duration::zero(), -hours(1), hours(1),
+        -kGprOffsetLifetime - milliseconds(1), kGprOffsetLifetime * 2};
+    for (const Clock::duration shift : shifts) {
+      ::testing::AssertionResult r =
+          ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(5), shift);
+      if (!r) {
+        return r << " (now shifted by "
+                 << std::chrono::duration_cast<milliseconds>(shift).count()
+                 << " ms)";
       }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  EXPECT_EQ(wrong.load(), 0) << "conversions outside their bracket";
+    }
+    return ::testing::AssertionSuccess();
+  });
+}
+
+TEST(GprClock, PreemptedMeasurementServesOnlyItsOwnCall) {
+  InChildAhead([] {
+    // Five loose pairs in a row: the conversion that measured them uses the
+    // last (15 ms off or so); the next one, within the lifetime, must not.
+    const gpr_timespec deadline = gpr_now(GPR_CLOCK_MONOTONIC);
+    g_slow_reads.store(5);
+    (void)FromGprDeadline(deadline, Clock::now());
+    g_slow_reads.store(0);
+    return ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
+  });
+}
+
+// Rounds of threads that all start with no kept offset (a poisoned one in its
+// place, 7 s off): every conversion must see a measurement's offset, never the
+// poison, whichever thread measured first. Others make the offset be measured
+// again meanwhile (a `now` an hour away is never within the lifetime).
+// Bounded by rounds and iterations.
+TEST(GprClockStress, FirstMeasurementsRaceConversions) {
+  InChildAhead([] {
+    constexpr int kRounds = 200;
+    constexpr int kThreads = 4;
+    constexpr int kIterations = 20;
+    std::atomic<int> wrong{0};
+    for (int round = 0; round < kRounds; ++round) {
+      ResetGprOffsetForTesting(0);
+      std::vector<std::thread> threads;
+      for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([t, &wrong] {
+          for (int i = 0; i < kIterations; ++i) {
+            const Clock::duration shift =
+                (t == 0 && i % 3 == 2) ? hours(1) : Clock::duration::zero();
+            if (!ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(1), shift))
+              wrong.fetch_add(1, std::memory_order_relaxed);
+          }
+        });
+      }
+      for (std::thread& th : threads) th.join();
+    }
+    if (wrong.load() != 0) {
+      return ::testing::AssertionFailure()
+             << wrong.load() << " conversions outside their bracket";
+    }
+    return ::testing::AssertionSuccess();
+  });
 }
 
 }  // namespace

@@ -32,22 +32,41 @@ TimePointT FromNanos(__int128 ns) {
       std::chrono::nanoseconds(static_cast<int64_t>(ns))));
 }
 
-// NowWith returns {Clock::now(), read_other()} read as close together as this
-// thread can: read_other() runs between two reads of Clock, retried when those
-// two are far apart (the thread was preempted in between, which would shift
-// every time converted with the pair by the length of the preemption), and
-// Clock's reading is their midpoint. Thread-safe if read_other is.
+// ClockPair is ctx::Clock's reading and another clock's, taken together;
+// `tight` says the two were read within kTightPair of each other, so `now` is
+// off from the instant of `other` by at most half of that.
+template <class Other>
+struct ClockPair {
+  TimePoint now;
+  Other other;
+  bool tight;
+};
+inline constexpr std::chrono::microseconds kTightPair{20};
+
+// ReadClockPair reads Clock, then read_other(), then Clock again, retried when
+// the two Clock reads are more than kTightPair apart (the thread was preempted
+// in between, which would shift every time converted with the pair by the
+// length of the preemption); Clock's reading is their midpoint. After five
+// loose attempts it returns the last one, with `tight` false. Thread-safe if
+// read_other is.
 template <class ReadOther>
-auto NowWith(ReadOther read_other)
-    -> std::pair<TimePoint, decltype(read_other())> {
-  constexpr auto kTight = std::chrono::microseconds(20);
+auto ReadClockPair(ReadOther read_other) -> ClockPair<decltype(read_other())> {
   for (int attempt = 0;; ++attempt) {
     const TimePoint before = Clock::now();
     auto other = read_other();
     const TimePoint after = Clock::now();
-    if (after - before <= kTight || attempt == 4)
-      return {before + (after - before) / 2, std::move(other)};
+    const bool tight = after - before <= kTightPair;
+    if (tight || attempt == 4)
+      return {before + (after - before) / 2, std::move(other), tight};
   }
+}
+
+// NowWith returns ReadClockPair's {Clock::now(), read_other()}, tight or not.
+template <class ReadOther>
+auto NowWith(ReadOther read_other)
+    -> std::pair<TimePoint, decltype(read_other())> {
+  auto pair = ReadClockPair(std::move(read_other));
+  return {pair.now, std::move(pair.other)};
 }
 
 }  // namespace ctx::internal
