@@ -6,7 +6,8 @@
 // each cross between gRPC's monotonic clock and the system clock from two clock
 // reads a preempted thread can take apart (seen: a deadline 180 ms late under
 // TSan). These functions make one crossing, between ctx::Clock and the gpr
-// clock the deadline is on, read at one instant (internal::NowWith).
+// clock the deadline is on, read at one instant (internal::ReadClockPair); for
+// gRPC's monotonic clock, the pair's offset is reused (FromGprDeadline).
 
 #ifndef CTX_GRPC_SRC_GPR_CLOCK_H_
 #define CTX_GRPC_SRC_GPR_CLOCK_H_
