@@ -26,6 +26,11 @@ int64_t ClampToInt64(__int128 v) {
   return static_cast<int64_t>(std::clamp<__int128>(v, INT64_MIN, INT64_MAX));
 }
 
+// OffsetOf is the offset of ctx::Clock from the gpr clock a pair read.
+__int128 OffsetOf(const ctx::internal::ClockPair<gpr_timespec>& pair) {
+  return ctx::internal::NanosOf(pair.now) - NanosOf(pair.other);
+}
+
 // MonotonicOffsetNs returns the offset, measuring it again unless the last
 // kept measurement lies within kGprOffsetLifetime of `now`.
 int64_t MonotonicOffsetNs(TimePoint now) {
@@ -37,14 +42,13 @@ int64_t MonotonicOffsetNs(TimePoint now) {
     return g_monotonic_offset_ns.load(std::memory_order_relaxed);
   const auto pair =
       ctx::internal::ReadClockPair([] { return gpr_now(GPR_CLOCK_MONOTONIC); });
-  const int64_t offset =
-      ClampToInt64(ctx::internal::NanosOf(pair.now) - NanosOf(pair.other));
+  const int64_t offset = ClampToInt64(OffsetOf(pair));
   // A loose pair serves this call only: kept, its error would reach every
   // call for the offset's lifetime.
   if (pair.tight) {
     g_monotonic_offset_ns.store(offset, std::memory_order_relaxed);
     g_offset_measured_at_ns.store(
-        ClampToInt64(ctx::internal::NanosOf(pair.now)),
+        std::chrono::nanoseconds(pair.now.time_since_epoch()).count(),
         std::memory_order_release);
   }
   return offset;
@@ -60,14 +64,11 @@ void ResetGprOffsetForTesting(int64_t poison) {
 std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now) {
   if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0)
     return std::nullopt;
-  __int128 offset;
-  if (deadline.clock_type == GPR_CLOCK_MONOTONIC) {
-    offset = MonotonicOffsetNs(now);
-  } else {
-    const auto [clock_now, gpr_now_t] = ctx::internal::NowWith(
-        [type = deadline.clock_type] { return gpr_now(type); });
-    offset = ctx::internal::NanosOf(clock_now) - NanosOf(gpr_now_t);
-  }
+  const __int128 offset =
+      deadline.clock_type == GPR_CLOCK_MONOTONIC
+          ? MonotonicOffsetNs(now)
+          : OffsetOf(ctx::internal::ReadClockPair(
+                [type = deadline.clock_type] { return gpr_now(type); }));
   // A finite deadline stays finite: TimePoint::max() means "never" in ctx,
   // and a context bound for a call would then forward no deadline at all.
   return std::min(
