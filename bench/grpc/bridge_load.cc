@@ -5,6 +5,7 @@
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
 //                               [--qps=Q] [--echo_id=0|1] [--cap=0|1]
 //                               [--trace=0|1] [--send_id=0|1] [--pin=0|1]
+//                               [--own=0|1]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--wake=0|1]
 //                               [--callback=0|1]
@@ -40,6 +41,9 @@
 // server's peak. At its peak (the default, closed loop) a variant's CPU per
 // call also depends on its own pace: a slower server writes fewer responses
 // per sendmsg and wake-up, which adds gRPC and kernel time to each call.
+// --own=1 also times, in the server, the no-op's and the bridge's interceptor
+// code apart from the gRPC work around it, and the bridged handlers' reads of
+// their context (own_time.h); prints p10/p50/p90/mean ns per call.
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -79,6 +83,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -103,6 +108,7 @@
 #include "ctx/propagation.h"
 #include "ctx_test.grpc.pb.h"
 #include "malloc_count.h"
+#include "own_time.h"
 
 namespace {
 
@@ -159,8 +165,10 @@ class NoopFactory final
 
 enum class Variant { kBare, kNoop, kBridged, kNoInterceptor };
 
+// With `own`, the interceptor's own code is timed into it (own_time.h).
 Server Start(grpc::Service* service, Variant variant,
-             const ctx::grpc::ServerOptions& options, bool want_cq = false) {
+             const ctx::grpc::ServerOptions& options, bool want_cq = false,
+             bench::OwnTimes* own = nullptr) {
   grpc::ServerBuilder builder;
   Server s;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
@@ -177,6 +185,7 @@ Server Start(grpc::Service* service, Variant variant,
     } else {
       v.push_back(std::make_unique<NoopFactory>());
     }
+    if (own != nullptr) v.back() = bench::TimeOwnCode(std::move(v.back()), own);
     builder.experimental().SetInterceptorCreators(std::move(v));
   }
   if (want_cq) s.cq = builder.AddCompletionQueue();
@@ -193,12 +202,15 @@ std::unique_ptr<Stub> Connect(int port) {
 
 class EchoService final : public ctxtest::TestService::CallbackService {
  public:
-  explicit EchoService(bool bridged) : bridged_(bridged) {}
+  // With `reads`, the handler's reads of its context are timed into it.
+  explicit EchoService(bool bridged, bench::OwnTimes* reads = nullptr)
+      : bridged_(bridged), reads_(reads) {}
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* sc,
                                  const ctxtest::EchoRequest* q,
                                  ctxtest::EchoResponse* r) override {
     r->set_message(q->message());
     if (bridged_) {
+      bench::OwnSpan span(reads_);
       const ctx::Context c = ctx::grpc::CallContext(sc);
       // Read what a handler reads, without changing the response's size
       // (the comparison is about the bridge, not the payload).
@@ -216,6 +228,7 @@ class EchoService final : public ctxtest::TestService::CallbackService {
 
  private:
   const bool bridged_;
+  bench::OwnTimes* const reads_;
 };
 
 struct RoundResult {
@@ -302,13 +315,21 @@ struct ServerSnapshot {
 constexpr int kEchoVariants = 4;
 constexpr const char* kEchoNames[kEchoVariants] = {"bare", "noop-icpt",
                                                    "bridge", "bridge-free"};
+// --own=1's figures (EchoServerProcess::OwnTimesTaken).
+constexpr int kOwnFigures = 4;
+constexpr const char* kOwnNames[kOwnFigures] = {
+    "noop-icpt: interceptor", "bridge: interceptor", "bridge: handler reads",
+    "bridge-free: handler reads (builds the context)"};
 
 class EchoServerProcess {
  public:
   // Forks the child, which serves each variant on a port of its own. Call
   // before anything in this process touches gRPC.
   // With `pin`, the child runs on the last CPU and this process on the others.
-  EchoServerProcess(const ctx::grpc::ServerOptions& bridge_options, bool pin) {
+  // With `own`, the server times the interceptors' own code and the bridged
+  // handlers' reads of their context (see OwnTimesTaken).
+  EchoServerProcess(const ctx::grpc::ServerOptions& bridge_options, bool pin,
+                    bool own) {
     int to_child[2], from_child[2];
     if (pipe(to_child) != 0 || pipe(from_child) != 0) Die("pipe");
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -324,7 +345,7 @@ class EchoServerProcess {
     if (pid_ == 0) {
       close(to_child[1]);
       close(from_child[0]);
-      Serve(to_child[0], from_child[1], bridge_options);  // never returns
+      Serve(to_child[0], from_child[1], bridge_options, own);  // never returns
     }
     close(to_child[0]);
     close(from_child[1]);
@@ -341,6 +362,16 @@ class EchoServerProcess {
     close(from_child_);
   }
   int port(int variant) const { return ports_[variant]; }
+  // OwnTimesTaken returns, over all calls so far: the no-op interceptor's own
+  // code, the bridge's, and the handler's reads of its context with the bridge
+  // and with the bridge-free path (which builds the context there).
+  std::array<bench::OwnTimes::Summary, kOwnFigures> OwnTimesTaken() {
+    const char ask = 'o';
+    if (write(to_child_, &ask, 1) != 1) Die("write to server process");
+    std::array<bench::OwnTimes::Summary, kOwnFigures> s;
+    ReadAll(from_child_, s.data(), sizeof(s));
+    return s;
+  }
   ServerSnapshot Snapshot() {
     const char ask = 's';
     if (write(to_child_, &ask, 1) != 1) Die("write to server process");
@@ -372,17 +403,28 @@ class EchoServerProcess {
     }
   }
   [[noreturn]] static void Serve(int in, int out,
-                                 const ctx::grpc::ServerOptions& options) {
-    EchoService bare(false), noop(false), bridged(true), free(true);
+                                 const ctx::grpc::ServerOptions& options,
+                                 bool own) {
+    std::array<bench::OwnTimes, kOwnFigures> times;
+    const auto timed = [&](int i) { return own ? &times[i] : nullptr; };
+    EchoService bare(false), noop(false), bridged(true, timed(2)),
+        free(true, timed(3));
     Server servers[kEchoVariants] = {
-        Start(&bare, Variant::kBare, {}), Start(&noop, Variant::kNoop, {}),
-        Start(&bridged, Variant::kBridged, options),
+        Start(&bare, Variant::kBare, {}),
+        Start(&noop, Variant::kNoop, {}, false, timed(0)),
+        Start(&bridged, Variant::kBridged, options, false, timed(1)),
         Start(&free, Variant::kNoInterceptor, options)};
     int ports[kEchoVariants];
     for (int v = 0; v < kEchoVariants; ++v) ports[v] = servers[v].port;
     if (write(out, ports, sizeof(ports)) != sizeof(ports)) Die("write ports");
     char command;
-    while (read(in, &command, 1) == 1 && command == 's') {
+    while (read(in, &command, 1) == 1 && (command == 's' || command == 'o')) {
+      if (command == 'o') {
+        std::array<bench::OwnTimes::Summary, kOwnFigures> o;
+        for (int i = 0; i < kOwnFigures; ++i) o[i] = times[i].Summarize();
+        if (write(out, o.data(), sizeof(o)) != sizeof(o)) Die("write times");
+        continue;
+      }
       ServerSnapshot s{CpuSeconds(), bench::Mallocs()};
       if (write(out, &s, sizeof(s)) != sizeof(s)) Die("write snapshot");
     }
@@ -460,8 +502,9 @@ RoundResult RunPacedRound(Stub* stub, int qps, Clock::duration length,
 }
 
 int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
-            bool pin, const ctx::grpc::ServerOptions& bridge_options) {
-  EchoServerProcess server_process(bridge_options, pin);
+            bool pin, bool own,
+            const ctx::grpc::ServerOptions& bridge_options) {
+  EchoServerProcess server_process(bridge_options, pin, own);
   std::unique_ptr<Stub> stubs[kEchoVariants];
   for (int v = 0; v < kEchoVariants; ++v) {
     stubs[v] = Connect(server_process.port(v));
@@ -534,6 +577,20 @@ int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
     std::sort(d.begin(), d.end());
     std::printf("  %-11s over %-9s %6.2f  (%.2f to %.2f)\n", kEchoNames[v],
                 kEchoNames[ref], Percentile(d, 0.5), d.front(), d.back());
+  }
+  if (own) {
+    // Includes the warm-up calls.
+    std::printf(
+        "own code per call, ns (time-stamp counter, own_time.h; the timing "
+        "also adds to the CPU figures above):\n");
+    std::printf("  %-48s %9s %7s %7s %7s %7s\n", "", "calls", "p10", "p50",
+                "p90", "mean");
+    const auto taken = server_process.OwnTimesTaken();
+    for (int i = 0; i < kOwnFigures; ++i) {
+      std::printf("  %-48s %9llu %7.0f %7.0f %7.0f %7.0f\n", kOwnNames[i],
+                  static_cast<unsigned long long>(taken[i].calls), taken[i].p10,
+                  taken[i].p50, taken[i].p90, taken[i].mean);
+    }
   }
   return 0;
 }
@@ -1169,7 +1226,7 @@ int main(int argc, char** argv) {
         Flag(argc, argv, "seconds", 3), Flag(argc, argv, "rounds", 3),
         Flag(argc, argv, "concurrency", 32), Flag(argc, argv, "qps", 0),
         Flag(argc, argv, "send_id", 0) != 0, Flag(argc, argv, "pin", 0) != 0,
-        bridge_options);
+        Flag(argc, argv, "own", 0) != 0, bridge_options);
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
@@ -1193,7 +1250,7 @@ int main(int argc, char** argv) {
       "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C] "
       "[--qps=Q]\n"
       "                 [--echo_id=0|1] [--cap=0|1] [--trace=0|1] "
-      "[--send_id=0|1] [--pin=0|1]\n"
+      "[--send_id=0|1] [--pin=0|1] [--own=0|1]\n"
       "       %s cancel [--calls=N] [--busy=B]\n"
       "       %s storm [--calls=N] [--rounds=R] [--wake=0|1] [--callback=0|1]\n"
       "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"
