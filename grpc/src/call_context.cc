@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "call_registry.h"
 #include "call_state.h"
 #include "callback_context.h"
 #include "sync_watcher.h"

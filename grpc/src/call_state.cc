@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// A server call's record, the registry that finds it, and the starting-call
-// marker. See call_state.h.
+// A server call's record, and the starting-call marker. See call_state.h.
 
 #include "call_state.h"
 
@@ -78,75 +77,6 @@ Clock::duration CallState::DeadlineSlack(Clock::duration budget) noexcept {
   constexpr Clock::duration kMax = std::chrono::milliseconds(50);
   if (budget <= Clock::duration::zero()) return kBase;
   return std::min(kMax, kBase + budget / 50);
-}
-
-// --- CallRegistry ---
-
-CallRegistry& CallRegistry::Global() {
-  // Never destroyed: gRPC threads may still end calls while static destructors
-  // run at exit.
-  static CallRegistry* const registry = new CallRegistry;
-  return *registry;
-}
-
-CallRegistry::Shard& CallRegistry::ShardOf(
-    const ::grpc::ServerContextBase* key) const {
-  // ServerContexts are at least 16-byte aligned heap or arena objects: drop the
-  // low bits.
-  const std::size_t h = std::hash<const void*>()(key) >> 4;
-  return shards_[h % kShards];
-}
-
-void CallRegistry::Insert(const ::grpc::ServerContextBase* key,
-                          CallState* call) {
-  Shard& s = ShardOf(key);
-  MutexLock lock(s.mu);
-  if (s.spare.empty()) {
-    s.calls.insert_or_assign(key, call);
-    return;
-  }
-  // Reuse a node erased earlier (no allocation).
-  Map::node_type node = std::move(s.spare.back());
-  s.spare.pop_back();
-  node.key() = key;
-  node.mapped() = call;
-  auto result = s.calls.insert(std::move(node));
-  if (!result.inserted) {
-    // A stale entry for this key (its owner has not erased it yet): replace.
-    result.position->second = call;
-    s.spare.push_back(std::move(result.node));
-  }
-}
-
-void CallRegistry::Erase(const ::grpc::ServerContextBase* key,
-                         const CallState* owner) {
-  Shard& s = ShardOf(key);
-  MutexLock lock(s.mu);
-  auto it = s.calls.find(key);
-  if (it == s.calls.end() || it->second != owner) return;
-  Map::node_type node = s.calls.extract(it);
-  if (s.spare.size() < kMaxSpareNodes) s.spare.push_back(std::move(node));
-}
-
-std::optional<Context> CallRegistry::Find(const ::grpc::ServerContextBase* key,
-                                          CallState** call) const {
-  Shard& s = ShardOf(key);
-  MutexLock lock(s.mu);
-  auto it = s.calls.find(key);
-  if (it == s.calls.end()) return std::nullopt;
-  // The CallState is alive while its entry is (see the class comment): copy
-  // its context under the lock.
-  *call = it->second;
-  return it->second->context();
-}
-
-std::size_t CallRegistry::Size() const {
-  std::size_t n = 0;
-  for (Shard& s : shards_) {
-    MutexLock lock(s.mu);
-    n += s.calls.size();
-  }
-  return n;
 }
 
 // --- StartingCallScope ---

@@ -1,35 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
-// grpc/src/call_state.h: the bridge's record of one server call, and the map
-// from a call's grpc::ServerContextBase to it. Internal.
+// grpc/src/call_state.h: the bridge's record of one server call. Internal.
 //
 // One CallState exists per intercepted call, from POST_RECV_INITIAL_METADATA
 // until the call's interceptor is destroyed. It lives inside the interceptor
-// object (which gRPC allocates once per call anyway); the registry (so that
-// CallContext can find it from the ServerContext) and, for sync calls, the
-// watcher point at it, and the interceptor's destructor removes it from both
-// before it dies. On the interceptor-free path it lives inside the call's
-// CallbackContext. Either way it dies while gRPC still holds the call: in
-// gRPC 1.51 each holder of the interceptors (the ServerContext, and the
-// completion op that reports the close) drops them before its own reference
-// to the call, and a CallbackServerContext's members die before its base
-// drops its reference.
+// object (which gRPC allocates once per call anyway); the registry
+// (call_registry.h: so that CallContext can find it from the ServerContext)
+// and, for sync calls, the watcher point at it, and the interceptor's
+// destructor removes it from both before it dies. On the interceptor-free
+// path it lives inside the call's CallbackContext. Either way it dies while
+// gRPC still holds the call: in gRPC 1.51 each holder of the interceptors (the
+// ServerContext, and the completion op that reports the close) drops them
+// before its own reference to the call, and a CallbackServerContext's members
+// die before its base drops its reference.
 
 #ifndef CTX_GRPC_SRC_CALL_STATE_H_
 #define CTX_GRPC_SRC_CALL_STATE_H_
 
 #include <grpcpp/server_context.h>
 
-#include <array>
 #include <atomic>
-#include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <unordered_map>
-#include <vector>
 
 #include "ctx/context.h"
 #include "ctx/errors.h"
-#include "mutex.h"
 
 namespace ctx::grpc::internal {
 
@@ -119,6 +113,9 @@ class CallState {
   // watch_push_: the SyncWatcher's push record for this call (sync_watcher.cc),
   // null when none. Written only by the SyncWatcher, under its mutex.
   void* watch_push_ = nullptr;
+  // registry_next_: the next call in this call's CallRegistry bucket
+  // (call_registry.h). Read and written only under that bucket's shard lock.
+  CallState* registry_next_ = nullptr;
 
  private:
   const Context context_;
@@ -132,47 +129,6 @@ class CallState {
   std::atomic<bool> status_sent_{false};
 
   static std::atomic<int64_t> live_;
-};
-
-// CallRegistry maps a live call's ServerContextBase to its CallState. gRPC
-// reuses ServerContext addresses, but only after the previous call's
-// interceptor is destroyed, so an entry inserted at call start and erased (by
-// its owner) in the interceptor's destructor never names the wrong call. The
-// owner erases its entry before its CallState dies, so a CallState found
-// under the shard's lock is alive until that lock is released.
-class CallRegistry {
- public:
-  static CallRegistry& Global();
-
-  // Insert registers `call` under `key`, replacing any entry there.
-  void Insert(const ::grpc::ServerContextBase* key, CallState* call);
-  // Erase removes the entry for `key` if it still belongs to `owner`.
-  void Erase(const ::grpc::ServerContextBase* key, const CallState* owner);
-  // Find returns a handle to the context of the call registered under `key`
-  // (nullopt: none), and sets *call to its CallState. The caller may use that
-  // pointer only while it knows the call to be alive (on a sync handler's own
-  // thread: see StartingCallScope); otherwise only to compare it.
-  [[nodiscard]] std::optional<Context> Find(
-      const ::grpc::ServerContextBase* key, CallState** call) const;
-  [[nodiscard]] std::size_t Size() const;
-
- private:
-  static constexpr std::size_t kShards = 16;
-  // kMaxSpareNodes bounds each shard's cache of map nodes: an erased entry's
-  // node is kept for the next Insert, so that a steady flow of calls costs the
-  // map no allocation.
-  static constexpr std::size_t kMaxSpareNodes = 64;
-  using Map = std::unordered_map<const ::grpc::ServerContextBase*, CallState*>;
-  // Each shard on cache lines of its own: calls on different threads mostly
-  // use different shards, and should not contend for one line.
-  struct alignas(64) Shard {
-    mutable Mutex mu;
-    Map calls CTX_GUARDED_BY(mu);
-    std::vector<Map::node_type> spare CTX_GUARDED_BY(mu);
-  };
-  Shard& ShardOf(const ::grpc::ServerContextBase* key) const;
-
-  mutable std::array<Shard, kShards> shards_;
 };
 
 // StartingCallScope marks the call whose POST_RECV_INITIAL_METADATA hook runs

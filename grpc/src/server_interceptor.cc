@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "call_builder.h"
+#include "call_registry.h"
 #include "call_state.h"
 #include "ctx/grpc/call_context.h"
 #include "ctx/proxy_headers.h"
@@ -63,7 +64,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     // Unregister before call_ dies: the watcher and the registry point at it.
     shared_->watcher.Unwatch(&*call_);
     call_->End(CallFinishedCause());
-    CallRegistry::Global().Erase(call_->server_context(), &*call_);
+    CallRegistry::Global().Erase(&*call_);
   }
 
   void Intercept(InterceptorBatchMethods* methods) override {
@@ -118,7 +119,7 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
     call_.emplace(std::move(built.context), std::move(built.end_call),
                   built.deadline, built.deadline_slack, sc, callback_api,
                   &shared_->watcher);
-    CallRegistry::Global().Insert(sc, &*call_);
+    CallRegistry::Global().Insert(&*call_);
   }
 
   // IsCallbackApi says whether `sc` is a callback call's context. The plain

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "call_registry.h"
 #include "call_state.h"
 #include "ctx/context.h"
 #include "test_support.h"

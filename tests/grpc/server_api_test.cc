@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "call_registry.h"
 #include "call_state.h"
 #include "ctx/context.h"
 #include "ctx/grpc/call_context.h"

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "call_registry.h"
 #include "call_state.h"
 #include "ctx/context.h"
 #include "ctx/grpc/client_context.h"
