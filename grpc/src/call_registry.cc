@@ -3,7 +3,8 @@
 
 #include "call_registry.h"
 
-#include <cstdint>
+#include <algorithm>
+#include <new>
 #include <utility>
 
 namespace ctx::grpc::internal {
@@ -11,7 +12,8 @@ namespace ctx::grpc::internal {
 CallRegistry::CallRegistry() {
   for (Shard& s : shards_) {
     MutexLock lock(s.mu);
-    s.buckets.assign(kInitialBuckets, nullptr);
+    s.buckets.assign(std::size_t{1} << kInitialBucketBits, nullptr);
+    s.bucket_bits = kInitialBucketBits;
   }
 }
 
@@ -20,29 +22,30 @@ CallRegistry& CallRegistry::Global() {
   return *registry;
 }
 
-std::size_t CallRegistry::Hash(const ::grpc::ServerContextBase* key) noexcept {
+uint64_t CallRegistry::Hash(const ::grpc::ServerContextBase* key) noexcept {
   // Fibonacci hashing: the product's high bits depend on every bit of the
   // address (ServerContexts are at least 16-byte aligned: the low bits are
-  // dropped first).
-  return static_cast<std::size_t>(
-      (static_cast<uint64_t>(reinterpret_cast<std::uintptr_t>(key)) >> 4) *
-      0x9E3779B97F4A7C15ull);
+  // dropped first). Shard and bucket both come from those high bits, so
+  // addresses that differ only far up (one per per-thread heap, say) still
+  // spread.
+  return (static_cast<uint64_t>(reinterpret_cast<std::uintptr_t>(key)) >> 4) *
+         0x9E3779B97F4A7C15ull;
 }
 
-CallRegistry::Shard& CallRegistry::ShardOf(std::size_t hash) const noexcept {
+CallRegistry::Shard& CallRegistry::ShardOf(uint64_t hash) const noexcept {
   static_assert(kShards == 16, "ShardOf takes the hash's top 4 bits");
-  return shards_[hash >> (8 * sizeof(std::size_t) - 4)];
+  return shards_[hash >> 60];
 }
 
-std::size_t CallRegistry::BucketOf(std::size_t hash,
-                                   std::size_t buckets) noexcept {
-  // Below the shard's bits; `buckets` is a power of two.
-  return (hash >> 16) & (buckets - 1);
+std::size_t CallRegistry::BucketOf(uint64_t hash,
+                                   unsigned bucket_bits) noexcept {
+  // The bits just below the shard's (bucket_bits is 6 to 32).
+  return static_cast<std::size_t>((hash << 4) >> (64 - bucket_bits));
 }
 
-bool CallRegistry::Unlink(Shard& shard, CallState* call) {
-  CallState** link = &shard.buckets[BucketOf(Hash(call->server_context()),
-                                             shard.buckets.size())];
+bool CallRegistry::Unlink(Shard& shard, CallState* call) noexcept {
+  CallState** link =
+      &shard.buckets[BucketOf(Hash(call->server_context()), shard.bucket_bits)];
   for (; *link != nullptr; link = &(*link)->registry_next_) {
     if (*link != call) continue;
     *link = call->registry_next_;
@@ -53,29 +56,35 @@ bool CallRegistry::Unlink(Shard& shard, CallState* call) {
   return false;
 }
 
-void CallRegistry::Grow(Shard& shard) {
-  std::vector<CallState*> grown(2 * shard.buckets.size(), nullptr);
+void CallRegistry::Grow(Shard& shard) noexcept {
+  const unsigned bits = shard.bucket_bits + 1;
+  std::vector<CallState*> grown;
+  try {
+    grown.assign(std::size_t{1} << bits, nullptr);
+  } catch (const std::bad_alloc&) {
+    return;  // the chains grow longer instead
+  }
   for (CallState* head : shard.buckets) {
     while (head != nullptr) {
       CallState* next = head->registry_next_;
-      CallState*& bucket =
-          grown[BucketOf(Hash(head->server_context()), grown.size())];
+      CallState*& bucket = grown[BucketOf(Hash(head->server_context()), bits)];
       head->registry_next_ = bucket;
       bucket = head;
       head = next;
     }
   }
   shard.buckets = std::move(grown);
+  shard.bucket_bits = bits;
 }
 
-void CallRegistry::Insert(CallState* call) {
+void CallRegistry::Insert(CallState* call) noexcept {
   const ::grpc::ServerContextBase* key = call->server_context();
-  const std::size_t hash = Hash(key);
+  const uint64_t hash = Hash(key);
   Shard& s = ShardOf(hash);
   MutexLock lock(s.mu);
   // A stale entry under this key (its owner has not erased it yet): unlink it;
   // its owner's Erase then finds nothing.
-  CallState** link = &s.buckets[BucketOf(hash, s.buckets.size())];
+  CallState** link = &s.buckets[BucketOf(hash, s.bucket_bits)];
   for (; *link != nullptr; link = &(*link)->registry_next_) {
     if ((*link)->server_context() != key) continue;
     CallState* stale = *link;
@@ -84,17 +93,16 @@ void CallRegistry::Insert(CallState* call) {
     --s.calls;
     break;
   }
-  // At most two calls per bucket on average (and a bounded array: beyond
-  // 2^32 buckets chains just lengthen).
-  if (s.calls >= 2 * s.buckets.size() && s.buckets.size() < (1ull << 32))
+  // At most two calls per bucket on average.
+  if (s.calls >= 2 * s.buckets.size() && s.bucket_bits < kMaxBucketBits)
     Grow(s);
-  CallState*& bucket = s.buckets[BucketOf(hash, s.buckets.size())];
+  CallState*& bucket = s.buckets[BucketOf(hash, s.bucket_bits)];
   call->registry_next_ = bucket;
   bucket = call;
   ++s.calls;
 }
 
-void CallRegistry::Erase(CallState* call) {
+void CallRegistry::Erase(CallState* call) noexcept {
   Shard& s = ShardOf(Hash(call->server_context()));
   MutexLock lock(s.mu);
   (void)Unlink(s, call);
@@ -102,10 +110,10 @@ void CallRegistry::Erase(CallState* call) {
 
 std::optional<Context> CallRegistry::Find(const ::grpc::ServerContextBase* key,
                                           CallState** call) const {
-  const std::size_t hash = Hash(key);
+  const uint64_t hash = Hash(key);
   Shard& s = ShardOf(hash);
   MutexLock lock(s.mu);
-  for (CallState* c = s.buckets[BucketOf(hash, s.buckets.size())]; c != nullptr;
+  for (CallState* c = s.buckets[BucketOf(hash, s.bucket_bits)]; c != nullptr;
        c = c->registry_next_) {
     if (c->server_context() != key) continue;
     // The CallState is alive while it is registered (see the class comment):
@@ -132,6 +140,19 @@ std::size_t CallRegistry::BucketCount() const {
     n += s.buckets.size();
   }
   return n;
+}
+
+std::size_t CallRegistry::LongestChain() const {
+  std::size_t longest = 0;
+  for (Shard& s : shards_) {
+    MutexLock lock(s.mu);
+    for (const CallState* c : s.buckets) {
+      std::size_t n = 0;
+      for (; c != nullptr; c = c->registry_next_) ++n;
+      longest = std::max(longest, n);
+    }
+  }
+  return longest;
 }
 
 }  // namespace ctx::grpc::internal

@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -29,8 +30,10 @@ namespace ctx::grpc::internal {
 //
 // The entries are the CallStates themselves, chained through
 // CallState::registry_next_ in hash buckets: inserting and erasing allocate
-// nothing (only a shard's bucket array, when its calls outgrow it: it doubles
-// then, and never shrinks). Thread-safe.
+// nothing. Only a shard's bucket array is allocated: it doubles when the
+// shard's calls outgrow it, and never shrinks; should that allocation fail,
+// chains just grow longer. A CallState must be erased before it dies: the
+// calls chained after it in its bucket are reached through it. Thread-safe.
 class CallRegistry {
  public:
   CallRegistry();
@@ -43,9 +46,9 @@ class CallRegistry {
 
   // Insert registers `call` under its server_context(), replacing (and
   // unregistering) any entry there. `call` must not be registered already.
-  void Insert(CallState* call);
+  void Insert(CallState* call) noexcept;
   // Erase unregisters `call` if it is still registered.
-  void Erase(CallState* call);
+  void Erase(CallState* call) noexcept;
   // Find returns a handle to the context of the call registered under `key`
   // (nullopt: none), and sets *call to its CallState. The caller may use that
   // pointer only while it knows the call to be alive (on a sync handler's own
@@ -53,31 +56,37 @@ class CallRegistry {
   [[nodiscard]] std::optional<Context> Find(
       const ::grpc::ServerContextBase* key, CallState** call) const;
   [[nodiscard]] std::size_t Size() const;
-  // BucketCount is the number of buckets over all shards (for tests: it grows
-  // with the calls registered at once).
+  // BucketCount is the number of buckets over all shards, LongestChain the
+  // most calls in one bucket (for tests: the first grows with the calls
+  // registered at once, the second should stay short).
   [[nodiscard]] std::size_t BucketCount() const;
+  [[nodiscard]] std::size_t LongestChain() const;
 
  private:
-  static constexpr std::size_t kShards = 16;
-  static constexpr std::size_t kInitialBuckets = 64;  // per shard
+  static constexpr std::size_t kShards = 16;         // the hash's top 4 bits
+  static constexpr unsigned kInitialBucketBits = 6;  // 64 buckets per shard
+  static constexpr unsigned kMaxBucketBits = 32;
   // Each shard on cache lines of its own: calls on different threads mostly
   // use different shards, and should not contend for one line.
   struct alignas(64) Shard {
     mutable Mutex mu;
-    // buckets: a power of two of chain heads; calls: how many are chained.
+    // buckets: 2^bucket_bits chain heads; calls: how many are chained.
     std::vector<CallState*> buckets CTX_GUARDED_BY(mu);
+    unsigned bucket_bits CTX_GUARDED_BY(mu) = 0;
     std::size_t calls CTX_GUARDED_BY(mu) = 0;
   };
-  // Hash mixes a key's address; its top bits choose the shard, lower ones the
-  // bucket.
-  static std::size_t Hash(const ::grpc::ServerContextBase* key) noexcept;
-  Shard& ShardOf(std::size_t hash) const noexcept;
-  static std::size_t BucketOf(std::size_t hash, std::size_t buckets) noexcept;
+  // Hash mixes a key's address: its top 4 bits choose the shard, the next
+  // `bucket_bits` the bucket.
+  static uint64_t Hash(const ::grpc::ServerContextBase* key) noexcept;
+  Shard& ShardOf(uint64_t hash) const noexcept;
+  static std::size_t BucketOf(uint64_t hash, unsigned bucket_bits) noexcept;
   // Unlink removes `call` from `shard` if chained there; says whether it was.
-  static bool Unlink(Shard& shard, CallState* call)
+  static bool Unlink(Shard& shard, CallState* call) noexcept
       CTX_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
-  // Grow doubles `shard`'s buckets and rechains its calls.
-  static void Grow(Shard& shard) CTX_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
+  // Grow doubles `shard`'s buckets and rechains its calls, if it can allocate
+  // them.
+  static void Grow(Shard& shard) noexcept
+      CTX_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
 
   mutable std::array<Shard, kShards> shards_;
 };

@@ -27,6 +27,7 @@
 
 namespace ctx::grpc::internal {
 
+class CallRegistry;
 class SyncWatcher;
 
 // The causes the bridge cancels a call's context with (Err() is kCanceled for
@@ -113,9 +114,6 @@ class CallState {
   // watch_push_: the SyncWatcher's push record for this call (sync_watcher.cc),
   // null when none. Written only by the SyncWatcher, under its mutex.
   void* watch_push_ = nullptr;
-  // registry_next_: the next call in this call's CallRegistry bucket
-  // (call_registry.h). Read and written only under that bucket's shard lock.
-  CallState* registry_next_ = nullptr;
 
  private:
   const Context context_;
@@ -129,6 +127,12 @@ class CallState {
   std::atomic<bool> status_sent_{false};
 
   static std::atomic<int64_t> live_;
+
+  // registry_next_: the next call in this call's CallRegistry bucket
+  // (call_registry.h). Read and written only by the registry, under that
+  // bucket's shard lock.
+  friend class CallRegistry;
+  CallState* registry_next_ = nullptr;
 };
 
 // StartingCallScope marks the call whose POST_RECV_INITIAL_METADATA hook runs

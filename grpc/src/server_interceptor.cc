@@ -106,6 +106,9 @@ class ServerInterceptor final : public ::grpc::experimental::Interceptor {
   // client's metadata and deadline, registers it for CallContext and echoes the
   // request id.
   void StartCall(InterceptorBatchMethods* methods) {
+    // gRPC runs this hook once per call; a second run must not rebuild the
+    // registered CallState in place.
+    if (call_) return;
     ::grpc::ServerContextBase* sc = info_->server_context();
     const Metadata* metadata = methods->GetRecvInitialMetadata();
     if (sc == nullptr || metadata == nullptr) return;

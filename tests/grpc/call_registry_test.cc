@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // CallRegistry: a registered call is found by its ServerContext until it is
 // erased; a second call under the same ServerContext replaces the first, whose
-// late erase then removes nothing; buckets grow with the calls registered at
-// once; and inserts, erases and finds from many threads never find a call
-// that is not registered, or miss one that is.
+// late erase then removes nothing, and the calls chained after it stay found;
+// buckets grow with the calls registered at once and chains stay short, also
+// for addresses that differ only far up; and inserts, erases and finds from
+// many threads, on keys of their own or shared, never find a call that is not
+// registered, or miss one that is.
 //
 // The CallStates here are made directly. Their ServerContext pointers are
-// distinct addresses in an array of stand-ins, never dereferenced.
+// never dereferenced: addresses in an array of stand-ins, or made up.
 
 #include "call_registry.h"
 
@@ -15,6 +17,7 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -33,6 +36,12 @@ struct alignas(16) StandIn {
 
 const ::grpc::ServerContextBase* KeyOf(const StandIn& s) {
   return reinterpret_cast<const ::grpc::ServerContextBase*>(&s);
+}
+
+// MadeUpKey is an address no object has (the registry only hashes and
+// compares it).
+const ::grpc::ServerContextBase* MadeUpKey(std::uintptr_t address) {
+  return reinterpret_cast<const ::grpc::ServerContextBase*>(address);
 }
 
 constexpr Key<int> kTag{"registry-test-tag"};
@@ -96,6 +105,50 @@ TEST(CallRegistry,
   EXPECT_EQ(registry.Size(), 0u);
 }
 
+// Replacing an entry unlinks it from the middle of its chain: the calls
+// chained after it must stay found.
+TEST(CallRegistry, ReplacingEntriesKeepsEveryOtherCallFound) {
+  CallRegistry registry;
+  constexpr int kCalls = 4096;
+  std::vector<StandIn> keys(kCalls);
+  std::vector<std::unique_ptr<CallState>> first, second;
+  for (int i = 0; i < kCalls; ++i) {
+    first.push_back(NewCall(KeyOf(keys[i]), i));
+    registry.Insert(first.back().get());
+  }
+  for (int i = 0; i < kCalls; i += 2) {
+    second.push_back(NewCall(KeyOf(keys[i]), kCalls + i));
+    registry.Insert(second.back().get());
+  }
+  for (int i = 0; i < kCalls; i += 2) registry.Erase(first[i].get());  // late
+  EXPECT_EQ(registry.Size(), static_cast<std::size_t>(kCalls));
+  for (int i = 0; i < kCalls; ++i) {
+    CallState* found = nullptr;
+    std::optional<Context> c = registry.Find(KeyOf(keys[i]), &found);
+    ASSERT_TRUE(c.has_value()) << i;
+    ASSERT_EQ(TagOf(*c), i % 2 == 0 ? kCalls + i : i) << i;
+  }
+}
+
+// Addresses that differ only in high bits (a per-thread heap every 64 MiB, a
+// mapping every 4 GiB) must spread over buckets like any others.
+TEST(CallRegistry, ChainsStayShortForAddressesFarApart) {
+  constexpr int kCalls = 4096;
+  for (const std::uintptr_t stride :
+       {std::uintptr_t{16}, std::uintptr_t{1} << 26, std::uintptr_t{1} << 32}) {
+    CallRegistry registry;
+    std::vector<std::unique_ptr<CallState>> calls;
+    for (int i = 0; i < kCalls; ++i) {
+      calls.push_back(NewCall(
+          MadeUpKey(0x10000000 + static_cast<std::uintptr_t>(i) * stride)));
+      registry.Insert(calls.back().get());
+    }
+    EXPECT_LE(registry.LongestChain(), 16u) << "stride " << stride;
+    for (auto& c : calls) registry.Erase(c.get());
+    EXPECT_EQ(registry.Size(), 0u);
+  }
+}
+
 TEST(CallRegistry, EraseOfACallNeverRegisteredDoesNothing) {
   CallRegistry registry;
   std::array<StandIn, 2> keys;
@@ -120,6 +173,7 @@ TEST(CallRegistry, BucketsGrowWithTheCallsRegisteredAndEveryCallStaysFound) {
   }
   EXPECT_GT(registry.BucketCount(), initial);
   EXPECT_LE(static_cast<std::size_t>(kCalls), 2 * registry.BucketCount());
+  EXPECT_LE(registry.LongestChain(), 16u);
   EXPECT_EQ(registry.Size(), static_cast<std::size_t>(kCalls));
   for (int i = 0; i < kCalls; ++i) {
     CallState* found = nullptr;
@@ -136,39 +190,60 @@ TEST(CallRegistry, BucketsGrowWithTheCallsRegisteredAndEveryCallStaysFound) {
   }
 }
 
-// Each thread owns its own keys and cycles calls through them (insert, find,
-// erase, find), while the others do the same on theirs: a thread must always
-// find its registered call, with its own tag, and never its erased one.
-TEST(CallRegistry, StressThreadsInsertFindAndEraseTheirOwnCalls) {
+// Each of kOwners threads owns its own keys and cycles calls through them
+// (insert, find, erase, find): it must always find its registered call, with
+// its own tag, and never its erased one. There are enough keys that the shards
+// grow while the others walk their chains. Meanwhile kSharers threads cycle
+// calls through one shared set of keys, as a late erase of an old call races
+// the insert of a new one under the same ServerContext: whatever they find
+// must be a live call's context (ASan and TSan check that).
+TEST(CallRegistry, StressThreadsInsertFindAndEraseOwnAndSharedKeys) {
   CallRegistry registry;
-  constexpr int kThreads = 4;
-  constexpr int kKeysPerThread = 64;
-  constexpr int kRounds = 300;
-  std::vector<StandIn> keys(kThreads * kKeysPerThread);
+  constexpr int kOwners = 4;
+  constexpr int kSharers = 2;
+  constexpr int kKeysPerOwner = 2048;
+  constexpr int kSharedKeys = 256;
+  constexpr int kRounds = 12;
+  std::vector<StandIn> keys(kOwners * kKeysPerOwner);
+  std::vector<StandIn> shared(kSharedKeys);
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
+  for (int t = 0; t < kOwners; ++t) {
     threads.emplace_back([&, t] {
+      const StandIn* mine = &keys[t * kKeysPerOwner];
       for (int round = 0; round < kRounds; ++round) {
         std::vector<std::unique_ptr<CallState>> calls;
-        for (int k = 0; k < kKeysPerThread; ++k) {
-          const StandIn& key = keys[t * kKeysPerThread + k];
-          calls.push_back(NewCall(KeyOf(key), round * kKeysPerThread + k));
+        for (int k = 0; k < kKeysPerOwner; ++k) {
+          calls.push_back(NewCall(KeyOf(mine[k]), round * kKeysPerOwner + k));
           registry.Insert(calls.back().get());
         }
-        for (int k = 0; k < kKeysPerThread; ++k) {
+        for (int k = 0; k < kKeysPerOwner; ++k) {
           CallState* found = nullptr;
-          std::optional<Context> c =
-              registry.Find(KeyOf(keys[t * kKeysPerThread + k]), &found);
+          std::optional<Context> c = registry.Find(KeyOf(mine[k]), &found);
           if (!c || found != calls[k].get() ||
-              TagOf(*c) != round * kKeysPerThread + k)
+              TagOf(*c) != round * kKeysPerOwner + k)
             failures.fetch_add(1);
         }
-        for (int k = 0; k < kKeysPerThread; ++k) {
+        for (int k = 0; k < kKeysPerOwner; ++k) {
           registry.Erase(calls[k].get());
           CallState* found = nullptr;
-          if (registry.Find(KeyOf(keys[t * kKeysPerThread + k]), &found))
+          if (registry.Find(KeyOf(mine[k]), &found)) failures.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (int t = 0; t < kSharers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20 * kRounds; ++round) {
+        for (int k = 0; k < kSharedKeys; ++k) {
+          auto call = NewCall(KeyOf(shared[k]), t);
+          registry.Insert(call.get());
+          CallState* found = nullptr;
+          if (std::optional<Context> c =
+                  registry.Find(KeyOf(shared[k]), &found);
+              c && TagOf(*c) != 0 && TagOf(*c) != 1)
             failures.fetch_add(1);
+          registry.Erase(call.get());
         }
       }
     });
