@@ -148,8 +148,9 @@ BoundClientContext::BoundClientContext(const Context& c,
     // Nothing left (out <= now): the infinite past, which gRPC fails at once,
     // before the call is sent (a deadline of about now would be rounded up and
     // sent).
-    client_context_.set_deadline(out <= now ? gpr_inf_past(GPR_CLOCK_MONOTONIC)
-                                            : internal::ToGprMonotonic(out));
+    client_context_.set_deadline(out <= now
+                                     ? gpr_inf_past(GPR_CLOCK_MONOTONIC)
+                                     : internal::ToGprMonotonic(out, now));
   }
   if (options.forward_request_id) {
     if (const std::string* id = c.Value(kRequestIdKey);

@@ -76,17 +76,24 @@ std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now) {
       TimePoint::max() - Clock::duration(1));
 }
 
-gpr_timespec ToGprMonotonic(TimePoint t) {
+gpr_timespec ToGprMonotonic(TimePoint t, TimePoint now) {
   if (t == TimePoint::max()) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
-  const auto [now, gpr_now_t] =
-      ctx::internal::NowWith([] { return gpr_now(GPR_CLOCK_MONOTONIC); });
-  // gpr's arithmetic saturates at its infinities; the delta fits: both points
-  // are steady_clock nanoseconds.
-  const __int128 delta =
-      ctx::internal::NanosOf(t) - ctx::internal::NanosOf(now);
-  const int64_t clamped = static_cast<int64_t>(
-      std::clamp<__int128>(delta, INT64_MIN + 1, INT64_MAX - 1));
-  return gpr_time_add(gpr_now_t, gpr_time_from_nanos(clamped, GPR_TIMESPAN));
+  const __int128 ns = ctx::internal::NanosOf(t) - MonotonicOffsetNs(now);
+  // Floor division: tv_nsec in [0, 1e9). Seconds stay finite (gpr's
+  // infinities are INT64_MIN and INT64_MAX seconds).
+  constexpr __int128 kNs = 1'000'000'000;
+  __int128 sec = ns / kNs;
+  __int128 nsec = ns % kNs;
+  if (nsec < 0) {
+    nsec += kNs;
+    --sec;
+  }
+  gpr_timespec out;
+  out.clock_type = GPR_CLOCK_MONOTONIC;
+  out.tv_sec = static_cast<int64_t>(
+      std::clamp<__int128>(sec, INT64_MIN + 1, INT64_MAX - 1));
+  out.tv_nsec = static_cast<int32_t>(out.tv_sec == sec ? nsec : 0);
+  return out;
 }
 
 }  // namespace ctx::grpc::internal

@@ -7,7 +7,8 @@
 // reads a preempted thread can take apart (seen: a deadline 180 ms late under
 // TSan). These functions make one crossing, between ctx::Clock and the gpr
 // clock the deadline is on, read at one instant (internal::ReadClockPair); for
-// gRPC's monotonic clock, the pair's offset is reused (FromGprDeadline).
+// gRPC's monotonic clock, the pair's offset is reused (FromGprDeadline,
+// ToGprMonotonic).
 
 #ifndef CTX_GRPC_SRC_GPR_CLOCK_H_
 #define CTX_GRPC_SRC_GPR_CLOCK_H_
@@ -52,9 +53,11 @@ std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now);
 void ResetGprOffsetForTesting(int64_t poison);
 
 // ToGprMonotonic converts t to gRPC's monotonic clock (what gRPC uses inside,
-// so a ClientContext given it converts nothing). TimePoint::max() maps to the
-// infinite future.
-gpr_timespec ToGprMonotonic(TimePoint t);
+// so a ClientContext given it converts nothing), by the offset FromGprDeadline
+// keeps (measured again, as there, unless kept within kGprOffsetLifetime of
+// `now`, a ctx::Clock reading taken just before the call). TimePoint::max()
+// maps to the infinite future; any other t to a finite time. Thread-safe.
+gpr_timespec ToGprMonotonic(TimePoint t, TimePoint now);
 
 }  // namespace ctx::grpc::internal
 

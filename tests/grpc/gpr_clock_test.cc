@@ -3,7 +3,8 @@
 // ctx::Clock, whichever gpr clock it is on, whatever `now` the caller passes
 // (a stale or a future one only makes the offset be measured again), while
 // other threads measure it again, and after a measurement a preempted thread
-// took apart.
+// took apart. ToGprMonotonic: a ctx::Clock time becomes the same instant on
+// gpr's monotonic clock, and stays finite.
 //
 // Each check brackets a gpr clock reading between two ctx::Clock readings: the
 // converted deadline must fall within that bracket shifted by the budget, give
@@ -72,6 +73,34 @@ constexpr Clock::duration kTolerance = milliseconds(2);
                                                                     before)
                   .count()
            << " us wide";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// ToGprWithin converts ctx::Clock's now plus `budget` to gpr's monotonic clock
+// between two readings of that clock, and says whether the result lies within
+// them plus the budget.
+::testing::AssertionResult ToGprWithin(Clock::duration budget) {
+  const gpr_timespec before = gpr_now(GPR_CLOCK_MONOTONIC);
+  const TimePoint now = Clock::now();
+  const gpr_timespec after = gpr_now(GPR_CLOCK_MONOTONIC);
+  const gpr_timespec got = ToGprMonotonic(now + budget, now);
+  const auto ns = [](Clock::duration d) {
+    return gpr_time_from_nanos(std::chrono::nanoseconds(d).count(),
+                               GPR_TIMESPAN);
+  };
+  if (got.clock_type != GPR_CLOCK_MONOTONIC)
+    return ::testing::AssertionFailure() << "not on the monotonic clock";
+  const gpr_timespec low =
+      gpr_time_sub(gpr_time_add(before, ns(budget)), ns(kTolerance));
+  const gpr_timespec high =
+      gpr_time_add(gpr_time_add(after, ns(budget)), ns(kTolerance));
+  if (gpr_time_cmp(got, low) < 0 || gpr_time_cmp(got, high) > 0) {
+    const gpr_timespec off =
+        gpr_time_sub(got, gpr_time_add(before, ns(budget)));
+    return ::testing::AssertionFailure()
+           << "converted time is " << off.tv_sec << " s " << off.tv_nsec
+           << " ns after the bracket's start";
   }
   return ::testing::AssertionSuccess();
 }
@@ -185,6 +214,52 @@ TEST(GprClock, PreemptedMeasurementServesOnlyItsOwnCall) {
     g_slow_reads.store(0);
     return ConvertsWithin(GPR_CLOCK_MONOTONIC, seconds(2), {});
   });
+}
+
+TEST(GprClock, ToGprMonotonicIsTheSameInstantOnGprClock) {
+  EXPECT_TRUE(ToGprWithin(seconds(3)));
+  EXPECT_TRUE(ToGprWithin(-seconds(3)));
+}
+
+TEST(GprClock, ToGprMonotonicFollowsAShiftedGprClock) {
+  InChildAhead([] {
+    // The first conversion measures the offset; the next reuses it.
+    for (int i = 0; i < 2; ++i) {
+      ::testing::AssertionResult r = ToGprWithin(seconds(2));
+      if (!r) return r;
+    }
+    return ::testing::AssertionSuccess();
+  });
+}
+
+TEST(GprClock, ToGprMonotonicAndBackIsTheSameTime) {
+  const TimePoint now = Clock::now();
+  const Clock::duration shifts[] = {Clock::duration::zero(), seconds(5),
+                                    -seconds(5), hours(24 * 365)};
+  for (const Clock::duration d : shifts) {
+    const std::optional<TimePoint> back =
+        FromGprDeadline(ToGprMonotonic(now + d, now), now);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_LE(*back - (now + d), kTolerance);
+    EXPECT_GE(*back - (now + d), -kTolerance);
+  }
+}
+
+TEST(GprClock, ToGprMonotonicStaysFiniteExceptForNever) {
+  const TimePoint now = Clock::now();
+  const gpr_timespec never = ToGprMonotonic(TimePoint::max(), now);
+  EXPECT_EQ(gpr_time_cmp(never, gpr_inf_future(GPR_CLOCK_MONOTONIC)), 0);
+  const gpr_timespec latest =
+      ToGprMonotonic(TimePoint::max() - Clock::duration(1), now);
+  EXPECT_LT(gpr_time_cmp(latest, gpr_inf_future(GPR_CLOCK_MONOTONIC)), 0);
+  EXPECT_GT(gpr_time_cmp(latest, gpr_now(GPR_CLOCK_MONOTONIC)), 0);
+  const gpr_timespec earliest = ToGprMonotonic(TimePoint::min(), now);
+  EXPECT_GT(gpr_time_cmp(earliest, gpr_inf_past(GPR_CLOCK_MONOTONIC)), 0);
+  EXPECT_LT(gpr_time_cmp(earliest, gpr_now(GPR_CLOCK_MONOTONIC)), 0);
+  for (const gpr_timespec t : {latest, earliest}) {
+    EXPECT_GE(t.tv_nsec, 0);
+    EXPECT_LT(t.tv_nsec, 1'000'000'000);
+  }
 }
 
 // Rounds of threads that all start with no kept offset (a poisoned one in its
