@@ -114,9 +114,10 @@ TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
   // under TSan): 1 ms + 0.1 % of what is left.
   const Clock::duration client_slack =
       std::chrono::milliseconds(2) + remaining / 1000;
-  // kCrossing: the conversion to gRPC's clock (NowWith) can be off by a few
-  // microseconds; a deadline past the target by even 1 ns is rounded up by a
-  // whole millisecond.
+  // kCrossing: the conversion to gRPC's clock (ToGprMonotonic: a kept offset
+  // is off by at most kTightPair / 2) can be off by a few microseconds; a
+  // deadline past the target by even 1 ns is rounded up by a whole
+  // millisecond.
   constexpr Clock::duration kCrossing = std::chrono::microseconds(20);
   const Clock::duration proportional = ::ctx::internal::ProportionalMargin(
       remaining, options.deadline_margin_ratio);

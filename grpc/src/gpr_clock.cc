@@ -76,11 +76,8 @@ std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now) {
       TimePoint::max() - Clock::duration(1));
 }
 
-gpr_timespec ToGprMonotonic(TimePoint t, TimePoint now) {
-  if (t == TimePoint::max()) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
-  const __int128 ns = ctx::internal::NanosOf(t) - MonotonicOffsetNs(now);
-  // Floor division: tv_nsec in [0, 1e9). Seconds stay finite (gpr's
-  // infinities are INT64_MIN and INT64_MAX seconds).
+gpr_timespec GprMonotonicFromNanos(__int128 ns) {
+  // Floor division: tv_nsec in [0, 1e9).
   constexpr __int128 kNs = 1'000'000'000;
   __int128 sec = ns / kNs;
   __int128 nsec = ns % kNs;
@@ -90,10 +87,17 @@ gpr_timespec ToGprMonotonic(TimePoint t, TimePoint now) {
   }
   gpr_timespec out;
   out.clock_type = GPR_CLOCK_MONOTONIC;
-  out.tv_sec = static_cast<int64_t>(
-      std::clamp<__int128>(sec, INT64_MIN + 1, INT64_MAX - 1));
-  out.tv_nsec = static_cast<int32_t>(out.tv_sec == sec ? nsec : 0);
+  out.tv_sec = static_cast<int64_t>(sec);
+  out.tv_nsec = static_cast<int32_t>(nsec);
   return out;
+}
+
+gpr_timespec ToGprMonotonic(TimePoint t, TimePoint now) {
+  if (t == TimePoint::max()) return gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  // Both terms are int64 nanoseconds, so |ns| < 2^64 and its seconds (under
+  // 2^35) stay far from gpr's infinities (INT64_MIN and INT64_MAX seconds).
+  return GprMonotonicFromNanos(ctx::internal::NanosOf(t) -
+                               MonotonicOffsetNs(now));
 }
 
 }  // namespace ctx::grpc::internal

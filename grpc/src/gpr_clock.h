@@ -52,11 +52,17 @@ std::optional<TimePoint> FromGprDeadline(gpr_timespec deadline, TimePoint now);
 // thread-safe: no conversion may run beside it.
 void ResetGprOffsetForTesting(int64_t poison);
 
+// GprMonotonicFromNanos is the time `ns` nanoseconds from the epoch of gpr's
+// monotonic clock (|ns| < 2^64: the seconds stay finite).
+gpr_timespec GprMonotonicFromNanos(__int128 ns);
+
 // ToGprMonotonic converts t to gRPC's monotonic clock (what gRPC uses inside,
 // so a ClientContext given it converts nothing), by the offset FromGprDeadline
 // keeps (measured again, as there, unless kept within kGprOffsetLifetime of
-// `now`, a ctx::Clock reading taken just before the call). TimePoint::max()
-// maps to the infinite future; any other t to a finite time. Thread-safe.
+// `now`, a ctx::Clock reading taken just before the call; were gpr's clock
+// replaced, conversions would follow within kGprOffsetLifetime).
+// TimePoint::max() maps to the infinite future; any other t to a finite time.
+// Thread-safe.
 gpr_timespec ToGprMonotonic(TimePoint t, TimePoint now);
 
 }  // namespace ctx::grpc::internal

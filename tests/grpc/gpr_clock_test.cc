@@ -79,28 +79,38 @@ constexpr Clock::duration kTolerance = milliseconds(2);
 
 // ToGprWithin converts ctx::Clock's now plus `budget` to gpr's monotonic clock
 // between two readings of that clock, and says whether the result lies within
-// them plus the budget.
+// them plus the budget, give or take what an offset may be off by: half of
+// kTightPair for a kept one, half of the bracket for one measured inside it.
 ::testing::AssertionResult ToGprWithin(Clock::duration budget) {
   const gpr_timespec before = gpr_now(GPR_CLOCK_MONOTONIC);
   const TimePoint now = Clock::now();
-  const gpr_timespec after = gpr_now(GPR_CLOCK_MONOTONIC);
   const gpr_timespec got = ToGprMonotonic(now + budget, now);
+  const gpr_timespec after = gpr_now(GPR_CLOCK_MONOTONIC);
   const auto ns = [](Clock::duration d) {
     return gpr_time_from_nanos(std::chrono::nanoseconds(d).count(),
                                GPR_TIMESPAN);
   };
   if (got.clock_type != GPR_CLOCK_MONOTONIC)
     return ::testing::AssertionFailure() << "not on the monotonic clock";
+  const int64_t bracket_ns =
+      static_cast<int64_t>(NanosOf(gpr_time_sub(after, before)));
+  const gpr_timespec tolerance = gpr_time_from_nanos(
+      std::chrono::nanoseconds(ctx::internal::kTightPair / 2 +
+                               std::chrono::microseconds(1))
+              .count() +
+          bracket_ns / 2,
+      GPR_TIMESPAN);
   const gpr_timespec low =
-      gpr_time_sub(gpr_time_add(before, ns(budget)), ns(kTolerance));
+      gpr_time_sub(gpr_time_add(before, ns(budget)), tolerance);
   const gpr_timespec high =
-      gpr_time_add(gpr_time_add(after, ns(budget)), ns(kTolerance));
+      gpr_time_add(gpr_time_add(after, ns(budget)), tolerance);
   if (gpr_time_cmp(got, low) < 0 || gpr_time_cmp(got, high) > 0) {
     const gpr_timespec off =
         gpr_time_sub(got, gpr_time_add(before, ns(budget)));
     return ::testing::AssertionFailure()
            << "converted time is " << off.tv_sec << " s " << off.tv_nsec
-           << " ns after the bracket's start";
+           << " ns after the bracket's start; the bracket is " << bracket_ns
+           << " ns wide";
   }
   return ::testing::AssertionSuccess();
 }
@@ -232,6 +242,8 @@ TEST(GprClock, ToGprMonotonicFollowsAShiftedGprClock) {
   });
 }
 
+// How seconds and nanoseconds are put together (both directions use one kept
+// offset, so this does not check the offset itself).
 TEST(GprClock, ToGprMonotonicAndBackIsTheSameTime) {
   const TimePoint now = Clock::now();
   const Clock::duration shifts[] = {Clock::duration::zero(), seconds(5),
@@ -242,6 +254,33 @@ TEST(GprClock, ToGprMonotonicAndBackIsTheSameTime) {
     ASSERT_TRUE(back.has_value());
     EXPECT_LE(*back - (now + d), kTolerance);
     EXPECT_GE(*back - (now + d), -kTolerance);
+  }
+}
+
+// Nanoseconds before gpr's epoch floor to whole seconds: tv_nsec is never
+// negative.
+TEST(GprClock, NanosFloorToSecondsWithNonNegativeNanos) {
+  struct Case {
+    __int128 ns;
+    int64_t sec;
+    int32_t nsec;
+  };
+  const Case cases[] = {
+      {0, 0, 0},
+      {1, 0, 1},
+      {999'999'999, 0, 999'999'999},
+      {1'000'000'000, 1, 0},
+      {-1, -1, 999'999'999},
+      {-999'999'999, -1, 1},
+      {-1'000'000'000, -1, 0},
+      {-1'000'000'001, -2, 999'999'999},
+      {static_cast<__int128>(INT64_MIN) * 2, -18'446'744'074, 290'448'384},
+  };
+  for (const Case& c : cases) {
+    const gpr_timespec t = GprMonotonicFromNanos(c.ns);
+    EXPECT_EQ(t.clock_type, GPR_CLOCK_MONOTONIC);
+    EXPECT_EQ(t.tv_sec, c.sec) << static_cast<int64_t>(c.ns);
+    EXPECT_EQ(t.tv_nsec, c.nsec) << static_cast<int64_t>(c.ns);
   }
 }
 
