@@ -366,21 +366,22 @@ class EchoServerProcess {
   // code, the bridge's, and the handler's reads of its context with the bridge
   // and with the bridge-free path (which builds the context there).
   std::array<bench::OwnTimes::Summary, kOwnFigures> OwnTimesTaken() {
-    const char ask = 'o';
-    if (write(to_child_, &ask, 1) != 1) Die("write to server process");
     std::array<bench::OwnTimes::Summary, kOwnFigures> s;
-    ReadAll(from_child_, s.data(), sizeof(s));
+    Ask('o', s.data(), sizeof(s));
     return s;
   }
   ServerSnapshot Snapshot() {
-    const char ask = 's';
-    if (write(to_child_, &ask, 1) != 1) Die("write to server process");
     ServerSnapshot s;
-    ReadAll(from_child_, &s, sizeof(s));
+    Ask('s', &s, sizeof(s));
     return s;
   }
 
  private:
+  // Ask sends the child `command` and reads its n-byte answer into `out`.
+  void Ask(char command, void* out, std::size_t n) {
+    if (write(to_child_, &command, 1) != 1) Die("write to server process");
+    ReadAll(from_child_, out, n);
+  }
   [[noreturn]] static void Die(const char* what) {
     std::perror(what);
     std::exit(1);

@@ -69,6 +69,15 @@ const Calibration& Calibrated() {
   return c;
 }
 
+// OwnNs is the time of `spans` spans that read `ticks` in all, less what the
+// reads themselves cost, in nanoseconds.
+double OwnNs(uint64_t ticks, uint64_t spans) {
+  const Calibration& c = Calibrated();
+  const double own =
+      static_cast<double>(ticks) - c.read_ticks * static_cast<double>(spans);
+  return std::max(0.0, own) * c.ns_per_tick;
+}
+
 class TimedInterceptor;
 
 // Proxy hands the wrapped interceptor its hook's methods, and pauses the
@@ -142,10 +151,7 @@ class TimedInterceptor final : public grpc::experimental::Interceptor {
     const uint64_t start = Ticks();
     delete inner_;
     AddSpan(start);
-    const Calibration& c = Calibrated();
-    const double own = static_cast<double>(ticks_.load()) -
-                       c.read_ticks * static_cast<double>(spans_.load());
-    times_->Add(std::max(0.0, own) * c.ns_per_tick);
+    times_->Add(OwnNs(ticks_.load(), spans_.load()));
   }
 
   void Intercept(InterceptorBatchMethods* methods) override {
@@ -214,9 +220,7 @@ OwnSpan::OwnSpan(OwnTimes* times) : times_(times) {
 
 OwnSpan::~OwnSpan() {
   if (times_ == nullptr) return;
-  const double ticks = static_cast<double>(Ticks() - start_);
-  const Calibration& c = Calibrated();
-  times_->Add(std::max(0.0, ticks - c.read_ticks) * c.ns_per_tick);
+  times_->Add(OwnNs(Ticks() - start_, 1));
 }
 
 void OwnTimes::Add(double ns) {

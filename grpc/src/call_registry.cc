@@ -43,17 +43,11 @@ std::size_t CallRegistry::BucketOf(uint64_t hash,
   return static_cast<std::size_t>((hash << 4) >> (64 - bucket_bits));
 }
 
-bool CallRegistry::Unlink(Shard& shard, CallState* call) noexcept {
-  CallState** link =
-      &shard.buckets[BucketOf(Hash(call->server_context()), shard.bucket_bits)];
-  for (; *link != nullptr; link = &(*link)->registry_next_) {
-    if (*link != call) continue;
-    *link = call->registry_next_;
-    call->registry_next_ = nullptr;
-    --shard.calls;
-    return true;
-  }
-  return false;
+void CallRegistry::UnlinkAt(Shard& shard, CallState** link) noexcept {
+  CallState* call = *link;
+  *link = call->registry_next_;
+  call->registry_next_ = nullptr;
+  --shard.calls;
 }
 
 void CallRegistry::Grow(Shard& shard) noexcept {
@@ -84,14 +78,12 @@ void CallRegistry::Insert(CallState* call) noexcept {
   MutexLock lock(s.mu);
   // A stale entry under this key (its owner has not erased it yet): unlink it;
   // its owner's Erase then finds nothing.
-  CallState** link = &s.buckets[BucketOf(hash, s.bucket_bits)];
-  for (; *link != nullptr; link = &(*link)->registry_next_) {
-    if ((*link)->server_context() != key) continue;
-    CallState* stale = *link;
-    *link = stale->registry_next_;
-    stale->registry_next_ = nullptr;
-    --s.calls;
-    break;
+  for (CallState** link = &s.buckets[BucketOf(hash, s.bucket_bits)];
+       *link != nullptr; link = &(*link)->registry_next_) {
+    if ((*link)->server_context() == key) {
+      UnlinkAt(s, link);
+      break;
+    }
   }
   // At most two calls per bucket on average.
   if (s.calls >= 2 * s.buckets.size() && s.bucket_bits < kMaxBucketBits)
@@ -103,9 +95,16 @@ void CallRegistry::Insert(CallState* call) noexcept {
 }
 
 void CallRegistry::Erase(CallState* call) noexcept {
-  Shard& s = ShardOf(Hash(call->server_context()));
+  const uint64_t hash = Hash(call->server_context());
+  Shard& s = ShardOf(hash);
   MutexLock lock(s.mu);
-  (void)Unlink(s, call);
+  for (CallState** link = &s.buckets[BucketOf(hash, s.bucket_bits)];
+       *link != nullptr; link = &(*link)->registry_next_) {
+    if (*link == call) {
+      UnlinkAt(s, link);
+      return;
+    }
+  }
 }
 
 std::optional<Context> CallRegistry::Find(const ::grpc::ServerContextBase* key,

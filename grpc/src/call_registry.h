@@ -80,8 +80,8 @@ class CallRegistry {
   static uint64_t Hash(const ::grpc::ServerContextBase* key) noexcept;
   Shard& ShardOf(uint64_t hash) const noexcept;
   static std::size_t BucketOf(uint64_t hash, unsigned bucket_bits) noexcept;
-  // Unlink removes `call` from `shard` if chained there; says whether it was.
-  static bool Unlink(Shard& shard, CallState* call) noexcept
+  // UnlinkAt removes the call `*link` points at from `shard`'s chain.
+  static void UnlinkAt(Shard& shard, CallState** link) noexcept
       CTX_EXCLUSIVE_LOCKS_REQUIRED(shard.mu);
   // Grow doubles `shard`'s buckets and rechains its calls, if it can allocate
   // them.
