@@ -123,10 +123,11 @@ TimePoint DeadlineAfter(TimePoint now, milliseconds budget) {
 
 TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
 #if defined(__SANITIZE_THREAD__)
-  // Under TSan the timeouts gRPC sent implied a clock more than 12 ms ahead
-  // of CLOCK_MONOTONIC (10099 ms left went out as 10100m), beyond the
-  // allowance for it: the rule is checked in the other builds.
-  GTEST_SKIP() << "gRPC's clock runs ahead of CLOCK_MONOTONIC under TSan";
+  // Under TSan gRPC computed timeouts from a cached clock hundreds of
+  // milliseconds behind, beyond the lag any margin here allows for: the rule
+  // is checked in the other builds, and for every lag within the margin by
+  // grpc_timeout_test.cc.
+  GTEST_SKIP() << "gRPC's cached clock lags beyond the margin under TSan";
 #endif
   DeadlineService service;
   TestServer server =

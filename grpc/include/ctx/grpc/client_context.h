@@ -36,16 +36,17 @@ class CancelTarget;
 struct ClientOptions {
   // deadline_margin and deadline_margin_ratio shorten the budget sent
   // downstream to remaining - deadline_margin - remaining *
-  // deadline_margin_ratio - 1 ms, rounded down to a grpc-timeout gRPC sends
-  // unchanged (three significant digits: 1 ms steps below 1 s, 10 ms below
-  // 10 s, 100 ms below 100 s, 1 s below 1000 s, ...; at most 27000 hours),
-  // minus 2 ms + 0.1 % more for gRPC's own rounding to whole milliseconds and
-  // its clock readings. What the
-  // callee's ServerContext gets therefore ends before the caller's deadline by
-  // at least the margin, less the time the call took to arrive: the margin
-  // should cover the hop's latency. A remaining budget too small for that
-  // fails the call with DEADLINE_EXCEEDED without sending it. Defaults: 1 ms
-  // and 0.5 %.
+  // deadline_margin_ratio - 1 ms, then aim below it for a grpc-timeout gRPC
+  // sends unchanged (three significant digits: 1 ms steps below 1 s, 10 ms
+  // below 10 s, 100 ms below 100 s, 1 s below 1000 s, ...; at most 27000
+  // hours) such that gRPC's cached clock, lagging by less than the margin,
+  // cannot make it round up past the budget plus that lag (which costs up to
+  // one step more), and hand gRPC the deadline 2 ms + 0.1 % earlier still for
+  // its rounding to whole milliseconds. What the callee's ServerContext gets
+  // therefore ends before the caller's deadline while the time the call took
+  // to arrive plus that lag stay under the margin: the margin should cover
+  // the hop's latency. A remaining budget too small for that fails the call
+  // with DEADLINE_EXCEEDED without sending it. Defaults: 1 ms and 0.5 %.
   Clock::duration deadline_margin = std::chrono::milliseconds(1);
   double deadline_margin_ratio = 0.005;
 
