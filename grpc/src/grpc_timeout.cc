@@ -21,13 +21,16 @@ constexpr int64_t kFirstInHoursMs = int64_t{99'999} * 60'000 + 1;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
-// GrpcTimeoutStep is the step gRPC rounds a timeout of `ms` up to.
+// GrpcTimeoutStep is the step gRPC rounds a timeout of `ms` up to: the first
+// unit (ms, s, minute) in which the timeout, rounded up, counts fewer than
+// 100000, and within it 1, 10 or 100 units for fewer than 1000, 10000 or
+// 100000 (rounded up to whole units, fewer than n means at most n - 1 units);
+// else hours.
 int64_t GrpcTimeoutStep(int64_t ms) {
   for (const int64_t unit : {int64_t{1}, int64_t{1'000}, int64_t{60'000}}) {
-    const int64_t v = CeilDiv(ms, unit);
-    if (v < 1'000) return unit;
-    if (v < 10'000) return unit * 10;
-    if (v < 100'000) return unit * 100;
+    if (ms <= 999 * unit) return unit;
+    if (ms <= 9'999 * unit) return unit * 10;
+    if (ms <= 99'999 * unit) return unit * 100;
   }
   return kMsPerHour;
 }
