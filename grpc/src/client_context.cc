@@ -46,8 +46,7 @@ BoundClientContext::BoundClientContext(const Context& c,
   const TimePoint now = Clock::now();
   if (std::optional<TimePoint> deadline = c.Deadline();
       deadline && *deadline != TimePoint::max()) {
-    const TimePoint out = internal::OutgoingDeadline(
-        *deadline, now, options.deadline_margin, options.deadline_margin_ratio);
+    const TimePoint out = internal::OutgoingDeadline(*deadline, now, options);
     // Nothing left (out <= now): the infinite past, which gRPC fails at once,
     // before the call is sent (a deadline of about now would be rounded up and
     // sent).

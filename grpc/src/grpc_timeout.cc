@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "ctx/internal/margin.h"
 
@@ -13,34 +14,37 @@ namespace {
 constexpr int64_t kMsPerHour = 3'600'000;
 // The most a grpc-timeout says: 27000 hours.
 constexpr int64_t kMaxSentMs = int64_t{27'000} * kMsPerHour;
-// The first timeouts gRPC counts in minutes (more than 99999 s) and in hours
-// (more than 99999 minutes; there the step shrinks from 100 minutes to 1 hour:
-// the one place where a larger timeout is rounded by a smaller step).
-constexpr int64_t kFirstInMinutesMs = int64_t{99'999} * 1'000 + 1;
+// The first timeout gRPC counts in hours: more than 99999 minutes. There the
+// step shrinks from 100 minutes to 1 hour, the one place where a larger
+// timeout is rounded by a smaller step.
 constexpr int64_t kFirstInHoursMs = int64_t{99'999} * 60'000 + 1;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
-// GrpcTimeoutStep is the step gRPC rounds a timeout of `ms` up to: the first
-// unit (ms, s, minute) in which the timeout, rounded up, counts fewer than
-// 100000, and within it 1, 10 or 100 units for fewer than 1000, 10000 or
-// 100000 (rounded up to whole units, fewer than n means at most n - 1 units);
-// else hours.
+// GrpcTimeoutStep is the step gRPC rounds a timeout of `ms` up to: in the
+// first unit (ms, s, minute) in which the timeout, rounded up, counts at most
+// 99999, 1, 10 or 100 units for at most 999, 9999 or 99999 of them; else
+// hours. One exception: gRPC re-encodes a whole number of minutes in minutes,
+// and from 1000 minutes on rounds that up again to 10 minutes (a timeout just
+// over 1000 minutes in 100-second steps, 60300 s, goes out as 1010 minutes);
+// from there to 99999 s the step counts as 10 minutes, which gRPC never
+// exceeds.
 int64_t GrpcTimeoutStep(int64_t ms) {
-  for (const int64_t unit : {int64_t{1}, int64_t{1'000}, int64_t{60'000}}) {
-    if (ms <= 999 * unit) return unit;
-    if (ms <= 9'999 * unit) return unit * 10;
-    if (ms <= 99'999 * unit) return unit * 100;
-  }
+  if (ms <= 999) return 1;
+  if (ms <= 9'999) return 10;
+  if (ms <= 99'999) return 100;
+  if (ms <= 999'000) return 1'000;
+  if (ms <= 9'999'000) return 10'000;
+  if (ms <= 60'000'000) return 100'000;
+  if (ms <= 9'999 * int64_t{60'000}) return 600'000;
+  if (ms <= 99'999 * int64_t{60'000}) return 6'000'000;
   return kMsPerHour;
 }
 
 // Runs of the timeouts gRPC sends unchanged: from `first` to `last`, every
-// multiple of `step` (a multiple of the unit that fits, with fewer than four
-// significant digits). Between two pairs of runs lie gaps: there gRPC sends a
-// timeout before kFirstInMinutesMs (kFirstInHoursMs) as 100000 s (100000
-// minutes), a value it would itself send as more, and one from it on as the
-// next run's first (1670 minutes, 1667 hours).
+// multiple of `step`. Between the last two runs lies a gap: there gRPC sends
+// a timeout before kFirstInHoursMs as 100000 minutes, a value it would itself
+// send as more, and one from it on as 1667 hours.
 struct SentRun {
   int64_t first;
   int64_t last;
@@ -52,23 +56,20 @@ constexpr SentRun kSentRuns[] = {
     {10'000, 99'900, 100},
     {100'000, 999'000, 1'000},
     {1'000'000, 9'990'000, 10'000},
-    {10'000'000, 99'900'000, 100'000},
-    {100'200'000, 599'400'000, 600'000},
+    {10'000'000, 60'000'000, 100'000},
+    {60'600'000, 599'400'000, 600'000},
     {600'000'000, 5'994'000'000, 6'000'000},
     {6'001'200'000, kMaxSentMs, kMsPerHour},
 };
 
 // RunStart is the first millisecond of the run of timeouts gRPC sends as it
 // sends `ms` (ms > 1). Each run ends at a timeout sent unchanged, except in
-// the two gaps (see kSentRuns), where the timeouts before kFirstInMinutesMs
-// (kFirstInHoursMs) are sent as 100000 s (minutes) and those from it as the
-// next run's first.
+// the gap (see kSentRuns), where the timeouts before kFirstInHoursMs are sent
+// as 100000 minutes and those from it as 1667 hours.
 int64_t RunStart(int64_t ms) {
-  int64_t first = LargestSentAtMost(ms - 1) + 1;
-  for (const int64_t split : {kFirstInMinutesMs, kFirstInHoursMs}) {
-    if (first < split && split <= ms) first = split;
-  }
-  return first;
+  const int64_t first = LargestSentAtMost(ms - 1) + 1;
+  return first < kFirstInHoursMs && kFirstInHoursMs <= ms ? kFirstInHoursMs
+                                                          : first;
 }
 
 // OvershootAtRunOf is how much gRPC rounds up the first millisecond of the
@@ -111,7 +112,7 @@ int64_t WorstOvershoot(int64_t lo, int64_t hi) {
 // Starting from the largest timeout sent unchanged, a round that fails aims
 // below the budget by the overshoot it found, so the next round fails only on
 // a strictly larger overshoot: a few rounds, as there are a dozen step sizes
-// (usually two: the window's top step, then a lower aim that fits it).
+// (seen: at most two, the window's top step, then a lower aim that fits it).
 int64_t AimedTimeout(int64_t budget_ms, int64_t window_ms) {
   int64_t t = LargestSentAtMost(budget_ms);
   if (window_ms < 1) return t;
@@ -135,31 +136,46 @@ Clock::duration OutgoingClientSlack(Clock::duration remaining) {
 
 // The callee adds the timeout to its own clock read in whole milliseconds (up
 // to 1 ms later: kCalleeSlack), so the budget is what is left minus the
-// margin and kCalleeSlack, in whole milliseconds. A gRPC clock s behind sends
-// up to s more than aimed, and just across a step that is rounded up by the
-// whole step (100 ms from 10 s): so the aim is the timeout that keeps any
-// overshoot within the lag (AimedTimeout), for lags up to the margin, and the
-// deadline handed to gRPC is OutgoingClientSlack earlier still.
+// margin and kCalleeSlack, in whole milliseconds. gRPC may send instead a
+// timeout it sent before on the connection, up to 3 % longer (see
+// ClientOptions::allow_for_resent_timeouts): the budget aimed at is cut to
+// kResentFactor of it, less (1 - kResentFactor) of the window, so that even
+// that one, resent in place of a timeout a lagging clock made longer, ends
+// within the budget plus the lag. A gRPC clock s behind sends up to s more
+// than aimed, and just across a step that is rounded up by the whole step
+// (100 ms from 10 s): so the aim is the timeout that keeps any overshoot
+// within the lag (AimedTimeout), for lags up to the margin, and the deadline
+// handed to gRPC is OutgoingClientSlack earlier still.
 TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
-                           Clock::duration margin, double margin_ratio) {
+                           const ClientOptions& options) {
   constexpr Clock::duration kCalleeSlack = std::chrono::milliseconds(1);
+  // gRPC resends an earlier timeout when the new one is shorter by less than
+  // 3 % of it (a ratio it computes in floating point): 0.969 keeps clear of
+  // that bound.
+  constexpr double kResentFactor = 0.969;
   // Checked first: no difference is taken with a deadline far in the past.
   if (deadline <= now) return now;
   const Clock::duration remaining = deadline - now;
-  const Clock::duration proportional =
-      ::ctx::internal::ProportionalMargin(remaining, margin_ratio);
-  const Clock::duration fixed = std::max(Clock::duration::zero(), margin);
+  const Clock::duration proportional = ::ctx::internal::ProportionalMargin(
+      remaining, options.deadline_margin_ratio);
+  const Clock::duration fixed =
+      std::max(Clock::duration::zero(), options.deadline_margin);
   const Clock::duration spare = remaining - proportional;
   if (fixed >= spare) return now;
   const Clock::duration hop = proportional + fixed;  // < remaining
-  const int64_t budget_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(spare - fixed -
-                                                            kCalleeSlack)
-          .count();
+  int64_t budget_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          spare - fixed - kCalleeSlack)
+                          .count();
+  const int64_t window_ms =
+      std::chrono::ceil<std::chrono::milliseconds>(hop).count();
+  if (options.allow_for_resent_timeouts) {
+    budget_ms = static_cast<int64_t>(
+        std::floor(kResentFactor * static_cast<double>(budget_ms) -
+                   (1 - kResentFactor) * static_cast<double>(window_ms)));
+  }
   // Less than a millisecond to send: fail fast.
   if (budget_ms < 1) return now;
-  const int64_t aimed = AimedTimeout(
-      budget_ms, std::chrono::ceil<std::chrono::milliseconds>(hop).count());
+  const int64_t aimed = AimedTimeout(budget_ms, window_ms);
   const Clock::duration aim = std::chrono::milliseconds(aimed);
   const Clock::duration slack = OutgoingClientSlack(remaining);
   return aim > slack ? now + (aim - slack) : now;

@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "ctx/done_signal.h"
+#include "ctx/grpc/client_context.h"
 
 namespace ctx::grpc::internal {
 
@@ -32,20 +33,22 @@ int64_t LargestSentAtMost(int64_t ms);
 int64_t WorstOvershoot(int64_t lo, int64_t hi);
 
 // AimedTimeout is the timeout, sent unchanged, to aim for with `budget_ms`
-// (>= 1) to spend and a gRPC clock up to `window_ms` (>= 0) behind: the largest
-// t <= budget_ms it finds such that every timeout y in (t, t + window_ms] is
-// sent as at most budget_ms + (y - t): a clock s behind costs the callee at
-// most s beyond the budget. 0 when no such t >= 1 exists.
+// (>= 1) to spend and a gRPC clock up to `window_ms` (>= 0) behind: a t <=
+// budget_ms such that every timeout y in (t, t + window_ms] is sent as at most
+// budget_ms + (y - t), so that a clock s behind costs the callee at most s
+// beyond the budget; the first it finds going down from the largest sent
+// unchanged, which may be up to one step short of the largest. 0 when it
+// finds none >= 1.
 int64_t AimedTimeout(int64_t budget_ms, int64_t window_ms);
 
 // OutgoingDeadline is the deadline to give gRPC for a call made at `now` under
-// a context whose deadline is `deadline`, with the margin `margin` +
-// `margin_ratio` of what is left; `now` when nothing is left to send (fail
+// a context whose deadline is `deadline`, with `options`' margin and resent
+// timeouts (see ClientOptions); `now` when nothing is left to send (fail
 // fast). What the callee's ServerContext gets ends before `deadline` as long as
 // the hop's latency plus how far gRPC's clock lags behind stay under the
 // margin.
 TimePoint OutgoingDeadline(TimePoint deadline, TimePoint now,
-                           Clock::duration margin, double margin_ratio);
+                           const ClientOptions& options);
 
 // OutgoingClientSlack is how much earlier than the aimed timeout
 // OutgoingDeadline hands gRPC the deadline, with `remaining` left: gRPC's

@@ -87,6 +87,8 @@ std::vector<milliseconds> Budgets() {
                              10'100,
                              99'999,
                              100'000,
+                             60'300'100,
+                             62'800'051,
                              100'001,
                              999'999,
                              1'000'000,
@@ -121,6 +123,26 @@ TimePoint DeadlineAfter(TimePoint now, milliseconds budget) {
                   TimePoint::max() - Clock::duration(1));
 }
 
+// Hop is one Echo under a context with `deadline`, bound with `options`:
+// its status, what the callee saw, and when the call was bound.
+struct Hop {
+  ::grpc::Status status;
+  std::optional<Seen> seen;
+  TimePoint bound;
+};
+Hop EchoWithDeadline(ctxtest::TestService::Stub* stub, DeadlineService* service,
+                     TimePoint deadline, const ClientOptions& options) {
+  auto [c, cancel] = WithDeadline(Background(), deadline);
+  Hop hop;
+  hop.bound = Clock::now();
+  BoundClientContext call(c, options);
+  ctxtest::EchoRequest request;
+  ctxtest::EchoResponse response;
+  hop.status = stub->Echo(call.get(), request, &response);
+  hop.seen = service->Take();
+  return hop;
+}
+
 TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
 #if defined(__SANITIZE_THREAD__)
   // Under TSan gRPC computed timeouts from a cached clock hundreds of
@@ -144,13 +166,10 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
     // clock reading hundreds of milliseconds old).
     auto stub = server.NewStub();
     const TimePoint deadline = DeadlineAfter(Clock::now(), budget);
-    auto [c, cancel] = WithDeadline(Background(), deadline);
-    const TimePoint bound = Clock::now();
-    BoundClientContext call(c, options);
-    ctxtest::EchoRequest request;
-    ctxtest::EchoResponse response;
-    const ::grpc::Status status = stub->Echo(call.get(), request, &response);
-    const std::optional<Seen> seen = service.Take();
+    const Hop hop = EchoWithDeadline(stub.get(), &service, deadline, options);
+    const ::grpc::Status& status = hop.status;
+    const std::optional<Seen>& seen = hop.seen;
+    const TimePoint bound = hop.bound;
     if (!seen) {
       // Too little left to send: the call fails fast.
       EXPECT_EQ(status.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED)
@@ -180,6 +199,55 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
           << "budget " << budget.count()
           << " ms: the callee's deadline minus the caller's: "
           << static_cast<int64_t>((callee - caller) / 1000) << " us, want < 0";
+    }
+  }
+}
+
+// gRPC's HPACK encoder sends, in place of a call's grpc-timeout, one it sent
+// earlier on the same connection that is less than 3 % longer: a second call
+// with 2.4 % less left gets the first call's timeout. allow_for_resent_timeouts
+// keeps the callee's deadline earlier than the caller's all the same; without
+// it, this shows gRPC doing so.
+TEST(DeadlineOnTheWire, CalleeEndsFirstWhenGrpcResendsAnEarlierTimeout) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "gRPC's cached clock lags beyond the margin under TSan";
+#endif
+  DeadlineService service;
+  TestServer server =
+      StartServer(&service, ServerOptions{}, /*with_interceptor=*/false);
+  for (const bool allow : {true, false}) {
+    ClientOptions options;
+    options.deadline_margin = milliseconds(50);
+    options.deadline_margin_ratio = 0;
+    options.allow_for_resent_timeouts = allow;
+    for (const milliseconds first :
+         {milliseconds(10'400), milliseconds(104'000)}) {
+      auto stub = server.NewStub();  // a connection of its own
+      __int128 callee_minus_caller = 0;
+      bool measured = false;
+      for (const milliseconds budget : {first, first * 976 / 1'000}) {
+        const TimePoint deadline = Clock::now() + budget;
+        const Hop hop =
+            EchoWithDeadline(stub.get(), &service, deadline, options);
+        ASSERT_TRUE(hop.status.ok());
+        ASSERT_TRUE(hop.seen.has_value());
+        callee_minus_caller = internal::NanosOf(gpr_convert_clock_type(
+                                  hop.seen->deadline, GPR_CLOCK_MONOTONIC)) -
+                              ctx::internal::NanosOf(deadline);
+        measured = hop.seen->started - hop.bound < options.deadline_margin;
+      }
+      if (!measured) continue;  // the hop took longer than the margin
+      const auto us = static_cast<int64_t>(callee_minus_caller / 1'000);
+      if (allow) {
+        EXPECT_LT(callee_minus_caller, 0)
+            << first.count() << " ms, then 2.4 % less: the callee's deadline "
+            << "minus the caller's: " << us << " us, want < 0";
+      } else {
+        EXPECT_GT(callee_minus_caller, 0)
+            << first.count() << " ms, then 2.4 % less, not allowed for: "
+            << "gRPC no longer resends the earlier timeout (" << us
+            << " us); allow_for_resent_timeouts may be needless";
+      }
     }
   }
 }

@@ -140,26 +140,33 @@ TEST_P(ThreeHopsTest, DeadlineAtAEndsCFirstWithDeadlineExceeded) {
   ASSERT_TRUE(c.Done().WaitFor(kCap)) << "A's deadline passed: C is still live";
   ASSERT_TRUE(b.Done().WaitFor(kCap)) << "A's deadline passed: B is still live";
   ASSERT_TRUE(a.Done().WaitFor(kCap)) << "A's deadline passed: A is still live";
-  // Each hop sends what is left minus its margin, rounded down to what gRPC
-  // sends unchanged (deadline_hop_test pins it per hop); the callee's copy
-  // starts when the call arrives, later by the hop's latency, and later still
-  // when gRPC computed the timeout it sent from a stale clock reading (under
-  // TSan and load, A's deadline was seen 235 ms past the client's with the
-  // call at A within 66 ms). While every hop, the client's included, delivers
-  // a deadline earlier than its caller's, each caller's gRPC deadline reaches
-  // its callee as a cancel within the callee's DeadlineSlack: every hop ends
-  // by its own deadline, C first.
+  // Each hop sends what is left minus its margin and 3.1 % (for a timeout
+  // gRPC may resend), aimed below what gRPC sends unchanged
+  // (deadline_hop_test pins it per hop); the callee's copy starts when the call
+  // arrives, later by the hop's latency, and later still when gRPC computed the
+  // timeout it sent from a stale clock reading (under TSan and load, A's
+  // deadline was seen 235 ms past the client's with the call at A within
+  // 66 ms). While every hop, the client's included, delivers a deadline
+  // earlier than its caller's, C ends first, by its own deadline. C's
+  // DEADLINE_EXCEEDED then reaches B, whose handler returns it: B's call
+  // finishes tens of milliseconds before B's own deadline, or, within B's
+  // DeadlineSlack of it, B's deadline ends it; and so for A.
   const TimePoint client_deadline = *client_ctx.Deadline();
   if (*a.Deadline() < client_deadline && *b.Deadline() < *a.Deadline() &&
       *c.Deadline() < *b.Deadline()) {
+    EXPECT_EQ(c.Err(), Errc::kDeadlineExceeded)
+        << "A's deadline passed: hop C ended with \"" << Cause(c)
+        << "\", want its own deadline";
     const struct {
       const char* name;
       const Context* hop;
-    } hops[] = {{"C", &c}, {"B", &b}, {"A", &a}};
+    } hops[] = {{"B", &b}, {"A", &a}};
     for (const auto& h : hops) {
-      EXPECT_EQ(h.hop->Err(), Errc::kDeadlineExceeded)
+      EXPECT_TRUE(h.hop->Err() == Errc::kDeadlineExceeded ||
+                  Cause(*h.hop).message() == "ctx::grpc: call finished")
           << "A's deadline passed: hop " << h.name << " ended with \""
-          << Cause(*h.hop) << "\", want its own deadline";
+          << Cause(*h.hop)
+          << "\", want its own deadline or its call finished after C's";
     }
   } else {
     // A hop delivered a deadline later than its caller's: the caller's gRPC

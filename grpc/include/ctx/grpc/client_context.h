@@ -36,7 +36,8 @@ class CancelTarget;
 struct ClientOptions {
   // deadline_margin and deadline_margin_ratio shorten the budget sent
   // downstream to remaining - deadline_margin - remaining *
-  // deadline_margin_ratio - 1 ms, then aim below it for a grpc-timeout gRPC
+  // deadline_margin_ratio - 1 ms (and by 3.1 % more, see
+  // allow_for_resent_timeouts), then aim below it for a grpc-timeout gRPC
   // sends unchanged (three significant digits: 1 ms steps below 1 s, 10 ms
   // below 10 s, 100 ms below 100 s, 1 s below 1000 s, ...; at most 27000
   // hours) such that gRPC's cached clock, lagging by less than the margin,
@@ -49,6 +50,15 @@ struct ClientOptions {
   // with DEADLINE_EXCEEDED without sending it. Defaults: 1 ms and 0.5 %.
   Clock::duration deadline_margin = std::chrono::milliseconds(1);
   double deadline_margin_ratio = 0.005;
+
+  // allow_for_resent_timeouts: gRPC's C++ client may send, in place of a
+  // call's grpc-timeout, one it sent earlier on the same connection that is
+  // up to 3 % longer (its HPACK encoder saves the header's bytes so). true
+  // (default): the budget aimed at is 3.1 % shorter, so that the callee
+  // still ends first. Set it to false only for channels made with the
+  // channel argument grpc.http2.hpack_table_size.encoder = 0, which keeps
+  // gRPC from doing so.
+  bool allow_for_resent_timeouts = true;
 
   // forward_request_id / forward_session_id: send the context's
   // ctx::kRequestIdKey / ctx::kSessionIdKey values as x-request-id /
