@@ -7,19 +7,21 @@
 #define CTX_INTERNAL_MARGIN_H_
 
 #include <algorithm>
-#include <chrono>
 
 #include "ctx/done_signal.h"
 
 namespace ctx::internal {
 
 // ProportionalMargin is `ratio` of `remaining` (remaining >= 0), the ratio
-// clamped to [0, 1]; a NaN ratio counts as 0.
+// clamped to [0, 1]; a NaN ratio counts as 0. Never more than `remaining`:
+// in double, a count near the top of its range rounds up, past it.
 inline Clock::duration ProportionalMargin(Clock::duration remaining,
                                           double ratio) {
   const double r = ratio >= 0 ? std::min(ratio, 1.0) : 0.0;
-  return std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(remaining) * r);
+  const double all = static_cast<double>(remaining.count());
+  const double part = all * r;
+  if (part >= all) return remaining;
+  return Clock::duration(static_cast<Clock::duration::rep>(part));
 }
 
 }  // namespace ctx::internal
