@@ -137,7 +137,7 @@ Clock::duration OutgoingClientSlack(Clock::duration remaining) {
 // The callee adds the timeout to its own clock read in whole milliseconds (up
 // to 1 ms later: kCalleeSlack), so the budget is what is left minus the
 // margin and kCalleeSlack, in whole milliseconds. gRPC may send instead a
-// timeout it sent before on the connection, up to 3 % longer (see
+// timeout it sent before on the connection, up to about 3.1 % longer (see
 // ClientOptions::allow_for_resent_timeouts): the budget aimed at is cut to
 // kResentFactor of it, less (1 - kResentFactor) of the window, so that even
 // that one, resent in place of a timeout a lagging clock made longer, ends

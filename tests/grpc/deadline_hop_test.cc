@@ -204,7 +204,8 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
 }
 
 // gRPC's HPACK encoder sends, in place of a call's grpc-timeout, one it sent
-// earlier on the same connection that is less than 3 % longer: a second call
+// earlier on the same connection when the call's is shorter by less than
+// 3 % of it: a second call
 // with 2.4 % less left gets the first call's timeout. allow_for_resent_timeouts
 // keeps the callee's deadline earlier than the caller's all the same; without
 // it, this shows gRPC doing so.

@@ -9,7 +9,7 @@
 // deadline_hop_test.cc); the client computes the timeout from the deadline
 // rounded up and its clock, s behind, rounded down, so up to 1 ms more than the
 // exact difference; its HPACK encoder may send instead an earlier timeout up to
-// 3 % longer; the callee's deadline is its clock, up to 1 ms late in whole
+// 3.1 % longer; the callee's deadline is its clock, up to 1 ms late in whole
 // milliseconds, plus what was sent.
 
 #include "grpc_timeout.h"
@@ -242,7 +242,7 @@ TEST(OutgoingDeadline, CalleeEndsFirstWhileClockLagPlusLatencyStayInMargin) {
                         static_cast<double>(remaining.count()) * m.ratio));
       for (const nanoseconds lag : Lags(hop)) {
         const int64_t sent = SentFor(out, now, lag);
-        // Or an earlier timeout on the connection, less than 3 % longer
+        // Or an earlier timeout on the connection, up to about 3.1 % longer
         // (gRPC: 100 * (sent / earlier - 1) > -3).
         const double received_ms = m.resent ? static_cast<double>(sent) / 0.97
                                             : static_cast<double>(sent);
@@ -286,7 +286,7 @@ TEST(OutgoingDeadline, CostsTheCalleeTheMarginAThirtiethAndTwoStepsMore) {
       const int64_t slack_ms =
           std::chrono::ceil<milliseconds>(OutgoingClientSlack(remaining))
               .count();
-      // And 3.1 % for a resent timeout.
+      // And 3.1 % of the budget and of the window, for a resent timeout.
       const auto aimed_budget = static_cast<int64_t>(
           0.969 * static_cast<double>(budget_ms) -
           0.031 * static_cast<double>(

@@ -140,7 +140,7 @@ TEST_P(ThreeHopsTest, DeadlineAtAEndsCFirstWithDeadlineExceeded) {
   ASSERT_TRUE(c.Done().WaitFor(kCap)) << "A's deadline passed: C is still live";
   ASSERT_TRUE(b.Done().WaitFor(kCap)) << "A's deadline passed: B is still live";
   ASSERT_TRUE(a.Done().WaitFor(kCap)) << "A's deadline passed: A is still live";
-  // Each hop sends what is left minus its margin and 3.1 % (for a timeout
+  // Each hop sends what is left minus its margin and 3.1 % more (for a timeout
   // gRPC may resend), aimed below what gRPC sends unchanged
   // (deadline_hop_test pins it per hop); the callee's copy starts when the call
   // arrives, later by the hop's latency, and later still when gRPC computed the

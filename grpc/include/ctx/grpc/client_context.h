@@ -36,7 +36,7 @@ class CancelTarget;
 struct ClientOptions {
   // deadline_margin and deadline_margin_ratio shorten the budget sent
   // downstream to remaining - deadline_margin - remaining *
-  // deadline_margin_ratio - 1 ms (and by 3.1 % more, see
+  // deadline_margin_ratio - 1 ms (and by 3.1 % of that and of the margin, see
   // allow_for_resent_timeouts), then aim below it for a grpc-timeout gRPC
   // sends unchanged (three significant digits: 1 ms steps below 1 s, 10 ms
   // below 10 s, 100 ms below 100 s, 1 s below 1000 s, ...; at most 27000
@@ -52,12 +52,13 @@ struct ClientOptions {
   double deadline_margin_ratio = 0.005;
 
   // allow_for_resent_timeouts: gRPC's C++ client may send, in place of a
-  // call's grpc-timeout, one it sent earlier on the same connection that is
-  // up to 3 % longer (its HPACK encoder saves the header's bytes so). true
-  // (default): the budget aimed at is 3.1 % shorter, so that the callee
-  // still ends first. Set it to false only for channels made with the
-  // channel argument grpc.http2.hpack_table_size.encoder = 0, which keeps
-  // gRPC from doing so.
+  // call's grpc-timeout, one it sent earlier on the same connection when the
+  // call's is shorter by less than 3 % of it (so up to about 3.1 % longer; its
+  // HPACK encoder saves the header's bytes so). true (default): the budget
+  // aimed at is cut by 3.1 % of itself and of the margin, so that the callee
+  // still ends first. Set it to false only for channels made with the channel
+  // argument grpc.http2.hpack_table_size.encoder = 0, which keeps gRPC from
+  // doing so.
   bool allow_for_resent_timeouts = true;
 
   // forward_request_id / forward_session_id: send the context's
