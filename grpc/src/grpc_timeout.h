@@ -8,7 +8,10 @@
 // rounded down to whole milliseconds, and rounds the difference UP to three
 // significant digits of the largest unit it fits in (1 ms steps below 1 s,
 // 10 ms below 10 s, 100 ms below 100 s, 1 s below 1000 s, 10 s, 100 s, then
-// 10 and 100 minutes, then hours), at most 27000 hours.
+// 10 and 100 minutes, then hours), at most 27000 hours; a whole number of
+// minutes it re-encodes in minutes, rounding up again from 1000 minutes. Its
+// HPACK encoder may then send, in place of that, a timeout it sent earlier on
+// the connection that is up to about 3.1 % longer.
 
 #ifndef CTX_GRPC_SRC_GRPC_TIMEOUT_H_
 #define CTX_GRPC_SRC_GRPC_TIMEOUT_H_
