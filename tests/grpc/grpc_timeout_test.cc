@@ -262,7 +262,7 @@ TEST(OutgoingDeadline, CalleeEndsFirstWhileClockLagPlusLatencyStayInMargin) {
   EXPECT_GT(sent_calls, 30'000);
 }
 
-TEST(OutgoingDeadline, CostsTheCalleeTheMarginAThirtiethAndTwoStepsMore) {
+TEST(OutgoingDeadline, CostsTheCalleeTheMarginThreePercentAndTwoStepsMore) {
   const TimePoint now = TimePoint(std::chrono::hours(1'000));
   for (const Margin m :
        {Margin{milliseconds(1), 0.005}, Margin{milliseconds(50), 0}}) {
