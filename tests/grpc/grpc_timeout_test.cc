@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The deadline a call hands gRPC: whatever gRPC's rounding, and with gRPC's
-// clock behind by up to the margin less the hop's latency, what the callee
-// gets ends before the caller's deadline; and it costs the callee no more than
-// the margin and about two of gRPC's rounding steps.
+// The deadline a call hands gRPC: whatever gRPC's rounding, with gRPC's clock
+// behind by up to the margin less the hop's latency, and with an earlier
+// timeout resent in its place, what the callee gets ends before the caller's
+// deadline; and it costs the callee no more than the margin, 3.1 % for a
+// resent timeout and about two of gRPC's rounding steps.
 //
 // gRPC's side is modelled here: its encoding (GrpcSentTimeout, checked below
 // against the encoder in the installed libgrpc, and through real hops by
