@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 
 #include "ctx/internal/margin.h"
 
@@ -18,33 +19,21 @@ constexpr int64_t kMaxSentMs = int64_t{27'000} * kMsPerHour;
 // step shrinks from 100 minutes to 1 hour, the one place where a larger
 // timeout is rounded by a smaller step.
 constexpr int64_t kFirstInHoursMs = int64_t{99'999} * 60'000 + 1;
+constexpr int64_t kHundredThousandMinutesMs = int64_t{100'000} * 60'000;
 
 int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
-// GrpcTimeoutStep is the step gRPC rounds a timeout of `ms` up to: in the
-// first unit (ms, s, minute) in which the timeout, rounded up, counts at most
-// 99999, 1, 10 or 100 units for at most 999, 9999 or 99999 of them; else
-// hours. One exception: gRPC re-encodes a whole number of minutes in minutes,
-// and from 1000 minutes on rounds that up again to 10 minutes (a timeout just
-// over 1000 minutes in 100-second steps, 60300 s, goes out as 1010 minutes);
-// from there to 99999 s the step counts as 10 minutes, which gRPC never
-// exceeds.
-int64_t GrpcTimeoutStep(int64_t ms) {
-  if (ms <= 999) return 1;
-  if (ms <= 9'999) return 10;
-  if (ms <= 99'999) return 100;
-  if (ms <= 999'000) return 1'000;
-  if (ms <= 9'999'000) return 10'000;
-  if (ms <= 60'000'000) return 100'000;
-  if (ms <= 9'999 * int64_t{60'000}) return 600'000;
-  if (ms <= 99'999 * int64_t{60'000}) return 6'000'000;
-  return kMsPerHour;
-}
-
 // Runs of the timeouts gRPC sends unchanged: from `first` to `last`, every
-// multiple of `step`. Between the last two runs lies a gap: there gRPC sends
-// a timeout before kFirstInHoursMs as 100000 minutes, a value it would itself
-// send as more, and one from it on as 1667 hours.
+// multiple of `step`, the step gRPC rounds up to there (three significant
+// digits of the largest unit that fits: ms, s, minutes, hours). A timeout
+// within a run is sent rounded up to its step; one between two runs as the
+// next run's first, except in the gap before the hours: there gRPC sends a
+// timeout before kFirstInHoursMs as 100000 minutes (a value it would itself
+// send as more) and one from it on as 1667 hours. One run is not gRPC's own
+// encoding but a bound on it: gRPC re-encodes a whole number of minutes in
+// minutes, and from 1000 minutes on rounds that up again to 10 minutes (60300
+// s goes out as 1010 minutes), so from 1000 minutes to 99999 s the run's step
+// is 10 minutes, which gRPC never exceeds.
 struct SentRun {
   int64_t first;
   int64_t last;
@@ -61,6 +50,15 @@ constexpr SentRun kSentRuns[] = {
     {600'000'000, 5'994'000'000, 6'000'000},
     {6'001'200'000, kMaxSentMs, kMsPerHour},
 };
+
+// RunFrom is the last run that starts at or below `ms` (the first, below 1).
+const SentRun& RunFrom(int64_t ms) {
+  const SentRun* run = &kSentRuns[0];
+  for (const SentRun& r : kSentRuns) {
+    if (r.first <= ms) run = &r;
+  }
+  return *run;
+}
 
 // RunStart is the first millisecond of the run of timeouts gRPC sends as it
 // sends `ms` (ms > 1). Each run ends at a timeout sent unchanged, except in
@@ -82,17 +80,19 @@ int64_t OvershootAtRunOf(int64_t ms) {
 }  // namespace
 
 int64_t GrpcSentTimeout(int64_t ms) {
-  if (ms >= kMaxSentMs) return kMaxSentMs;
-  const int64_t step = GrpcTimeoutStep(ms);
-  return std::min(CeilDiv(ms, step) * step, kMaxSentMs);
+  const SentRun& run = RunFrom(ms);
+  if (ms <= run.last) return CeilDiv(ms, run.step) * run.step;
+  if (&run == &kSentRuns[std::size(kSentRuns) - 1]) return kMaxSentMs;
+  const SentRun& next = *(&run + 1);
+  // In the gap before the hours, the timeouts before kFirstInHoursMs.
+  if (next.first > kFirstInHoursMs && ms < kFirstInHoursMs)
+    return kHundredThousandMinutesMs;
+  return next.first;
 }
 
 int64_t LargestSentAtMost(int64_t ms) {
-  const SentRun* run = &kSentRuns[0];
-  for (const SentRun& r : kSentRuns) {
-    if (r.first <= ms) run = &r;
-  }
-  return ms >= run->last ? run->last : ms - ms % run->step;
+  const SentRun& run = RunFrom(ms);
+  return ms >= run.last ? run.last : ms - ms % run.step;
 }
 
 // Within a run of timeouts sent as one value, the first millisecond is rounded
