@@ -123,6 +123,22 @@ TimePoint DeadlineAfter(TimePoint now, milliseconds budget) {
                   TimePoint::max() - Clock::duration(1));
 }
 
+// FixedMargin is ClientOptions with a 50 ms margin and no proportional part:
+// room for a loopback hop under a sanitizer on a busy machine.
+ClientOptions FixedMargin() {
+  ClientOptions options;
+  options.deadline_margin = milliseconds(50);
+  options.deadline_margin_ratio = 0;
+  return options;
+}
+
+// CalleeDeadlineNs is the deadline the callee saw, on CLOCK_MONOTONIC (as
+// ctx::Clock, steady_clock, is), in nanoseconds.
+__int128 CalleeDeadlineNs(const Seen& seen) {
+  return internal::NanosOf(
+      gpr_convert_clock_type(seen.deadline, GPR_CLOCK_MONOTONIC));
+}
+
 // Hop is one Echo under a context with `deadline`, bound with `options`:
 // its status, what the callee saw, and when the call was bound.
 struct Hop {
@@ -154,11 +170,9 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
   DeadlineService service;
   TestServer server =
       StartServer(&service, ServerOptions{}, /*with_interceptor=*/false);
-  // The margin covers the hop's latency (a loopback hop under a sanitizer on
-  // a busy machine); what this pins is that gRPC's rounding never eats it.
-  ClientOptions options;
-  options.deadline_margin = milliseconds(50);
-  options.deadline_margin_ratio = 0;
+  // The margin covers the hop's latency; what this pins is that gRPC's
+  // rounding never eats it.
+  const ClientOptions options = FixedMargin();
   for (const milliseconds budget : Budgets()) {
     // A channel of its own per budget: a call an earlier, smaller budget let
     // expire leaves nothing behind in it (under TSan, a send batched into the
@@ -167,26 +181,22 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
     auto stub = server.NewStub();
     const TimePoint deadline = DeadlineAfter(Clock::now(), budget);
     const Hop hop = EchoWithDeadline(stub.get(), &service, deadline, options);
-    const ::grpc::Status& status = hop.status;
-    const std::optional<Seen>& seen = hop.seen;
-    const TimePoint bound = hop.bound;
-    if (!seen) {
+    if (!hop.seen) {
       // Too little left to send: the call fails fast.
-      EXPECT_EQ(status.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED)
+      EXPECT_EQ(hop.status.error_code(), ::grpc::StatusCode::DEADLINE_EXCEEDED)
           << "budget " << budget.count() << " ms: the call never arrived";
       EXPECT_LT(budget, milliseconds(1'000))
           << "budget " << budget.count() << " ms: the call never arrived";
       continue;
     }
-    // Both on CLOCK_MONOTONIC: ctx::Clock is steady_clock.
-    const __int128 callee = internal::NanosOf(
-        gpr_convert_clock_type(seen->deadline, GPR_CLOCK_MONOTONIC));
+    const Seen& seen = *hop.seen;
+    const __int128 callee = CalleeDeadlineNs(seen);
     const __int128 caller = ctx::internal::NanosOf(deadline);
     // Whatever the hop's latency: the callee's budget when its handler
     // started (which is after gRPC read the timeout) is less than the
     // caller's when it bound the call.
-    const __int128 callee_left = callee - ctx::internal::NanosOf(seen->started);
-    const __int128 caller_left = caller - ctx::internal::NanosOf(bound);
+    const __int128 callee_left = callee - ctx::internal::NanosOf(seen.started);
+    const __int128 caller_left = caller - ctx::internal::NanosOf(hop.bound);
     EXPECT_LT(callee_left, caller_left)
         << "budget " << budget.count() << " ms: budget the callee got minus "
         << "the caller's: "
@@ -194,7 +204,7 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
         << " us, want < 0";
     // And while the hop took less than the margin (always, unless the machine
     // stalls a sanitized build), the callee's deadline is the earlier one.
-    if (seen->started - bound < options.deadline_margin) {
+    if (seen.started - hop.bound < options.deadline_margin) {
       EXPECT_LT(callee, caller)
           << "budget " << budget.count()
           << " ms: the callee's deadline minus the caller's: "
@@ -204,11 +214,10 @@ TEST(DeadlineOnTheWire, CalleeDeadlineIsEarlierThanCallersAtEveryBudget) {
 }
 
 // gRPC's HPACK encoder sends, in place of a call's grpc-timeout, one it sent
-// earlier on the same connection when the call's is shorter by less than
-// 3 % of it: a second call
-// with 2.4 % less left gets the first call's timeout. allow_for_resent_timeouts
-// keeps the callee's deadline earlier than the caller's all the same; without
-// it, this shows gRPC doing so.
+// earlier on the same connection when the call's is shorter by less than 3 %
+// of it: a second call with 2.4 % less left gets the first call's timeout.
+// allow_for_resent_timeouts keeps the callee's deadline earlier than the
+// caller's all the same; without it, this shows gRPC doing so.
 TEST(DeadlineOnTheWire, CalleeEndsFirstWhenGrpcResendsAnEarlierTimeout) {
 #if defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "gRPC's cached clock lags beyond the margin under TSan";
@@ -217,9 +226,7 @@ TEST(DeadlineOnTheWire, CalleeEndsFirstWhenGrpcResendsAnEarlierTimeout) {
   TestServer server =
       StartServer(&service, ServerOptions{}, /*with_interceptor=*/false);
   for (const bool allow : {true, false}) {
-    ClientOptions options;
-    options.deadline_margin = milliseconds(50);
-    options.deadline_margin_ratio = 0;
+    ClientOptions options = FixedMargin();
     options.allow_for_resent_timeouts = allow;
     for (const milliseconds first :
          {milliseconds(10'400), milliseconds(104'000)}) {
@@ -232,9 +239,8 @@ TEST(DeadlineOnTheWire, CalleeEndsFirstWhenGrpcResendsAnEarlierTimeout) {
             EchoWithDeadline(stub.get(), &service, deadline, options);
         ASSERT_TRUE(hop.status.ok());
         ASSERT_TRUE(hop.seen.has_value());
-        callee_minus_caller = internal::NanosOf(gpr_convert_clock_type(
-                                  hop.seen->deadline, GPR_CLOCK_MONOTONIC)) -
-                              ctx::internal::NanosOf(deadline);
+        callee_minus_caller =
+            CalleeDeadlineNs(*hop.seen) - ctx::internal::NanosOf(deadline);
         measured = hop.seen->started - hop.bound < options.deadline_margin;
       }
       if (!measured) continue;  // the hop took longer than the margin

@@ -24,6 +24,8 @@
 #include <random>
 #include <vector>
 
+#include "ctx/internal/margin.h"
+
 // gRPC's own encoder: libgrpc exports it, but its header is not installed.
 // These are the layouts of gRPC 1.51's Duration (int64 milliseconds) and
 // Timeout (a 16-bit count and an 8-bit unit), both passed in registers.
@@ -197,6 +199,12 @@ struct Margin {
   bool resent = true;
 };
 
+// HopOf is what the margin `m` allows the hop (its latency plus gRPC's clock
+// lag) with `remaining` left.
+nanoseconds HopOf(const Margin& m, nanoseconds remaining) {
+  return m.fixed + ::ctx::internal::ProportionalMargin(remaining, m.ratio);
+}
+
 ClientOptions OptionsOf(const Margin& m) {
   ClientOptions options;
   options.deadline_margin = m.fixed;
@@ -238,9 +246,7 @@ TEST(OutgoingDeadline, CalleeEndsFirstWhileClockLagPlusLatencyStayInMargin) {
       const TimePoint out = OutgoingDeadline(deadline, now, options);
       if (out == now) continue;  // fails fast: nothing sent
       ++sent_calls;
-      const auto hop = std::chrono::duration_cast<nanoseconds>(
-          m.fixed + std::chrono::duration<double, std::nano>(
-                        static_cast<double>(remaining.count()) * m.ratio));
+      const nanoseconds hop = HopOf(m, remaining);
       for (const nanoseconds lag : Lags(hop)) {
         const int64_t sent = SentFor(out, now, lag);
         // Or an earlier timeout on the connection, up to about 3.1 % longer
@@ -268,9 +274,7 @@ TEST(OutgoingDeadline, CostsTheCalleeTheMarginThreePercentAndTwoStepsMore) {
   for (const Margin m :
        {Margin{milliseconds(1), 0.005}, Margin{milliseconds(50), 0}}) {
     for (const nanoseconds remaining : Remainings()) {
-      const auto hop = std::chrono::duration_cast<nanoseconds>(
-          m.fixed + std::chrono::duration<double, std::nano>(
-                        static_cast<double>(remaining.count()) * m.ratio));
+      const nanoseconds hop = HopOf(m, remaining);
       const int64_t budget_ms =
           std::chrono::floor<milliseconds>(remaining - hop).count() - 1;
       const TimePoint out =
