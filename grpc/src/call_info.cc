@@ -101,12 +101,9 @@ CallInfo CallInfoMaker::Make(::grpc::ServerContextBase* sc, const char* method,
   }
   if (info.shared_method_ == nullptr && method != nullptr)
     info.own_method_ = method;
-  // A reference of its own: were gRPC ever to drop its last reference before
-  // EndCall ran, the call would leak rather than be read after it is freed.
-  if (grpc_call* call = sc->c_call()) {
-    grpc_call_ref(call);
-    info.call_.store(call, std::memory_order_relaxed);
-  }
+  // Borrowed, not referenced: the bridge ends the link while gRPC still holds
+  // the call (see CallInfo::call_).
+  info.call_.store(sc->c_call(), std::memory_order_relaxed);
   return info;
 }
 
@@ -121,7 +118,6 @@ void CallInfoMaker::EndCall(const CallInfo& info,
   // No one else can reach `info`, so no peer() runs beside this: the link is
   // ended without EndLink's lock.
   info.call_.store(nullptr, std::memory_order_relaxed);
-  grpc_call_unref(call);
 }
 
 std::uint64_t CallInfoMaker::PeerReads() noexcept {
@@ -151,21 +147,28 @@ CallInfo& CallInfo::operator=(const CallInfo& other) {
 CallInfo::CallInfo(CallInfo&& other) noexcept
     : shared_method_(other.shared_method_),
       own_method_(std::move(other.own_method_)),
-      peer_(other.peer_.exchange(nullptr, std::memory_order_relaxed)),
+      peer_(other.peer_.load(std::memory_order_relaxed)),
       peer_size_(std::exchange(other.peer_size_, 0)),
       request_id_source_(other.request_id_source_),
-      call_(other.call_.exchange(nullptr, std::memory_order_relaxed)) {}
+      call_(other.call_.load(std::memory_order_relaxed)) {
+  // A move has `other` to itself (no reader beside it): plain loads and
+  // stores, no atomic exchange.
+  other.peer_.store(nullptr, std::memory_order_relaxed);
+  other.call_.store(nullptr, std::memory_order_relaxed);
+}
 
 CallInfo& CallInfo::operator=(CallInfo&& other) noexcept {
   if (this == &other) return *this;
   FreeOwned();
   shared_method_ = other.shared_method_;
   own_method_ = std::move(other.own_method_);
-  peer_.store(other.peer_.exchange(nullptr, std::memory_order_relaxed),
+  peer_.store(other.peer_.load(std::memory_order_relaxed),
               std::memory_order_relaxed);
+  other.peer_.store(nullptr, std::memory_order_relaxed);
   peer_size_ = std::exchange(other.peer_size_, 0);
-  call_.store(other.call_.exchange(nullptr, std::memory_order_relaxed),
+  call_.store(other.call_.load(std::memory_order_relaxed),
               std::memory_order_relaxed);
+  other.call_.store(nullptr, std::memory_order_relaxed);
   request_id_source_ = other.request_id_source_;
   return *this;
 }
@@ -174,10 +177,6 @@ CallInfo::~CallInfo() { FreeOwned(); }
 
 void CallInfo::FreeOwned() noexcept {
   gpr_free(peer_.load(std::memory_order_relaxed));
-  // A link still set only when the bridge never ended it (BuildCall threw
-  // after Make).
-  if (grpc_call* call = call_.load(std::memory_order_relaxed))
-    grpc_call_unref(call);
 }
 
 void CallInfo::CopyPeer(std::string_view peer) {
@@ -198,11 +197,10 @@ std::string_view CallInfo::PeerSlow() const noexcept {
 }
 
 std::string_view CallInfo::EndLink(bool read_peer) const noexcept {
-  grpc_call* call = nullptr;
   std::string_view peer_now;
   {
     internal::MutexLock lock(internal::PeerLock(this));
-    call = call_.load(std::memory_order_relaxed);
+    grpc_call* const call = call_.load(std::memory_order_relaxed);
     if (call != nullptr && read_peer) {
       internal::peer_reads.fetch_add(1, std::memory_order_relaxed);
       // gRPC's own copy of the peer is adopted, not copied again.
@@ -218,8 +216,6 @@ std::string_view CallInfo::EndLink(bool read_peer) const noexcept {
     const char* p = peer_.load(std::memory_order_relaxed);
     if (p != nullptr) peer_now = std::string_view(p, peer_size_);
   }
-  // Never gRPC's last reference (see call_): outside the lock all the same.
-  if (call != nullptr) grpc_call_unref(call);
   return peer_now;
 }
 

@@ -121,10 +121,10 @@ class CTX_EXPORT CallInfo {
   // EndLink while call_ is set, and returns what peer_ holds.
   std::string_view PeerSlow() const noexcept;
   // EndLink clears call_ (under a lock striped by address), first reading
-  // the peer from it when `read_peer` and it is still set; drops the link's
-  // call reference; returns what peer_ holds then.
+  // the peer from it when `read_peer` and it is still set; returns what peer_
+  // holds then.
   std::string_view EndLink(bool read_peer) const noexcept;
-  // FreeOwned frees the peer and drops a link still set (destructor, move).
+  // FreeOwned frees the peer (destructor, move assignment).
   void FreeOwned() noexcept;
 
   // shared_method_: a registered method's name, kept once per process (it is
@@ -137,9 +137,10 @@ class CTX_EXPORT CallInfo {
   mutable std::atomic<char*> peer_{nullptr};
   mutable std::size_t peer_size_ = 0;
   IdSource request_id_source_ = IdSource::kGenerated;
-  // call_: the live call to read the peer from, with a reference of its own,
-  // until the peer is read or the call ends (CallInfoMaker::EndCall, which
-  // the bridge runs while gRPC still holds the call); null otherwise.
+  // call_: the live call to read the peer from, until the peer is read or
+  // the call ends; null otherwise. Borrowed, without a reference of its own:
+  // the bridge ends the link (CallInfoMaker::EndCall) while gRPC still holds
+  // the call (grpc/src/call_state.h says why it does).
   mutable std::atomic<grpc_call*> call_{nullptr};
 };
 
