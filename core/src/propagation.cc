@@ -51,8 +51,8 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 // The characters of a request or session id, as a table built from the rule
 // below (a lookup per character, not a chain of comparisons: every call reads
 // one id).
-constexpr std::array<bool, 256> kIdChars = [] {
-  std::array<bool, 256> t{};
+constexpr std::array<uint8_t, 256> kIdChars = [] {
+  std::array<uint8_t, 256> t{};
   for (int c = 0; c < 256; ++c) {
     t[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
@@ -61,7 +61,9 @@ constexpr std::array<bool, 256> kIdChars = [] {
   return t;
 }();
 
-bool IsIdChar(char c) { return kIdChars[static_cast<unsigned char>(c)]; }
+// IdChar is 1 for a character of an id, else 0: a number, so that several
+// can be combined with & (no branch each).
+unsigned IdChar(char c) { return kIdChars[static_cast<unsigned char>(c)]; }
 
 // g_fork_generation changes in every child after fork(), so that a child
 // never hands out the random bytes its parent's pool still holds (both would
@@ -234,10 +236,19 @@ std::string FormatRequestTimeout(nanoseconds timeout) {
 
 bool IsValidRequestId(std::string_view id) noexcept {
   if (id.empty() || id.size() > kMaxIdLength) return false;
-  for (char c : id) {
-    if (!IsIdChar(c)) return false;
+  // Eight lookups per step, combined without a branch each: a valid id (the
+  // usual case) is read to its end anyway, and the id is at most 128 bytes.
+  const char* p = id.data();
+  const std::size_t n = id.size();
+  unsigned ok = 1;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    ok &= IdChar(p[i]) & IdChar(p[i + 1]) & IdChar(p[i + 2]) &
+          IdChar(p[i + 3]) & IdChar(p[i + 4]) & IdChar(p[i + 5]) &
+          IdChar(p[i + 6]) & IdChar(p[i + 7]);
   }
-  return true;
+  for (; i < n; ++i) ok &= IdChar(p[i]);
+  return ok != 0;
 }
 
 bool IsValidSessionId(std::string_view id) noexcept {

@@ -291,6 +291,18 @@ TEST(IsValidRequestId, EveryByteIsJudgedByTheRule) {
   }
 }
 
+TEST(IsValidRequestId, RejectsABadByteAtAnyPositionOfAnyLength) {
+  for (std::size_t n = 1; n <= kMaxIdLength; ++n) {
+    std::string id(n, 'a');
+    ASSERT_TRUE(IsValidRequestId(id)) << "length " << n;
+    for (std::size_t at = 0; at < n; ++at) {
+      id[at] = ' ';
+      ASSERT_FALSE(IsValidRequestId(id)) << "length " << n << ", at " << at;
+      id[at] = 'a';
+    }
+  }
+}
+
 TEST(IsValidSessionId, FollowsRequestIdRule) {
   EXPECT_TRUE(IsValidSessionId("sess-1"));
   EXPECT_FALSE(IsValidSessionId("sess 1"));
