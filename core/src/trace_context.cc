@@ -76,6 +76,12 @@ void FillRandomIds(TraceId& trace, SpanId& span) {
   if (!span.IsValid()) FillRandomId(span.bytes);
 }
 
+// StartTrace gives `tc` (fresh) a new trace: random ids, sampled or not.
+void StartTrace(TraceContext& tc, bool sampled) {
+  FillRandomIds(tc.trace_id, tc.parent_id);
+  tc.flags = sampled ? kTraceFlagSampled : 0;
+}
+
 // IsPrintable: every byte in 0x20-0x7E (what any transport may carry in a
 // header value).
 bool IsPrintable(std::string_view s) {
@@ -315,8 +321,7 @@ SpanId NewSpanId() {
 
 TraceContext NewTrace(bool sampled, std::string baggage) {
   TraceContext tc;
-  FillRandomIds(tc.trace_id, tc.parent_id);
-  tc.flags = sampled ? kTraceFlagSampled : 0;
+  StartTrace(tc, sampled);
   tc.baggage = std::move(baggage);
   return tc;
 }
@@ -353,6 +358,16 @@ OutgoingTraceHeaders OutgoingTrace(const TraceContext& tc) {
 AcceptedTrace AcceptTraceContext(const IncomingTrace& in,
                                  const TracePolicy& policy) {
   AcceptedTrace out;
+  // Nothing to read (a call from outside any trace): the new trace is built
+  // in place, without the strings and moves below.
+  if (in.traceparent.empty() &&
+      (in.baggage.empty() || !policy.accept_baggage)) {
+    if (policy.start_trace) {
+      StartTrace(out.context.emplace(), policy.sample_new_traces);
+      out.source = TraceSource::kStarted;
+    }
+    return out;
+  }
   std::string joined;
   std::string baggage;
   if (policy.accept_baggage && !in.baggage.empty())

@@ -407,6 +407,22 @@ TEST(AcceptTraceContext, AbsentStartsANewTrace) {
   EXPECT_FALSE(t.context->sampled());
 }
 
+TEST(AcceptTraceContext, AbsentWithoutStartingLeavesNoTrace) {
+  AcceptedTrace t = AcceptTraceContext({}, {.start_trace = false});
+  EXPECT_FALSE(t.context);
+  EXPECT_EQ(t.source, TraceSource::kNone);
+  EXPECT_EQ(t.error, "");
+}
+
+TEST(AcceptTraceContext, TracestateWithoutTraceparentIsIgnored) {
+  const std::string_view ts[] = {"congo=1"};
+  AcceptedTrace t = AcceptTraceContext({.tracestate = ts}, {});
+  ASSERT_TRUE(t.context);
+  EXPECT_EQ(t.source, TraceSource::kStarted);
+  EXPECT_EQ(t.context->tracestate, "");
+  EXPECT_EQ(t.error, "");
+}
+
 TEST(AcceptTraceContext, InvalidRestartsAndDropsTracestate) {
   const std::string_view tp[] = {"00-zz"};
   const std::string_view ts[] = {"congo=1"};
