@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "ctx/errors.h"
 
+#include <atomic>
+
 namespace ctx {
 namespace {
 
@@ -51,6 +53,32 @@ const std::error_category& Category() noexcept { return g_category.category; }
 
 Error::Error(std::error_code code, std::string_view message)
     : code_(code), message_(std::make_shared<const std::string>(message)) {}
+
+namespace {
+// KeptMessage is one ImmortalError's message. Each is pushed on g_kept and
+// never freed: reachable for as long as the process runs (also for leak
+// checkers), whatever becomes of the Errors that point at it.
+struct KeptMessage {
+  std::string text;
+  const KeptMessage* next;
+};
+constinit std::atomic<const KeptMessage*> g_kept{nullptr};
+}  // namespace
+
+Error internal::ImmortalError(std::error_code code, std::string_view message) {
+  auto* kept = new KeptMessage{std::string(message), nullptr};
+  const KeptMessage* head = g_kept.load(std::memory_order_relaxed);
+  do {
+    kept->next = head;
+  } while (!g_kept.compare_exchange_weak(head, kept, std::memory_order_release,
+                                         std::memory_order_relaxed));
+  Error e(code);
+  // An aliasing pointer with no owner holds no control block: its copies
+  // count nothing.
+  e.message_ = std::shared_ptr<const std::string>(
+      std::shared_ptr<const std::string>(), &kept->text);
+  return e;
+}
 
 std::string Error::message() const {
   if (message_) return *message_;

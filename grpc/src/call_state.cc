@@ -12,28 +12,34 @@
 
 namespace ctx::grpc::internal {
 
-// Never destroyed (calls may still end while static destructors run at exit).
+namespace {
+// CauseOf makes one of the bridge's causes: never destroyed (calls may still
+// end while static destructors run at exit), and copied into every call's
+// context it ends without counting references (ImmortalError).
+const Error* CauseOf(std::string_view message) {
+  return new Error(::ctx::internal::ImmortalError(
+      make_error_code(Errc::kCanceled), message));
+}
+}  // namespace
+
 const Error& ClientCanceledCause() {
   static const Error* const cause =
-      new Error(Errc::kCanceled,
-                "ctx::grpc: call canceled by the client, a disconnect or gRPC");
+      CauseOf("ctx::grpc: call canceled by the client, a disconnect or gRPC");
   return *cause;
 }
 const Error& CallFinishedCause() {
-  static const Error* const cause =
-      new Error(Errc::kCanceled, "ctx::grpc: call finished");
+  static const Error* const cause = CauseOf("ctx::grpc: call finished");
   return *cause;
 }
 const Error& ServerCanceledCause() {
-  static const Error* const cause = new Error(
-      Errc::kCanceled, "ctx::grpc: call canceled by the server (TryCancel)");
+  static const Error* const cause =
+      CauseOf("ctx::grpc: call canceled by the server (TryCancel)");
   return *cause;
 }
 const Error& NoCallContextCause() {
-  static const Error* const cause =
-      new Error(Errc::kCanceled,
-                "ctx::grpc: no call context (interceptor not installed, or "
-                "the call has ended)");
+  static const Error* const cause = CauseOf(
+      "ctx::grpc: no call context (interceptor not installed, or the "
+      "call has ended)");
   return *cause;
 }
 

@@ -5,6 +5,7 @@
 
 #include <system_error>
 
+#include "ctx/context.h"
 #include "gtest/gtest.h"
 
 namespace ctx {
@@ -61,6 +62,28 @@ TEST(Error, MessageComparesWithTheCodesOwnMessage) {
   EXPECT_FALSE(Error(reset, "other") == Error(reset));
   EXPECT_EQ(Error(Errc::kCanceled, "same"), Error(Errc::kCanceled, "same"))
       << "two messages built apart";
+}
+
+// An immortal error is an Error like any other: same message, same
+// comparisons, in copies too, and as a cancel's cause.
+TEST(ImmortalError, BehavesAsAnErrorWithItsMessage) {
+  const Error kept = internal::ImmortalError(make_error_code(Errc::kCanceled),
+                                             "call finished");
+  EXPECT_TRUE(kept);
+  EXPECT_EQ(kept.message(), "call finished");
+  EXPECT_EQ(kept.ToString(), "call finished (ctx:1)");
+  EXPECT_EQ(kept, Errc::kCanceled);
+  EXPECT_EQ(kept, Error(Errc::kCanceled, "call finished"));
+  EXPECT_FALSE(kept == Error(Errc::kCanceled));
+  const Error copy = kept;
+  EXPECT_EQ(copy, kept);
+  EXPECT_EQ(copy.message(), "call finished");
+
+  auto [c, cancel] = WithCancelCause(Background());
+  cancel(kept);
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(c), kept);
+  EXPECT_EQ(Cause(c).message(), "call finished");
 }
 
 }  // namespace
