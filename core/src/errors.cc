@@ -55,29 +55,29 @@ Error::Error(std::error_code code, std::string_view message)
     : code_(code), message_(std::make_shared<const std::string>(message)) {}
 
 namespace {
-// KeptMessage is one ImmortalError's message. Each is pushed on g_kept and
-// never freed: reachable for as long as the process runs (also for leak
-// checkers), whatever becomes of the Errors that point at it.
-struct KeptMessage {
+// KeptError is one ImmortalError. Each is pushed on g_kept and never freed:
+// reachable for as long as the process runs (also for leak checkers).
+struct KeptError {
   std::string text;
-  const KeptMessage* next;
+  Error error;
+  const KeptError* next = nullptr;
 };
-constinit std::atomic<const KeptMessage*> g_kept{nullptr};
+constinit std::atomic<const KeptError*> g_kept{nullptr};
 }  // namespace
 
-Error internal::ImmortalError(std::error_code code, std::string_view message) {
-  auto* kept = new KeptMessage{std::string(message), nullptr};
-  const KeptMessage* head = g_kept.load(std::memory_order_relaxed);
+const Error& internal::ImmortalError(std::error_code code,
+                                     std::string_view message) {
+  auto* kept = new KeptError{std::string(message), Error(code)};
+  // An aliasing pointer with no owner holds no control block: its copies
+  // count nothing.
+  kept->error.message_ = std::shared_ptr<const std::string>(
+      std::shared_ptr<const std::string>(), &kept->text);
+  const KeptError* head = g_kept.load(std::memory_order_relaxed);
   do {
     kept->next = head;
   } while (!g_kept.compare_exchange_weak(head, kept, std::memory_order_release,
                                          std::memory_order_relaxed));
-  Error e(code);
-  // An aliasing pointer with no owner holds no control block: its copies
-  // count nothing.
-  e.message_ = std::shared_ptr<const std::string>(
-      std::shared_ptr<const std::string>(), &kept->text);
-  return e;
+  return kept->error;
 }
 
 std::string Error::message() const {

@@ -13,34 +13,34 @@
 namespace ctx::grpc::internal {
 
 namespace {
-// CauseOf makes one of the bridge's causes: never destroyed (calls may still
-// end while static destructors run at exit), and copied into every call's
-// context it ends without counting references (ImmortalError).
-const Error* CauseOf(std::string_view message) {
-  return new Error(::ctx::internal::ImmortalError(
-      make_error_code(Errc::kCanceled), message));
+// CanceledCause makes one of the bridge's causes. It is never destroyed
+// (calls may still end while static destructors run at exit), and copied
+// into every call's context it ends without counting references.
+const Error& CanceledCause(std::string_view message) {
+  return ::ctx::internal::ImmortalError(make_error_code(Errc::kCanceled),
+                                        message);
 }
 }  // namespace
 
 const Error& ClientCanceledCause() {
-  static const Error* const cause =
-      CauseOf("ctx::grpc: call canceled by the client, a disconnect or gRPC");
-  return *cause;
+  static const Error& cause = CanceledCause(
+      "ctx::grpc: call canceled by the client, a disconnect or gRPC");
+  return cause;
 }
 const Error& CallFinishedCause() {
-  static const Error* const cause = CauseOf("ctx::grpc: call finished");
-  return *cause;
+  static const Error& cause = CanceledCause("ctx::grpc: call finished");
+  return cause;
 }
 const Error& ServerCanceledCause() {
-  static const Error* const cause =
-      CauseOf("ctx::grpc: call canceled by the server (TryCancel)");
-  return *cause;
+  static const Error& cause =
+      CanceledCause("ctx::grpc: call canceled by the server (TryCancel)");
+  return cause;
 }
 const Error& NoCallContextCause() {
-  static const Error* const cause = CauseOf(
-      "ctx::grpc: no call context (interceptor not installed, or the "
-      "call has ended)");
-  return *cause;
+  static const Error& cause = CanceledCause(
+      "ctx::grpc: no call context (interceptor not installed, or the call "
+      "has ended)");
+  return cause;
 }
 
 std::atomic<int64_t> CallState::live_{0};

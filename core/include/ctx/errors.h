@@ -62,12 +62,13 @@ inline std::error_code make_error_code(Errc e) noexcept {
 class Error;
 
 namespace internal {
-// ImmortalError returns an Error whose message is kept until the process ends
-// and shared without reference counting: copying or destroying it and its
-// copies touches no shared counter (no atomic operation). For causes made
-// once and used for the life of the process (a bridge's); each call keeps one
-// more copy of `message` for good (reachable: leak checkers see no leak).
-CTX_EXPORT Error ImmortalError(std::error_code code, std::string_view message);
+// ImmortalError returns an Error that lives until the process ends, with a
+// message shared without reference counting: copying it, and copying or
+// destroying its copies, touches no shared counter (no atomic operation). For
+// causes made once and used for the life of the process (a bridge's); each
+// call makes one more, kept for good (reachable: leak checkers see no leak).
+CTX_EXPORT const Error& ImmortalError(std::error_code code,
+                                      std::string_view message);
 }  // namespace internal
 
 // Error is an error code with an optional message: the cause of a cancellation.
@@ -115,8 +116,8 @@ class CTX_EXPORT Error {
   }
 
  private:
-  friend Error internal::ImmortalError(std::error_code code,
-                                       std::string_view message);
+  friend const Error& internal::ImmortalError(std::error_code code,
+                                              std::string_view message);
   std::error_code code_;
   // message_: null when no message was given.
   std::shared_ptr<const std::string> message_;
