@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+// bench/grpc/call_bench.cc: the bridge's own work for one server call, apart
+// from gRPC: what the interceptor does from the client's metadata to the end
+// of the call, run in a loop on one thread (Google Benchmark).
+//
+//   ctx_grpc_call_bench [--benchmark_repetitions=N]
+//
+// Each iteration builds a call's context from a parsed metadata map (BuildCall,
+// as POST_RECV_INITIAL_METADATA does), makes its CallState and registers it,
+// reads it back as a handler does (CallContext, Err, the request id), ends it
+// with the finished cause, unregisters it and destroys it (as the
+// interceptor's destructor does). The ServerContext is not in a call: the
+// peer is never read, and gRPC's own work (filling the metadata map, the
+// interceptor's allocation, the hooks) is not here; ctx_grpc_bridge_load
+// --own=1 times that too, with a load's noise. Server deadline: the
+// default_timeout (30 s), so every call arms and disarms a timer.
+
+#include <benchmark/benchmark.h>
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "call_builder.h"
+#include "call_registry.h"
+#include "call_state.h"
+#include "ctx/context.h"
+#include "ctx/grpc/call_context.h"
+#include "ctx/grpc/server_interceptor.h"
+#include "sync_watcher.h"
+
+namespace {
+
+namespace cg = ctx::grpc::internal;
+
+constexpr char kMethod[] = "/ctxtest.TestService/Echo";
+
+// RunCalls runs the loop over `metadata` (the client's, as gRPC parsed it).
+void RunCalls(benchmark::State& state, const cg::Metadata& metadata) {
+  ctx::grpc::ServerOptions raw;
+  raw.default_timeout = std::chrono::seconds(30);
+  const ctx::grpc::ServerOptions options = cg::NormalizeOptions(raw);
+  cg::SyncWatcher watcher;
+  for (auto _ : state) {
+    grpc::CallbackServerContext sc;
+    std::optional<cg::CallState> call;
+    const ctx::TimePoint now = ctx::Clock::now();
+    cg::BuiltCall built =
+        cg::BuildCall(options, &sc, metadata, kMethod, /*generic=*/false,
+                      /*echo=*/true, /*arrived=*/now, now);
+    call.emplace(std::move(built.context), std::move(built.end_call),
+                 built.deadline, built.deadline_slack, &sc,
+                 /*callback_api=*/true, &watcher);
+    cg::CallRegistry::Global().Insert(&*call);
+    {
+      const ctx::Context c = ctx::grpc::CallContext(&sc);
+      benchmark::DoNotOptimize(c.Err());
+      benchmark::DoNotOptimize(c.Value(ctx::kRequestIdKey));
+    }
+    watcher.Unwatch(&*call);
+    call->End(cg::CallFinishedCause());
+    cg::CallRegistry::Global().Erase(&*call);
+    call.reset();
+  }
+}
+
+// A client that sends a valid request id (no echo, no generated id).
+void BM_CallWithClientId(benchmark::State& state) {
+  const std::string key = "x-request-id";
+  const std::string id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  cg::Metadata metadata;
+  metadata.emplace(grpc::string_ref(key), grpc::string_ref(id));
+  RunCalls(state, metadata);
+}
+BENCHMARK(BM_CallWithClientId);
+
+// A client that sends no metadata: the id is generated and echoed.
+void BM_CallWithoutMetadata(benchmark::State& state) {
+  RunCalls(state, cg::Metadata());
+}
+BENCHMARK(BM_CallWithoutMetadata);
+
+// The loop's ServerContext alone: gRPC's part of each iteration, to take off
+// the figures above.
+void BM_ServerContextOnly(benchmark::State& state) {
+  for (auto _ : state) {
+    grpc::CallbackServerContext sc;
+    benchmark::DoNotOptimize(&sc);
+  }
+}
+BENCHMARK(BM_ServerContextOnly);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // gRPC's library initialized once, outside the timed loops.
+  const grpc::ClientContext warm;
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
