@@ -79,6 +79,9 @@ CancelNode::Extras* CancelNode::ExtrasLocked() {
 }
 
 const Error* CancelNode::CauseOrNull() const noexcept {
+  const uint32_t kept =
+      (state_.load(std::memory_order_acquire) >> kKeptCauseShift) & 0xff;
+  if (kept != 0) return &KeptByIndex(kept);
   const Extras* e = ExtrasOrNull();
   return e != nullptr && e->cause ? &e->cause : nullptr;
 }
@@ -117,9 +120,13 @@ CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
   // A timer node must also leave the timer queue, which its own Cancel does.
   if (path == Path::kLockFree && kind_ == NodeKind::kTimer)
     return Marked::kBusy;
-  const uint32_t done = kDone | (static_cast<uint32_t>(err) << kErrShift);
   const bool has_cause = cause != nullptr && *cause && *cause != Error(err);
-  if (!has_cause) {
+  // A kept cause (ImmortalError's) is recorded in the state word itself, in
+  // the step that marks the node done: no lock and no Extras, as for no cause.
+  const uint32_t kept = has_cause ? KeptIndex(*cause) : 0;
+  const uint32_t done = kDone | (static_cast<uint32_t>(err) << kErrShift) |
+                        (kept << kKeptCauseShift);
+  if (!has_cause || kept != 0) {
     if (path == Path::kUnshared) {
       // Nobody else sees the node, so nothing is attached and nobody waits: a
       // plain store is all there is to do. Whoever gets the node later does so
@@ -150,7 +157,7 @@ CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
   if (!AttachDependent()) return Marked::kAlready;
   // (cause may point into the parent's Extras::cause or this node's own
   // deadline_cause: both outlive this copy.)
-  if (has_cause) ExtrasLocked()->cause = *cause;
+  if (has_cause && kept == 0) ExtrasLocked()->cause = *cause;
   // Publish: the error bits and kDone in one release step; waiters that see
   // kDone see the cause. Published before the children are drained, so a
   // child seen done implies its parent is, and a child linking after the

@@ -116,7 +116,9 @@ class CancelNode : public Node, public DoneSignal {
   };
   enum class Marked { kNow, kAlready, kBusy };
   // MarkDone is the one transition to done: it publishes kDone with err's
-  // bits and a copy of *cause (first cancel wins: kAlready if done before),
+  // bits and *cause (first cancel wins: kAlready if done before): a kept
+  // cause as its index in the same state word, any other copied to Extras
+  // under mu_,
   // then detaches what is attached: callbacks, fd and stop_source into
   // *detached, and children, each either marked done right there (MarkDone
   // kLockFree) or referenced and pushed onto *work for Cancel.
@@ -154,7 +156,8 @@ class CancelNode : public Node, public DoneSignal {
   // Extras holds what few contexts need, so that every node does not pay for
   // it: a node is 72 bytes (a timer node 96; NodePool blocks of 80 and 96).
   // Extras is a NodePool block itself, causes included, so that a cancel with
-  // a cause (every call a bridge ends) costs no malloc.
+  // a cause costs no malloc (a kept cause, such as the bridges', needs no
+  // Extras at all).
   struct Extras {
     static void* operator new(size_t size) { return NodePool::New(size); }
     static void operator delete(void* p, size_t size) noexcept {
@@ -166,8 +169,9 @@ class CancelNode : public Node, public DoneSignal {
     // stop: created lazily by StopToken() under mu_; stop requested by the
     // first cancel.
     std::stop_source* stop = nullptr;
-    // cause: set by the first cancel under mu_ (a default Error: the cause is
-    // Err()), constant once done.
+    // cause: set by the first cancel under mu_ unless kept in the state word
+    // (a default Error: the cause is Err() or the kept one), constant once
+    // done.
     Error cause;
     // deadline_cause: a *Cause deadline's cause (a default Error: none), set
     // before the node is shared, then constant.

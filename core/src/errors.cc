@@ -2,6 +2,8 @@
 #include "ctx/errors.h"
 
 #include <atomic>
+#include <cstdint>
+#include <new>
 
 namespace ctx {
 namespace {
@@ -55,29 +57,68 @@ Error::Error(std::error_code code, std::string_view message)
     : code_(code), message_(std::make_shared<const std::string>(message)) {}
 
 namespace {
-// KeptError is one ImmortalError. Each is pushed on g_kept and never freed:
-// reachable for as long as the process runs (also for leak checkers).
+// KeptError is one ImmortalError, never freed: reachable for as long as the
+// process runs (also for leak checkers). The first kMaxKeptIndex live in
+// g_kept_slots, where an Error's message pointer tells its index (KeptIndex);
+// the rest are pushed on g_kept.
 struct KeptError {
   std::string text;
   Error error;
   const KeptError* next = nullptr;
 };
+// KeptSlots is storage for kept errors from before any code runs, never
+// destroyed (a cancel may still record a kept cause while static destructors
+// run). Slot i holds the error of index i + 1 once g_kept_next passed i and
+// ImmortalError constructed it.
+union KeptSlots {
+  constexpr KeptSlots() : none() {}
+  ~KeptSlots() {}
+  char none;
+  KeptError slot[internal::kMaxKeptIndex];
+};
+constinit KeptSlots g_kept_slots;
+constinit std::atomic<uint32_t> g_kept_next{0};
 constinit std::atomic<const KeptError*> g_kept{nullptr};
 }  // namespace
 
 const Error& internal::ImmortalError(std::error_code code,
                                      std::string_view message) {
-  auto* kept = new KeptError{std::string(message), Error(code)};
+  const uint32_t i = g_kept_next.fetch_add(1, std::memory_order_relaxed);
+  KeptError* kept;
+  if (i < kMaxKeptIndex) {
+    kept = new (&g_kept_slots.slot[i])
+        KeptError{std::string(message), Error(code)};
+  } else {
+    g_kept_next.store(kMaxKeptIndex, std::memory_order_relaxed);  // no wrap
+    kept = new KeptError{std::string(message), Error(code)};
+    const KeptError* head = g_kept.load(std::memory_order_relaxed);
+    do {
+      kept->next = head;
+    } while (!g_kept.compare_exchange_weak(
+        head, kept, std::memory_order_release, std::memory_order_relaxed));
+  }
   // An aliasing pointer with no owner holds no control block: its copies
   // count nothing.
   kept->error.message_ = std::shared_ptr<const std::string>(
       std::shared_ptr<const std::string>(), &kept->text);
-  const KeptError* head = g_kept.load(std::memory_order_relaxed);
-  do {
-    kept->next = head;
-  } while (!g_kept.compare_exchange_weak(head, kept, std::memory_order_release,
-                                         std::memory_order_relaxed));
   return kept->error;
+}
+
+uint32_t internal::KeptIndex(const Error& e) noexcept {
+  // Only a kept error's message lies in the slots; whoever holds a copy of
+  // one also sees its construction (the copy came from ImmortalError's
+  // result).
+  const auto p = reinterpret_cast<uintptr_t>(e.message_.get());
+  const auto first = reinterpret_cast<uintptr_t>(&g_kept_slots.slot[0]);
+  if (p < first) return 0;
+  const uintptr_t i = (p - first) / sizeof(KeptError);
+  if (i >= kMaxKeptIndex || &g_kept_slots.slot[i].text != e.message_.get())
+    return 0;
+  return static_cast<uint32_t>(i) + 1;
+}
+
+const Error& internal::KeptByIndex(uint32_t index) noexcept {
+  return g_kept_slots.slot[index - 1].error;
 }
 
 std::string Error::message() const {

@@ -3,10 +3,13 @@
 // deadlines).
 
 #include <chrono>
+#include <cstdint>
+#include <string>
 #include <thread>
 
 #include "ctx/context.h"
 #include "gtest/gtest.h"
+#include "spin_barrier.h"
 #include "test_peer.h"
 
 namespace ctx {
@@ -134,6 +137,110 @@ TEST(Cause, ConcurrentCancelAndCauseAgree) {
     }
     canceler.join();
     EXPECT_EQ(Cause(c), kCauseA);
+  }
+}
+
+// Kept causes (internal::ImmortalError, the bridges') are recorded in the
+// node's state word rather than copied under its lock; they must read back as
+// any other cause does, on every path a cause takes.
+// Made before any test runs, so that it has an index even after
+// ErrorsBeyondTheIndexedOnesAreStillReported used up the rest.
+const Error& kKept =
+    internal::ImmortalError(make_error_code(Errc::kCanceled), "kept cause");
+const Error& KeptCause() { return kKept; }
+
+TEST(KeptCause, IsReportedByTheCanceledContext) {
+  ASSERT_NE(internal::KeptIndex(KeptCause()), 0u);
+  auto [c, cancel] = WithCancelCause(Background());
+  cancel(KeptCause());
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(c), KeptCause());
+  EXPECT_EQ(Cause(c).message(), "kept cause");
+}
+
+TEST(KeptCause, ReachesRegisteredChildrenAndBornDoneOnes) {
+  auto [parent, cancel] = WithCancelCause(Background());
+  auto [child, cancel_child] = WithCancel(parent);
+  auto [timed, cancel_timed] = WithTimeout(parent, hours(1));
+  cancel(KeptCause());
+  EXPECT_EQ(Cause(child), KeptCause());
+  EXPECT_EQ(Cause(timed), KeptCause());
+  EXPECT_EQ(timed.Err(), Errc::kCanceled);
+  auto [late, cancel_late] = WithCancel(parent);
+  EXPECT_EQ(Cause(late), KeptCause());
+}
+
+TEST(KeptCause, IsReportedWhenCallbacksAreAttached) {
+  auto [c, cancel] = WithCancelCause(Background());
+  Error seen;
+  const StopFunc stop = AfterFunc(c, [&seen, c = c] { seen = Cause(c); });
+  cancel(KeptCause());
+  EXPECT_EQ(seen, KeptCause());
+  EXPECT_EQ(Cause(c), KeptCause());
+}
+
+TEST(KeptCause, EndsADeadlineNodeBeforeItsDeadline) {
+  auto [c, cancel] =
+      WithDeadlineCause(Background(), Clock::now() + hours(1), kCauseA);
+  // A deadline's cause-taking cancel, as the gRPC bridge makes one.
+  const CancelCauseFunc end =
+      ContextPeer::MakeCancelCause(ContextPeer::NodeOf(c));
+  end(KeptCause());
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(c), KeptCause());
+}
+
+TEST(KeptCause, FirstCancelWinsAgainstAStoredCause) {
+  {
+    auto [c, cancel] = WithCancelCause(Background());
+    cancel(KeptCause());
+    cancel(kCauseA);
+    EXPECT_EQ(Cause(c), KeptCause());
+  }
+  {
+    auto [c, cancel] = WithCancelCause(Background());
+    cancel(kCauseA);
+    cancel(KeptCause());
+    EXPECT_EQ(Cause(c), kCauseA);
+  }
+}
+
+// Errors kept after the indexed ones are stored as any other cause.
+TEST(KeptCause, ErrorsBeyondTheIndexedOnesAreStillReported) {
+  const Error* last = nullptr;
+  for (uint32_t i = 0; i <= internal::kMaxKeptIndex; ++i) {
+    last = &internal::ImmortalError(make_error_code(Errc::kCanceled),
+                                    "beyond " + std::to_string(i));
+  }
+  ASSERT_EQ(internal::KeptIndex(*last), 0u);
+  auto [c, cancel] = WithCancelCause(Background());
+  cancel(*last);
+  EXPECT_EQ(Cause(c), *last);
+}
+
+// A kept cause and a stored one race to cancel a node with a registered
+// child: one wins, every reader sees that one, and the child inherits it.
+TEST(KeptCause, RacingAStoredCauseOneWinsForParentAndChild) {
+  for (int i = 0; i < 300; ++i) {
+    auto [parent, cancel] = WithCancelCause(Background());
+    auto [child, cancel_child] = WithCancel(parent);
+    SpinBarrier barrier;
+    std::thread kept([&barrier, cancel = cancel] {
+      barrier.ArriveAndWait();
+      cancel(KeptCause());
+    });
+    std::thread stored([&barrier, cancel = cancel] {
+      barrier.ArriveAndWait();
+      cancel(kCauseA);
+    });
+    Error seen;
+    while (!(seen = Cause(parent))) {
+    }
+    kept.join();
+    stored.join();
+    EXPECT_TRUE(seen == KeptCause() || seen == kCauseA) << seen;
+    EXPECT_EQ(Cause(parent), seen);
+    EXPECT_EQ(Cause(child), seen);
   }
 }
 

@@ -86,5 +86,24 @@ TEST(ImmortalError, BehavesAsAnErrorWithItsMessage) {
   EXPECT_EQ(Cause(c).message(), "call finished");
 }
 
+// A kept error and its copies share one small index, which names it again;
+// other errors have none.
+// (Made before any test runs: later ones may find every index taken.)
+const Error& kIndexed =
+    internal::ImmortalError(make_error_code(Errc::kCanceled), "indexed");
+
+TEST(ImmortalError, CopiesShareAnIndexThatNamesIt) {
+  const Error& kept = kIndexed;
+  const Error copy = kept;
+  const uint32_t index = internal::KeptIndex(copy);
+  ASSERT_NE(index, 0u);
+  EXPECT_EQ(index, internal::KeptIndex(kept));
+  EXPECT_EQ(internal::KeptByIndex(index), kept);
+  EXPECT_EQ(internal::KeptByIndex(index).message(), "indexed");
+  EXPECT_EQ(internal::KeptIndex(Error(Errc::kCanceled, "indexed")), 0u);
+  EXPECT_EQ(internal::KeptIndex(Error(Errc::kCanceled)), 0u);
+  EXPECT_EQ(internal::KeptIndex(Error()), 0u);
+}
+
 }  // namespace
 }  // namespace ctx

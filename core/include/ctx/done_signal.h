@@ -120,11 +120,14 @@ class CTX_EXPORT DoneSignal {
   //              compare-and-swap from "live, no dependents" to kDone decides
   //              the first cancel (see CancelNode::MarkDone)
   //   bits 8-15  the Errc of Err(), written in the same atomic step as kDone
+  //   bits 16-23 the cause, when it is a kept error (internal::KeptIndex; 0:
+  //              none, or a cause stored by the node), in that same step
   static constexpr uint32_t kDone = 1;
   static constexpr uint32_t kWaiters = 2;
   static constexpr uint32_t kNever = 4;
   static constexpr uint32_t kDependents = 8;
   static constexpr int kErrShift = 8;
+  static constexpr int kKeptCauseShift = 16;
 
   constexpr explicit DoneSignal(uint32_t initial) noexcept : state_(initial) {}
   ~DoneSignal() = default;

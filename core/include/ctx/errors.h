@@ -24,6 +24,7 @@
 #ifndef CTX_ERRORS_H_
 #define CTX_ERRORS_H_
 
+#include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -69,6 +70,13 @@ namespace internal {
 // call makes one more, kept for good (reachable: leak checkers see no leak).
 CTX_EXPORT const Error& ImmortalError(std::error_code code,
                                       std::string_view message);
+// KeptIndex returns the index (1 to kMaxKeptIndex) of an Error made by
+// ImmortalError, or a copy of one, so that a cancel can record it as a small
+// number; 0 for any other Error, and for the kept ones made after the first
+// kMaxKeptIndex. KeptByIndex(KeptIndex(e)) is then an Error equal to e.
+inline constexpr uint32_t kMaxKeptIndex = 255;
+CTX_EXPORT uint32_t KeptIndex(const Error& e) noexcept;
+CTX_EXPORT const Error& KeptByIndex(uint32_t index) noexcept;
 }  // namespace internal
 
 // Error is an error code with an optional message: the cause of a cancellation.
@@ -118,6 +126,7 @@ class CTX_EXPORT Error {
  private:
   friend const Error& internal::ImmortalError(std::error_code code,
                                               std::string_view message);
+  friend uint32_t internal::KeptIndex(const Error& e) noexcept;
   std::error_code code_;
   // message_: null when no message was given.
   std::shared_ptr<const std::string> message_;
