@@ -178,6 +178,11 @@ Node* AdoptValueParent(const Context& parent) noexcept {
   return NewRef(parent);
 }
 
+Node* AdoptValueParentFrom(Context& parent) noexcept {
+  LiveNodes::Add(1);  // as in AdoptValueParent
+  return ContextPeer::Release(parent);
+}
+
 void AbandonValueParent(Node* parent) noexcept {
   LiveNodes::Add(-1);
   Unref(parent);

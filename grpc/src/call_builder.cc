@@ -109,8 +109,7 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   if (built.deadline) {
     ContextAndCancel d =
         ::ctx::internal::NewDeadline(parent, *built.deadline, Error(), now);
-    built.end_call =
-        ContextPeer::MakeCancelCause(ContextPeer::NodeOf(d.context));
+    built.end_call = ContextPeer::CauseTaking(std::move(d.cancel));
     c = std::move(d.context);
   } else {
     ContextAndCancelCause d = WithCancelCause(parent);
@@ -130,7 +129,7 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
   std::optional<PassThroughHeaders> passed;
   if (!pass.empty()) passed = std::move(pass);
   built.context = ::ctx::internal::WithValues(
-      c,
+      std::move(c),
       OptionalValue<std::string>{&kRequestIdKey, std::move(ids.request_id.id)},
       OptionalValue<std::string>{&kSessionIdKey, std::move(ids.session_id)},
       OptionalValue<TraceContext>{&kTraceContextKey, std::move(trace.context)},

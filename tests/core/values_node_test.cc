@@ -2,6 +2,8 @@
 // internal::WithValues: several values in one node behave as one WithValue
 // per present entry.
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +65,34 @@ TEST(WithValues, SharesTheParentsDoneSignal) {
   EXPECT_EQ(&c.Done(), &parent.Done());
   cancel();
   EXPECT_EQ(c.Err(), Errc::kCanceled);
+}
+
+// A parent moved in hands its reference to the new node: the chain stays
+// alive through the child alone, with nothing leaked or freed twice.
+TEST(WithValues, MovedInParentLivesOnThroughTheChild) {
+  const int64_t before = ContextTestPeer::LiveNodes();
+  {
+    auto [parent, cancel] = WithCancel(WithValue(Background(), kDepth, 1));
+    Context c = WithValues(std::move(parent),
+                           OptionalValue<std::string>{&kUser, "gopher"});
+    EXPECT_EQ(*c.Value(kDepth), 1);
+    EXPECT_EQ(*c.Value(kUser), "gopher");
+    cancel();
+    EXPECT_EQ(c.Err(), Errc::kCanceled);
+  }
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
+}
+
+// A cause-taking cancel made from a deadline's cancel function ends that node
+// with the cause; the original function is left empty (a call does nothing).
+TEST(ContextPeer, CauseTakingCancelsTheSameNodeWithACause) {
+  ContextAndCancel d = WithTimeout(Background(), std::chrono::hours(1));
+  const CancelCauseFunc end = ContextPeer::CauseTaking(std::move(d.cancel));
+  d.cancel();  // NOLINT(bugprone-use-after-move): moved-from is empty
+  EXPECT_FALSE(d.context.Done().Ready());
+  end(Error(Errc::kCanceled, "ended"));
+  EXPECT_EQ(d.context.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(d.context).message(), "ended");
 }
 
 TEST(WithValues, ValuesLiveAsLongAsTheContext) {

@@ -340,6 +340,16 @@ struct ContextPeer {
   static CancelCauseFunc AdoptCancelCause(internal::Node* n) noexcept {
     return CancelCauseFunc(internal::RefPtr<internal::Node>::Adopt(n));
   }
+  // CauseTaking turns a cancel function into the cause-taking one of the same
+  // node, passing its reference on (no count changes); f is left empty.
+  static CancelCauseFunc CauseTaking(CancelFunc&& f) noexcept {
+    return CancelCauseFunc(std::move(f.node_));
+  }
+  // Release gives up c's reference to its node to the caller (null for
+  // Background); c is left as Background.
+  static internal::Node* Release(Context& c) noexcept {
+    return c.node_.Release();
+  }
   static StopFunc MakeStop(internal::Callback* reg) noexcept {
     return StopFunc(reg);
   }
@@ -355,8 +365,10 @@ CTX_EXPORT ContextAndCancel NewDeadline(const Context& parent,
                                         TimePoint deadline, Error cause,
                                         TimePoint now);
 // AdoptValueParent returns a new reference to parent's node for a value node
-// about to be built; AbandonValueParent undoes it when building throws.
+// about to be built (AdoptValueParentFrom passes on parent's own, leaving it
+// Background); AbandonValueParent undoes either when building throws.
 CTX_EXPORT Node* AdoptValueParent(const Context& parent) noexcept;
+CTX_EXPORT Node* AdoptValueParentFrom(Context& parent) noexcept;
 CTX_EXPORT void AbandonValueParent(Node* parent) noexcept;
 CTX_EXPORT StopFunc RegisterAfterFunc(const Context& c, Callback* cb);
 
@@ -420,11 +432,12 @@ namespace internal {
 // node: Value(key) finds an entry's value (the last entry with that key),
 // other lookups pass to parent, as with one WithValue per entry. With no entry
 // present it returns parent itself. For bridges, which attach several values
-// to every call.
+// to every call. Taken by value: a parent moved in passes its reference on to
+// the new node.
 template <class... Ts>
-Context WithValues(const Context& parent, OptionalValue<Ts>&&... entries) {
+Context WithValues(Context parent, OptionalValue<Ts>&&... entries) {
   if (!(entries.value.has_value() || ...)) return parent;
-  Node* p = AdoptValueParent(parent);
+  Node* p = AdoptValueParentFrom(parent);
   Node* n;
   try {
     n = new ValuesNodeOf<Ts...>(p, std::move(entries)...);

@@ -44,6 +44,9 @@ class RefPtr {
   ~RefPtr() { Unref(p_); }
 
   T* get() const noexcept { return p_; }
+  // Release gives up the reference without dropping it: the caller now holds
+  // it, and this pointer is null.
+  T* Release() noexcept { return std::exchange(p_, nullptr); }
   T* operator->() const noexcept { return p_; }
   explicit operator bool() const noexcept { return p_ != nullptr; }
 
