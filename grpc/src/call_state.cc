@@ -43,7 +43,8 @@ const Error& NoCallContextCause() {
   return cause;
 }
 
-std::atomic<int64_t> CallState::live_{0};
+constinit std::atomic<bool> CallState::count_live_{false};
+constinit std::atomic<int64_t> CallState::live_{0};
 
 CallState::CallState(Context context, CancelCauseFunc end_call,
                      std::optional<TimePoint> deadline,
@@ -56,8 +57,9 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
       deadline_slack_(deadline_slack),
       server_context_(server_context),
       callback_api_(callback_api),
-      watcher_(watcher) {
-  live_.fetch_add(1, std::memory_order_relaxed);
+      watcher_(watcher),
+      counted_(count_live_.load(std::memory_order_relaxed)) {
+  if (counted_) live_.fetch_add(1, std::memory_order_relaxed);
 }
 
 CallState::~CallState() {
@@ -66,7 +68,7 @@ CallState::~CallState() {
   // the values node, no one will ever read the peer.
   if (const CallInfo* info = context_.Value(kCallInfoKey))
     CallInfoMaker::EndCall(*info, !ContextPeer::SoleReference(context_));
-  live_.fetch_sub(1, std::memory_order_relaxed);
+  if (counted_) live_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void CallState::End(const Error& cause) noexcept {
