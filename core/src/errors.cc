@@ -2,6 +2,7 @@
 #include "ctx/errors.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <new>
 
@@ -59,24 +60,19 @@ Error::Error(std::error_code code, std::string_view message)
 namespace {
 // KeptError is one ImmortalError, never freed: reachable for as long as the
 // process runs (also for leak checkers). The first kMaxKeptIndex live in
-// g_kept_slots, where an Error's message pointer tells its index (KeptIndex);
+// g_kept_storage, where an Error's message pointer tells its index (KeptIndex);
 // the rest are pushed on g_kept.
 struct KeptError {
   std::string text;
   Error error;
   const KeptError* next = nullptr;
 };
-// KeptSlots is storage for kept errors from before any code runs, never
-// destroyed (a cancel may still record a kept cause while static destructors
-// run). Slot i holds the error of index i + 1 once g_kept_next passed i and
-// ImmortalError constructed it.
-union KeptSlots {
-  constexpr KeptSlots() : none() {}
-  ~KeptSlots() {}
-  char none;
-  KeptError slot[internal::kMaxKeptIndex];
-};
-constinit KeptSlots g_kept_slots;
+// g_kept_storage holds the first kMaxKeptIndex kept errors from before any
+// code runs, and is never destroyed (a cancel may still record a kept cause
+// while static destructors run). Slot i holds the error of index i + 1 once
+// ImmortalError built it there.
+alignas(KeptError) constinit std::byte
+    g_kept_storage[internal::kMaxKeptIndex * sizeof(KeptError)] = {};
 constinit std::atomic<uint32_t> g_kept_next{0};
 constinit std::atomic<const KeptError*> g_kept{nullptr};
 }  // namespace
@@ -86,7 +82,7 @@ const Error& internal::ImmortalError(std::error_code code,
   const uint32_t i = g_kept_next.fetch_add(1, std::memory_order_relaxed);
   KeptError* kept;
   if (i < kMaxKeptIndex) {
-    kept = new (&g_kept_slots.slot[i])
+    kept = new (g_kept_storage + std::size_t{i} * sizeof(KeptError))
         KeptError{std::string(message), Error(code)};
   } else {
     g_kept_next.store(kMaxKeptIndex, std::memory_order_relaxed);  // no wrap
@@ -105,20 +101,20 @@ const Error& internal::ImmortalError(std::error_code code,
 }
 
 uint32_t internal::KeptIndex(const Error& e) noexcept {
-  // Only a kept error's message lies in the slots; whoever holds a copy of
-  // one also sees its construction (the copy came from ImmortalError's
-  // result).
+  // Only the message of a kept error built in the storage points into it
+  // (at that slot's text); whoever holds a copy of one also sees its
+  // construction (the copy came from ImmortalError's result).
   const auto p = reinterpret_cast<uintptr_t>(e.message_.get());
-  const auto first = reinterpret_cast<uintptr_t>(&g_kept_slots.slot[0]);
-  if (p < first) return 0;
-  const uintptr_t i = (p - first) / sizeof(KeptError);
-  if (i >= kMaxKeptIndex || &g_kept_slots.slot[i].text != e.message_.get())
-    return 0;
-  return static_cast<uint32_t>(i) + 1;
+  const auto first = reinterpret_cast<uintptr_t>(g_kept_storage);
+  if (p < first || p >= first + sizeof(g_kept_storage)) return 0;
+  return static_cast<uint32_t>((p - first) / sizeof(KeptError)) + 1;
 }
 
 const Error& internal::KeptByIndex(uint32_t index) noexcept {
-  return g_kept_slots.slot[index - 1].error;
+  return std::launder(
+             reinterpret_cast<const KeptError*>(
+                 g_kept_storage + std::size_t{index - 1} * sizeof(KeptError)))
+      ->error;
 }
 
 std::string Error::message() const {

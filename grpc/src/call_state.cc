@@ -43,6 +43,15 @@ const Error& NoCallContextCause() {
   return cause;
 }
 
+namespace {
+// Made while the library loads, so that they are among the first kept errors
+// and so have the indices that let a cancel record them without a lock
+// (ImmortalError: the first 255 do).
+[[maybe_unused]] const bool kCausesMade =
+    (ClientCanceledCause(), CallFinishedCause(), ServerCanceledCause(),
+     NoCallContextCause(), true);
+}  // namespace
+
 constinit std::atomic<bool> CallState::count_live_{false};
 constinit std::atomic<int64_t> CallState::live_{0};
 

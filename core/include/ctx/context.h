@@ -433,7 +433,8 @@ namespace internal {
 // other lookups pass to parent, as with one WithValue per entry. With no entry
 // present it returns parent itself. For bridges, which attach several values
 // to every call. Taken by value: a parent moved in passes its reference on to
-// the new node.
+// the new node, and is consumed even when building throws (no other argument
+// may read it: their order of evaluation is unspecified).
 template <class... Ts>
 Context WithValues(Context parent, OptionalValue<Ts>&&... entries) {
   if (!(entries.value.has_value() || ...)) return parent;
