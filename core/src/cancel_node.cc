@@ -16,6 +16,7 @@
 
 #include <cerrno>
 
+#include "kept_errors.h"
 #include "runtime/futex.h"
 #include "runtime/live_nodes.h"
 #include "runtime/timer_service.h"
@@ -81,7 +82,7 @@ CancelNode::Extras* CancelNode::ExtrasLocked() {
 const Error* CancelNode::CauseOrNull() const noexcept {
   const uint32_t kept =
       (state_.load(std::memory_order_acquire) >> kKeptCauseShift) & 0xff;
-  if (kept != 0) return &KeptByIndex(kept);
+  if (kept != 0) return &KeptSlot(kept).error;
   const Extras* e = ExtrasOrNull();
   return e != nullptr && e->cause ? &e->cause : nullptr;
 }
@@ -120,10 +121,15 @@ CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
   // A timer node must also leave the timer queue, which its own Cancel does.
   if (path == Path::kLockFree && kind_ == NodeKind::kTimer)
     return Marked::kBusy;
-  const bool has_cause = cause != nullptr && *cause && *cause != Error(err);
   // A kept cause (ImmortalError's) is recorded in the state word itself, in
   // the step that marks the node done: no lock and no Extras, as for no cause.
-  const uint32_t kept = has_cause ? KeptIndex(*cause) : 0;
+  // Its slot knows whether it is a cause for `err` at all, without comparing
+  // messages.
+  uint32_t kept = cause != nullptr ? KeptSlotIndex(*cause) : 0;
+  const bool has_cause =
+      kept != 0 ? KeptSlot(kept).IsCauseFor(err)
+                : cause != nullptr && *cause && *cause != Error(err);
+  if (!has_cause) kept = 0;
   const uint32_t done = kDone | (static_cast<uint32_t>(err) << kErrShift) |
                         (kept << kKeptCauseShift);
   if (!has_cause || kept != 0) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <new>
 
+#include "kept_errors.h"
+
 namespace ctx {
 namespace {
 
@@ -57,22 +59,15 @@ const std::error_category& Category() noexcept { return g_category.category; }
 Error::Error(std::error_code code, std::string_view message)
     : code_(code), message_(std::make_shared<const std::string>(message)) {}
 
-namespace {
-// KeptError is one ImmortalError, never freed: reachable for as long as the
-// process runs (also for leak checkers). The first kMaxKeptIndex live in
-// g_kept_storage, where an Error's message pointer tells its index (KeptIndex);
-// the rest are pushed on g_kept.
-struct KeptError {
-  std::string text;
-  Error error;
-  const KeptError* next = nullptr;
-};
-// g_kept_storage holds the first kMaxKeptIndex kept errors from before any
-// code runs, and is never destroyed (a cancel may still record a kept cause
-// while static destructors run). Slot i holds the error of index i + 1 once
-// ImmortalError built it there.
+namespace internal {
 alignas(KeptError) constinit std::byte
-    g_kept_storage[internal::kMaxKeptIndex * sizeof(KeptError)] = {};
+    g_kept_storage[kMaxKeptIndex * sizeof(KeptError)] = {};
+}  // namespace internal
+
+namespace {
+using internal::KeptError;
+// g_kept_next: the next free slot of the storage; g_kept: the kept errors
+// made once it was full.
 constinit std::atomic<uint32_t> g_kept_next{0};
 constinit std::atomic<const KeptError*> g_kept{nullptr};
 }  // namespace
@@ -82,7 +77,7 @@ const Error& internal::ImmortalError(std::error_code code,
   const uint32_t i = g_kept_next.fetch_add(1, std::memory_order_relaxed);
   KeptError* kept;
   if (i < kMaxKeptIndex) {
-    kept = new (g_kept_storage + std::size_t{i} * sizeof(KeptError))
+    kept = new (internal::g_kept_storage + std::size_t{i} * sizeof(KeptError))
         KeptError{std::string(message), Error(code)};
   } else {
     g_kept_next.store(kMaxKeptIndex, std::memory_order_relaxed);  // no wrap
@@ -97,24 +92,18 @@ const Error& internal::ImmortalError(std::error_code code,
   // count nothing.
   kept->error.message_ = std::shared_ptr<const std::string>(
       std::shared_ptr<const std::string>(), &kept->text);
+  if (code.category() == Category() &&
+      kept->error == Error(static_cast<Errc>(code.value())))
+    kept->bare_errc = code.value();
   return kept->error;
 }
 
 uint32_t internal::KeptIndex(const Error& e) noexcept {
-  // Only the message of a kept error built in the storage points into it
-  // (at that slot's text); whoever holds a copy of one also sees its
-  // construction (the copy came from ImmortalError's result).
-  const auto p = reinterpret_cast<uintptr_t>(e.message_.get());
-  const auto first = reinterpret_cast<uintptr_t>(g_kept_storage);
-  if (p < first || p >= first + sizeof(g_kept_storage)) return 0;
-  return static_cast<uint32_t>((p - first) / sizeof(KeptError)) + 1;
+  return KeptSlotIndex(e);
 }
 
 const Error& internal::KeptByIndex(uint32_t index) noexcept {
-  return std::launder(
-             reinterpret_cast<const KeptError*>(
-                 g_kept_storage + std::size_t{index - 1} * sizeof(KeptError)))
-      ->error;
+  return KeptSlot(index).error;
 }
 
 std::string Error::message() const {

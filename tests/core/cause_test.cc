@@ -147,36 +147,61 @@ TEST(Cause, ConcurrentCancelAndCauseAgree) {
 // ErrorsBeyondTheIndexedOnesAreStillReported used up the rest.
 const Error& kKept =
     internal::ImmortalError(make_error_code(Errc::kCanceled), "kept cause");
-const Error& KeptCause() { return kKept; }
+// Kept errors that are no cause for a cancel with kCanceled (its own code and
+// message), and that are one although their message is a code's (another
+// code's).
+const Error& kKeptBare = internal::ImmortalError(
+    make_error_code(Errc::kCanceled), Error(Errc::kCanceled).message());
+const Error& kKeptOtherCode =
+    internal::ImmortalError(make_error_code(Errc::kDeadlineExceeded),
+                            Error(Errc::kDeadlineExceeded).message());
 
 TEST(KeptCause, IsReportedByTheCanceledContext) {
-  ASSERT_NE(internal::KeptIndex(KeptCause()), 0u);
+  ASSERT_NE(internal::KeptIndex(kKept), 0u);
   auto [c, cancel] = WithCancelCause(Background());
-  cancel(KeptCause());
+  cancel(kKept);
   EXPECT_EQ(c.Err(), Errc::kCanceled);
-  EXPECT_EQ(Cause(c), KeptCause());
+  EXPECT_EQ(Cause(c), kKept);
   EXPECT_EQ(Cause(c).message(), "kept cause");
+}
+
+TEST(KeptCause, OneEqualToTheCancelsOwnErrorReadsAsThatError) {
+  ASSERT_NE(internal::KeptIndex(kKeptBare), 0u);
+  auto [c, cancel] = WithCancelCause(Background());
+  cancel(kKeptBare);
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(c), Error(Errc::kCanceled));
+  EXPECT_EQ(Cause(c).message(), "context canceled");
+}
+
+TEST(KeptCause, OneWithAnotherCodeIsReportedAsTheCause) {
+  ASSERT_NE(internal::KeptIndex(kKeptOtherCode), 0u);
+  auto [c, cancel] = WithCancelCause(Background());
+  cancel(kKeptOtherCode);
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(c), kKeptOtherCode);
+  EXPECT_EQ(Cause(c).code(), make_error_code(Errc::kDeadlineExceeded));
 }
 
 TEST(KeptCause, ReachesRegisteredChildrenAndBornDoneOnes) {
   auto [parent, cancel] = WithCancelCause(Background());
   auto [child, cancel_child] = WithCancel(parent);
   auto [timed, cancel_timed] = WithTimeout(parent, hours(1));
-  cancel(KeptCause());
-  EXPECT_EQ(Cause(child), KeptCause());
-  EXPECT_EQ(Cause(timed), KeptCause());
+  cancel(kKept);
+  EXPECT_EQ(Cause(child), kKept);
+  EXPECT_EQ(Cause(timed), kKept);
   EXPECT_EQ(timed.Err(), Errc::kCanceled);
   auto [late, cancel_late] = WithCancel(parent);
-  EXPECT_EQ(Cause(late), KeptCause());
+  EXPECT_EQ(Cause(late), kKept);
 }
 
 TEST(KeptCause, IsReportedWhenCallbacksAreAttached) {
   auto [c, cancel] = WithCancelCause(Background());
   Error seen;
   const StopFunc stop = AfterFunc(c, [&seen, c = c] { seen = Cause(c); });
-  cancel(KeptCause());
-  EXPECT_EQ(seen, KeptCause());
-  EXPECT_EQ(Cause(c), KeptCause());
+  cancel(kKept);
+  EXPECT_EQ(seen, kKept);
+  EXPECT_EQ(Cause(c), kKept);
 }
 
 TEST(KeptCause, EndsADeadlineNodeBeforeItsDeadline) {
@@ -185,22 +210,22 @@ TEST(KeptCause, EndsADeadlineNodeBeforeItsDeadline) {
   // A deadline's cause-taking cancel, as the gRPC bridge makes one.
   const CancelCauseFunc end =
       ContextPeer::MakeCancelCause(ContextPeer::NodeOf(c));
-  end(KeptCause());
+  end(kKept);
   EXPECT_EQ(c.Err(), Errc::kCanceled);
-  EXPECT_EQ(Cause(c), KeptCause());
+  EXPECT_EQ(Cause(c), kKept);
 }
 
 TEST(KeptCause, FirstCancelWinsAgainstAStoredCause) {
   {
     auto [c, cancel] = WithCancelCause(Background());
-    cancel(KeptCause());
+    cancel(kKept);
     cancel(kCauseA);
-    EXPECT_EQ(Cause(c), KeptCause());
+    EXPECT_EQ(Cause(c), kKept);
   }
   {
     auto [c, cancel] = WithCancelCause(Background());
     cancel(kCauseA);
-    cancel(KeptCause());
+    cancel(kKept);
     EXPECT_EQ(Cause(c), kCauseA);
   }
 }
@@ -227,7 +252,7 @@ TEST(KeptCause, RacingAStoredCauseOneWinsForParentAndChild) {
     SpinBarrier barrier;
     std::thread kept([&barrier, cancel = cancel] {
       barrier.ArriveAndWait();
-      cancel(KeptCause());
+      cancel(kKept);
     });
     std::thread stored([&barrier, cancel = cancel] {
       barrier.ArriveAndWait();
@@ -238,7 +263,7 @@ TEST(KeptCause, RacingAStoredCauseOneWinsForParentAndChild) {
     }
     kept.join();
     stored.join();
-    EXPECT_TRUE(seen == KeptCause() || seen == kCauseA) << seen;
+    EXPECT_TRUE(seen == kKept || seen == kCauseA) << seen;
     EXPECT_EQ(Cause(parent), seen);
     EXPECT_EQ(Cause(child), seen);
   }

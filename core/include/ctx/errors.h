@@ -77,6 +77,7 @@ CTX_EXPORT const Error& ImmortalError(std::error_code code,
 inline constexpr uint32_t kMaxKeptIndex = 255;
 CTX_EXPORT uint32_t KeptIndex(const Error& e) noexcept;
 CTX_EXPORT const Error& KeptByIndex(uint32_t index) noexcept;
+struct ErrorInternals;
 }  // namespace internal
 
 // Error is an error code with an optional message: the cause of a cancellation.
@@ -126,7 +127,7 @@ class CTX_EXPORT Error {
  private:
   friend const Error& internal::ImmortalError(std::error_code code,
                                               std::string_view message);
-  friend uint32_t internal::KeptIndex(const Error& e) noexcept;
+  friend struct internal::ErrorInternals;
   std::error_code code_;
   // message_: null when no message was given.
   std::shared_ptr<const std::string> message_;
