@@ -141,12 +141,3 @@ void BM_ServerContextOnly(benchmark::State& state) {
 BENCHMARK(BM_ServerContextOnly);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  // gRPC's library initialized once, outside the timed loops.
-  const grpc::ClientContext warm;
-  benchmark::Initialize(&argc, argv);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
