@@ -94,7 +94,7 @@ const Error& internal::ImmortalError(std::error_code code,
       std::shared_ptr<const std::string>(), &kept->text);
   if (code.category() == Category() &&
       kept->error == Error(static_cast<Errc>(code.value())))
-    kept->bare_errc = code.value();
+    kept->bare = true;
   return kept->error;
 }
 

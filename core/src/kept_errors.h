@@ -26,17 +26,17 @@ namespace ctx::internal {
 struct KeptError {
   std::string text;
   Error error;
-  // bare_errc: the Errc value e when `error` equals Error(Errc(e)) (a ctx code
-  // with that code's own message), else 0; a cancel with error e and this
-  // cause then records no cause. Constant once made.
-  int bare_errc = 0;
+  // bare: `error` has a ctx code and that code's own message, so it equals
+  // Error(Errc(its value)); a cancel with that Errc records it as no cause.
+  // Constant once made.
+  bool bare = false;
   const KeptError* next = nullptr;
 
   // IsCauseFor says whether a cancel with error `err` keeps this error as
-  // its cause: whether it is an error at all, and not the same as `err`'s
-  // bare code.
+  // its cause: whether it is an error at all, and not equal to Error(err).
   [[nodiscard]] bool IsCauseFor(Errc err) const noexcept {
-    return static_cast<bool>(error) && bare_errc != static_cast<int>(err);
+    return static_cast<bool>(error) &&
+           !(bare && error.code().value() == static_cast<int>(err));
   }
 };
 

@@ -152,6 +152,8 @@ const Error& kKept =
 // code's).
 const Error& kKeptBare = internal::ImmortalError(
     make_error_code(Errc::kCanceled), Error(Errc::kCanceled).message());
+const Error& kKeptNoError =
+    internal::ImmortalError(std::error_code(), "not an error");
 const Error& kKeptOtherCode =
     internal::ImmortalError(make_error_code(Errc::kDeadlineExceeded),
                             Error(Errc::kDeadlineExceeded).message());
@@ -172,6 +174,14 @@ TEST(KeptCause, OneEqualToTheCancelsOwnErrorReadsAsThatError) {
   EXPECT_EQ(c.Err(), Errc::kCanceled);
   EXPECT_EQ(Cause(c), Error(Errc::kCanceled));
   EXPECT_EQ(Cause(c).message(), "context canceled");
+}
+
+TEST(KeptCause, OneThatIsNoErrorReadsAsTheCancelsError) {
+  ASSERT_NE(internal::KeptIndex(kKeptNoError), 0u);
+  auto [c, cancel] = WithCancelCause(Background());
+  cancel(kKeptNoError);
+  EXPECT_EQ(c.Err(), Errc::kCanceled);
+  EXPECT_EQ(Cause(c), Error(Errc::kCanceled));
 }
 
 TEST(KeptCause, OneWithAnotherCodeIsReportedAsTheCause) {
