@@ -7,6 +7,7 @@
 #ifndef CTX_INTERNAL_CONTEXT_IMPL_H_
 #define CTX_INTERNAL_CONTEXT_IMPL_H_
 
+#include <atomic>
 #include <chrono>
 #include <type_traits>
 #include <utility>
