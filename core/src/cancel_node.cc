@@ -16,9 +16,9 @@
 
 #include <cerrno>
 
+#include "ctx/internal/live_count.h"
 #include "kept_errors.h"
 #include "runtime/futex.h"
-#include "runtime/live_nodes.h"
 #include "runtime/timer_service.h"
 
 namespace ctx::internal {
@@ -52,13 +52,13 @@ CancelNode::CancelNode(NodeKind kind, Node* parent) noexcept
   // Two references: the Context and the cancel function the With* call
   // returns (ContextPeer::AdoptCancel). Set before Register shares the node.
   refs_.store(2, std::memory_order_relaxed);
-  LiveNodes::Add(1);
+  LiveCount::Add(Counted::kNodes, 1);
 }
 
 CancelNode::~CancelNode() {
   // Destruction is exclusive: no other reference exists, so no lock is needed.
   delete extras_.load(std::memory_order_relaxed);
-  LiveNodes::Add(-1);
+  LiveCount::Add(Counted::kNodes, -1);
 }
 
 CancelNode::Extras::~Extras() {

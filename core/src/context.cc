@@ -13,7 +13,7 @@
 #include "cancel_node.h"
 #include "ctx/clock.h"
 #include "ctx/internal/clock_pair.h"
-#include "runtime/live_nodes.h"
+#include "ctx/internal/live_count.h"
 #include "runtime/node_pool.h"
 
 namespace ctx {
@@ -35,9 +35,9 @@ class WithoutCancelNode final : public Node {
  public:
   explicit WithoutCancelNode(Node* parent) noexcept
       : Node(NodeKind::kWithoutCancel, parent, &NeverDone()) {
-    LiveNodes::Add(1);
+    LiveCount::Add(Counted::kNodes, 1);
   }
-  ~WithoutCancelNode() { LiveNodes::Add(-1); }
+  ~WithoutCancelNode() { LiveCount::Add(Counted::kNodes, -1); }
 };
 
 // g_todo: TODO's node, made on first use and never freed (handles may outlive
@@ -134,13 +134,13 @@ void DestroyNode(Node* n) noexcept {
       case NodeKind::kValue: {
         auto* v = static_cast<ValueNode*>(n);
         v->destroy_(v);
-        LiveNodes::Add(-1);
+        LiveCount::Add(Counted::kNodes, -1);
         break;
       }
       case NodeKind::kValues: {
         auto* v = static_cast<ValuesNode*>(n);
         v->destroy_(v);
-        LiveNodes::Add(-1);
+        LiveCount::Add(Counted::kNodes, -1);
         break;
       }
       case NodeKind::kWithoutCancel:
@@ -173,18 +173,18 @@ void FreeValueNode(void* p, std::size_t size) noexcept {
 }
 
 Node* AdoptValueParent(const Context& parent) noexcept {
-  LiveNodes::Add(1);  // the value node about to be built; DestroyNode (or
-                      // Abandon) takes it back
+  LiveCount::Add(Counted::kNodes, 1);  // the value node about to be built;
+                                       // DestroyNode (or Abandon) takes it back
   return NewRef(parent);
 }
 
 Node* AdoptValueParentFrom(Context& parent) noexcept {
-  LiveNodes::Add(1);  // as in AdoptValueParent
+  LiveCount::Add(Counted::kNodes, 1);  // as in AdoptValueParent
   return ContextPeer::Release(parent);
 }
 
 void AbandonValueParent(Node* parent) noexcept {
-  LiveNodes::Add(-1);
+  LiveCount::Add(Counted::kNodes, -1);
   Unref(parent);
 }
 

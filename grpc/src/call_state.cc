@@ -9,6 +9,7 @@
 
 #include "call_info.h"
 #include "ctx/grpc/call_context.h"
+#include "ctx/internal/live_count.h"
 
 namespace ctx::grpc::internal {
 
@@ -52,9 +53,6 @@ namespace {
      NoCallContextCause(), true);
 }  // namespace
 
-constinit std::atomic<bool> CallState::count_live_{false};
-constinit std::atomic<int64_t> CallState::live_{0};
-
 CallState::CallState(Context context, CancelCauseFunc end_call,
                      std::optional<TimePoint> deadline,
                      Clock::duration deadline_slack,
@@ -66,9 +64,8 @@ CallState::CallState(Context context, CancelCauseFunc end_call,
       deadline_slack_(deadline_slack),
       server_context_(server_context),
       callback_api_(callback_api),
-      watcher_(watcher),
-      counted_(count_live_.load(std::memory_order_relaxed)) {
-  if (counted_) live_.fetch_add(1, std::memory_order_relaxed);
+      watcher_(watcher) {
+  ::ctx::internal::LiveCount::Add(::ctx::internal::Counted::kGrpcCalls, 1);
 }
 
 CallState::~CallState() {
@@ -77,7 +74,12 @@ CallState::~CallState() {
   // the values node, no one will ever read the peer.
   if (const CallInfo* info = context_.Value(kCallInfoKey))
     CallInfoMaker::EndCall(*info, !ContextPeer::SoleReference(context_));
-  if (counted_) live_.fetch_sub(1, std::memory_order_relaxed);
+  ::ctx::internal::LiveCount::Add(::ctx::internal::Counted::kGrpcCalls, -1);
+}
+
+int64_t CallState::Live() noexcept {
+  return ::ctx::internal::LiveCount::Count(
+      ::ctx::internal::Counted::kGrpcCalls);
 }
 
 void CallState::End(const Error& cause) noexcept {

@@ -88,17 +88,9 @@ class CallState {
     return status_sent_.load(std::memory_order_relaxed);
   }
 
-  // CountLive starts counting CallStates for Live; a test calls it before
-  // any exists (from a static initializer). Off by default: the count would
-  // cost every call two atomic operations on one line shared by all CPUs.
-  static void CountLive() noexcept {
-    count_live_.store(true, std::memory_order_relaxed);
-  }
-  // Live returns how many of the CallStates made since CountLive exist (for
-  // tests: none may outlive its call).
-  static int64_t Live() noexcept {
-    return live_.load(std::memory_order_relaxed);
-  }
+  // Live returns how many CallStates exist in the process (tests: none may
+  // outlive its call). Exact when none is being made or destroyed meanwhile.
+  static int64_t Live() noexcept;
 
   // DeadlineSlack says how close to its deadline a call's close counts as the
   // deadline's doing, for a call whose whole budget is `budget`. A client's
@@ -131,12 +123,6 @@ class CallState {
   const bool callback_api_;
   SyncWatcher* const watcher_;
   std::atomic<bool> status_sent_{false};
-
-  // counted_: this state is in live_ (CountLive was on when it was made).
-  const bool counted_;
-
-  static std::atomic<bool> count_live_;
-  static std::atomic<int64_t> live_;
 
   // registry_next_: the next call in this call's CallRegistry bucket
   // (call_registry.h). Read and written only by the registry, under that

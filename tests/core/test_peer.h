@@ -11,7 +11,7 @@
 
 #include "cancel_node.h"
 #include "ctx/context.h"
-#include "live_nodes.h"
+#include "ctx/internal/live_count.h"
 #include "timer_service.h"
 
 namespace ctx {
@@ -23,7 +23,7 @@ struct ContextTestPeer {
   // after a waiter has seen it done.
   static int64_t LiveNodes() {
     internal::TimerService::Get().WaitIdle();
-    return internal::LiveNodes::Count();
+    return internal::LiveCount::Count(internal::Counted::kNodes);
   }
   // Children counts the cancelable children registered with c's nearest
   // cancelable node.

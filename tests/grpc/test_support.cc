@@ -7,7 +7,6 @@
 
 #include <utility>
 
-#include "call_state.h"
 #include "ctx/clock.h"
 #include "ctx/grpc/call_context.h"
 #include "ctx/grpc/client_context.h"
@@ -18,11 +17,6 @@
 
 namespace ctx::grpc::testing {
 namespace {
-
-// The suites check that no CallState outlives its call: count them from
-// before the first test.
-[[maybe_unused]] const bool kCallStatesCounted =
-    (internal::CallState::CountLive(), true);
 
 // Head is the first element of a '/'-separated action list; Rest is what
 // follows it.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "live_nodes.h"
+#include "ctx/internal/live_count.h"
 
 #include <pthread.h>
 
@@ -10,11 +10,14 @@
 namespace ctx::internal {
 namespace {
 
-// The registry: every live thread's counter, plus what exited threads counted.
+constexpr std::size_t kCounts = static_cast<std::size_t>(Counted::kEnd);
+
+// The registry: every live thread's counters, plus what exited threads
+// counted.
 struct Registry {
   std::mutex mu;
-  void* head = nullptr;  // a LiveNodes::ThreadCounter*, under mu
-  int64_t exited = 0;    // under mu
+  void* head = nullptr;          // a LiveCount::ThreadCounter*, under mu
+  int64_t exited[kCounts] = {};  // under mu
 };
 
 // constinit and never destroyed: no first use can be under way in another
@@ -29,31 +32,36 @@ Registry& GetRegistry() { return g_registry; }
 [[maybe_unused]] const int g_fork_handlers =
     pthread_atfork([] { g_registry.mu.lock(); }, [] { g_registry.mu.unlock(); },
                    [] {
-                     LiveNodes::AfterForkInChild();
+                     LiveCount::AfterForkInChild();
                      g_registry.mu.unlock();
                    });
 
 }  // namespace
 
-void LiveNodes::AfterForkInChild() noexcept {
-  // Runs with the registry's lock held (since before the fork).
+void LiveCount::AfterForkInChild() noexcept {
+  // Runs with the registry's lock held (since before the fork). This thread
+  // may own several counters (one per library that counts, in a shared build):
+  // they stay listed.
   Registry& r = GetRegistry();
   ThreadCounter* kept = nullptr;
   const std::thread::id self = std::this_thread::get_id();
   for (auto* c = static_cast<ThreadCounter*>(r.head); c != nullptr;) {
     ThreadCounter* const next = c->next;
     if (c->owner == self) {
+      c->prev = nullptr;
+      c->next = kept;
+      if (kept != nullptr) kept->prev = c;
       kept = c;
     } else {
-      r.exited += c->count.load(std::memory_order_relaxed);
+      for (std::size_t i = 0; i < kCounts; ++i)
+        r.exited[i] += c->count[i].load(std::memory_order_relaxed);
     }
     c = next;
   }
-  if (kept != nullptr) kept->prev = kept->next = nullptr;
   r.head = kept;
 }
 
-LiveNodes::ThreadCounter::ThreadCounter() noexcept
+LiveCount::ThreadCounter::ThreadCounter() noexcept
     : owner(std::this_thread::get_id()) {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
@@ -62,10 +70,11 @@ LiveNodes::ThreadCounter::ThreadCounter() noexcept
   r.head = this;
 }
 
-LiveNodes::ThreadCounter::~ThreadCounter() {
+LiveCount::ThreadCounter::~ThreadCounter() {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
-  r.exited += count.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < kCounts; ++i)
+    r.exited[i] += count[i].load(std::memory_order_relaxed);
   if (prev) {
     prev->next = next;
   } else {
@@ -74,12 +83,13 @@ LiveNodes::ThreadCounter::~ThreadCounter() {
   if (next) next->prev = prev;
 }
 
-int64_t LiveNodes::Count() noexcept {
+int64_t LiveCount::Count(Counted what) noexcept {
+  const auto i = static_cast<std::size_t>(what);
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
-  int64_t sum = r.exited;
+  int64_t sum = r.exited[i];
   for (auto* c = static_cast<ThreadCounter*>(r.head); c != nullptr; c = c->next)
-    sum += c->count.load(std::memory_order_relaxed);
+    sum += c->count[i].load(std::memory_order_relaxed);
   return sum;
 }
 
