@@ -344,6 +344,8 @@ bool CancelNode::ChildrenShardedForTest() const noexcept {
 
 // The memory budget (see Extras): one 96-byte pool block per timer node.
 static_assert(sizeof(CancelNode) <= NodePool::kBlockSizes[0]);
+// A kept cause's index fits the 8 bits of the state word that record it.
+static_assert(kMaxKeptIndex <= 0xff);
 static_assert(sizeof(TimerNode) <= NodePool::kBlockSizes[1]);
 
 }  // namespace ctx::internal

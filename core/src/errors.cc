@@ -98,14 +98,6 @@ const Error& internal::ImmortalError(std::error_code code,
   return kept->error;
 }
 
-uint32_t internal::KeptIndex(const Error& e) noexcept {
-  return KeptSlotIndex(e);
-}
-
-const Error& internal::KeptByIndex(uint32_t index) noexcept {
-  return KeptSlot(index).error;
-}
-
 std::string Error::message() const {
   if (message_) return *message_;
   return code_ ? code_.message() : std::string();

@@ -20,6 +20,10 @@
 
 namespace ctx::internal {
 
+// kMaxKeptIndex is how many kept errors have a slot (and so an index, 1 to
+// kMaxKeptIndex, that fits the 8 bits a cancel records it in).
+inline constexpr uint32_t kMaxKeptIndex = 255;
+
 // KeptError is one ImmortalError, never freed: reachable for as long as the
 // process runs (also for leak checkers). Those past the storage are chained on
 // a list through `next`.
@@ -51,8 +55,10 @@ struct ErrorInternals {
   }
 };
 
-// KeptSlotIndex is KeptIndex, inline: the slot the message of `e` points
-// into, plus one, or 0.
+// KeptSlotIndex returns the index of an Error made by ImmortalError, or a copy
+// of one: the slot its message points into, plus one; 0 for any other Error,
+// and for the kept ones made after the first kMaxKeptIndex. KeptSlot(index) is
+// then the kept error, equal to `e`.
 inline uint32_t KeptSlotIndex(const Error& e) noexcept {
   const uintptr_t p = ErrorInternals::MessageAddress(e);
   const auto first = reinterpret_cast<uintptr_t>(g_kept_storage);

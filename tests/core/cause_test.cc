@@ -9,6 +9,7 @@
 
 #include "ctx/context.h"
 #include "gtest/gtest.h"
+#include "kept_errors.h"
 #include "spin_barrier.h"
 #include "test_peer.h"
 
@@ -159,7 +160,7 @@ const Error& kKeptOtherCode =
                             Error(Errc::kDeadlineExceeded).message());
 
 TEST(KeptCause, IsReportedByTheCanceledContext) {
-  ASSERT_NE(internal::KeptIndex(kKept), 0u);
+  ASSERT_NE(internal::KeptSlotIndex(kKept), 0u);
   auto [c, cancel] = WithCancelCause(Background());
   cancel(kKept);
   EXPECT_EQ(c.Err(), Errc::kCanceled);
@@ -168,7 +169,7 @@ TEST(KeptCause, IsReportedByTheCanceledContext) {
 }
 
 TEST(KeptCause, OneEqualToTheCancelsOwnErrorReadsAsThatError) {
-  ASSERT_NE(internal::KeptIndex(kKeptBare), 0u);
+  ASSERT_NE(internal::KeptSlotIndex(kKeptBare), 0u);
   auto [c, cancel] = WithCancelCause(Background());
   cancel(kKeptBare);
   EXPECT_EQ(c.Err(), Errc::kCanceled);
@@ -177,7 +178,7 @@ TEST(KeptCause, OneEqualToTheCancelsOwnErrorReadsAsThatError) {
 }
 
 TEST(KeptCause, OneThatIsNoErrorReadsAsTheCancelsError) {
-  ASSERT_NE(internal::KeptIndex(kKeptNoError), 0u);
+  ASSERT_NE(internal::KeptSlotIndex(kKeptNoError), 0u);
   auto [c, cancel] = WithCancelCause(Background());
   cancel(kKeptNoError);
   EXPECT_EQ(c.Err(), Errc::kCanceled);
@@ -185,7 +186,7 @@ TEST(KeptCause, OneThatIsNoErrorReadsAsTheCancelsError) {
 }
 
 TEST(KeptCause, OneWithAnotherCodeIsReportedAsTheCause) {
-  ASSERT_NE(internal::KeptIndex(kKeptOtherCode), 0u);
+  ASSERT_NE(internal::KeptSlotIndex(kKeptOtherCode), 0u);
   auto [c, cancel] = WithCancelCause(Background());
   cancel(kKeptOtherCode);
   EXPECT_EQ(c.Err(), Errc::kCanceled);
@@ -247,7 +248,7 @@ TEST(KeptCause, ErrorsBeyondTheIndexedOnesAreStillReported) {
     last = &internal::ImmortalError(make_error_code(Errc::kCanceled),
                                     "beyond " + std::to_string(i));
   }
-  ASSERT_EQ(internal::KeptIndex(*last), 0u);
+  ASSERT_EQ(internal::KeptSlotIndex(*last), 0u);
   auto [c, cancel] = WithCancelCause(Background());
   cancel(*last);
   EXPECT_EQ(Cause(c), *last);

@@ -7,6 +7,7 @@
 
 #include "ctx/context.h"
 #include "gtest/gtest.h"
+#include "kept_errors.h"
 
 namespace ctx {
 namespace {
@@ -95,14 +96,14 @@ const Error& kIndexed =
 TEST(ImmortalError, CopiesShareAnIndexThatNamesIt) {
   const Error& kept = kIndexed;
   const Error copy = kept;
-  const uint32_t index = internal::KeptIndex(copy);
+  const uint32_t index = internal::KeptSlotIndex(copy);
   ASSERT_NE(index, 0u);
-  EXPECT_EQ(index, internal::KeptIndex(kept));
-  EXPECT_EQ(internal::KeptByIndex(index), kept);
-  EXPECT_EQ(internal::KeptByIndex(index).message(), "indexed");
-  EXPECT_EQ(internal::KeptIndex(Error(Errc::kCanceled, "indexed")), 0u);
-  EXPECT_EQ(internal::KeptIndex(Error(Errc::kCanceled)), 0u);
-  EXPECT_EQ(internal::KeptIndex(Error()), 0u);
+  EXPECT_EQ(index, internal::KeptSlotIndex(kept));
+  EXPECT_EQ(internal::KeptSlot(index).error, kept);
+  EXPECT_EQ(internal::KeptSlot(index).error.message(), "indexed");
+  EXPECT_EQ(internal::KeptSlotIndex(Error(Errc::kCanceled, "indexed")), 0u);
+  EXPECT_EQ(internal::KeptSlotIndex(Error(Errc::kCanceled)), 0u);
+  EXPECT_EQ(internal::KeptSlotIndex(Error()), 0u);
 }
 
 }  // namespace

@@ -120,7 +120,7 @@ class CTX_EXPORT DoneSignal {
   //              compare-and-swap from "live, no dependents" to kDone decides
   //              the first cancel (see CancelNode::MarkDone)
   //   bits 8-15  the Errc of Err(), written in the same atomic step as kDone
-  //   bits 16-23 the cause, when it is a kept error (internal::KeptIndex; 0:
+  //   bits 16-23 the cause, when it is a kept error (core/src/kept_errors.h; 0:
   //              none, or a cause stored by the node), in that same step
   static constexpr uint32_t kDone = 1;
   static constexpr uint32_t kWaiters = 2;

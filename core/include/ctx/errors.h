@@ -70,13 +70,7 @@ namespace internal {
 // call makes one more, kept for good (reachable: leak checkers see no leak).
 CTX_EXPORT const Error& ImmortalError(std::error_code code,
                                       std::string_view message);
-// KeptIndex returns the index (1 to kMaxKeptIndex) of an Error made by
-// ImmortalError, or a copy of one, so that a cancel can record it as a small
-// number; 0 for any other Error, and for the kept ones made after the first
-// kMaxKeptIndex. KeptByIndex(KeptIndex(e)) is then an Error equal to e.
-inline constexpr uint32_t kMaxKeptIndex = 255;
-CTX_EXPORT uint32_t KeptIndex(const Error& e) noexcept;
-CTX_EXPORT const Error& KeptByIndex(uint32_t index) noexcept;
+// ErrorInternals is core's access to an Error's parts (core/src/kept_errors.h).
 struct ErrorInternals;
 }  // namespace internal
 
