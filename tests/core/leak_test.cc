@@ -27,6 +27,23 @@ void BuildAndForget(const Context& root) {
   (void)c.Done().StopToken();
 }
 
+// Holder keeps a context until its thread's thread_local objects are
+// destroyed.
+struct Holder {
+  ContextAndCancel held{Background(), CancelFunc()};
+};
+
+// A node a thread_local object frees after the thread's own counters were
+// handed over (they were made later, so they go first) is still counted out.
+TEST(Leak, NodesFreedLateInAThreadsExitAreCounted) {
+  const int64_t before = ContextTestPeer::LiveNodes();
+  std::thread([] {
+    thread_local Holder holder;              // made first, destroyed last
+    holder.held = WithCancel(Background());  // the thread's first count
+  }).join();
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
+}
+
 TEST(Leak, ForgottenCancelsLeaveNoLiveNodes) {
   const int64_t before = ContextTestPeer::LiveNodes();
   const size_t timers = ContextTestPeer::ArmedTimers();

@@ -4,7 +4,6 @@
 #include <pthread.h>
 
 #include <mutex>
-#include <thread>
 #include <type_traits>
 
 namespace ctx::internal {
@@ -16,7 +15,7 @@ constexpr std::size_t kCounts = static_cast<std::size_t>(Counted::kEnd);
 // counted.
 struct Registry {
   std::mutex mu;
-  void* head = nullptr;          // a LiveCount::ThreadCounter*, under mu
+  void* head = nullptr;          // a LiveCount::ThreadCounts*, under mu
   int64_t exited[kCounts] = {};  // under mu
 };
 
@@ -38,49 +37,72 @@ Registry& GetRegistry() { return g_registry; }
 
 }  // namespace
 
+constinit thread_local LiveCount::ThreadCounts LiveCount::counts_{};
+
 void LiveCount::AfterForkInChild() noexcept {
-  // Runs with the registry's lock held (since before the fork). This thread
-  // may own several counters (one per library that counts, in a shared build):
-  // they stay listed.
+  // Runs with the registry's lock held (since before the fork), in the child's
+  // one thread, whose counters are at the same address as in the parent.
   Registry& r = GetRegistry();
-  ThreadCounter* kept = nullptr;
-  const std::thread::id self = std::this_thread::get_id();
-  for (auto* c = static_cast<ThreadCounter*>(r.head); c != nullptr;) {
-    ThreadCounter* const next = c->next;
-    if (c->owner == self) {
-      c->prev = nullptr;
-      c->next = kept;
-      if (kept != nullptr) kept->prev = c;
-      kept = c;
-    } else {
-      for (std::size_t i = 0; i < kCounts; ++i)
-        r.exited[i] += c->count[i].load(std::memory_order_relaxed);
-    }
-    c = next;
+  ThreadCounts* const own = &counts_;
+  for (auto* c = static_cast<ThreadCounts*>(r.head); c != nullptr;
+       c = c->next) {
+    if (c == own) continue;
+    for (std::size_t i = 0; i < kCounts; ++i)
+      r.exited[i] += c->count[i].load(std::memory_order_relaxed);
   }
-  r.head = kept;
-}
-
-LiveCount::ThreadCounter::ThreadCounter() noexcept
-    : owner(std::this_thread::get_id()) {
-  Registry& r = GetRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  next = static_cast<ThreadCounter*>(r.head);
-  if (next) next->prev = this;
-  r.head = this;
-}
-
-LiveCount::ThreadCounter::~ThreadCounter() {
-  Registry& r = GetRegistry();
-  std::lock_guard<std::mutex> lock(r.mu);
-  for (std::size_t i = 0; i < kCounts; ++i)
-    r.exited[i] += count[i].load(std::memory_order_relaxed);
-  if (prev) {
-    prev->next = next;
+  if (own->listed) {
+    own->prev = own->next = nullptr;
+    r.head = own;
   } else {
-    r.head = next;
+    r.head = nullptr;
   }
-  if (next) next->prev = prev;
+}
+
+// ExitHook hands a thread's counts over to the list when the thread exits, and
+// sends its later counts (from destructors of other thread_local objects)
+// straight to the list's total.
+struct LiveCount::ExitHook {
+  ~ExitHook() {
+    ThreadCounts& t = counts_;
+    Registry& r = GetRegistry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    for (std::size_t i = 0; i < kCounts; ++i) {
+      r.exited[i] += t.count[i].load(std::memory_order_relaxed);
+      t.count[i].store(0, std::memory_order_relaxed);
+    }
+    if (t.prev) {
+      t.prev->next = t.next;
+    } else {
+      r.head = t.next;
+    }
+    if (t.next) t.next->prev = t.prev;
+    t.prev = t.next = nullptr;
+    t.listed = false;
+    t.exited = true;
+  }
+};
+
+void LiveCount::AddUnlisted(Counted what, int64_t delta) noexcept {
+  const auto i = static_cast<std::size_t>(what);
+  ThreadCounts& t = counts_;
+  Registry& r = GetRegistry();
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (t.exited) {
+      r.exited[i] += delta;
+      return;
+    }
+    t.next = static_cast<ThreadCounts*>(r.head);
+    if (t.next) t.next->prev = &t;
+    r.head = &t;
+    t.listed = true;
+  }
+  // Constructing a thread_local with a destructor schedules that destructor
+  // for this thread's exit.
+  thread_local ExitHook hook;
+  (void)hook;
+  t.count[i].store(t.count[i].load(std::memory_order_relaxed) + delta,
+                   std::memory_order_relaxed);
 }
 
 int64_t LiveCount::Count(Counted what) noexcept {
@@ -88,7 +110,7 @@ int64_t LiveCount::Count(Counted what) noexcept {
   Registry& r = GetRegistry();
   std::lock_guard<std::mutex> lock(r.mu);
   int64_t sum = r.exited[i];
-  for (auto* c = static_cast<ThreadCounter*>(r.head); c != nullptr; c = c->next)
+  for (auto* c = static_cast<ThreadCounts*>(r.head); c != nullptr; c = c->next)
     sum += c->count[i].load(std::memory_order_relaxed);
   return sum;
 }

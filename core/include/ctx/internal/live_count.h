@@ -10,9 +10,10 @@
 // exited threads left behind. It keeps counting off the locked-instruction
 // path.
 //
-// In a shared build each library that counts has its own per-thread counters
-// (the inline Add is its own copy there); they all join core's one list, so a
-// count is still the sum over everything.
+// A thread's counters are handed over to the total when it exits; counts it
+// makes later still (destructors of other thread_local objects, or of statics
+// on the main thread) go to the total directly. The per-thread counters are
+// core's, also when a bridge counts from a shared library of its own.
 
 #ifndef CTX_INTERNAL_LIVE_COUNT_H_
 #define CTX_INTERNAL_LIVE_COUNT_H_
@@ -20,7 +21,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <thread>
 
 #include "ctx/export.h"
 
@@ -33,10 +33,15 @@ enum class Counted : std::size_t {
   kEnd
 };
 
-class LiveCount {
+class CTX_EXPORT LiveCount {
  public:
   static void Add(Counted what, int64_t delta) noexcept {
-    std::atomic<int64_t>& c = Local().count[static_cast<std::size_t>(what)];
+    ThreadCounts& t = counts_;
+    if (!t.listed) [[unlikely]] {
+      AddUnlisted(what, delta);
+      return;
+    }
+    std::atomic<int64_t>& c = t.count[static_cast<std::size_t>(what)];
     // Relaxed load + store: only this thread writes its counter; readers
     // (Count) only need some recent value of it, and tests read after joining
     // the threads that created or destroyed what they count.
@@ -46,7 +51,7 @@ class LiveCount {
 
   // Count returns how many of `what` are live: exact when none is being
   // created or destroyed concurrently.
-  CTX_EXPORT static int64_t Count(Counted what) noexcept;
+  static int64_t Count(Counted what) noexcept;
 
   // AfterForkInChild drops every other thread's counters from the list (their
   // threads do not exist in a forked child, whose new threads may reuse the
@@ -55,20 +60,22 @@ class LiveCount {
   static void AfterForkInChild() noexcept;
 
  private:
-  // ThreadCounter registers itself in a global list on a thread's first
-  // update and hands its counts over to the list when the thread exits.
-  struct ThreadCounter {
-    CTX_EXPORT ThreadCounter() noexcept;
-    CTX_EXPORT ~ThreadCounter();
-    std::atomic<int64_t> count[static_cast<std::size_t>(Counted::kEnd)] = {};
-    std::thread::id owner;          // the thread whose counter this is
-    ThreadCounter* prev = nullptr;  // links in the global list, under its lock
-    ThreadCounter* next = nullptr;
+  // ThreadCounts is one thread's counters. Constant-initialized and trivially
+  // destructible, so usable at any point of the thread's life, also from
+  // destructors of other thread_local objects that run after its exit hook.
+  struct ThreadCounts {
+    std::atomic<int64_t> count[static_cast<std::size_t>(Counted::kEnd)];
+    bool listed;  // in the global list, its exit hook scheduled (owner only)
+    bool exited;  // the exit hook ran: counts go to the list's total directly
+    ThreadCounts* prev;  // links in the global list, under its lock
+    ThreadCounts* next;
   };
-  static ThreadCounter& Local() noexcept {
-    thread_local ThreadCounter counter;
-    return counter;
-  }
+  struct ExitHook;
+  // AddUnlisted lists this thread's counters on its first count and schedules
+  // their hand-over to the list at the thread's exit; once that ran, it adds
+  // `delta` to the list's total instead.
+  static void AddUnlisted(Counted what, int64_t delta) noexcept;
+  static constinit thread_local ThreadCounts counts_;
 };
 
 }  // namespace ctx::internal
