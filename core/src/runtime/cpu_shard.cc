@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cpu_shard.h"
 
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +8,7 @@
 
 namespace ctx::internal {
 
-namespace {
+namespace cpu_shard_internal {
 // 0 until first read. Not a function-local static: a child forked while
 // another thread ran that static's first initialization would inherit its
 // guard taken, and wait for it forever. The first value stored is the only
@@ -17,24 +16,17 @@ namespace {
 // timer's shards), and sysconf may answer differently from one call to the
 // next (CPU hot-plug; a glibc fallback when /sys cannot be read).
 constinit std::atomic<size_t> g_cpu_count{0};
-}  // namespace
 
-size_t CpuCount() noexcept {
-  size_t count = g_cpu_count.load(std::memory_order_relaxed);
-  if (count == 0) [[unlikely]] {
-    const long cpus = sysconf(_SC_NPROCESSORS_CONF);
-    const size_t mine = static_cast<size_t>(std::clamp(cpus, 1L, 256L));
-    // On failure, `count` holds the value another thread stored first.
-    if (g_cpu_count.compare_exchange_strong(count, mine,
-                                            std::memory_order_relaxed))
-      count = mine;
-  }
+size_t ReadCpuCount() noexcept {
+  const long cpus = sysconf(_SC_NPROCESSORS_CONF);
+  const size_t mine = static_cast<size_t>(std::clamp(cpus, 1L, 256L));
+  size_t count = 0;
+  // On failure, `count` holds the value another thread stored first.
+  if (g_cpu_count.compare_exchange_strong(count, mine,
+                                          std::memory_order_relaxed))
+    count = mine;
   return count;
 }
-
-size_t CurrentCpuShard(size_t count) noexcept {
-  const int cpu = sched_getcpu();
-  return cpu < 0 ? 0 : static_cast<size_t>(cpu) % count;
-}
+}  // namespace cpu_shard_internal
 
 }  // namespace ctx::internal

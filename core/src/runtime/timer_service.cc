@@ -87,10 +87,6 @@ namespace {
     [] { TimerService::AfterForkHook(/*child=*/true); });
 }  // namespace
 
-uint16_t TimerService::PickShard() noexcept {
-  return static_cast<uint16_t>(CurrentCpuShard(CpuCount()));
-}
-
 void TimerService::Start() {
   thread_ = std::thread([this] { Run(); });
 }

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu_shard.h"
 #include "ctx/done_signal.h"
 #include "ctx/internal/thread_annotations.h"
 #include "mutex.h"
@@ -76,7 +77,9 @@ class TimerService {
   // PickShard returns the shard for a timer created now on this thread: the
   // current CPU's. Any value is correct; this one avoids lock sharing.
   // Does not start the service.
-  static uint16_t PickShard() noexcept;
+  static uint16_t PickShard() noexcept {
+    return static_cast<uint16_t>(CurrentCpuShard(CpuCount()));
+  }
 
   // Add arms t for `when` in its shard unless it is armed already or the
   // service has stopped (process exit). An owner that may be done meanwhile
