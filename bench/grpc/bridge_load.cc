@@ -43,7 +43,8 @@
 // per sendmsg and wake-up, which adds gRPC and kernel time to each call.
 // --own=1 also times, in the server, the no-op's and the bridge's interceptor
 // code apart from the gRPC work around it, and the bridged handlers' reads of
-// their context (own_time.h); prints p10/p50/p90/mean ns per call.
+// their context (own_time.h); prints p10/p50/p90/p99/mean ns per call and the
+// slowest 1 %'s part of the mean.
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -584,13 +585,14 @@ int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
     std::printf(
         "own code per call, ns (time-stamp counter, own_time.h; the timing "
         "also adds to the CPU figures above):\n");
-    std::printf("  %-48s %9s %7s %7s %7s %7s\n", "", "calls", "p10", "p50",
-                "p90", "mean");
+    std::printf("  %-48s %9s %7s %7s %7s %7s %7s %8s\n", "", "calls", "p10",
+                "p50", "p90", "p99", "mean", "top 1 %");
     const auto taken = server_process.OwnTimesTaken();
     for (int i = 0; i < kOwnFigures; ++i) {
-      std::printf("  %-48s %9llu %7.0f %7.0f %7.0f %7.0f\n", kOwnNames[i],
-                  static_cast<unsigned long long>(taken[i].calls), taken[i].p10,
-                  taken[i].p50, taken[i].p90, taken[i].mean);
+      std::printf("  %-48s %9llu %7.0f %7.0f %7.0f %7.0f %7.0f %8.0f\n",
+                  kOwnNames[i], static_cast<unsigned long long>(taken[i].calls),
+                  taken[i].p10, taken[i].p50, taken[i].p90, taken[i].p99,
+                  taken[i].mean, taken[i].top1_share);
     }
   }
   return 0;

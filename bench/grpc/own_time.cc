@@ -245,9 +245,15 @@ OwnTimes::Summary OwnTimes::Summarize() const {
   s.p10 = at(0.1);
   s.p50 = at(0.5);
   s.p90 = at(0.9);
+  s.p99 = at(0.99);
   double sum = 0;
   for (float x : v) sum += static_cast<double>(x);
   s.mean = sum / static_cast<double>(v.size());
+  // The slowest 1 %: what they add to the mean.
+  double tail = 0;
+  for (std::size_t i = v.size() - v.size() / 100; i < v.size(); ++i)
+    tail += static_cast<double>(v[i]);
+  s.top1_share = tail / static_cast<double>(v.size());
   return s;
 }
 

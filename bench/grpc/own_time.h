@@ -35,7 +35,10 @@ class OwnTimes {
   // Summary is over every call added so far.
   struct Summary {
     uint64_t calls = 0;
-    double p10 = 0, p50 = 0, p90 = 0, mean = 0;
+    double p10 = 0, p50 = 0, p90 = 0, p99 = 0, mean = 0;
+    // top1_share: the slowest 1 % of calls' sum over all calls (their part
+    // of the mean).
+    double top1_share = 0;
   };
   Summary Summarize() const;
 
