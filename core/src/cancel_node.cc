@@ -34,6 +34,25 @@ void WriteEventFd(int fd) {
   } while (r < 0 && errno == EINTR);
 }
 
+// RecordedCause is what a cancel with error `err` records of `cause`:
+// whether it is a cause at all (an error, and not equal to Error(err)), and if
+// so and it is kept (ImmortalError's first kMaxKeptIndex), its kept index, to
+// go into the state word; `kept` is 0 otherwise.
+struct RecordedCause {
+  bool has_cause;
+  uint32_t kept;
+};
+
+RecordedCause CauseToRecord(const Error* cause, Errc err) {
+  if (cause == nullptr) return {false, 0};
+  if (const uint32_t kept = KeptSlotIndex(*cause); kept != 0) {
+    // Its slot knows whether it is a cause, without comparing messages.
+    return KeptSlot(kept).IsCauseFor(err) ? RecordedCause{true, kept}
+                                          : RecordedCause{false, 0};
+  }
+  return {*cause && *cause != Error(err), 0};
+}
+
 }  // namespace
 
 bool TryRefNode(Node* n) noexcept {
@@ -123,13 +142,7 @@ CancelNode::Marked CancelNode::MarkDone(Errc err, const Error* cause, Path path,
     return Marked::kBusy;
   // A kept cause (ImmortalError's) is recorded in the state word itself, in
   // the step that marks the node done: no lock and no Extras, as for no cause.
-  // Its slot knows whether it is a cause for `err` at all, without comparing
-  // messages.
-  uint32_t kept = cause != nullptr ? KeptSlotIndex(*cause) : 0;
-  const bool has_cause =
-      kept != 0 ? KeptSlot(kept).IsCauseFor(err)
-                : cause != nullptr && *cause && *cause != Error(err);
-  if (!has_cause) kept = 0;
+  const auto [has_cause, kept] = CauseToRecord(cause, err);
   const uint32_t done = kDone | (static_cast<uint32_t>(err) << kErrShift) |
                         (kept << kKeptCauseShift);
   if (!has_cause || kept != 0) {
