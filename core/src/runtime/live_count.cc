@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <mutex>
 #include <type_traits>
 
@@ -26,6 +27,13 @@ static_assert(std::is_trivially_destructible_v<Registry>);
 
 Registry& GetRegistry() { return g_registry; }
 
+// AddToExited adds one thread's counts to what exited threads counted. The
+// caller holds r.mu.
+void AddToExited(Registry& r, const std::atomic<int64_t> (&counts)[kCounts]) {
+  for (std::size_t i = 0; i < kCounts; ++i)
+    r.exited[i] += counts[i].load(std::memory_order_relaxed);
+}
+
 // The fork handlers: the lock is held across fork(), so that a child never
 // inherits it held by a thread it does not have.
 [[maybe_unused]] const int g_fork_handlers =
@@ -46,9 +54,7 @@ void LiveCount::AfterForkInChild() noexcept {
   ThreadCounts* const own = &counts_;
   for (auto* c = static_cast<ThreadCounts*>(r.head); c != nullptr;
        c = c->next) {
-    if (c == own) continue;
-    for (std::size_t i = 0; i < kCounts; ++i)
-      r.exited[i] += c->count[i].load(std::memory_order_relaxed);
+    if (c != own) AddToExited(r, c->count);
   }
   if (own->listed) {
     own->prev = own->next = nullptr;
@@ -66,10 +72,8 @@ struct LiveCount::ExitHook {
     ThreadCounts& t = counts_;
     Registry& r = GetRegistry();
     std::lock_guard<std::mutex> lock(r.mu);
-    for (std::size_t i = 0; i < kCounts; ++i) {
-      r.exited[i] += t.count[i].load(std::memory_order_relaxed);
-      t.count[i].store(0, std::memory_order_relaxed);
-    }
+    AddToExited(r, t.count);
+    for (auto& c : t.count) c.store(0, std::memory_order_relaxed);
     if (t.prev) {
       t.prev->next = t.next;
     } else {
