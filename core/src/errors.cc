@@ -75,26 +75,29 @@ constinit std::atomic<const KeptError*> g_kept{nullptr};
 const Error& internal::ImmortalError(std::error_code code,
                                      std::string_view message) {
   const uint32_t i = g_kept_next.fetch_add(1, std::memory_order_relaxed);
-  KeptError* kept;
-  if (i < kMaxKeptIndex) {
-    kept = new (internal::g_kept_storage + std::size_t{i} * sizeof(KeptError))
-        KeptError{std::string(message), Error(code)};
-  } else {
-    g_kept_next.store(kMaxKeptIndex, std::memory_order_relaxed);  // no wrap
-    kept = new KeptError{std::string(message), Error(code)};
+  const bool slotted = i < kMaxKeptIndex;
+  if (!slotted)  // no wrap
+    g_kept_next.store(kMaxKeptIndex, std::memory_order_relaxed);
+  KeptError* const kept =
+      slotted
+          ? new (internal::g_kept_storage + std::size_t{i} * sizeof(KeptError))
+                KeptError{std::string(message), Error(code)}
+          : new KeptError{std::string(message), Error(code)};
+  // An aliasing pointer with no owner holds no control block: its copies
+  // count nothing.
+  kept->error.message_ = std::shared_ptr<const std::string>(
+      std::shared_ptr<const std::string>(), &kept->text);
+  // Only a cancel reads `bare`, and only through a slot.
+  kept->bare = slotted && code.category() == Category() &&
+               kept->error == Error(static_cast<Errc>(code.value()));
+  if (!slotted) {
+    // Listed once complete: reachable for as long as the process runs.
     const KeptError* head = g_kept.load(std::memory_order_relaxed);
     do {
       kept->next = head;
     } while (!g_kept.compare_exchange_weak(
         head, kept, std::memory_order_release, std::memory_order_relaxed));
   }
-  // An aliasing pointer with no owner holds no control block: its copies
-  // count nothing.
-  kept->error.message_ = std::shared_ptr<const std::string>(
-      std::shared_ptr<const std::string>(), &kept->text);
-  if (code.category() == Category() &&
-      kept->error == Error(static_cast<Errc>(code.value())))
-    kept->bare = true;
   return kept->error;
 }
 

@@ -32,7 +32,8 @@ struct KeptError {
   Error error;
   // bare: `error` has a ctx code and that code's own message, so it equals
   // Error(Errc(its value)); a cancel with that Errc records it as no cause.
-  // Constant once made.
+  // Constant once made; false for those past the storage, which no cancel
+  // reads through a slot.
   bool bare = false;
   const KeptError* next = nullptr;
 
