@@ -5,7 +5,7 @@
 //   ctx_grpc_bridge_load echo   [--seconds=S] [--rounds=R] [--concurrency=C]
 //                               [--qps=Q] [--echo_id=0|1] [--cap=0|1]
 //                               [--trace=0|1] [--send_id=0|1] [--pin=0|1]
-//                               [--own=0|1]
+//                               [--own=0|1|2]
 //   ctx_grpc_bridge_load cancel [--calls=N] [--busy=B]
 //   ctx_grpc_bridge_load storm  [--calls=N] [--rounds=R] [--wake=0|1]
 //                               [--callback=0|1]
@@ -44,7 +44,10 @@
 // --own=1 also times, in the server, the no-op's and the bridge's interceptor
 // code apart from the gRPC work around it, and the bridged handlers' reads of
 // their context (own_time.h); prints p10/p50/p90/p99/mean ns per call and the
-// slowest 1 %'s part of the mean.
+// slowest 1 %'s part of the mean. --own=2 also reads the server thread's
+// preemptions and page faults around each timed span and counts the calls
+// that had one apart (their system calls slow every call: it explains the
+// tail of an --own=1 run, not its figures).
 //
 // cancel: for each server API (sync, callback, async), N calls one after
 // another: once the handler has its context, the client cancels its own context
@@ -327,10 +330,11 @@ class EchoServerProcess {
   // Forks the child, which serves each variant on a port of its own. Call
   // before anything in this process touches gRPC.
   // With `pin`, the child runs on the last CPU and this process on the others.
-  // With `own`, the server times the interceptors' own code and the bridged
-  // handlers' reads of their context (see OwnTimesTaken).
+  // With `own` 1 or 2, the server times the interceptors' own code and the
+  // bridged handlers' reads of their context (see OwnTimesTaken); with 2 it
+  // classifies the calls (bench::OwnTimes).
   EchoServerProcess(const ctx::grpc::ServerOptions& bridge_options, bool pin,
-                    bool own) {
+                    int own) {
     int to_child[2], from_child[2];
     if (pipe(to_child) != 0 || pipe(from_child) != 0) Die("pipe");
     const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -406,9 +410,13 @@ class EchoServerProcess {
   }
   [[noreturn]] static void Serve(int in, int out,
                                  const ctx::grpc::ServerOptions& options,
-                                 bool own) {
-    std::array<bench::OwnTimes, kOwnFigures> times;
-    const auto timed = [&](int i) { return own ? &times[i] : nullptr; };
+                                 int own) {
+    const bool classify = own == 2;
+    std::array<bench::OwnTimes, kOwnFigures> times{
+        {bench::OwnTimes(classify), bench::OwnTimes(classify),
+         bench::OwnTimes(classify), bench::OwnTimes(classify)}};
+    static_assert(kOwnFigures == 4);
+    const auto timed = [&](int i) { return own != 0 ? &times[i] : nullptr; };
     EchoService bare(false), noop(false), bridged(true, timed(2)),
         free(true, timed(3));
     Server servers[kEchoVariants] = {
@@ -504,8 +512,7 @@ RoundResult RunPacedRound(Stub* stub, int qps, Clock::duration length,
 }
 
 int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
-            bool pin, bool own,
-            const ctx::grpc::ServerOptions& bridge_options) {
+            bool pin, int own, const ctx::grpc::ServerOptions& bridge_options) {
   EchoServerProcess server_process(bridge_options, pin, own);
   std::unique_ptr<Stub> stubs[kEchoVariants];
   for (int v = 0; v < kEchoVariants; ++v) {
@@ -580,7 +587,7 @@ int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
     std::printf("  %-11s over %-9s %6.2f  (%.2f to %.2f)\n", kEchoNames[v],
                 kEchoNames[ref], Percentile(d, 0.5), d.front(), d.back());
   }
-  if (own) {
+  if (own != 0) {
     // Includes the warm-up calls.
     std::printf(
         "own code per call, ns (time-stamp counter, own_time.h; the timing "
@@ -593,6 +600,19 @@ int RunEcho(int seconds, int rounds, int concurrency, int qps, bool send_id,
                   kOwnNames[i], static_cast<unsigned long long>(taken[i].calls),
                   taken[i].p10, taken[i].p50, taken[i].p90, taken[i].p99,
                   taken[i].mean, taken[i].top1_share);
+    }
+    if (own == 2) {
+      std::printf(
+          "calls set apart above (--own=2): preempted or faulting inside a "
+          "span, count and mean ns:\n");
+      for (int i = 0; i < kOwnFigures; ++i) {
+        std::printf("  %-48s preempted %6llu %9.0f   faulted %6llu %9.0f\n",
+                    kOwnNames[i],
+                    static_cast<unsigned long long>(taken[i].preempted),
+                    taken[i].preempted_mean,
+                    static_cast<unsigned long long>(taken[i].faulted),
+                    taken[i].faulted_mean);
+      }
     }
   }
   return 0;
@@ -1225,11 +1245,16 @@ int main(int argc, char** argv) {
     bridge_options.echo_request_id = Flag(argc, argv, "echo_id", 1) != 0;
     if (Flag(argc, argv, "cap", 1) == 0) bridge_options.max_timeout.reset();
     bridge_options.trace.start_trace = Flag(argc, argv, "trace", 1) != 0;
+    const int own = Flag(argc, argv, "own", 0);
+    if (own < 0 || own > 2) {
+      std::fprintf(stderr, "--own must be 0, 1 or 2\n");
+      return 2;
+    }
     return RunEcho(
         Flag(argc, argv, "seconds", 3), Flag(argc, argv, "rounds", 3),
         Flag(argc, argv, "concurrency", 32), Flag(argc, argv, "qps", 0),
         Flag(argc, argv, "send_id", 0) != 0, Flag(argc, argv, "pin", 0) != 0,
-        Flag(argc, argv, "own", 0) != 0, bridge_options);
+        own, bridge_options);
   }
   if (mode == "cancel") {
     return RunCancel(Flag(argc, argv, "calls", 200),
@@ -1253,7 +1278,7 @@ int main(int argc, char** argv) {
       "usage: %s echo [--seconds=S] [--rounds=R] [--concurrency=C] "
       "[--qps=Q]\n"
       "                 [--echo_id=0|1] [--cap=0|1] [--trace=0|1] "
-      "[--send_id=0|1] [--pin=0|1] [--own=0|1]\n"
+      "[--send_id=0|1] [--pin=0|1] [--own=0|1|2]\n"
       "       %s cancel [--calls=N] [--busy=B]\n"
       "       %s storm [--calls=N] [--rounds=R] [--wake=0|1] [--callback=0|1]\n"
       "       %s watch [--calls=N] [--rounds=R] [--hold_us=H]\n"

@@ -3,6 +3,8 @@
 
 #include "own_time.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -78,18 +80,28 @@ double OwnNs(uint64_t ticks, uint64_t spans) {
   return std::max(0.0, own) * c.ns_per_tick;
 }
 
+// Since is what happened to this thread since `before` (ReadThreadEvents).
+ThreadEvents Since(const ThreadEvents& before) {
+  const ThreadEvents now = ReadThreadEvents();
+  return {now.preemptions - before.preemptions, now.faults - before.faults};
+}
+
 class TimedInterceptor;
 
 // Proxy hands the wrapped interceptor its hook's methods, and pauses the
 // wrapper's clock across Proceed().
 class Proxy final : public InterceptorBatchMethods {
  public:
-  // The span starts now.
-  Proxy(InterceptorBatchMethods* real, TimedInterceptor* owner)
-      : real_(real), owner_(owner), start_(Ticks()) {}
+  // The span starts now. With `classify`, the thread's events are read first.
+  Proxy(InterceptorBatchMethods* real, TimedInterceptor* owner, bool classify)
+      : real_(real),
+        owner_(owner),
+        events_(classify ? ReadThreadEvents() : ThreadEvents{}),
+        start_(Ticks()) {}
 
   bool proceeded() const { return proceeded_; }
   uint64_t start() const { return start_; }
+  const ThreadEvents& events() const { return events_; }
 
   bool QueryInterceptionHookPoint(InterceptionHookPoints type) override {
     return real_->QueryInterceptionHookPoint(type);
@@ -133,6 +145,7 @@ class Proxy final : public InterceptorBatchMethods {
  private:
   InterceptorBatchMethods* const real_;
   TimedInterceptor* const owner_;
+  const ThreadEvents events_;
   const uint64_t start_;
   bool proceeded_ = false;
 };
@@ -144,29 +157,42 @@ class Proxy final : public InterceptorBatchMethods {
 class TimedInterceptor final : public grpc::experimental::Interceptor {
  public:
   TimedInterceptor(grpc::experimental::Interceptor* inner, uint64_t made_in,
-                   OwnTimes* times)
-      : inner_(inner), times_(times), ticks_(made_in), spans_(1) {}
+                   ThreadEvents made_with, OwnTimes* times)
+      : inner_(inner),
+        times_(times),
+        ticks_(made_in),
+        spans_(1),
+        preemptions_(made_with.preemptions),
+        faults_(made_with.faults) {}
 
   ~TimedInterceptor() override {
+    const ThreadEvents before =
+        times_->classify() ? ReadThreadEvents() : ThreadEvents{};
     const uint64_t start = Ticks();
     delete inner_;
-    AddSpan(start);
-    times_->Add(OwnNs(ticks_.load(), spans_.load()));
+    AddSpan(start, before);
+    times_->Add(OwnNs(ticks_.load(), spans_.load()),
+                {preemptions_.load(), faults_.load()});
   }
 
   void Intercept(InterceptorBatchMethods* methods) override {
-    Proxy proxy(methods, this);
+    Proxy proxy(methods, this, times_->classify());
     inner_->Intercept(&proxy);
     // After a Proceed() this wrapper may be gone (a sync handler runs nested
     // in it, and the call can end there): only the proxy, on this stack, is
     // read.
-    if (!proxy.proceeded()) AddSpan(proxy.start());
+    if (!proxy.proceeded()) AddSpan(proxy.start(), proxy.events());
   }
 
-  // AddSpan counts the span from `start` until now.
-  void AddSpan(uint64_t start) {
+  // AddSpan counts the span from `start` until now, and when classifying, the
+  // thread's events since `before`.
+  void AddSpan(uint64_t start, const ThreadEvents& before) {
     ticks_.fetch_add(Ticks() - start, std::memory_order_relaxed);
     spans_.fetch_add(1, std::memory_order_relaxed);
+    if (!times_->classify()) return;
+    const ThreadEvents d = Since(before);
+    preemptions_.fetch_add(d.preemptions, std::memory_order_relaxed);
+    faults_.fetch_add(d.faults, std::memory_order_relaxed);
   }
 
  private:
@@ -174,10 +200,12 @@ class TimedInterceptor final : public grpc::experimental::Interceptor {
   OwnTimes* const times_;
   std::atomic<uint64_t> ticks_;
   std::atomic<uint64_t> spans_;
+  std::atomic<long> preemptions_;
+  std::atomic<long> faults_;
 };
 
 void Proxy::Proceed() {
-  owner_->AddSpan(start_);
+  owner_->AddSpan(start_, events_);
   proceeded_ = true;
   real_->Proceed();
 }
@@ -195,12 +223,16 @@ class TimedFactory final
 
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
+    const ThreadEvents before =
+        times_->classify() ? ReadThreadEvents() : ThreadEvents{};
     const uint64_t start = Ticks();
     grpc::experimental::Interceptor* inner =
         inner_->CreateServerInterceptor(info);
     const uint64_t made_in = Ticks() - start;
+    const ThreadEvents made_with =
+        times_->classify() ? Since(before) : ThreadEvents{};
     if (inner == nullptr) return nullptr;
-    return new TimedInterceptor(inner, made_in, times_);
+    return new TimedInterceptor(inner, made_in, made_with, times_);
   }
 
  private:
@@ -211,30 +243,54 @@ class TimedFactory final
 
 }  // namespace
 
+ThreadEvents ReadThreadEvents() {
+  rusage r{};
+  getrusage(RUSAGE_THREAD, &r);
+  return {r.ru_nivcsw, r.ru_minflt + r.ru_majflt};
+}
+
 OwnSpan::OwnSpan(OwnTimes* times) : times_(times) {
   if (times_ != nullptr) {
     (void)Calibrated();
+    if (times_->classify()) events_ = ReadThreadEvents();
     start_ = Ticks();
   }
 }
 
 OwnSpan::~OwnSpan() {
   if (times_ == nullptr) return;
-  times_->Add(OwnNs(Ticks() - start_, 1));
+  const uint64_t ticks = Ticks() - start_;
+  times_->Add(OwnNs(ticks, 1),
+              times_->classify() ? Since(events_) : ThreadEvents{});
 }
 
-void OwnTimes::Add(double ns) {
+void OwnTimes::Add(double ns, ThreadEvents during) {
   std::lock_guard<std::mutex> lock(mu_);
-  ns_.push_back(static_cast<float>(ns));
+  std::vector<float>& to = during.preemptions > 0 ? preempted_
+                           : during.faults > 0    ? faulted_
+                                                  : ns_;
+  to.push_back(static_cast<float>(ns));
 }
+
+namespace {
+double Mean(const std::vector<float>& v) {
+  double sum = 0;
+  for (float x : v) sum += static_cast<double>(x);
+  return v.empty() ? 0 : sum / static_cast<double>(v.size());
+}
+}  // namespace
 
 OwnTimes::Summary OwnTimes::Summarize() const {
   std::vector<float> v;
+  Summary s;
   {
     std::lock_guard<std::mutex> lock(mu_);
     v = ns_;
+    s.preempted = preempted_.size();
+    s.preempted_mean = Mean(preempted_);
+    s.faulted = faulted_.size();
+    s.faulted_mean = Mean(faulted_);
   }
-  Summary s;
   s.calls = v.size();
   if (v.empty()) return s;
   std::sort(v.begin(), v.end());
@@ -246,9 +302,7 @@ OwnTimes::Summary OwnTimes::Summarize() const {
   s.p50 = at(0.5);
   s.p90 = at(0.9);
   s.p99 = at(0.99);
-  double sum = 0;
-  for (float x : v) sum += static_cast<double>(x);
-  s.mean = sum / static_cast<double>(v.size());
+  s.mean = Mean(v);
   // The slowest 1 %: what they add to the mean.
   double tail = 0;
   for (std::size_t i = v.size() - v.size() / 100; i < v.size(); ++i)

@@ -27,24 +27,49 @@
 
 namespace bench {
 
+// ThreadEvents counts what the kernel did to the calling thread: involuntary
+// context switches (preemptions) and page faults.
+struct ThreadEvents {
+  long preemptions = 0;
+  long faults = 0;
+};
+// ReadThreadEvents is one getrusage(RUSAGE_THREAD): a system call, which
+// disturbs the caches of the code timed next to it.
+ThreadEvents ReadThreadEvents();
+
 // OwnTimes collects one figure per finished call, in nanoseconds.
-// Thread-safe.
+// Thread-safe. A classifying OwnTimes (made with classify = true) also has its
+// spans read the thread's events around each span (outside the timed part)
+// and keeps the calls preempted or faulting inside a span apart from the
+// others; the system calls make every call slower, so its figures explain the
+// tail of an unclassified run rather than replace them.
 class OwnTimes {
  public:
-  void Add(double ns);
-  // Summary is over every call added so far.
+  explicit OwnTimes(bool classify = false) : classify_(classify) {}
+  [[nodiscard]] bool classify() const { return classify_; }
+  // Add records one call; `during` is what happened inside its spans (zero
+  // when not classifying).
+  void Add(double ns, ThreadEvents during = {});
+  // Summary is over every call added so far; when classifying, p10 to mean
+  // are over the calls neither preempted nor faulting.
   struct Summary {
     uint64_t calls = 0;
     double p10 = 0, p50 = 0, p90 = 0, p99 = 0, mean = 0;
     // top1_share: the slowest 1 % of calls' sum over all calls (their part
     // of the mean).
     double top1_share = 0;
+    // When classifying: the calls preempted inside a span, and those that
+    // faulted (and were not preempted), with their mean.
+    uint64_t preempted = 0, faulted = 0;
+    double preempted_mean = 0, faulted_mean = 0;
   };
   Summary Summarize() const;
 
  private:
+  const bool classify_;
   mutable std::mutex mu_;
   std::vector<float> ns_;
+  std::vector<float> preempted_, faulted_;
 };
 
 // OwnSpan adds the time from its construction to its destruction (less the
@@ -58,6 +83,7 @@ class OwnSpan {
 
  private:
   OwnTimes* const times_;
+  ThreadEvents events_;
   uint64_t start_ = 0;
 };
 
