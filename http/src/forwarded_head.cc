@@ -3,6 +3,7 @@
 
 #include "forwarded_head.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "ctx/internal/http_syntax.h"
@@ -13,7 +14,50 @@ namespace {
 using ::ctx::internal::EqualsIgnoreCase;
 using ::ctx::internal::TrimOws;
 
+// AppendLine appends `name: value` and CRLF, each '%' in `value` written as
+// "%25": httplib percent-decodes every header value it parses, so that
+// decoding gives back exactly the bytes the parser accepted.
+void AppendLine(std::string& out, std::string_view name,
+                std::string_view value) {
+  out.append(name).append(": ");
+  size_t from = 0;
+  for (size_t pct = value.find('%'); pct != std::string_view::npos;
+       pct = value.find('%', from)) {
+    out.append(value.substr(from, pct - from)).append("%25");
+    from = pct + 1;
+  }
+  out.append(value.substr(from)).append("\r\n");
+}
+
+// IsOneByteRange says whether `value` is one range of bytes in the syntax
+// httplib reads (`bytes=` first-pos? `-` last-pos?, a digit at least).
+bool IsOneByteRange(std::string_view value) {
+  constexpr std::string_view kUnit = "bytes=";
+  if (value.substr(0, kUnit.size()) != kUnit) return false;
+  value.remove_prefix(kUnit.size());
+  const size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return false;
+  const auto digits = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const std::string_view first = value.substr(0, dash);
+  const std::string_view last = value.substr(dash + 1);
+  return digits(first) && digits(last) && !(first.empty() && last.empty());
+}
+
+// kHttplibFields are the names httplib sets in a request's headers itself,
+// after the received ones; a received line of that name would come first and
+// shadow httplib's value.
+constexpr std::string_view kHttplibFields[] = {"REMOTE_ADDR", "REMOTE_PORT",
+                                               "LOCAL_ADDR", "LOCAL_PORT"};
+
 }  // namespace
+
+size_t ForwardedLineSize(std::string_view name, std::string_view value) {
+  return name.size() + 2 + value.size() +
+         2 * static_cast<size_t>(std::count(value.begin(), value.end(), '%'));
+}
 
 void ForwardedHead::RequestLine(std::string_view method, std::string_view path,
                                 std::string_view version,
@@ -24,8 +68,7 @@ void ForwardedHead::RequestLine(std::string_view method, std::string_view path,
   head_.append(path).append(" ").append(version).append("\r\n");
 }
 
-void ForwardedHead::Field(std::string_view line, std::string_view name,
-                          std::string_view value) {
+void ForwardedHead::Field(std::string_view name, std::string_view value) {
   if (EqualsIgnoreCase(name, "content-length") ||
       EqualsIgnoreCase(name, "transfer-encoding")) {
     framed_body_ = true;  // Finish gives the decoded body's length
@@ -55,30 +98,31 @@ void ForwardedHead::Field(std::string_view line, std::string_view name,
     // Held until Finish, which hands on one range only: httplib repeats the
     // body once per range, without limit.
     ++range_count_;
-    range_line_ = line;
+    range_value_ = value;
     return;
   }
   // The target's host wins over the Host field.
   if (EqualsIgnoreCase(name, "host") && !absolute_host_.empty()) return;
-  head_.append(line).append("\r\n");
+  for (const std::string_view own : kHttplibFields) {
+    if (EqualsIgnoreCase(name, own)) return;
+  }
+  AppendLine(head_, name, value);
 }
 
 std::string ForwardedHead::Finish(size_t body_size) {
-  if (!absolute_host_.empty()) {
-    head_.append("Host: ").append(absolute_host_).append("\r\n");
-  }
+  if (!absolute_host_.empty()) AppendLine(head_, "Host", absolute_host_);
   if (connection_close_) {
     head_.append("Connection: close\r\n");
   } else if (connection_keep_alive_) {
     head_.append("Connection: Keep-Alive\r\n");
   } else if (!connection_.empty()) {
-    head_.append("Connection: ").append(connection_).append("\r\n");
+    AppendLine(head_, "Connection", connection_);
   }
-  // RFC 9110 14.2: a server may ignore Range. Several ranges are ignored, so
-  // the body is served whole once; one range is never larger than the body.
-  // The line goes on as received, so it never outgrows httplib's limit.
-  if (range_count_ == 1 && range_line_.find(',') == std::string::npos) {
-    head_.append(range_line_).append("\r\n");
+  // RFC 9110 14.2: a server may ignore Range. Several ranges, and anything
+  // but one range of bytes, are ignored, so the body is served whole once;
+  // one range is never larger than the body.
+  if (range_count_ == 1 && IsOneByteRange(range_value_)) {
+    AppendLine(head_, "Range", range_value_);
   }
   if (framed_body_) {
     head_.append("Content-Length: ")

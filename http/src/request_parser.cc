@@ -201,6 +201,11 @@ bool RequestParser::RequestLine(std::string_view line) {
         Fail(400, "invalid absolute request target");
         return false;
       }
+      // Handed on as a Host line, each '%' escaped (ForwardedHead).
+      if (ForwardedLineSize("Host", authority) > limits_.max_header_line) {
+        Fail(414, "request line too long");
+        return false;
+      }
       absolute_host = authority;
       path =
           end == std::string_view::npos ? std::string_view() : rest.substr(end);
@@ -259,8 +264,14 @@ bool RequestParser::HeaderLine(std::string_view line) {
   } else if (EqualsIgnoreCase(name, "host")) {
     ++host_count_;
   }
+  // httplib refuses a longer line, and it gets the value with each '%'
+  // escaped (ForwardedHead).
+  if (ForwardedLineSize(name, value) > limits_.max_header_line) {
+    Fail(431, "header line too long");
+    return false;
+  }
   // Every accepted line goes on; ForwardedHead drops the framing's own.
-  head_.Field(line, name, value);
+  head_.Field(name, value);
   return true;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The head handed to httplib (http/src/forwarded_head.h): the Connection line
-// it normalizes, and its reuse after Finish. Host, Expect and Content-Length
+// it normalizes, the escaped '%', the names it drops, and its reuse after
+// Finish. Host, Expect and Content-Length
 // are pinned through the parser (request_parser_test.cc), Range end to end
 // (range_test.cc).
 
@@ -20,7 +21,7 @@ void AddFields(ForwardedHead& head,
                std::initializer_list<std::string_view> lines) {
   for (const std::string_view line : lines) {
     const size_t colon = line.find(':');
-    head.Field(line, line.substr(0, colon), line.substr(colon + 2));
+    head.Field(line.substr(0, colon), line.substr(colon + 2));
   }
 }
 
@@ -45,6 +46,18 @@ TEST(ForwardedHead, CloseWinsOverKeepAlive) {
 TEST(ForwardedHead, OtherConnectionValuesAreJoinedAsReceived) {
   EXPECT_EQ(HeadWith({"Connection: Upgrade", "X: 1", "connection: te"}),
             "GET / HTTP/1.1\r\nX: 1\r\nConnection: Upgrade, te\r\n\r\n");
+}
+
+TEST(ForwardedHead, EachPercentInAValueIsEscapedForHttplibsDecoding) {
+  EXPECT_EQ(HeadWith({"X: a%2Cb%", "Connection: %u0041"}),
+            "GET / HTTP/1.1\r\nX: a%252Cb%25\r\nConnection: %25u0041\r\n\r\n");
+  EXPECT_EQ(ForwardedLineSize("X", "a%2Cb%"), 3 + 6 + 4u);
+}
+
+TEST(ForwardedHead, NamesHttplibSetsItselfAreDropped) {
+  EXPECT_EQ(HeadWith({"REMOTE_ADDR: 6.6.6.6", "remote_port: 1",
+                      "Local_Addr: 6.6.6.6", "LOCAL_PORT: 1", "X: 1"}),
+            "GET / HTTP/1.1\r\nX: 1\r\n\r\n");
 }
 
 TEST(ForwardedHead, FinishLeavesItReadyForTheNextRequest) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Range requests over real loopback sockets: one range is served as asked;
-// several, in one Range line or in many, are ignored (RFC 9110 14.2) and the
-// body is served whole, since httplib would repeat the body once per range.
+// Range requests over real loopback sockets: one range of bytes is served as
+// asked; several, in one Range line or in many, and any other Range value, are
+// ignored (RFC 9110 14.2) and the body is served whole, since httplib would
+// repeat the body once per range.
 
 #include <gtest/gtest.h>
 
@@ -66,6 +67,24 @@ TEST_F(RangeTest, MultipleRangesAreServedWhole) {
 
 TEST_F(RangeTest, RepeatedRangeLinesAreServedWhole) {
   ExpectWhole({"Range: bytes=0-", "Range: bytes=0-"});
+}
+
+TEST_F(RangeTest, PercentEncodedCommasAreServedWhole) {
+  // httplib would decode %2C into a comma and serve one part per range.
+  ExpectWhole({"Range: bytes=0-%2C0-%2C0-"});
+}
+
+TEST_F(RangeTest, AnythingButOneRangeOfBytesIsServedWhole) {
+  for (const char* range :
+       {"bytes=abc", "bytes=-", "Bytes=1-2", "lines=1-2", "bytes=1-2-3"}) {
+    SCOPED_TRACE(range);
+    ExpectWhole({std::string("Range: ") + range});
+  }
+}
+
+TEST_F(RangeTest, SuffixAndOpenRangesAreServed) {
+  EXPECT_EQ(Get({"Range: bytes=-3"}).body, "789");
+  EXPECT_EQ(Get({"Range: bytes=7-"}).body, "789");
 }
 
 }  // namespace

@@ -53,10 +53,14 @@
 //     be bounded), an unknown method or transfer coding 501, and each of
 //     those answers (and any 400 httplib writes) closes the connection: no
 //     byte after a malformed request is ever read as a request.
+//   - Header values reach handlers as sent: httplib's percent-decoding of
+//     header values is undone in advance (a line too long once undone is
+//     431), and the REMOTE_ADDR, REMOTE_PORT, LOCAL_ADDR and LOCAL_PORT
+//     fields are httplib's own (a client's lines of those names are dropped).
 //   - Range: a request for one byte range gets it (206, from httplib); one
-//     asking for several, in one Range line or in more, gets the whole body
-//     (200, as RFC 9110 allows), since httplib would repeat the body once per
-//     range.
+//     asking for several, in one Range line or in more, or for anything else,
+//     gets the whole body (200, as RFC 9110 allows), since httplib would
+//     repeat the body once per range.
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
 //     close); an idle keep-alive connection closes after idle_timeout;
