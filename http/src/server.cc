@@ -96,6 +96,22 @@ Server::Server(ServerOptions options)
             .elapsed = Clock::duration::zero(),
         });
       });
+  // Runs just before any response is written, whatever handler (a context
+  // handler, a plain one, an error handler) or httplib made it.
+  httplib::Server::set_post_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (post_routing_) post_routing_(req, res);
+        // A body the client cannot take at once moves to the tail, not
+        // copied (a streamed one is written by its provider).
+        internal::Connection* conn = internal::CurrentConnection();
+        if (conn != nullptr && !res.content_provider_)
+          conn->response_body = &res.body;
+      });
+}
+
+Server& Server::set_post_routing_handler(Handler handler) {
+  post_routing_ = std::move(handler);
+  return *this;
 }
 
 Server::~Server() = default;
@@ -313,8 +329,6 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
         req.get_header_value("Connection") != "close") {
       res.set_header("Connection", "close");
     }
-    // A body the client cannot take at once moves to the tail, not copied.
-    if (!res.content_provider_) conn->response_body = &res.body;
   }
   cancel_deadline();
   cancel();

@@ -388,5 +388,23 @@ TEST_F(ServerTest, HandlerThatThrowsStillEndsItsWindow) {
   ASSERT_TRUE(again.has_value());
 }
 
+TEST(ServerPostRouting, UsersHandlerRunsBeforeEachResponseIsWritten) {
+  RunningServer server;
+  server.server().Get("/plain",
+                      [](const httplib::Request&, httplib::Response& res) {
+                        res.set_content("plain", "text/plain");
+                      });
+  server.server().set_post_routing_handler(
+      [](const httplib::Request&, httplib::Response& res) {
+        res.set_header("X-Post", "1");
+      });
+  server.Start();
+  for (const char* path : {"/plain", "/missing"}) {
+    auto r = Exchange(server.port(), GetRequest(path));
+    ASSERT_TRUE(r.has_value()) << path;
+    EXPECT_EQ(r->header("x-post"), "1") << path;
+  }
+}
+
 }  // namespace
 }  // namespace ctx::http

@@ -70,8 +70,9 @@
 //   - Slow clients cannot starve handlers: a connection takes a worker only
 //     with a complete request, and gives it back as soon as the socket takes
 //     no more of the response. The server's loop writes the rest as the
-//     client reads it (the handler's body is moved there, other bytes copied
-//     up to 64 KiB; a streamed response beyond that keeps its worker), all
+//     client reads it (the response's body is moved there, whichever
+//     handler set it, plain httplib ones included; other bytes are copied up
+//     to 64 KiB; a streamed response beyond that keeps its worker), all
 //     within response_timeout, then reads the next request or closes.
 //   - Disconnects (the rule, as Go's net/http has it): while a request is
 //     queued or its handler runs, a FIN or RST from the client cancels the
@@ -99,10 +100,10 @@
 // Keep-Alive response header states idle_timeout, in whole seconds, and
 // max_requests_per_connection). Its routes,
 // handlers, mount points, set_payload_max_length, set_error_handler,
-// set_exception_handler, set_logger and new_task_queue (the workers) work as
-// usual, except that set_logger's Response has an empty body when the body
-// was handed to the loop (see slow clients). An "Expect: 100-continue" is
-// answered by the server itself.
+// set_exception_handler, set_logger, set_post_routing_handler (this class's)
+// and new_task_queue (the workers) work as usual, except that set_logger's
+// Response has an empty body when the body was handed to the loop (see slow
+// clients). An "Expect: 100-continue" is answered by the server itself.
 
 #ifndef CTX_HTTP_SERVER_H_
 #define CTX_HTTP_SERVER_H_
@@ -254,6 +255,11 @@ class CTX_EXPORT Server : public httplib::Server {
   Server& Delete(const std::string& pattern, ContextHandler handler);
   Server& Options(const std::string& pattern, ContextHandler handler);
 
+  // set_post_routing_handler hides httplib's: `handler` runs just before each
+  // response is written, as with httplib, and then the server takes note of
+  // the response's body (see slow clients). Call it before listening.
+  Server& set_post_routing_handler(Handler handler);
+
   // Wrap turns a context handler into a plain httplib handler bound to this
   // server's options, for any other registration point (set_error_handler,
   // a pre-routing hook, ...). The result may be used only while this server
@@ -287,6 +293,8 @@ class CTX_EXPORT Server : public httplib::Server {
              httplib::Response& res);
 
   const ServerOptions options_;
+  // post_routing_: the user's post-routing handler, run by the server's own.
+  Handler post_routing_;
   // loop_: created in the constructor; its thread is listen_after_bind's.
   std::unique_ptr<internal::ServerLoop> loop_;
   // served_ is canceled when listen_after_bind returns (Shutdown waits on it);
