@@ -67,8 +67,9 @@ struct Push {
   static constexpr int kChildren = 2;
 
   // Arm creates the children of `watched` and starts their batches; false
-  // when none started (the caller then Disarms the record). A child may
-  // complete, and end the call's context, before Arm returns.
+  // when none started or the record was disarmed first (the caller then
+  // Disarms the record). A child may complete, and end the call's context,
+  // before Arm returns.
   bool Arm(CallState* watched) {
     PushChannel& channel = PushChannel::Get();
     auto* sc =
@@ -77,6 +78,10 @@ struct Push {
     if (parent == nullptr) return false;
     {
       MutexLock lock(mu);
+      // Disarmed already (an Unwatch on another thread, between Watch's
+      // enrollment and here): the call must never be touched again, so no
+      // child may find it.
+      if (disarmed) return false;
       call = watched;
     }
     int started = 0;
