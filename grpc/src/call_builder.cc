@@ -34,8 +34,10 @@ std::optional<TimePoint> EffectiveDeadline(const ServerOptions& options,
                                            std::optional<Clock::duration> envoy,
                                            TimePoint arrived, TimePoint now) {
   const auto budget_end = [arrived](Clock::duration budget) {
-    // Saturates: an absurd budget cannot overflow.
-    return arrived + std::min(budget, TimePoint::max() - arrived);
+    // Saturates: an absurd budget cannot overflow. A budget stays a deadline:
+    // TimePoint::max() means "none" in ctx (see FromGprDeadline).
+    constexpr TimePoint kLatest = TimePoint::max() - Clock::duration(1);
+    return arrived + std::min(budget, kLatest - arrived);
   };
   std::optional<TimePoint> deadline = FromGprDeadline(client, now);
   if (envoy)

@@ -95,5 +95,23 @@ TEST(BuildCall, EarlyEndBeforeTheSlackIsBornDoneWithItsCause) {
   EXPECT_EQ(Cause(built.context), ClientCanceledCause());
 }
 
+TEST(BuildCall, BudgetBeyondTheClockStaysADeadline) {
+  // TimePoint::max() would read as no deadline: an outgoing call bound to
+  // the context would carry none.
+  ::grpc::ServerContext sc;
+  ServerOptions options;
+  options.default_timeout = Clock::duration::max();
+  options.max_timeout.reset();
+  const TimePoint now = Clock::now();
+  const Metadata none;
+  BuiltCall built = BuildCall(NormalizeOptions(options), &sc, none, nullptr,
+                              /*generic=*/false, /*echo=*/false, now, now);
+  ASSERT_TRUE(built.deadline.has_value());
+  EXPECT_LT(*built.deadline, TimePoint::max());
+  EXPECT_EQ(built.context.Deadline(), built.deadline)
+      << "the context's deadline and the call's record differ";
+  built.end_call(CallFinishedCause());  // release the timer
+}
+
 }  // namespace
 }  // namespace ctx::grpc::internal
