@@ -58,10 +58,15 @@ ServerOptions NormalizeOptions(ServerOptions options) {
   options.request_id_key = Lowercase(std::move(options.request_id_key));
   options.session_key = Lowercase(std::move(options.session_key));
   // A key gRPC refuses to send would abort the process at the first echo
-  // (gRPC asserts on it); one it never delivers would never be read.
+  // (gRPC asserts on it); one it never delivers would never be read; one that
+  // frames or describes the message (HTTP/2 forbids the connection-specific
+  // ones, gRPC writes host and content-type itself) would be dropped, or
+  // change how the peer reads the response.
   for (const std::string* key :
        {&options.request_id_key, &options.session_key}) {
-    if (!::ctx::internal::IsMetadataKey(*key)) {
+    if (!::ctx::internal::IsMetadataKey(*key) ||
+        !::ctx::internal::FramingHeader(*key).empty() || *key == "host" ||
+        key->starts_with("content-")) {
       throw std::invalid_argument(
           "ctx::grpc: not a usable metadata key for an id: \"" + LogSafe(*key) +
           "\"");

@@ -345,12 +345,15 @@ TEST(ServerOptions, CustomKeysAreLowercased) {
 }
 
 // A key gRPC would refuse to send aborts the process at the first echo (gRPC
-// asserts): refused when the server is set up, on both paths.
+// asserts), and one that frames the message would be dropped or misread:
+// refused when the server is set up, on both paths.
 TEST(ServerOptions, KeyThatCannotCarryAnIdIsRefusedAtSetup) {
   const std::string too_long(65, 'x');
   for (const char* key :
        {"", "x request id", "x-request-id:", ":path", "x-request-id-bin",
-        "grpc-request-id", "x-\xc3\xa9", too_long.c_str()}) {
+        "grpc-request-id", "x-\xc3\xa9", too_long.c_str(), "te", "Connection",
+        "transfer-encoding", "keep-alive", "upgrade", "host", "content-type",
+        "content-length"}) {
     ServerOptions request_id;
     request_id.request_id_key = key;
     EXPECT_THROW((void)MakeServerInterceptorFactory(request_id),

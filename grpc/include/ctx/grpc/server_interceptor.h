@@ -127,7 +127,9 @@ struct ServerOptions {
   // request_id_key is the metadata key read for the request id and used to echo
   // it. Lowercase ASCII (gRPC keys are); the factory lowercases it. It, and
   // session_key, must be 1 to 64 bytes of a-z 0-9 `-` `_` `.` after that, not
-  // end in "-bin" and not start with "grpc-": MakeServerInterceptorFactory and
+  // end in "-bin", not start with "grpc-" or "content-", and be neither "host"
+  // nor a header that frames a message or steers a connection (connection,
+  // te, transfer-encoding, ...): MakeServerInterceptorFactory and
   // MakeContextAllocator throw std::invalid_argument otherwise. Default
   // "x-request-id".
   std::string request_id_key = std::string(kRequestIdHeader);
