@@ -4,6 +4,7 @@
 #include "forwarded_head.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "ctx/internal/http_syntax.h"
@@ -12,6 +13,7 @@ namespace ctx::http::internal {
 namespace {
 
 using ::ctx::internal::EqualsIgnoreCase;
+using ::ctx::internal::ParseDecimal;
 using ::ctx::internal::TrimOws;
 
 // AppendLine appends `name: value` and CRLF, each '%' in `value` written as
@@ -29,21 +31,23 @@ void AppendLine(std::string& out, std::string_view name,
   out.append(value.substr(from)).append("\r\n");
 }
 
-// IsOneByteRange says whether `value` is one range of bytes in the syntax
-// httplib reads (`bytes=` first-pos? `-` last-pos?, a digit at least).
+// IsOneByteRange says whether `value` is one range of bytes that httplib
+// reads as such: `bytes=` first-pos? `-` last-pos?, a position at least, each
+// of 1 to 18 digits, the first not past the last.
 bool IsOneByteRange(std::string_view value) {
   constexpr std::string_view kUnit = "bytes=";
   if (value.substr(0, kUnit.size()) != kUnit) return false;
   value.remove_prefix(kUnit.size());
   const size_t dash = value.find('-');
   if (dash == std::string_view::npos) return false;
-  const auto digits = [](std::string_view s) {
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return c >= '0' && c <= '9'; });
-  };
   const std::string_view first = value.substr(0, dash);
   const std::string_view last = value.substr(dash + 1);
-  return digits(first) && digits(last) && !(first.empty() && last.empty());
+  uint64_t from = 0;
+  uint64_t to = 0;
+  if (!first.empty() && !ParseDecimal(first, from)) return false;
+  if (!last.empty() && !ParseDecimal(last, to)) return false;
+  if (first.empty()) return !last.empty();
+  return last.empty() || from <= to;
 }
 
 // kHttplibFields are the names httplib sets in a request's headers itself,

@@ -18,7 +18,8 @@
 //     in any case, close winning (httplib compares exactly), else the values
 //     as received, joined;
 //   - the Range line when there is one holding one range of bytes
-//     (`bytes=first-last`, either may be missing): httplib repeats the body
+//     (`bytes=first-last`, either may be missing, first not past last, at
+//     most 18 digits each): httplib repeats the body
 //     once per range, without limit, so several ranges or Range lines, or
 //     any other value, are dropped and the body is served whole;
 //   - one Content-Length giving the decoded body's size when the received
