@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,10 +16,16 @@
 #include "ctx/proxy_headers.h"
 #include "ctx/trace_context.h"
 #include "request_stream.h"
+#include "response_framing.h"
 #include "server_loop.h"
 
 namespace ctx::http {
 namespace {
+
+// kServingMark stands in httplib's listening socket while the server serves
+// (see listen_after_bind): not INVALID_SOCKET, and no descriptor, should
+// anything ever use it as one.
+constexpr socket_t kServingMark = std::numeric_limits<socket_t>::max();
 
 // ReplaceResponse answers for the handler: drops what it set (releasing a
 // content provider's resources as httplib would), keeps nothing but the
@@ -101,11 +108,12 @@ Server::Server(ServerOptions options)
   httplib::Server::set_post_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
         if (post_routing_) post_routing_(req, res);
+        internal::Connection* conn = internal::CurrentConnection();
+        if (conn == nullptr) return;  // served by stock httplib
+        internal::FrameResponse(req, res);
         // A body the client cannot take at once moves to the tail, not
         // copied (a streamed one is written by its provider).
-        internal::Connection* conn = internal::CurrentConnection();
-        if (conn != nullptr && !res.content_provider_)
-          conn->response_body = &res.body;
+        if (!res.content_provider_) conn->response_body = &res.body;
       });
 }
 
@@ -147,6 +155,10 @@ bool Server::listen_after_bind() {
                               options_.limits.idle_timeout)
                               .count()));
   set_keep_alive_max_count(options_.limits.max_requests_per_connection);
+  // httplib writes a content provider's response only while its own
+  // listening socket is set (its shutdown test); this server never uses that
+  // socket, so it marks it as serving while it serves.
+  svr_sock_ = kServingMark;
   std::unique_ptr<httplib::TaskQueue> workers(new_task_queue());
   const bool ok = loop_->Run([this, &workers](
                                  std::shared_ptr<internal::Connection> conn) {
@@ -154,6 +166,7 @@ bool Server::listen_after_bind() {
   });
   // Every connection is closed; the workers may still be returning.
   workers->shutdown();
+  svr_sock_ = INVALID_SOCKET;
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     serving_ = false;
@@ -329,6 +342,10 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
         req.get_header_value("Connection") != "close") {
       res.set_header("Connection", "close");
     }
+    // The body moves to the tail (as the post-routing step also arranges,
+    // unless a post-routing handler set through an httplib::Server reference
+    // replaced that step).
+    if (!res.content_provider_) conn->response_body = &res.body;
   }
   cancel_deadline();
   cancel();

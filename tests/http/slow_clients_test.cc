@@ -108,6 +108,11 @@ class SlowReaders : public ::testing::Test {
     options.limits.response_timeout = response_timeout;
     options.limits.drain_timeout = milliseconds(200);
     server_ = std::make_unique<RunningServer>(std::move(options), kWorkers);
+    if (replace_hook_) {
+      static_cast<httplib::Server&>(server_->server())
+          .set_post_routing_handler(
+              [](const httplib::Request&, httplib::Response&) {});
+    }
     server_->server().Get(
         "/big", [this](const Context&, const httplib::Request&,
                        httplib::Response& res) {
@@ -182,6 +187,7 @@ class SlowReaders : public ::testing::Test {
   }
 
   std::string request_ = GetRequest("/big");
+  bool replace_hook_ = false;  // Start: replace httplib's post-routing step
   Counter big_calls_;
   Counter x_calls_;
   std::unique_ptr<RunningServer> server_;
@@ -193,6 +199,13 @@ TEST_F(SlowReaders, MoreSlowReadersThanWorkersDoNotStarveARequest) {
 
 TEST_F(SlowReaders, PlainHandlersSlowReadersDoNotStarveARequest) {
   ExpectNoStarvation("/plain-big");
+}
+
+// A post-routing handler set through an httplib::Server reference replaces
+// the server's own step; a context handler's body still moves to the loop.
+TEST_F(SlowReaders, ContextHandlersBodyMovesWhenTheHookIsReplaced) {
+  replace_hook_ = true;
+  ExpectNoStarvation("/big");
 }
 
 TEST_F(SlowReaders, ANeverReadingClientIsClosedAtTheResponseDeadline) {

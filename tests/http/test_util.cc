@@ -282,6 +282,23 @@ std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
       if (skip_interim) continue;
       return r;
     }
+    if (r.header("transfer-encoding") == "chunked") {
+      // Chunks (no extensions), then the last one and an empty trailer.
+      for (;;) {
+        if (!FillUntil(fd, buffer, [&] {
+              return buffer.find("\r\n") != std::string::npos;
+            })) {
+          return std::nullopt;
+        }
+        const size_t size = std::stoul(buffer, nullptr, 16);
+        buffer.erase(0, buffer.find("\r\n") + 2);
+        if (!FillUntil(fd, buffer, [&] { return buffer.size() >= size + 2; }))
+          return std::nullopt;
+        r.body.append(buffer, 0, size);
+        buffer.erase(0, size + 2);
+        if (size == 0) return r;
+      }
+    }
     const std::string length = r.header("content-length");
     const size_t n = length.empty() ? 0 : std::stoul(length);
     if (!FillUntil(fd, buffer, [&] { return buffer.size() >= n; })) {

@@ -60,7 +60,12 @@
 //   - Range: a request for one byte range gets it (206, from httplib); one
 //     asking for several, in one Range line or in more, or for anything else,
 //     gets the whole body (200, as RFC 9110 allows), since httplib would
-//     repeat the body once per range.
+//     repeat the body once per range. So does a range a content provider
+//     cannot serve (past its end, or empty).
+//   - Every response httplib writes ends where its framing says: a body in
+//     memory is sent with its Content-Length (also the 500 of a handler that
+//     threw after setting one), a content provider's bytes are sent (with
+//     Content-Length or chunked).
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
 //     close); an idle keep-alive connection closes after idle_timeout;
@@ -256,8 +261,13 @@ class CTX_EXPORT Server : public httplib::Server {
   Server& Options(const std::string& pattern, ContextHandler handler);
 
   // set_post_routing_handler hides httplib's: `handler` runs just before each
-  // response is written, as with httplib, and then the server takes note of
-  // the response's body (see slow clients). Call it before listening.
+  // response httplib writes, as with httplib (not for the answers the
+  // connection layer writes itself: to malformed, refused or late requests,
+  // the 503s of a full or stopping server, 100 Continue), and then the server
+  // frames the response and takes note of its
+  // body (see slow clients). Called through an httplib::Server reference it
+  // would replace the server's step: responses then lose that framing, and
+  // plain handlers' bodies are copied. Call it before listening.
   Server& set_post_routing_handler(Handler handler);
 
   // Wrap turns a context handler into a plain httplib handler bound to this

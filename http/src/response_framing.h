@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// http/src/response_framing.h: what the server makes true of every response
+// httplib is about to write, so that a client always finds where it ends.
+// Internal.
+//
+// FrameResponse runs in httplib's post-routing step (after the handler, the
+// error handler and httplib's own range handling, just before the status line
+// is written), for every response httplib writes:
+//   - a response with a body in memory states its size (Content-Length),
+//     except where none may be sent (1xx, 204, 304). httplib leaves it out
+//     when a handler throws after setting a body, and a client on a kept-alive
+//     connection would then read the rest as the next response;
+//   - a content provider's response asked for a range it cannot serve (its
+//     first byte past the end, its last before its first or past the end, an
+//     empty suffix) is served whole (200): httplib would ask the provider for
+//     a negative length wrapped to about 2^64 bytes, or for bytes past its end.
+
+#ifndef CTX_HTTP_SRC_RESPONSE_FRAMING_H_
+#define CTX_HTTP_SRC_RESPONSE_FRAMING_H_
+
+#include <httplib.h>
+
+namespace ctx::http::internal {
+
+// FrameResponse adjusts `res`, the response to `req`, as the file comment
+// says. `req` is httplib's own request object (not const: httplib declared it
+// so), whose ranges it may drop.
+void FrameResponse(const httplib::Request& req, httplib::Response& res);
+
+}  // namespace ctx::http::internal
+
+#endif  // CTX_HTTP_SRC_RESPONSE_FRAMING_H_

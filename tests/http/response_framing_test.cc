@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every response a client reads on a kept-alive connection ends where its
+// framing says (http/src/response_framing.h), over real loopback sockets:
+// content providers' responses carry their bytes, a handler that throws after
+// setting a body gets a 500 that states its length, and a range a provider
+// cannot serve is served whole. Each test sends two requests at once and
+// reads both responses from the one connection.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ctx/http/server.h"
+#include "test_util.h"
+
+namespace ctx::http {
+namespace {
+
+using testing::GetRequest;
+using testing::RawResponse;
+using testing::RunningServer;
+
+const std::string kDigits = "0123456789";
+
+class ResponseFramingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<RunningServer>();
+    httplib::Server& s = server_->server();
+    s.Get("/provider", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content_provider(
+          kDigits.size(), "text/plain",
+          [](size_t offset, size_t length, httplib::DataSink& sink) {
+            // A provider written the usual way: it trusts httplib's offsets.
+            if (offset + length > kDigits.size()) {
+              ADD_FAILURE() << "asked for " << length << " bytes at " << offset;
+              return false;
+            }
+            sink.write(kDigits.data() + offset, length);
+            return true;
+          });
+    });
+    s.Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider(
+          "text/plain", [](size_t, httplib::DataSink& sink) {
+            sink.write(kDigits.data(), kDigits.size());
+            sink.done();
+            return true;
+          });
+    });
+    s.Get("/throw", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(1000, 'b'), "text/plain");
+      throw std::runtime_error("after the body");
+    });
+    s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok", "text/plain");
+    });
+    server_->Start();
+  }
+
+  // Both sends `first` and then GET /ok on one connection at once, and reads
+  // both responses; the second must be /ok's.
+  RawResponse Both(const std::string& first) {
+    const int fd = testing::Connect(server_->port());
+    testing::SendAll(fd, first + GetRequest("/ok"));
+    std::string buffer;
+    const auto r1 = testing::ReadResponse(fd, buffer);
+    const auto r2 = testing::ReadResponse(fd, buffer);
+    ::close(fd);
+    EXPECT_TRUE(r1.has_value()) << "no first response";
+    EXPECT_TRUE(r2.has_value()) << "no second response";
+    if (r2) {
+      EXPECT_EQ(r2->status, 200) << "the second response was misread";
+      EXPECT_EQ(r2->body, "ok") << "the second response was misread";
+    }
+    return r1.value_or(RawResponse{});
+  }
+
+  std::unique_ptr<RunningServer> server_;
+};
+
+TEST_F(ResponseFramingTest, ContentProviderResponseCarriesItsBytes) {
+  const RawResponse r = Both(GetRequest("/provider"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, kDigits);
+}
+
+TEST_F(ResponseFramingTest, ChunkedProviderResponseCarriesItsBytes) {
+  const RawResponse r = Both(GetRequest("/chunked"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, kDigits);
+}
+
+TEST_F(ResponseFramingTest, HandlerThatThrowsAfterABodyGetsAFramed500) {
+  const RawResponse r = Both(GetRequest("/throw"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.header("content-length"), std::to_string(r.body.size()));
+}
+
+TEST_F(ResponseFramingTest, RangeAProviderCanServeIsServed) {
+  for (const auto& [range, part] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"bytes=2-4", "234"}, {"bytes=7-", "789"}, {"bytes=-3", "789"}}) {
+    const RawResponse r = Both(GetRequest("/provider", {"Range: " + range}));
+    EXPECT_EQ(r.status, 206) << range;
+    EXPECT_EQ(r.body, part) << range;
+  }
+}
+
+TEST_F(ResponseFramingTest, RangeAProviderCannotServeIsServedWhole) {
+  for (const char* range :
+       {"bytes=100-", "bytes=10-", "bytes=5-2", "bytes=0-10", "bytes=-0"}) {
+    const RawResponse r =
+        Both(GetRequest("/provider", {std::string("Range: ") + range}));
+    EXPECT_EQ(r.status, 200) << range;
+    EXPECT_EQ(r.header("content-range"), "") << range;
+    EXPECT_EQ(r.body, kDigits) << range;
+  }
+}
+
+}  // namespace
+}  // namespace ctx::http
