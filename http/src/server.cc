@@ -311,7 +311,15 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
   // A budget of zero (or a root already done) skips the handler.
   if (!c.Done().Ready()) {
     HandlerWindow window(internal::CurrentConnection(), cancel);
-    handler(c, req, res);
+    try {
+      handler(c, req, res);
+    } catch (...) {
+      // httplib answers 500. The request is over, and so is its context: its
+      // deadline's timer would stay armed until it fired.
+      cancel_deadline();
+      cancel();
+      throw;
+    }
   }
   if (c.Err()) {
     const int status = StatusForDoneContext(c);

@@ -9,7 +9,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -386,6 +388,29 @@ TEST_F(ServerTest, HandlerThatThrowsStillEndsItsWindow) {
   EXPECT_EQ(r->status, 500);
   auto again = Exchange(server->port(), GetRequest("/throw"));
   ASSERT_TRUE(again.has_value());
+}
+
+TEST(ServerThrowingHandler, ItsContextEndsWithTheRequest) {
+  RunningServer server;
+  std::mutex mu;
+  std::optional<Context> seen;
+  server.server().Get("/throw", [&](const Context& c, const httplib::Request&,
+                                    httplib::Response&) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      seen = c;
+    }
+    throw std::runtime_error("boom");
+  });
+  server.Start();
+  auto r = Exchange(server.port(),
+                    GetRequest("/throw", {"X-Request-Timeout: 600000"}));
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 500);
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->Err(), Errc::kCanceled)
+      << "the context (and its 10-minute timer) outlived the request";
 }
 
 TEST(ServerPostRouting, UsersHandlerRunsBeforeEachResponseIsWritten) {
