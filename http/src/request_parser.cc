@@ -67,6 +67,7 @@ void RequestParser::Reset() {
   header_count_ = 0;
   seen_request_line_ = false;
   host_count_ = 0;
+  connection_line_ = 0;
   has_length_ = false;
   length_ = 0;
   chunked_ = false;
@@ -263,6 +264,16 @@ bool RequestParser::HeaderLine(std::string_view line) {
     return false;
   } else if (EqualsIgnoreCase(name, "host")) {
     ++host_count_;
+  } else if (EqualsIgnoreCase(name, "connection")) {
+    // ForwardedHead joins every Connection value into one line, which must
+    // fit httplib's limit too.
+    constexpr std::string_view kName = "Connection: ";
+    const size_t escaped = ForwardedLineSize(name, value) - name.size() - 2;
+    connection_line_ += (connection_line_ == 0 ? kName.size() : 2) + escaped;
+    if (connection_line_ > limits_.max_header_line) {
+      Fail(431, "header line too long");
+      return false;
+    }
   }
   // httplib refuses a longer line, and it gets the value with each '%'
   // escaped (ForwardedHead).

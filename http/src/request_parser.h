@@ -123,6 +123,7 @@ class RequestParser {
   size_t header_count_ = 0;
   bool seen_request_line_ = false;
   int host_count_ = 0;
+  size_t connection_line_ = 0;  // the joined Connection line, as handed on
   bool has_length_ = false;
   uint64_t length_ = 0;  // Content-Length, or the current chunk's size
   bool chunked_ = false;

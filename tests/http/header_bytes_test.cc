@@ -79,5 +79,11 @@ TEST_F(HeaderBytesTest, LineTooLongOnceEscapedGets431) {
       431);
 }
 
+TEST_F(HeaderBytesTest, ConnectionLinesTooLongOnceJoinedGet431) {
+  // Each fits; httplib gets them as one line, which would not.
+  const std::string half = "Connection: " + std::string(5000, 'x');
+  EXPECT_EQ(Get("/header/X-Value", {half, half}).status, 431);
+}
+
 }  // namespace
 }  // namespace ctx::http
