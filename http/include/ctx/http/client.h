@@ -37,7 +37,9 @@
 //   - hands over the response body as received (Content-Encoding is not
 //     decoded, since the client did not ask for compression), up to
 //     ClientOptions::max_response_bytes: a larger one fails the call with
-//     std::errc::message_size.
+//     std::errc::message_size. Response header values are as httplib parses
+//     them: percent-decoded (a Location of /a%20b reads "/a b"), so a value
+//     that must stay encoded cannot be read exactly here.
 //
 //   ctx::http::Client client("127.0.0.1", 8080);
 //   auto [c, cancel] = ctx::WithTimeout(parent, std::chrono::seconds(2));
