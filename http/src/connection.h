@@ -118,9 +118,9 @@ class Connection {
   // drop_response: the client is gone and the handler set no response, so
   // none is written and the connection closes; the worker's, per request.
   bool drop_response = false;
-  // last_response: httplib was told that the response being served is the
-  // connection's last, so it says Connection: close itself; the worker's,
-  // per request.
+  // last_response: the response being served is the connection's last:
+  // httplib was told so (it says Connection: close itself), or the response
+  // turned out to need the close (FrameResponse); the worker's, per request.
   bool last_response = false;
 
   // TailPart is response bytes the socket did not take at once, written

@@ -30,9 +30,26 @@ void SetContentLength(httplib::Response& res, size_t size) {
 
 }  // namespace
 
-void FrameResponse(const httplib::Request& req, httplib::Response& res) {
+bool FrameResponse(const httplib::Request& req, httplib::Response& res) {
+  if (res.status < 200 || res.status == 204 || res.status == 304) {
+    // No body may follow: what was set would be read as the next response.
+    // A provider dropped here is released as the response is destroyed.
+    res.body.clear();
+    res.content_provider_ = nullptr;
+    res.headers.erase("Content-Length");
+    return false;
+  }
   if (res.content_provider_) {
-    if (!res.is_chunked_content_provider_ && !req.ranges.empty() &&
+    if (res.is_chunked_content_provider_) return false;
+    if (res.content_length_ == 0) {
+      // Written until the provider is done, with nothing to say where that
+      // is: only the connection's close can end it.
+      res.headers.erase("Keep-Alive");
+      res.headers.erase("Connection");
+      res.set_header("Connection", "close");
+      return true;
+    }
+    if (!req.ranges.empty() &&
         !(req.ranges.size() == 1 &&
           RangeFits(req.ranges.front(), res.content_length_))) {
       // Served whole: httplib reads the ranges again when it calls the
@@ -42,12 +59,12 @@ void FrameResponse(const httplib::Request& req, httplib::Response& res) {
       res.headers.erase("Content-Range");
       SetContentLength(res, res.content_length_);
     }
-    return;
+    return false;
   }
-  if (res.status < 200 || res.status == 204 || res.status == 304) return;
   // A HEAD response may state the length of the body a GET would get.
-  if (req.method == "HEAD" && res.has_header("Content-Length")) return;
+  if (req.method == "HEAD" && res.has_header("Content-Length")) return false;
   SetContentLength(res, res.body.size());
+  return false;
 }
 
 }  // namespace ctx::http::internal

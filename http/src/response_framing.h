@@ -6,10 +6,15 @@
 // FrameResponse runs in httplib's post-routing step (after the handler, the
 // error handler and httplib's own range handling, just before the status line
 // is written), for every response httplib writes:
-//   - a response with a body in memory states its size (Content-Length),
-//     except where none may be sent (1xx, 204, 304). httplib leaves it out
-//     when a handler throws after setting a body, and a client on a kept-alive
-//     connection would then read the rest as the next response;
+//   - a response with a body in memory states its size (Content-Length).
+//     httplib leaves it out when a handler throws after setting a body, and a
+//     client on a kept-alive connection would then read the rest as the next
+//     response;
+//   - a 1xx, 204 or 304 response carries no body (httplib would write one a
+//     handler set) and no Content-Length (a 304's may be left out, and one
+//     counting a body not sent would mislead a naive client);
+//   - a content provider's response of unknown length (neither a length nor
+//     chunked) closes the connection: only the close can end it;
 //   - a content provider's response asked for a range it cannot serve (its
 //     first byte past the end, its last before its first or past the end, an
 //     empty suffix) is served whole (200): httplib would ask the provider for
@@ -23,9 +28,11 @@
 namespace ctx::http::internal {
 
 // FrameResponse adjusts `res`, the response to `req`, as the file comment
-// says. `req` is httplib's own request object (not const: httplib declared it
-// so), whose ranges it may drop.
-void FrameResponse(const httplib::Request& req, httplib::Response& res);
+// says; true when the connection must close after it (the response says
+// Connection: close). `req` is httplib's own request object (not const:
+// httplib declared it so), whose ranges it may drop.
+[[nodiscard]] bool FrameResponse(const httplib::Request& req,
+                                 httplib::Response& res);
 
 }  // namespace ctx::http::internal
 

@@ -102,7 +102,11 @@ Server::Server(ServerOptions options)
             .reason = reason,
             .elapsed = Clock::duration::zero(),
         });
-      });
+      },
+      // A content provider that never writes would keep its worker, and so
+      // listen_after_bind, forever: httplib's provider loops end when a write
+      // fails or its listening socket is unset.
+      [this] { svr_sock_ = INVALID_SOCKET; });
   // Runs just before any response is written, whatever handler (a context
   // handler, a plain one, an error handler) or httplib made it.
   httplib::Server::set_post_routing_handler(
@@ -110,7 +114,7 @@ Server::Server(ServerOptions options)
         if (post_routing_) post_routing_(req, res);
         internal::Connection* conn = internal::CurrentConnection();
         if (conn == nullptr) return;  // served by stock httplib
-        internal::FrameResponse(req, res);
+        if (internal::FrameResponse(req, res)) conn->last_response = true;
         // A body the client cannot take at once moves to the tail, not
         // copied (a streamed one is written by its provider).
         if (!res.content_provider_) conn->response_body = &res.body;
@@ -157,7 +161,8 @@ bool Server::listen_after_bind() {
   set_keep_alive_max_count(options_.limits.max_requests_per_connection);
   // httplib writes a content provider's response only while its own
   // listening socket is set (its shutdown test); this server never uses that
-  // socket, so it marks it as serving while it serves.
+  // socket, so it marks it as serving while it serves, until a shutdown's
+  // drain ends (the loop's Forced step).
   svr_sock_ = kServingMark;
   std::unique_ptr<httplib::TaskQueue> workers(new_task_queue());
   const bool ok = loop_->Run([this, &workers](
@@ -207,8 +212,10 @@ void Server::ServeConnection(
       loop_->Close(conn);
       return;
     }
-    const bool close_after =
-        last || connection_closed || IsFramingError(stream.status());
+    // last_response: also when the response turned out to need the close
+    // (FrameResponse).
+    const bool close_after = conn->last_response || connection_closed ||
+                             IsFramingError(stream.status());
     if (!conn->tail.empty()) {
       // The client reads slowly: the loop writes the rest, this worker goes.
       loop_->WriteTail(conn, close_after, stream.response_deadline());

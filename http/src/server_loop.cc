@@ -46,10 +46,11 @@ ParserLimits ToParserLimits(const ServerLimits& l) {
 
 }  // namespace
 
-ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject)
+ServerLoop::ServerLoop(const ServerLimits& limits, Reject reject, Forced forced)
     : limits_(limits),
       parser_limits_(ToParserLimits(limits)),
       reject_(std::move(reject)),
+      forced_drain_(std::move(forced)),
       epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)),
       wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
       reserve_fd_(OpenReserve()) {
@@ -392,6 +393,7 @@ void ServerLoop::Drain(TimePoint now) {
       // Only the loop moves a connection out of kWriting: it is ours.
       if (conn->phase() == Connection::Phase::kWriting) Close(conn);
     }
+    if (forced_drain_) forced_drain_();
   }
 }
 

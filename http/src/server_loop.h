@@ -55,7 +55,11 @@ class ServerLoop {
   using Reject = std::function<void(int status, std::string_view reason,
                                     const Peer& peer)>;
 
-  ServerLoop(const ServerLimits& limits, Reject reject);
+  // Forced is run on the loop thread when a shutdown's drain ends, just
+  // after every connection's socket was shut down.
+  using Forced = std::function<void()>;
+
+  ServerLoop(const ServerLimits& limits, Reject reject, Forced forced);
   // ~ServerLoop closes the listener and the epoll set. Run must have
   // returned (or never run).
   ~ServerLoop();
@@ -172,6 +176,7 @@ class ServerLoop {
   const ServerLimits limits_;
   const ParserLimits parser_limits_;
   const Reject reject_;
+  const Forced forced_drain_;
   const int epoll_fd_;
   const int wake_fd_;   // eventfd: Shutdown and the last Close wake the loop
   int listen_fd_ = -1;  // the loop's; closed when the shutdown starts

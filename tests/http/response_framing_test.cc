@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every response a client reads on a kept-alive connection ends where its
 // framing says (http/src/response_framing.h), over real loopback sockets:
-// content providers' responses carry their bytes, a handler that throws after
-// setting a body gets a 500 that states its length, and a range a provider
-// cannot serve is served whole. Each test sends two requests at once and
+// content providers' responses carry their bytes (one of unknown length
+// closes the connection), a handler that throws after setting a body gets a
+// 500 that states its length, a 204 or 304 carries no body, a range a
+// provider cannot serve is served whole, and a provider that never writes
+// does not hold a shutdown. Each test sends two requests at once and
 // reads both responses from the one connection.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ctx/http/server.h"
@@ -60,6 +65,22 @@ class ResponseFramingTest : public ::testing::Test {
     s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok", "text/plain");
     });
+    s.Get("/unframed", [](const httplib::Request&, httplib::Response& res) {
+      // Neither a length nor chunked.
+      res.set_content_provider("text/plain",
+                               [](size_t, httplib::DataSink& sink) {
+                                 sink.write("abc", 3);
+                                 sink.done();
+                                 return true;
+                               });
+    });
+    for (const int status : {204, 304}) {
+      s.Get("/status/" + std::to_string(status),
+            [status](const httplib::Request&, httplib::Response& res) {
+              res.set_content("a body such a status cannot have", "text/plain");
+              res.status = status;
+            });
+    }
     server_->Start();
   }
 
@@ -121,6 +142,51 @@ TEST_F(ResponseFramingTest, RangeAProviderCannotServeIsServedWhole) {
     EXPECT_EQ(r.header("content-range"), "") << range;
     EXPECT_EQ(r.body, kDigits) << range;
   }
+}
+
+TEST_F(ResponseFramingTest, BodyOfA204Or304IsNotSent) {
+  for (const char* path : {"/status/204", "/status/304"}) {
+    const RawResponse r = Both(GetRequest(path));
+    EXPECT_EQ(r.header("content-length"), "") << path;
+  }
+}
+
+TEST_F(ResponseFramingTest, ProviderOfUnknownLengthClosesTheConnection) {
+  const testing::Answer a =
+      testing::Exchange(server_->port(), GetRequest("/unframed"));
+  ASSERT_TRUE(a.response.has_value());
+  EXPECT_EQ(a.response->status, 200);
+  EXPECT_EQ(a.response->header("connection"), "close");
+  EXPECT_EQ(a.response->body + a.after, "abc")
+      << "want the bytes, then the close";
+}
+
+// A content provider that never writes ends with the shutdown's drain, so
+// Shutdown returns within grace + drain_timeout.
+TEST(ResponseFramingShutdown, ProviderThatNeverWritesDoesNotHoldShutdown) {
+  ServerOptions options;
+  options.limits.drain_timeout = std::chrono::milliseconds(200);
+  auto server = std::make_unique<RunningServer>(std::move(options));
+  testing::Counter started;
+  server->server().Get(
+      "/idle", [&started](const httplib::Request&, httplib::Response& res) {
+        started.Add();
+        res.set_chunked_content_provider(
+            "text/plain", [](size_t, httplib::DataSink&) {
+              std::this_thread::sleep_for(std::chrono::milliseconds(5));
+              return true;  // waits for an event that never comes
+            });
+      });
+  server->Start();
+  const int fd = testing::Connect(server->port());
+  testing::SendAll(fd, GetRequest("/idle"));
+  ASSERT_EQ(started.WaitAtLeast(1), 1);
+  std::future<void> shutdown = std::async(std::launch::async, [&] {
+    server->server().Shutdown(std::chrono::milliseconds(100));
+  });
+  EXPECT_EQ(shutdown.wait_for(testing::kCap), std::future_status::ready)
+      << "Shutdown(100 ms) with drain_timeout 200 ms did not return";
+  ::close(fd);
 }
 
 }  // namespace

@@ -282,6 +282,7 @@ std::optional<RawResponse> ReadResponse(int fd, std::string& buffer,
       if (skip_interim) continue;
       return r;
     }
+    if (r.status == 204 || r.status == 304) return r;  // never a body
     if (r.header("transfer-encoding") == "chunked") {
       // Chunks (no extensions), then the last one and an empty trailer.
       for (;;) {

@@ -136,8 +136,8 @@ class RunningServer {
 int Connect(int port, const char* from = nullptr);
 void SendAll(int fd, std::string_view data);
 // ReadResponse reads one HTTP response, its body framed by Content-Length
-// (none: empty) or chunked (interim 1xx responses are returned too, as their
-// own responses, when skip_interim is false).
+// (none: empty) or chunked, and none for a 204 or 304 (interim 1xx responses
+// are returned too, as their own responses, when skip_interim is false).
 struct RawResponse {
   int status = 0;
   std::multimap<std::string, std::string> headers;  // lower-case names
