@@ -58,9 +58,13 @@ constexpr std::string_view kHttplibFields[] = {"REMOTE_ADDR", "REMOTE_PORT",
 
 }  // namespace
 
-size_t ForwardedLineSize(std::string_view name, std::string_view value) {
-  return name.size() + 2 + value.size() +
+size_t EscapedSize(std::string_view value) {
+  return value.size() +
          2 * static_cast<size_t>(std::count(value.begin(), value.end(), '%'));
+}
+
+size_t ForwardedLineSize(std::string_view name, std::string_view value) {
+  return name.size() + 2 + EscapedSize(value);
 }
 
 void ForwardedHead::RequestLine(std::string_view method, std::string_view path,

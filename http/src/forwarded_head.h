@@ -40,6 +40,10 @@
 
 namespace ctx::http::internal {
 
+// EscapedSize is the size of `value` as ForwardedHead writes it (each '%' as
+// "%25").
+[[nodiscard]] size_t EscapedSize(std::string_view value);
+
 // ForwardedLineSize is the size of the line ForwardedHead writes for a field
 // `name` with value `value` (without its CRLF): the parser holds it to
 // httplib's line limit.

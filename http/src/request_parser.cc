@@ -268,8 +268,8 @@ bool RequestParser::HeaderLine(std::string_view line) {
     // ForwardedHead joins every Connection value into one line, which must
     // fit httplib's limit too.
     constexpr std::string_view kName = "Connection: ";
-    const size_t escaped = ForwardedLineSize(name, value) - name.size() - 2;
-    connection_line_ += (connection_line_ == 0 ? kName.size() : 2) + escaped;
+    connection_line_ +=
+        (connection_line_ == 0 ? kName.size() : 2) + EscapedSize(value);
     if (connection_line_ > limits_.max_header_line) {
       Fail(431, "header line too long");
       return false;

@@ -51,6 +51,7 @@ TEST(ForwardedHead, OtherConnectionValuesAreJoinedAsReceived) {
 TEST(ForwardedHead, EachPercentInAValueIsEscapedForHttplibsDecoding) {
   EXPECT_EQ(HeadWith({"X: a%2Cb%", "Connection: %u0041"}),
             "GET / HTTP/1.1\r\nX: a%252Cb%25\r\nConnection: %25u0041\r\n\r\n");
+  EXPECT_EQ(EscapedSize("a%2Cb%"), 6 + 4u);
   EXPECT_EQ(ForwardedLineSize("X", "a%2Cb%"), 3 + 6 + 4u);
 }
 
