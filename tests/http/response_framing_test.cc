@@ -87,19 +87,14 @@ class ResponseFramingTest : public ::testing::Test {
   // Both sends `first` and then GET /ok on one connection at once, and reads
   // both responses; the second must be /ok's.
   RawResponse Both(const std::string& first) {
-    const int fd = testing::Connect(server_->port());
-    testing::SendAll(fd, first + GetRequest("/ok"));
-    std::string buffer;
-    const auto r1 = testing::ReadResponse(fd, buffer);
-    const auto r2 = testing::ReadResponse(fd, buffer);
-    ::close(fd);
-    EXPECT_TRUE(r1.has_value()) << "no first response";
-    EXPECT_TRUE(r2.has_value()) << "no second response";
-    if (r2) {
-      EXPECT_EQ(r2->status, 200) << "the second response was misread";
-      EXPECT_EQ(r2->body, "ok") << "the second response was misread";
+    const auto r =
+        testing::ExchangeMany(server_->port(), first + GetRequest("/ok"), 2);
+    EXPECT_EQ(r.size(), 2u) << "a response is missing";
+    if (r.size() == 2) {
+      EXPECT_EQ(r[1].status, 200) << "the second response was misread";
+      EXPECT_EQ(r[1].body, "ok") << "the second response was misread";
     }
-    return r1.value_or(RawResponse{});
+    return r.empty() ? RawResponse{} : r[0];
   }
 
   std::unique_ptr<RunningServer> server_;

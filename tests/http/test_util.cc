@@ -341,6 +341,21 @@ Answer Exchange(int port, std::string_view request) {
   return a;
 }
 
+std::vector<RawResponse> ExchangeMany(int port, std::string_view requests,
+                                      size_t count) {
+  const int fd = Connect(port);
+  SendAll(fd, requests);
+  std::vector<RawResponse> responses;
+  std::string buffer;
+  while (responses.size() < count) {
+    auto r = ReadResponse(fd, buffer);
+    if (!r) break;
+    responses.push_back(std::move(*r));
+  }
+  ::close(fd);
+  return responses;
+}
+
 size_t FillServerEnd(int client) {
   const int server_end = ServerEnd(client);
   if (server_end < 0) return 0;

@@ -160,6 +160,12 @@ struct Answer {
 };
 // Exchange connects, sends `request`, and reads one response then to EOF.
 Answer Exchange(int port, std::string_view request);
+// ExchangeMany connects, sends `requests` at once, reads up to `count`
+// responses from the one connection (fewer when one cannot be read) and
+// closes.
+std::vector<RawResponse> ExchangeMany(int port, std::string_view requests,
+                                      size_t count);
+
 // CloseWithReset closes with SO_LINGER 0: the peer sees RST, not FIN.
 void CloseWithReset(int fd);
 // FillServerEnd fills the server's end of the loopback connection `client`
