@@ -27,9 +27,12 @@ namespace {
 // anything ever use it as one.
 constexpr socket_t kServingMark = std::numeric_limits<socket_t>::max();
 
+// kInternalErrorBody is a throwing handler's answer.
+constexpr std::string_view kInternalErrorBody = "internal server error\n";
+
 // ReplaceResponse answers for the handler: drops what it set (releasing a
 // content provider's resources as httplib would), keeps nothing but the
-// request id.
+// request id (none when empty).
 void ReplaceResponse(httplib::Response& res, int status, std::string body,
                      const std::string& request_id) {
   if (res.content_provider_resource_releaser_) {
@@ -37,8 +40,21 @@ void ReplaceResponse(httplib::Response& res, int status, std::string body,
   }
   res = httplib::Response();
   res.status = status;
-  res.set_header(std::string(kRequestIdHeader), request_id);
+  if (!request_id.empty()) {
+    res.set_header(std::string(kRequestIdHeader), request_id);
+  }
   res.set_content(std::move(body), "text/plain");
+}
+
+// WhatOf is an exception's what(), or a fixed text for one of another type.
+std::string WhatOf(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "exception of unknown type";
+  }
 }
 
 // Reason names the outcome of a done context for the body and the log.
@@ -107,6 +123,17 @@ Server::Server(ServerOptions options)
       // listen_after_bind, forever: httplib's provider loops end when a write
       // fails or its listening socket is unset.
       [this] { svr_sock_ = INVALID_SOCKET; });
+  // A throwing handler's client gets a plain 500 (httplib's own answer names
+  // the exception in an EXCEPTION_WHAT header, and sends what the handler
+  // had set). A context handler's request id stays; its log record has the
+  // exception (Serve). set_exception_handler replaces this.
+  httplib::Server::set_exception_handler([](const httplib::Request&,
+                                            httplib::Response& res,
+                                            const std::exception_ptr&) {
+    ReplaceResponse(res, kStatusInternalServerError,
+                    std::string(kInternalErrorBody),
+                    res.get_header_value(std::string(kRequestIdHeader)));
+  });
   // Runs just before any response is written, whatever handler (a context
   // handler, a plain one, an error handler) or httplib made it.
   httplib::Server::set_post_routing_handler(
@@ -321,10 +348,12 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     try {
       handler(c, req, res);
     } catch (...) {
-      // httplib answers 500. The request is over, and so is its context: its
-      // deadline's timer would stay armed until it fired.
+      // The exception handler answers 500. The request is over, and so is
+      // its context: its deadline's timer would stay armed until it fired.
       cancel_deadline();
       cancel();
+      log(kStatusInternalServerError,
+          LogSafe(WhatOf(std::current_exception())));
       throw;
     }
   }

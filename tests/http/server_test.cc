@@ -390,29 +390,6 @@ TEST_F(ServerTest, HandlerThatThrowsStillEndsItsWindow) {
   ASSERT_TRUE(again.has_value());
 }
 
-TEST(ServerThrowingHandler, ItsContextEndsWithTheRequest) {
-  RunningServer server;
-  std::mutex mu;
-  std::optional<Context> seen;
-  server.server().Get("/throw", [&](const Context& c, const httplib::Request&,
-                                    httplib::Response&) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      seen = c;
-    }
-    throw std::runtime_error("boom");
-  });
-  server.Start();
-  auto r = Exchange(server.port(),
-                    GetRequest("/throw", {"X-Request-Timeout: 600000"}));
-  ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->status, 500);
-  std::lock_guard<std::mutex> lock(mu);
-  ASSERT_TRUE(seen.has_value());
-  EXPECT_EQ(seen->Err(), Errc::kCanceled)
-      << "the context (and its 10-minute timer) outlived the request";
-}
-
 TEST(ServerPostRouting, UsersHandlerRunsBeforeEachResponseIsWritten) {
   RunningServer server;
   server.server().Get("/plain",

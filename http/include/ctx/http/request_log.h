@@ -4,8 +4,9 @@
 //
 // ctx::http::Server reports each request it answers on a handler's behalf, or
 // that ends without the handler's own answer, as one RequestLogRecord: 400 for
-// a malformed timeout header, 499 for a client that went away, 503 for a
-// request canceled by stop(), 504 for a spent deadline. Requests that end
+// a malformed timeout header, 499 for a client that went away, 500 for a
+// context handler that threw (the exception's what() as the reason), 503 for
+// a request canceled by stop(), 504 for a spent deadline. Requests that end
 // normally are not reported here (use httplib's set_logger for access logs).
 // The default hook writes one spdlog warning per record to spdlog's default
 // logger:
@@ -37,14 +38,15 @@ namespace ctx::http {
 // write to a log as is: untrusted text has already been through ctx::LogSafe.
 // The views are valid only during the logger call.
 struct RequestLogRecord {
-  int status = 0;                       // 400, 499, 503 or 504
+  int status = 0;                       // 400, 499, 500, 503 or 504
   std::string_view request_id;          // the accepted or generated id (valid)
   std::string_view trace_id;            // 32 hex digits, or "" with no trace
   std::string_view span_id;             // 16 hex digits (the request's parent
                                         // id, as ctx::log shows it), or ""
   std::string_view method;              // log-safe rendering of the method
   std::string_view path;                // log-safe rendering of the path
-  std::string_view reason;              // static text, e.g. "deadline exceeded"
+  std::string_view reason;              // e.g. "deadline exceeded"; for 500
+                                        // the exception's what(), log-safe
   std::chrono::nanoseconds elapsed{0};  // from context creation to the end
 };
 

@@ -98,6 +98,10 @@
 //     later, so it returns within grace + drain_timeout whatever clients do
 //     (handlers that ignore their context can still delay it). stop() is
 //     Shutdown without grace and without waiting.
+//   - A handler (context or plain) that throws gets its client a plain 500
+//     that says nothing of the exception, not httplib's EXCEPTION_WHAT
+//     header; a context handler's is logged (ctx/http/request_log.h).
+//     set_exception_handler replaces this answer.
 //   - TCP_NODELAY is on by default.
 // httplib's own socket settings (set_keep_alive_*, set_read_timeout,
 // set_write_timeout, set_tcp_nodelay, set_socket_options,

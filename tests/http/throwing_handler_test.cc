@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a client gets from a handler that throws (ctx/http/status.h): a plain
+// 500 that says nothing of the exception, whatever the handler had set; the
+// request's context ends, the exception is logged, the connection stays
+// usable, and set_exception_handler still decides when it is set.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "ctx/http/server.h"
+#include "test_util.h"
+
+namespace ctx::http {
+namespace {
+
+using testing::GetRequest;
+using testing::LogCapture;
+using testing::RawResponse;
+using testing::RunningServer;
+
+constexpr char kSecret[] = "password=hunter2";
+
+class ThrowingHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.logger = log_.Logger();
+    server_ = std::make_unique<RunningServer>(std::move(options));
+    Server& s = server_->server();
+    s.Get("/context", [this](const Context& c, const httplib::Request&,
+                             httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        seen_ = c;
+      }
+      res.set_content(std::string("half-built ") + kSecret, "text/plain");
+      throw std::runtime_error(std::string("db: ") + kSecret + "\r\nX-Evil: 1");
+    });
+    s.Get("/plain", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string("half-built ") + kSecret, "text/plain");
+      throw 42;
+    });
+    s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("ok", "text/plain");
+    });
+  }
+
+  // Get sends `request` and then GET /ok on one connection and reads both
+  // responses; the second must be /ok's (the 500 was framed, and the
+  // connection kept).
+  RawResponse Get(const std::string& request) {
+    const auto r =
+        testing::ExchangeMany(server_->port(), request + GetRequest("/ok"), 2);
+    EXPECT_EQ(r.size(), 2u) << "a response is missing";
+    if (r.size() == 2) {
+      EXPECT_EQ(r[1].body, "ok") << "the connection did not go on";
+    }
+    return r.empty() ? RawResponse{} : r[0];
+  }
+
+  // ExpectPlain500 checks that `r` is the server's plain 500.
+  static void ExpectPlain500(const RawResponse& r) {
+    EXPECT_EQ(r.status, 500);
+    EXPECT_EQ(r.body, "internal server error\n");
+    EXPECT_EQ(r.headers.count("exception_what"), 0u);
+    EXPECT_EQ(r.headers.count("x-evil"), 0u);
+    for (const auto& [name, value] : r.headers) {
+      EXPECT_EQ(value.find("hunter2"), std::string::npos) << name;
+    }
+  }
+
+  LogCapture log_;
+  std::unique_ptr<RunningServer> server_;
+  std::mutex mu_;
+  std::optional<Context> seen_;
+};
+
+TEST_F(ThrowingHandlerTest, ContextHandlerClientGetsAPlain500) {
+  server_->Start();
+  const RawResponse r =
+      Get(GetRequest("/context", {"X-Request-Id: thrown-request-1"}));
+  ExpectPlain500(r);
+  EXPECT_EQ(r.header("x-request-id"), "thrown-request-1");
+}
+
+TEST_F(ThrowingHandlerTest, PlainHandlerClientGetsAPlain500) {
+  server_->Start();
+  const RawResponse r = Get(GetRequest("/plain"));
+  ExpectPlain500(r);
+  EXPECT_EQ(r.headers.count("x-request-id"), 0u);
+}
+
+TEST_F(ThrowingHandlerTest, ContextHandlersExceptionIsLoggedLogSafe) {
+  server_->Start();
+  Get(GetRequest("/context", {"X-Request-Id: thrown-request-2"}));
+  const auto records = log_.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 500);
+  EXPECT_EQ(records[0].request_id, "thrown-request-2");
+  EXPECT_EQ(records[0].path, "/context");
+  EXPECT_NE(records[0].reason.find(kSecret), std::string::npos)
+      << records[0].reason;
+  EXPECT_EQ(records[0].reason.find_first_of("\r\n"), std::string::npos)
+      << "an exception's text reached the log with its line breaks";
+}
+
+TEST_F(ThrowingHandlerTest, ContextEndsWithTheRequest) {
+  server_->Start();
+  Get(GetRequest("/context", {"X-Request-Timeout: 600000"}));
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSERT_TRUE(seen_.has_value());
+  EXPECT_EQ(seen_->Err(), Errc::kCanceled)
+      << "the context (and its 10-minute timer) outlived the request";
+}
+
+TEST_F(ThrowingHandlerTest, SetExceptionHandlerDecidesTheAnswer) {
+  server_->server().set_exception_handler([](const httplib::Request&,
+                                             httplib::Response& res,
+                                             const std::exception_ptr&) {
+    res.status = 418;
+    res.set_content("teapot", "text/plain");
+  });
+  server_->Start();
+  const RawResponse r = Get(GetRequest("/plain"));
+  EXPECT_EQ(r.status, 418);
+  EXPECT_EQ(r.body, "teapot");
+}
+
+}  // namespace
+}  // namespace ctx::http
