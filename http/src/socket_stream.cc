@@ -68,6 +68,26 @@ bool SocketStream::is_writable() const { return Wait(POLLOUT, write_timeout_); }
 
 ssize_t SocketStream::read(char* ptr, size_t size) {
   if (size == 0) return 0;
+  if (escape_left_ == 0 && !head_.in_head()) return ReadRaw(ptr, size);
+  // The head, a byte at a time (as httplib reads it anyway), never waiting
+  // once something can be returned.
+  size_t n = 0;
+  while (n < size) {
+    if (escape_left_ > 0) {
+      ptr[n++] = escape_left_-- == 2 ? '2' : '5';
+      continue;
+    }
+    if (!head_.in_head() || (n > 0 && read_pos_ == read_end_)) break;
+    char c;
+    const ssize_t r = ReadRaw(&c, 1);
+    if (r <= 0) return n > 0 ? static_cast<ssize_t>(n) : r;
+    ptr[n++] = c;
+    if (head_.Escapes(c)) escape_left_ = 2;
+  }
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t SocketStream::ReadRaw(char* ptr, size_t size) {
   if (HasBufferedInput()) {
     const size_t n = std::min(size, read_end_ - read_pos_);
     std::memcpy(ptr, buffer_.get() + read_pos_, n);

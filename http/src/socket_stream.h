@@ -8,7 +8,10 @@
 // watch an abort descriptor (a context's Done().Fd()), so a client call ends
 // as soon as its context is done; writes never block past a wait, so partial
 // writes return to httplib's write loop.
-// Writes use MSG_NOSIGNAL: a peer that reset never raises SIGPIPE.
+// Writes use MSG_NOSIGNAL: a peer that reset never raises SIGPIPE. Reads hand
+// httplib the response with each '%' of a header line escaped, since httplib
+// percent-decodes header values (response_head_escaper.h): one stream serves
+// one response.
 
 #ifndef CTX_HTTP_SRC_SOCKET_STREAM_H_
 #define CTX_HTTP_SRC_SOCKET_STREAM_H_
@@ -20,6 +23,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+
+#include "response_head_escaper.h"
 
 namespace ctx::http::internal {
 
@@ -45,8 +50,8 @@ class SocketStream final : public httplib::Stream {
   // timeout.
   bool is_writable() const override;
   // read returns buffered input first, then waits (read timeout) and reads
-  // from the socket. Returns the byte count, 0 at EOF, -1 on timeout, abort or
-  // error.
+  // from the socket; in the response's head, each '%' of a header line as
+  // "%25". Returns the byte count, 0 at EOF, -1 on timeout, abort or error.
   ssize_t read(char* ptr, size_t size) override;
   // write waits (write timeout) and writes what the socket takes now; returns
   // the byte count (maybe fewer than `size`) or -1.
@@ -63,7 +68,7 @@ class SocketStream final : public httplib::Stream {
   // HasBufferedInput reports whether read() can return data without touching
   // the socket (bytes that arrived after the response read so far).
   [[nodiscard]] bool HasBufferedInput() const noexcept {
-    return read_pos_ < read_end_;
+    return escape_left_ > 0 || read_pos_ < read_end_;
   }
   // aborted reports whether a wait ended because abort_fd turned readable.
   [[nodiscard]] bool aborted() const noexcept { return aborted_; }
@@ -71,6 +76,8 @@ class SocketStream final : public httplib::Stream {
  private:
   static constexpr size_t kBufferSize = 16 * 1024;
 
+  // ReadRaw is read without the head's escaping.
+  ssize_t ReadRaw(char* ptr, size_t size);
   // Wait polls the socket for `events` (and the abort descriptor) for up to
   // `timeout`; true when the socket is ready or in error.
   bool Wait(short events, std::chrono::microseconds timeout) const;
@@ -85,6 +92,8 @@ class SocketStream final : public httplib::Stream {
   std::unique_ptr<char[]> buffer_;
   size_t read_pos_ = 0;
   size_t read_end_ = 0;
+  ResponseHeadEscaper head_;
+  int escape_left_ = 0;      // bytes of a "%25" still to hand out ('2', '5')
   uint64_t read_limit_ = 0;  // LimitReads
   uint64_t received_ = 0;    // bytes that came from the socket
   bool read_limited_ = false;

@@ -406,6 +406,47 @@ TEST(ClientWireTest, EncodedResponseIsNotDecoded) {
       << "the client asked for compression: " << heads[0];
 }
 
+TEST(ClientWireTest, ResponseHeaderValuesArriveAsSent) {
+  RawServer server([](const std::string&) {
+    return "HTTP/1.1 302 Found\r\nLocation: /a%20b\r\nX-Share: 100%\r\n"
+           "X-Wide: %u0041\r\nContent-Length: 4\r\n\r\n%41%";
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 302);
+  EXPECT_EQ(r->get_header_value("Location"), "/a%20b");
+  EXPECT_EQ(r->get_header_value("X-Share"), "100%");
+  EXPECT_EQ(r->get_header_value("X-Wide"), "%u0041");
+  EXPECT_EQ(r->body, "%41%");
+}
+
+TEST(ClientWireTest, EncodedContentLengthDoesNotFrameTheBody) {
+  // Decoded, "%31%30" would read as 10 and frame the body as ten bytes.
+  RawServer server([](const std::string&) {
+    return Answer("Content-Length: %31%30\r\n", "0123456789");
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  if (r.ok()) {
+    EXPECT_EQ(r->get_header_value("Content-Length"), "%31%30");
+    EXPECT_NE(r->body, "0123456789");
+  }
+}
+
+TEST(ClientWireTest, HeaderValuesAfter100ContinueArriveAsSent) {
+  RawServer server([](const std::string&) {
+    return "HTTP/1.1 100 Continue\r\n\r\n" +
+           Answer("X-Id: a%2Fb\r\nContent-Length: 2\r\n", "ok");
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("X-Id"), "a%2Fb");
+  EXPECT_EQ(r->body, "ok");
+}
+
 TEST(ClientWireTest, ResponseLargerThanLimitFails) {
   RawServer server([](const std::string&) {
     return Answer("Content-Length: 1001\r\n", std::string(1001, 'x'));

@@ -37,9 +37,10 @@
 //   - hands over the response body as received (Content-Encoding is not
 //     decoded, since the client did not ask for compression), up to
 //     ClientOptions::max_response_bytes: a larger one fails the call with
-//     std::errc::message_size. Response header values are as httplib parses
-//     them: percent-decoded (a Location of /a%20b reads "/a b"), so a value
-//     that must stay encoded cannot be read exactly here.
+//     std::errc::message_size. Response header values arrive as sent
+//     (httplib's percent-decoding of them is undone in advance: a Location of
+//     /a%20b reads "/a%20b"; a line that, with each '%' written as "%25",
+//     passes httplib's 8 KiB line limit fails the call).
 //
 //   ctx::http::Client client("127.0.0.1", 8080);
 //   auto [c, cancel] = ctx::WithTimeout(parent, std::chrono::seconds(2));
