@@ -35,6 +35,8 @@
 #ifndef CTX_HTTP_SRC_CONNECTION_H_
 #define CTX_HTTP_SRC_CONNECTION_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -122,6 +124,9 @@ class Connection {
   // httplib was told so (it says Connection: close itself), or the response
   // turned out to need the close (FrameResponse); the worker's, per request.
   bool last_response = false;
+  // ranges: the request's byte ranges, taken off httplib's request before
+  // routing (response_range.h applies them); the worker's, per request.
+  std::vector<std::pair<ssize_t, ssize_t>> ranges;
 
   // TailPart is response bytes the socket did not take at once, written
   // from `pos` on.

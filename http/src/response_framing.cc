@@ -3,24 +3,12 @@
 
 #include "response_framing.h"
 
-#include <sys/types.h>
-
 #include <string>
+
+#include "response_range.h"
 
 namespace ctx::http::internal {
 namespace {
-
-// RangeFits says whether httplib can serve the range `r` (first and last
-// byte, -1 where absent) of a `length`-byte provider as asked.
-bool RangeFits(const httplib::Range& r, size_t length) {
-  const auto len = static_cast<ssize_t>(length);
-  const auto [first, last] = r;
-  if (first >= 0) {
-    return first < len && (last == -1 || (first <= last && last < len));
-  }
-  // A suffix: the last `last` bytes, all of them when that is more.
-  return first == -1 && last > 0 && len > 0;
-}
 
 // SetContentLength states `size` as the response's one Content-Length.
 void SetContentLength(httplib::Response& res, size_t size) {
@@ -30,7 +18,8 @@ void SetContentLength(httplib::Response& res, size_t size) {
 
 }  // namespace
 
-bool FrameResponse(const httplib::Request& req, httplib::Response& res) {
+bool FrameResponse(const httplib::Request& req, httplib::Response& res,
+                   const httplib::Ranges& asked) {
   if (res.status < 200 || res.status == 204 || res.status == 304) {
     // No body may follow: what was set would be read as the next response.
     // A provider dropped here is released as the response is destroyed.
@@ -39,6 +28,7 @@ bool FrameResponse(const httplib::Request& req, httplib::Response& res) {
     res.headers.erase("Content-Length");
     return false;
   }
+  ServeRange(req, res, asked);
   if (res.content_provider_) {
     if (res.is_chunked_content_provider_) return false;
     if (res.content_length_ == 0) {
@@ -48,16 +38,6 @@ bool FrameResponse(const httplib::Request& req, httplib::Response& res) {
       res.headers.erase("Connection");
       res.set_header("Connection", "close");
       return true;
-    }
-    if (!req.ranges.empty() &&
-        !(req.ranges.size() == 1 &&
-          RangeFits(req.ranges.front(), res.content_length_))) {
-      // Served whole: httplib reads the ranges again when it calls the
-      // provider. The object is httplib's own, not const (see the header).
-      const_cast<httplib::Request&>(req).ranges.clear();
-      if (res.status == 206) res.status = 200;
-      res.headers.erase("Content-Range");
-      SetContentLength(res, res.content_length_);
     }
     return false;
   }

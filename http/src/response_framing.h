@@ -15,10 +15,9 @@
 //     counting a body not sent would mislead a naive client);
 //   - a content provider's response of unknown length (neither a length nor
 //     chunked) closes the connection: only the close can end it;
-//   - a content provider's response asked for a range it cannot serve (its
-//     first byte past the end, its last before its first or past the end, an
-//     empty suffix) is served whole (200): httplib would ask the provider for
-//     a negative length wrapped to about 2^64 bytes, or for bytes past its end.
+//   - the request's byte range is applied (response_range.h), after the
+//     rules above: httplib applies none (the server took the ranges off its
+//     request before routing).
 
 #ifndef CTX_HTTP_SRC_RESPONSE_FRAMING_H_
 #define CTX_HTTP_SRC_RESPONSE_FRAMING_H_
@@ -29,10 +28,11 @@ namespace ctx::http::internal {
 
 // FrameResponse adjusts `res`, the response to `req`, as the file comment
 // says; true when the connection must close after it (the response says
-// Connection: close). `req` is httplib's own request object (not const:
-// httplib declared it so), whose ranges it may drop.
+// Connection: close). `asked` is the ranges taken off `req` before routing;
+// `req` is httplib's own request object (see ServeRange).
 [[nodiscard]] bool FrameResponse(const httplib::Request& req,
-                                 httplib::Response& res);
+                                 httplib::Response& res,
+                                 const httplib::Ranges& asked);
 
 }  // namespace ctx::http::internal
 

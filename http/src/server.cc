@@ -141,7 +141,9 @@ Server::Server(ServerOptions options)
         if (post_routing_) post_routing_(req, res);
         internal::Connection* conn = internal::CurrentConnection();
         if (conn == nullptr) return;  // served by stock httplib
-        if (internal::FrameResponse(req, res)) conn->last_response = true;
+        if (internal::FrameResponse(req, res, conn->ranges)) {
+          conn->last_response = true;
+        }
         // A body the client cannot take at once moves to the tail, not
         // copied (a streamed one is written by its provider).
         if (!res.content_provider_) conn->response_body = &res.body;
@@ -232,8 +234,15 @@ void Server::ServeConnection(
         conn->served >= options_.limits.max_requests_per_connection ||
         conn->Stopping();
     conn->last_response = last;
+    conn->ranges.clear();
     bool connection_closed = false;
-    const bool ok = process_request(stream, last, connection_closed, nullptr);
+    // httplib would apply the ranges to any response: FrameResponse applies
+    // them instead.
+    const bool ok = process_request(stream, last, connection_closed,
+                                    [&conn](httplib::Request& req) {
+                                      conn->ranges = std::move(req.ranges);
+                                      req.ranges.clear();
+                                    });
     conn->response_body = nullptr;  // it was the finished request's
     if (!ok) {                      // the response was not written whole
       loop_->Close(conn);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// Range requests over real loopback sockets: one range of bytes is served as
-// asked; several, in one Range line or in many, and any other Range value, are
-// ignored (RFC 9110 14.2) and the body is served whole, since httplib would
-// repeat the body once per range.
+// Range requests over real loopback sockets (http/src/response_range.h): one
+// range of bytes is served as asked, clamped to the body, and one past its end
+// gets a 416 naming the size; several, in one Range line or in many, any other
+// Range value, a Range on another method or for another status than 200, and
+// one whose If-Range does not match are ignored (RFC 9110 14.2) and the body is
+// served whole, since httplib would repeat the body once per range.
 
 #include <gtest/gtest.h>
 
@@ -30,15 +32,53 @@ class RangeTest : public ::testing::Test {
                                         httplib::Response& res) {
       res.set_content(kBody, "text/plain");
     });
+    server_->server().Get("/explicit200",
+                          [](const httplib::Request&, httplib::Response& res) {
+                            res.status = 200;
+                            res.set_content(kBody, "text/plain");
+                          });
+    server_->server().Get("/missing",
+                          [](const httplib::Request&, httplib::Response& res) {
+                            res.status = 404;
+                            res.set_content(kBody, "text/plain");
+                          });
+    server_->server().Get("/slow", [](const Context& c, const httplib::Request&,
+                                      httplib::Response&) {
+      c.Done().Wait();  // the bridge answers 504
+    });
+    server_->server().Post("/digits",
+                           [](const httplib::Request&, httplib::Response& res) {
+                             res.set_content(kBody, "text/plain");
+                           });
+    server_->server().Get("/empty",
+                          [](const httplib::Request&, httplib::Response& res) {
+                            res.set_content("", "text/plain");
+                          });
+    server_->server().Get(
+        "/validated", [](const httplib::Request&, httplib::Response& res) {
+          res.set_header("ETag", "\"v1\"");
+          res.set_header("Last-Modified", "Sun, 06 Dec 2026 10:00:00 GMT");
+          res.set_content(kBody, "text/plain");
+        });
+    server_->server().Get("/weak",
+                          [](const httplib::Request&, httplib::Response& res) {
+                            res.set_header("ETag", "W/\"v1\"");
+                            res.set_content(kBody, "text/plain");
+                          });
     server_->Start();
   }
 
-  // Get sends GET /digits with the header lines `extra` and returns the
-  // response.
-  testing::RawResponse Get(std::vector<std::string> extra) {
+  // Get sends GET `path` (/digits) with the header lines `extra` and returns
+  // the response.
+  testing::RawResponse Get(std::vector<std::string> extra,
+                           const std::string& path = "/digits") {
     extra.emplace_back("Connection: close");
-    const testing::Answer a =
-        testing::Exchange(server_->port(), GetRequest("/digits", extra));
+    return Send(GetRequest(path, extra));
+  }
+
+  // Send sends `request` and returns the response.
+  testing::RawResponse Send(const std::string& request) {
+    const testing::Answer a = testing::Exchange(server_->port(), request);
     EXPECT_TRUE(a.response.has_value()) << "no response";
     return a.response.value_or(testing::RawResponse{});
   }
@@ -86,6 +126,91 @@ TEST_F(RangeTest, AnythingButOneRangeOfBytesIsServedWhole) {
 TEST_F(RangeTest, SuffixAndOpenRangesAreServed) {
   EXPECT_EQ(Get({"Range: bytes=-3"}).body, "789");
   EXPECT_EQ(Get({"Range: bytes=7-"}).body, "789");
+}
+
+TEST_F(RangeTest, RangePastTheEndIsClampedToTheBody) {
+  const testing::RawResponse r = Get({"Range: bytes=5-30"});
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.header("content-range"), "bytes 5-9/10");
+  EXPECT_EQ(r.body, "56789");
+}
+
+TEST_F(RangeTest, UnsatisfiableRangeGets416NamingTheSize) {
+  for (const char* range : {"bytes=100-", "bytes=10-", "bytes=-0"}) {
+    SCOPED_TRACE(range);
+    const testing::RawResponse r = Get({std::string("Range: ") + range});
+    EXPECT_EQ(r.status, 416);
+    EXPECT_EQ(r.header("content-range"), "bytes */10");
+    EXPECT_EQ(r.body, "");
+  }
+  const testing::RawResponse empty = Get({"Range: bytes=0-"}, "/empty");
+  EXPECT_EQ(empty.status, 416);
+  EXPECT_EQ(empty.header("content-range"), "bytes */0");
+}
+
+TEST_F(RangeTest, HandlersExplicit200IsRanged) {
+  const testing::RawResponse r = Get({"Range: bytes=2-4"}, "/explicit200");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.header("content-range"), "bytes 2-4/10");
+  EXPECT_EQ(r.body, "234");
+}
+
+TEST_F(RangeTest, ResponseOtherThan200IsServedWhole) {
+  const testing::RawResponse missing = Get({"Range: bytes=2-4"}, "/missing");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.header("content-range"), "");
+  EXPECT_EQ(missing.body, kBody);
+  const testing::RawResponse timed_out =
+      Get({"Range: bytes=2-4", "X-Request-Timeout: 1"}, "/slow");
+  EXPECT_EQ(timed_out.status, 504);
+  EXPECT_EQ(timed_out.body, "deadline exceeded\n");
+}
+
+TEST_F(RangeTest, MethodOtherThanGetIsServedWhole) {
+  const testing::RawResponse r = Send(
+      "POST /digits HTTP/1.1\r\nHost: t\r\nRange: bytes=2-4\r\n"
+      "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, kBody);
+}
+
+TEST_F(RangeTest, IfRangeMatchingTheValidatorIsRanged) {
+  for (const char* if_range : {"\"v1\"", "Sun, 06 Dec 2026 10:00:00 GMT"}) {
+    SCOPED_TRACE(if_range);
+    const testing::RawResponse r =
+        Get({"Range: bytes=2-4", std::string("If-Range: ") + if_range},
+            "/validated");
+    EXPECT_EQ(r.status, 206);
+    EXPECT_EQ(r.body, "234");
+  }
+}
+
+TEST_F(RangeTest, IfRangeNotMatchingIsServedWhole) {
+  for (const char* if_range :
+       {"\"v0\"", "W/\"v1\"", "Sat, 05 Dec 2026 10:00:00 GMT"}) {
+    SCOPED_TRACE(if_range);
+    const testing::RawResponse r =
+        Get({"Range: bytes=2-4", std::string("If-Range: ") + if_range},
+            "/validated");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, kBody);
+  }
+  const testing::RawResponse weak =
+      Get({"Range: bytes=2-4", "If-Range: W/\"v1\""}, "/weak");
+  EXPECT_EQ(weak.status, 200) << "a weak ETag matched";
+}
+
+TEST_F(RangeTest, RangeOfACompressedResponseCountsItsBytes) {
+  const testing::RawResponse whole =
+      Get({"Accept-Encoding: gzip"}, "/explicit200");
+  ASSERT_EQ(whole.header("content-encoding"), "gzip");
+  const testing::RawResponse r =
+      Get({"Accept-Encoding: gzip", "Range: bytes=0-1"}, "/explicit200");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.header("content-encoding"), "gzip");
+  EXPECT_EQ(r.header("content-range"),
+            "bytes 0-1/" + std::to_string(whole.body.size()));
+  EXPECT_EQ(r.body, whole.body.substr(0, 2));
 }
 
 }  // namespace

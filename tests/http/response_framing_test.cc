@@ -4,8 +4,8 @@
 // content providers' responses carry their bytes (one of unknown length
 // closes the connection), a handler that throws after setting a body gets a
 // 500 that states its length, a 204 or 304 carries no body, a range a
-// provider cannot serve is served whole, and a provider that never writes
-// does not hold a shutdown. Each test sends two requests at once and
+// provider cannot serve gets a 416 without one, and a provider that never
+// writes does not hold a shutdown. Each test sends two requests at once and
 // reads both responses from the one connection.
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "ctx/http/server.h"
@@ -119,23 +120,27 @@ TEST_F(ResponseFramingTest, HandlerThatThrowsAfterABodyGetsAFramed500) {
 }
 
 TEST_F(ResponseFramingTest, RangeAProviderCanServeIsServed) {
-  for (const auto& [range, part] :
-       std::vector<std::pair<std::string, std::string>>{
-           {"bytes=2-4", "234"}, {"bytes=7-", "789"}, {"bytes=-3", "789"}}) {
+  for (const auto& [range, part, content_range] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"bytes=2-4", "234", "bytes 2-4/10"},
+           {"bytes=7-", "789", "bytes 7-9/10"},
+           {"bytes=-3", "789", "bytes 7-9/10"},
+           {"bytes=5-30", "56789", "bytes 5-9/10"},
+           {"bytes=0-10", kDigits, "bytes 0-9/10"}}) {
     const RawResponse r = Both(GetRequest("/provider", {"Range: " + range}));
     EXPECT_EQ(r.status, 206) << range;
+    EXPECT_EQ(r.header("content-range"), content_range) << range;
     EXPECT_EQ(r.body, part) << range;
   }
 }
 
-TEST_F(ResponseFramingTest, RangeAProviderCannotServeIsServedWhole) {
-  for (const char* range :
-       {"bytes=100-", "bytes=10-", "bytes=5-2", "bytes=0-10", "bytes=-0"}) {
+TEST_F(ResponseFramingTest, RangeAProviderCannotServeGets416) {
+  for (const char* range : {"bytes=100-", "bytes=10-", "bytes=-0"}) {
     const RawResponse r =
         Both(GetRequest("/provider", {std::string("Range: ") + range}));
-    EXPECT_EQ(r.status, 200) << range;
-    EXPECT_EQ(r.header("content-range"), "") << range;
-    EXPECT_EQ(r.body, kDigits) << range;
+    EXPECT_EQ(r.status, 416) << range;
+    EXPECT_EQ(r.header("content-range"), "bytes */10") << range;
+    EXPECT_EQ(r.body, "") << range;
   }
 }
 

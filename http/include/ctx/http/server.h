@@ -57,11 +57,16 @@
 //     header values is undone in advance (a line too long once undone is
 //     431), and the REMOTE_ADDR, REMOTE_PORT, LOCAL_ADDR and LOCAL_PORT
 //     fields are httplib's own (a client's lines of those names are dropped).
-//   - Range: a request for one byte range gets it (206, from httplib); one
-//     asking for several, in one Range line or in more, or for anything else,
-//     gets the whole body (200, as RFC 9110 allows), since httplib would
-//     repeat the body once per range. So does a range a content provider
-//     cannot serve (past its end, or empty).
+//   - Range (RFC 9110 14): a GET asking for one range of bytes of a 200
+//     response whose size is known gets it as a 206 (clamped to the end; a
+//     range starting past the end gets a 416 with "Content-Range: bytes
+//     */<size>"), also when the handler set the 200 itself, and counted in
+//     the bytes sent (after compression); If-Range must equal the strong
+//     ETag or the Last-Modified. Several ranges, in one Range line or in
+//     more, anything else, other methods and other statuses get the whole
+//     body (httplib would repeat the body once per range, and cut a 404 or a
+//     handler's 200 to the range). Handlers see the Range header but an
+//     empty req.ranges: the server applies the range after the handler.
 //   - Every response httplib writes ends where its framing says: a body in
 //     memory is sent with its Content-Length (also the 500 of a handler that
 //     threw after setting one), a content provider's bytes are sent (with
