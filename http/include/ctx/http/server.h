@@ -170,7 +170,10 @@ struct ServerLimits {
   // max_body_bytes: the body as sent (without chunked framing); 413 beyond.
   // The body is held in memory before the handler runs. A request with a
   // Content-Encoding other than identity is refused (415), so the handler
-  // never gets more than this.
+  // never gets more than this. There is no server-wide budget: every
+  // connection may hold a body (two copies while its handler runs), so
+  // memory for bodies is bounded by about 2 x max_connections x this (2 GiB
+  // with the defaults); lower either on a small machine.
   size_t max_body_bytes = 1024 * 1024;
   // head_timeout: from a request's first byte to the end of its head; 408.
   std::chrono::milliseconds head_timeout{10'000};
