@@ -9,47 +9,61 @@
 namespace ctx::http::internal {
 namespace {
 
-// kContinue is how a "100 Continue" status line starts, but for the minor
-// version digit (position 7), which httplib accepts as 0 or 1; a space or
-// the line's end follows.
+// kContinue is a 100's status line up to its code, but for the minor version
+// digit (position 7), which httplib accepts as 0 or 1.
 constexpr std::string_view kContinue = "HTTP/1.x 100";
 
 }  // namespace
 
+void ResponseHeadEscaper::StatusLineEnds() noexcept {
+  // The bytes before the LF, less a CR that ends them: "HTTP/1.x 100" alone,
+  // or followed by a space (continue_so_far_ checked that byte).
+  const size_t content = line_size_ - (last_cr_ ? 1 : 0);
+  const bool is_continue =
+      continue_so_far_ && content >= kContinue.size() &&
+      (content == kContinue.size() || line_size_ > kContinue.size());
+  line_ = is_continue ? Line::kSkipped : Line::kHeader;
+  continue_so_far_ = true;
+}
+
 bool ResponseHeadEscaper::Escapes(char c) noexcept {
-  if (!in_head_) return false;
-  const bool after_cr = last_cr_;
-  last_cr_ = c == '\r';
+  if (line_ == Line::kBody) return false;
   if (c == '\n') {
-    // httplib ends a head only at a line of exactly CRLF.
-    const bool blank = !status_line_ && line_size_ == 1 && after_cr;
-    if (status_line_) {
-      interim_ = status_100_ && line_size_ > kContinue.size();
+    switch (line_) {
+      case Line::kStatus:
+        StatusLineEnds();
+        break;
+      case Line::kSkipped:
+        line_ = Line::kStatus;
+        break;
+      default:  // kHeader: only a line of exactly CR LF ends the head
+        if (line_size_ == 1 && last_cr_) line_ = Line::kBody;
+        break;
     }
-    status_line_ = false;
     line_size_ = 0;
-    if (blank) {
-      if (interim_) {  // the real response's head follows
-        status_line_ = true;
-        status_100_ = true;
-        interim_ = false;
-      } else {
-        in_head_ = false;
+    last_cr_ = false;
+    in_value_ = false;
+    return false;
+  }
+  const size_t at = line_size_++;
+  last_cr_ = c == '\r';
+  switch (line_) {
+    case Line::kStatus:
+      if (at < kContinue.size()) {
+        if (at == 7 ? (c != '0' && c != '1') : c != kContinue[at]) {
+          continue_so_far_ = false;
+        }
+      } else if (at == kContinue.size() && c != ' ' && c != '\r') {
+        continue_so_far_ = false;
       }
-    }
-    return false;
+      return false;
+    case Line::kHeader:
+      if (in_value_) return c == '%';
+      in_value_ = c == ':';
+      return false;
+    default:
+      return false;
   }
-  if (status_line_) {
-    if (line_size_ < kContinue.size()) {
-      if (line_size_ != 7 && c != kContinue[line_size_]) status_100_ = false;
-    } else if (line_size_ == kContinue.size() && c != ' ' && c != '\r') {
-      status_100_ = false;
-    }
-    ++line_size_;
-    return false;
-  }
-  ++line_size_;
-  return c == '%';
 }
 
 }  // namespace ctx::http::internal

@@ -5,11 +5,16 @@
 // httplib's client percent-decodes every response header value (a Location of
 // "/a%20b" would read "/a b", a Content-Length of "%31%30" would frame ten
 // bytes). The client's stream (socket_stream.h) therefore hands httplib each
-// '%' of a header line as "%25", which httplib decodes back to '%': the values
-// arrive as sent. The status line (httplib decodes nothing there) and the body
-// pass unchanged. A "100 Continue" head is followed by the real response's
-// head, as httplib reads it; any other status ends the escaping at its head's
-// blank line.
+// '%' of a header value as "%25", which httplib decodes back to '%': the
+// values arrive as sent. The escaper follows the bytes exactly as httplib
+// 0.11.4 reads them, so the two never disagree about what is a value:
+//   - a status line ends at LF (CR LF or bare LF); when it reads as a 100
+//     (`HTTP/1.x 100`, then a space or the line's end), httplib skips the next
+//     line whatever it holds and reads the one after as the status line;
+//   - a header line ends at LF; its value is what follows its first ':'
+//     (names and lines without a ':' are left alone);
+//   - the head ends at the first line of exactly CR LF; the body, and the
+//     status line with its reason phrase, pass unchanged.
 //
 //   ResponseHeadEscaper e;
 //   for (char c : std::string_view("HTTP/1.1 200 OK\r\nX: %41\r\n\r\n%41"))
@@ -28,19 +33,23 @@ namespace ctx::http::internal {
 // Thread-safety: none; one reader.
 class ResponseHeadEscaper {
  public:
-  // Escapes takes the next byte and says whether it is a '%' of a header line
-  // (to be written as "%25").
+  // Escapes takes the next byte and says whether it is a '%' of a header
+  // value (to be written as "%25").
   [[nodiscard]] bool Escapes(char c) noexcept;
   // in_head reports whether the next byte may still be part of a head.
-  [[nodiscard]] bool in_head() const noexcept { return in_head_; }
+  [[nodiscard]] bool in_head() const noexcept { return line_ != Line::kBody; }
 
  private:
-  bool in_head_ = true;
-  bool status_line_ = true;  // the current line is a status line
-  size_t line_size_ = 0;     // bytes of the current line so far
-  bool status_100_ = true;   // the status line so far is a 100's
-  bool interim_ = false;     // this head is a 100 Continue's
-  bool last_cr_ = false;     // the last byte was a CR
+  enum class Line { kStatus, kSkipped, kHeader, kBody };
+
+  // StatusLineEnds handles the LF of a status line.
+  void StatusLineEnds() noexcept;
+
+  Line line_ = Line::kStatus;    // what the current line is
+  size_t line_size_ = 0;         // bytes of the current line before its LF
+  bool last_cr_ = false;         // the last byte was a CR
+  bool continue_so_far_ = true;  // the status line so far can be a 100's
+  bool in_value_ = false;        // the header line is past its first ':'
 };
 
 }  // namespace ctx::http::internal

@@ -9,7 +9,7 @@
 // as soon as its context is done; writes never block past a wait, so partial
 // writes return to httplib's write loop.
 // Writes use MSG_NOSIGNAL: a peer that reset never raises SIGPIPE. Reads hand
-// httplib the response with each '%' of a header line escaped, since httplib
+// httplib the response with each '%' of a header value escaped, since httplib
 // percent-decodes header values (response_head_escaper.h): one stream serves
 // one response.
 
@@ -50,7 +50,7 @@ class SocketStream final : public httplib::Stream {
   // timeout.
   bool is_writable() const override;
   // read returns buffered input first, then waits (read timeout) and reads
-  // from the socket; in the response's head, each '%' of a header line as
+  // from the socket; in the response's head, each '%' of a header value as
   // "%25". Returns the byte count, 0 at EOF, -1 on timeout, abort or error.
   ssize_t read(char* ptr, size_t size) override;
   // write waits (write timeout) and writes what the socket takes now; returns

@@ -447,6 +447,45 @@ TEST(ClientWireTest, HeaderValuesAfter100ContinueArriveAsSent) {
   EXPECT_EQ(r->body, "ok");
 }
 
+TEST(ClientWireTest, HeaderValuesAfterABareLf100ArriveAsSent) {
+  RawServer server([](const std::string&) {
+    return "HTTP/1.1 100\n\r\n" +
+           Answer("Location: /a%20b\r\nContent-Length: %31%30\r\n",
+                  "0123456789");
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  if (r.ok()) {
+    EXPECT_EQ(r->get_header_value("Location"), "/a%20b");
+    EXPECT_NE(r->body, "0123456789") << "framed by a decoded Content-Length";
+  }
+}
+
+TEST(ClientWireTest, ResponseAfterA100AndAnyLineIsReadAsSent) {
+  // httplib skips the line after a 100 whatever it holds.
+  RawServer server([](const std::string&) {
+    return "HTTP/1.1 100 Continue\r\nX-Junk: 1\r\n"
+           "HTTP/1.1 200 100%\r\nX-Id: a%2Fb\r\nContent-Length: 10\r\n\r\n"
+           "a\nb%41xyzw";
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->reason, "100%");
+  EXPECT_EQ(r->get_header_value("X-Id"), "a%2Fb");
+  EXPECT_EQ(r->body, "a\nb%41xyzw");
+}
+
+TEST(ClientWireTest, HeaderNameWithPercentIsKept) {
+  RawServer server([](const std::string&) {
+    return Answer("X-100%: yes\r\nContent-Length: 2\r\n", "ok");
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->get_header_value("X-100%"), "yes");
+}
+
 TEST(ClientWireTest, ResponseLargerThanLimitFails) {
   RawServer server([](const std::string&) {
     return Answer("Content-Length: 1001\r\n", std::string(1001, 'x'));

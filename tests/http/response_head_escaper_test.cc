@@ -39,6 +39,32 @@ TEST(ResponseHeadEscaper, HeadOfTheResponseAfter100ContinueIsEscaped) {
             "HTTP/1.1 100\r\n\r\nHTTP/1.1 200 OK\r\nX: %25\r\n\r\n%");
 }
 
+TEST(ResponseHeadEscaper, LineAfterA100IsSkippedWhateverItHolds) {
+  // httplib reads the line after a 100's status line as its blank line.
+  EXPECT_EQ(Escaped("HTTP/1.1 100 Continue\r\nX-Junk: %\r\n"
+                    "HTTP/1.1 200 100%\r\nX: %\r\n\r\na\nb%41"),
+            "HTTP/1.1 100 Continue\r\nX-Junk: %\r\n"
+            "HTTP/1.1 200 100%\r\nX: %25\r\n\r\na\nb%41");
+}
+
+TEST(ResponseHeadEscaper, StatusLineMayEndInABareLf) {
+  EXPECT_EQ(Escaped("HTTP/1.1 100\n\r\nHTTP/1.1 200 OK\nX: %\r\n\r\n%"),
+            "HTTP/1.1 100\n\r\nHTTP/1.1 200 OK\nX: %25\r\n\r\n%");
+}
+
+TEST(ResponseHeadEscaper, RepeatedContinuesAreFollowed) {
+  EXPECT_EQ(Escaped("HTTP/1.1 100\r\n\r\nHTTP/1.1 100 x\r\n\r\n"
+                    "HTTP/1.1 200 OK\r\nX: %\r\n\r\n%"),
+            "HTTP/1.1 100\r\n\r\nHTTP/1.1 100 x\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nX: %25\r\n\r\n%");
+}
+
+TEST(ResponseHeadEscaper, OnlyValuesAreEscaped) {
+  // httplib decodes the value after the first ':' only.
+  EXPECT_EQ(Escaped("HTTP/1.1 200 OK\r\nX-100%: a:%\r\nno colon %\r\n\r\n"),
+            "HTTP/1.1 200 OK\r\nX-100%: a:%25\r\nno colon %\r\n\r\n");
+}
+
 TEST(ResponseHeadEscaper, OtherInformationalStatusEndsLikeAFinalOne) {
   // httplib skips only a 100: what follows a 103's head is its body.
   EXPECT_EQ(Escaped("HTTP/1.1 103 Early\r\nX: %\r\n\r\nY: %"),

@@ -40,7 +40,8 @@
 //     std::errc::message_size. Response header values arrive as sent
 //     (httplib's percent-decoding of them is undone in advance: a Location of
 //     /a%20b reads "/a%20b"; a line that, with each '%' written as "%25",
-//     passes httplib's 8 KiB line limit fails the call).
+//     passes httplib's 8 KiB line limit fails the call), except on a
+//     redirect httplib follows to another host (see httplib_client).
 //
 //   ctx::http::Client client("127.0.0.1", 8080);
 //   auto [c, cancel] = ctx::WithTimeout(parent, std::chrono::seconds(2));
@@ -200,7 +201,8 @@ class CTX_EXPORT Client {
   // ...). Change settings only while no call runs. Calls made directly on it
   // bypass the context handling and the checks above. With
   // set_follow_location, a redirect to another host or port is followed by a
-  // plain httplib client (httplib's timeouts, no context). With
+  // plain httplib client (httplib's timeouts, no context, header values
+  // percent-decoded). With
   // set_decompress(true), httplib decodes Content-Encoding again and
   // max_response_bytes then counts decoded bytes.
   [[nodiscard]] httplib::ClientImpl& httplib_client() noexcept;
