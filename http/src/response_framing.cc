@@ -31,20 +31,21 @@ bool FrameResponse(const httplib::Request& req, httplib::Response& res,
   ServeRange(req, res, asked);
   if (res.content_provider_) {
     if (res.is_chunked_content_provider_) return false;
-    if (res.content_length_ == 0) {
-      // Written until the provider is done, with nothing to say where that
-      // is: only the connection's close can end it.
-      res.headers.erase("Keep-Alive");
-      res.headers.erase("Connection");
-      res.set_header("Connection", "close");
-      return true;
-    }
+    // Written until the provider is done, with nothing to say where that
+    // is: only the connection's close can end it.
+    if (res.content_length_ == 0) return true;
     return false;
   }
   // A HEAD response may state the length of the body a GET would get.
   if (req.method == "HEAD" && res.has_header("Content-Length")) return false;
   SetContentLength(res, res.body.size());
   return false;
+}
+
+void SayClose(httplib::Response& res) {
+  res.headers.erase("Keep-Alive");
+  res.headers.erase("Connection");
+  res.set_header("Connection", "close");
 }
 
 }  // namespace ctx::http::internal

@@ -27,12 +27,15 @@
 namespace ctx::http::internal {
 
 // FrameResponse adjusts `res`, the response to `req`, as the file comment
-// says; true when the connection must close after it (the response says
-// Connection: close). `asked` is the ranges taken off `req` before routing;
-// `req` is httplib's own request object (see ServeRange).
+// says; true when the connection must close after it (then SayClose). `asked`
+// is the ranges taken off `req` before routing; `req` is httplib's own request
+// object (see ServeRange).
 [[nodiscard]] bool FrameResponse(const httplib::Request& req,
                                  httplib::Response& res,
                                  const httplib::Ranges& asked);
+
+// SayClose makes `res` say Connection: close, and no Keep-Alive hint.
+void SayClose(httplib::Response& res);
 
 }  // namespace ctx::http::internal
 

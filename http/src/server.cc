@@ -69,6 +69,23 @@ std::string_view Reason(int status) {
   }
 }
 
+// LogUnattributed reports an outcome that belongs to no parsed request (a
+// connection refused, a response that failed half written).
+void LogUnattributed(const RequestLogger& logger, int status,
+                     std::string_view reason) {
+  if (!logger) return;
+  logger(RequestLogRecord{
+      .status = status,
+      .request_id = "",
+      .trace_id = "",
+      .span_id = "",
+      .method = "",
+      .path = "",
+      .reason = reason,
+      .elapsed = Clock::duration::zero(),
+  });
+}
+
 // HandlerWindow keeps the connection's handler phase open for its scope.
 class HandlerWindow {
  public:
@@ -107,17 +124,7 @@ Server::Server(ServerOptions options)
   loop_ = std::make_unique<internal::ServerLoop>(
       options_.limits,
       [this](int status, std::string_view reason, const internal::Peer&) {
-        if (!options_.logger) return;
-        options_.logger(RequestLogRecord{
-            .status = status,
-            .request_id = "",
-            .trace_id = "",
-            .span_id = "",
-            .method = "",
-            .path = "",
-            .reason = reason,
-            .elapsed = Clock::duration::zero(),
-        });
+        LogUnattributed(options_.logger, status, reason);
       },
       // A content provider that never writes would keep its worker, and so
       // listen_after_bind, forever: httplib's provider loops end when a write
@@ -141,7 +148,12 @@ Server::Server(ServerOptions options)
         if (post_routing_) post_routing_(req, res);
         internal::Connection* conn = internal::CurrentConnection();
         if (conn == nullptr) return;  // served by stock httplib
-        if (internal::FrameResponse(req, res, conn->ranges)) {
+        // A response that only a close can end, or one written once a
+        // shutdown began, is the connection's last, and says so (httplib
+        // said so already when it knew before the handler ran).
+        const bool must_close = internal::FrameResponse(req, res, conn->ranges);
+        if (must_close || (conn->Stopping() && !conn->last_response)) {
+          internal::SayClose(res);
           conn->last_response = true;
         }
         // A body the client cannot take at once moves to the tail, not
@@ -238,11 +250,22 @@ void Server::ServeConnection(
     bool connection_closed = false;
     // httplib would apply the ranges to any response: FrameResponse applies
     // them instead.
-    const bool ok = process_request(stream, last, connection_closed,
-                                    [&conn](httplib::Request& req) {
-                                      conn->ranges = std::move(req.ranges);
-                                      req.ranges.clear();
-                                    });
+    bool ok = false;
+    try {
+      ok = process_request(stream, last, connection_closed,
+                           [&conn](httplib::Request& req) {
+                             conn->ranges = std::move(req.ranges);
+                             req.ranges.clear();
+                           });
+    } catch (...) {
+      // httplib catches only what a route handler throws. A content
+      // provider, an error or post-routing handler, or a logger that throws
+      // stops the response anywhere: the connection closes (the exception
+      // would otherwise end the worker thread, and the process).
+      LogUnattributed(
+          options_.logger, kStatusInternalServerError,
+          "response failed: " + LogSafe(WhatOf(std::current_exception())));
+    }
     conn->response_body = nullptr;  // it was the finished request's
     if (!ok) {                      // the response was not written whole
       loop_->Close(conn);
@@ -357,13 +380,17 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     try {
       handler(c, req, res);
     } catch (...) {
-      // The exception handler answers 500. The request is over, and so is
-      // its context: its deadline's timer would stay armed until it fired.
-      cancel_deadline();
-      cancel();
-      log(kStatusInternalServerError,
-          LogSafe(WhatOf(std::current_exception())));
-      throw;
+      // A handler that gave up by throwing once its context ended is
+      // answered as one that returned (504, 503 or 499, below). Else the
+      // exception handler answers 500; the request is over, and so is its
+      // context: its deadline's timer would stay armed until it fired.
+      if (!c.Err()) {
+        cancel_deadline();
+        cancel();
+        log(kStatusInternalServerError,
+            LogSafe(WhatOf(std::current_exception())));
+        throw;
+      }
     }
   }
   if (c.Err()) {
@@ -384,21 +411,12 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
                      std::string(kDeadlineExceededValue));
     }
   }
+  // The body moves to the tail (as the post-routing step also arranges,
+  // unless a post-routing handler set through an httplib::Server reference
+  // replaced that step).
   if (internal::Connection* conn = internal::CurrentConnection();
-      conn != nullptr) {
-    // A shutdown began: this is the connection's last response. httplib says
-    // so itself when it was told before the handler ran, or the client asked
-    // to close (a second Connection line would only repeat it). Else it also
-    // writes the Keep-Alive header it decides on after the handler; that
-    // header's hint gives way to Connection: close.
-    if (conn->Stopping() && !conn->last_response &&
-        req.get_header_value("Connection") != "close") {
-      res.set_header("Connection", "close");
-    }
-    // The body moves to the tail (as the post-routing step also arranges,
-    // unless a post-routing handler set through an httplib::Server reference
-    // replaced that step).
-    if (!res.content_provider_) conn->response_body = &res.body;
+      conn != nullptr && !res.content_provider_) {
+    conn->response_body = &res.body;
   }
   cancel_deadline();
   cancel();

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +69,21 @@ class ShutdownTest : public ::testing::Test {
                                       httplib::Response& res) {
       res.set_content("fast", "text/plain");
     });
+    // Held until released: a context handler that then throws, and a plain
+    // one.
+    server_->server().Get(
+        "/throw",
+        [this](const Context&, const httplib::Request&, httplib::Response&) {
+          held_started_.Fire();
+          (void)held_release_.WaitFor();
+          throw std::runtime_error("thrown after the stop");
+        });
+    server_->server().Get(
+        "/plain", [this](const httplib::Request&, httplib::Response& res) {
+          held_started_.Fire();
+          (void)held_release_.WaitFor();
+          res.set_content("plain", "text/plain");
+        });
     server_->server().Get(
         "/big", [this](const Context&, const httplib::Request&,
                        httplib::Response& res) {
@@ -76,22 +93,61 @@ class ShutdownTest : public ::testing::Test {
     server_->Start();
   }
 
-  // QueueBehindSlow starts /slow, then queues `n` /fast requests behind it
-  // (one worker) and returns their sockets.
-  std::vector<int> QueueBehindSlow(int n) {
+  // QueueBehindSlow starts /slow, then queues `n` requests for `path` behind
+  // it (one worker) and returns their sockets.
+  std::vector<int> QueueBehindSlow(int n, const std::string& path = "/fast") {
     slow_fd_ = Connect(server_->port());
     SendAll(slow_fd_, GetRequest("/slow"));
     EXPECT_TRUE(slow_.started().WaitFor()) << "/slow never started";
     std::vector<int> fds;
     for (int i = 0; i < n; ++i) {
       fds.push_back(Connect(server_->port()));
-      SendAll(fds.back(), GetRequest("/fast"));
+      SendAll(fds.back(), GetRequest(path));
     }
     EXPECT_EQ(enqueued_.WaitAtLeast(n + 1), n + 1) << "requests not queued";
     return fds;
   }
 
+  // ServedAfterTheStop queues a request for `path` behind /slow, begins a
+  // shutdown, releases /slow once every connection knows the server is
+  // stopping, and returns the queued request's response.
+  std::optional<testing::RawResponse> ServedAfterTheStop(
+      const std::string& path) {
+    std::vector<int> queued = QueueBehindSlow(1, path);
+    std::jthread shutdown([&] { server_->server().Shutdown(kCap); });
+    EXPECT_TRUE(testing::WaitFor([&] {
+      return ServerTestPeer::StoppingConnections(server_->server()) == 2;
+    })) << "the connections never learned that the server is stopping";
+    slow_.Release();  // the queued request is dispatched now
+    std::string buffer;
+    EXPECT_TRUE(ReadResponse(slow_fd_, buffer).has_value());
+    ::close(slow_fd_);
+    buffer.clear();
+    auto r = ReadResponse(queued[0], buffer);
+    ::close(queued[0]);
+    return r;
+  }
+
+  // HeldAtTheStop sends a request for a held route (`path`), begins a
+  // shutdown while its handler runs, releases the handler once the
+  // connection knows the server is stopping, and returns the response.
+  std::optional<testing::RawResponse> HeldAtTheStop(const std::string& path) {
+    const int fd = Connect(server_->port());
+    SendAll(fd, GetRequest(path));
+    EXPECT_TRUE(held_started_.WaitFor()) << path << " never started";
+    std::jthread shutdown([&] { server_->server().Shutdown(kCap); });
+    EXPECT_TRUE(testing::WaitFor([&] {
+      return ServerTestPeer::StoppingConnections(server_->server()) == 1;
+    })) << "the connection never learned that the server is stopping";
+    held_release_.Fire();
+    std::string buffer;
+    auto r = ReadResponse(fd, buffer);
+    ::close(fd);
+    return r;
+  }
+
   Counter enqueued_;
+  Event held_started_, held_release_;
   SlowRoute slow_;
   Event big_started_;
   int slow_fd_ = -1;
@@ -144,18 +200,7 @@ TEST_F(ShutdownTest, HandlerRunningAfterTheGraceIsCanceled) {
 // Connection: close and no Keep-Alive.
 TEST_F(ShutdownTest, ResponseAfterTheStopSaysCloseOnce) {
   Start();
-  std::vector<int> queued = QueueBehindSlow(1);
-  std::jthread shutdown([&] { server_->server().Shutdown(kCap); });
-  EXPECT_TRUE(testing::WaitFor([&] {
-    return ServerTestPeer::StoppingConnections(server_->server()) == 2;
-  })) << "the connections never learned that the server is stopping";
-  slow_.Release();  // the queued request is dispatched now
-  std::string buffer;
-  EXPECT_TRUE(ReadResponse(slow_fd_, buffer).has_value());
-  ::close(slow_fd_);
-  buffer.clear();
-  auto r = ReadResponse(queued[0], buffer);
-  ::close(queued[0]);
+  auto r = ServedAfterTheStop("/fast");
   ASSERT_TRUE(r.has_value()) << "the queued request got no response";
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->headers.count("connection"), 1u)
@@ -163,6 +208,25 @@ TEST_F(ShutdownTest, ResponseAfterTheStopSaysCloseOnce) {
   EXPECT_EQ(r->header("connection"), "close");
   EXPECT_EQ(r->header("keep-alive"), "")
       << "Keep-Alive of a response after the stop";
+}
+
+TEST_F(ShutdownTest, ThrowingHandlerRunningAtTheStopSaysClose) {
+  Start();
+  auto r = HeldAtTheStop("/throw");
+  ASSERT_TRUE(r.has_value()) << "the queued request got no response";
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_EQ(r->header("keep-alive"), "");
+}
+
+TEST_F(ShutdownTest, PlainHandlerRunningAtTheStopSaysClose) {
+  Start();
+  auto r = HeldAtTheStop("/plain");
+  ASSERT_TRUE(r.has_value()) << "the queued request got no response";
+  EXPECT_EQ(r->body, "plain");
+  EXPECT_EQ(r->headers.count("connection"), 1u);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_EQ(r->header("keep-alive"), "");
 }
 
 TEST_F(ShutdownTest, StopAnswersQueuedRequestsWith503) {

@@ -2,7 +2,8 @@
 // What a client gets from a handler that throws (ctx/http/status.h): a plain
 // 500 that says nothing of the exception, whatever the handler had set; the
 // request's context ends, the exception is logged, the connection stays
-// usable, and set_exception_handler still decides when it is set.
+// usable, and set_exception_handler still decides when it is set. A response
+// step that throws outside the handler closes its connection and no more.
 
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 #include "ctx/http/server.h"
 #include "test_util.h"
@@ -45,6 +47,11 @@ class ThrowingHandlerTest : public ::testing::Test {
       res.set_content(std::string("half-built ") + kSecret, "text/plain");
       throw 42;
     });
+    s.Get("/gave-up",
+          [](const Context& c, const httplib::Request&, httplib::Response&) {
+            c.Done().Wait();
+            throw std::system_error(c.Err());
+          });
     s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok", "text/plain");
     });
@@ -118,6 +125,17 @@ TEST_F(ThrowingHandlerTest, ContextEndsWithTheRequest) {
       << "the context (and its 10-minute timer) outlived the request";
 }
 
+TEST_F(ThrowingHandlerTest, ThrowOnceTheContextEndedIsAnsweredForTheContext) {
+  server_->Start();
+  const RawResponse r = Get(GetRequest("/gave-up", {"X-Request-Timeout: 20"}));
+  EXPECT_EQ(r.status, 504);
+  EXPECT_EQ(r.body, "deadline exceeded\n");
+  EXPECT_EQ(r.header("x-ctx-deadline-exceeded"), "1");
+  const auto records = log_.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 504);
+}
+
 TEST_F(ThrowingHandlerTest, SetExceptionHandlerDecidesTheAnswer) {
   server_->server().set_exception_handler([](const httplib::Request&,
                                              httplib::Response& res,
@@ -129,6 +147,101 @@ TEST_F(ThrowingHandlerTest, SetExceptionHandlerDecidesTheAnswer) {
   const RawResponse r = Get(GetRequest("/plain"));
   EXPECT_EQ(r.status, 418);
   EXPECT_EQ(r.body, "teapot");
+}
+
+// Response steps httplib runs outside its handler's try: a throw there closes
+// the connection (the response may be cut anywhere), and the server goes on.
+class ThrowingResponseStepTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ServerOptions options;
+    options.logger = log_.Logger();
+    server_ = std::make_unique<RunningServer>(std::move(options));
+    server_->server().Get("/ok",
+                          [](const httplib::Request&, httplib::Response& res) {
+                            res.set_content("ok", "text/plain");
+                          });
+  }
+
+  // ExpectClosedThenServed sends GET `path` and expects the connection to
+  // close without a whole response, a logged 500, and then /ok to be served.
+  void ExpectClosedThenServed(const std::string& path) {
+    const testing::Answer a =
+        testing::Exchange(server_->port(), GetRequest(path));
+    EXPECT_FALSE(a.response.has_value() && a.response->status == 200 &&
+                 a.response->body == "0123456789")
+        << "a whole response";
+    const auto records = log_.records();
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_EQ(records[0].status, 500);
+    EXPECT_NE(records[0].reason.find("step threw"), std::string::npos)
+        << records[0].reason;
+    const testing::Answer next =
+        testing::Exchange(server_->port(), GetRequest("/ok"));
+    ASSERT_TRUE(next.response.has_value()) << "the server stopped serving";
+    EXPECT_EQ(next.response->body, "ok");
+  }
+
+  LogCapture log_;
+  std::unique_ptr<RunningServer> server_;
+};
+
+TEST_F(ThrowingResponseStepTest, ContentProviderThatThrowsClosesTheConnection) {
+  server_->server().Get(
+      "/p", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content_provider(
+            10, "text/plain", [](size_t, size_t, httplib::DataSink&) -> bool {
+              throw std::runtime_error("step threw");
+            });
+      });
+  server_->Start();
+  ExpectClosedThenServed("/p");
+}
+
+TEST_F(ThrowingResponseStepTest,
+       PostRoutingHandlerThatThrowsClosesTheConnection) {
+  server_->server().set_post_routing_handler(
+      [](const httplib::Request& req, httplib::Response&) {
+        if (req.path == "/p") throw std::runtime_error("step threw");
+      });
+  server_->server().Get("/p",
+                        [](const httplib::Request&, httplib::Response& res) {
+                          res.set_content("0123456789", "text/plain");
+                        });
+  server_->Start();
+  ExpectClosedThenServed("/p");
+}
+
+TEST_F(ThrowingResponseStepTest, ErrorHandlerThatThrowsClosesTheConnection) {
+  server_->server().set_error_handler(
+      [](const httplib::Request& req, httplib::Response&) {
+        if (req.path == "/missing") throw std::runtime_error("step threw");
+      });
+  server_->Start();
+  ExpectClosedThenServed("/missing");
+}
+
+TEST_F(ThrowingResponseStepTest, LoggerThatThrowsClosesTheConnection) {
+  server_->server().set_logger(
+      [](const httplib::Request& req, const httplib::Response&) {
+        if (req.path == "/p") throw std::runtime_error("step threw");
+      });
+  server_->server().Get("/p",
+                        [](const httplib::Request&, httplib::Response& res) {
+                          res.set_content("0123456789", "text/plain");
+                        });
+  server_->Start();
+  // The response is written before the logger runs; the connection still
+  // closes after it.
+  const testing::Answer a =
+      testing::Exchange(server_->port(), GetRequest("/p"));
+  EXPECT_EQ(a.after, "");
+  const auto records = log_.records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 500);
+  const testing::Answer next =
+      testing::Exchange(server_->port(), GetRequest("/ok"));
+  ASSERT_TRUE(next.response.has_value()) << "the server stopped serving";
 }
 
 }  // namespace

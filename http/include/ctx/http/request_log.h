@@ -5,9 +5,11 @@
 // ctx::http::Server reports each request it answers on a handler's behalf, or
 // that ends without the handler's own answer, as one RequestLogRecord: 400 for
 // a malformed timeout header, 499 for a client that went away, 500 for a
-// context handler that threw (the exception's what() as the reason), 503 for
-// a request canceled by stop(), 504 for a spent deadline. Requests that end
-// normally are not reported here (use httplib's set_logger for access logs).
+// context handler that threw (the exception's what(), made log-safe and cut
+// to ctx::LogSafe's length, as the reason) or a response that failed half
+// written (no request fields), 503 for a request canceled by stop(), 504 for
+// a spent deadline. Requests that end normally are not reported here (use
+// httplib's set_logger for access logs).
 // The default hook writes one spdlog warning per record to spdlog's default
 // logger:
 //
@@ -46,7 +48,7 @@ struct RequestLogRecord {
   std::string_view method;              // log-safe rendering of the method
   std::string_view path;                // log-safe rendering of the path
   std::string_view reason;              // e.g. "deadline exceeded"; for 500
-                                        // the exception's what(), log-safe
+                                        // the exception's what() (LogSafe)
   std::chrono::nanoseconds elapsed{0};  // from context creation to the end
 };
 

@@ -68,8 +68,8 @@
 //     handler's 200 to the range). Handlers see the Range header but an
 //     empty req.ranges: the server applies the range after the handler.
 //   - Every response httplib writes ends where its framing says: a body in
-//     memory is sent with its Content-Length (also the 500 of a handler that
-//     threw after setting one), a content provider's bytes are sent (with
+//     memory is sent with its Content-Length (also a 500 a user's exception
+//     handler made), a content provider's bytes are sent (with
 //     Content-Length or chunked).
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
@@ -105,8 +105,14 @@
 //     Shutdown without grace and without waiting.
 //   - A handler (context or plain) that throws gets its client a plain 500
 //     that says nothing of the exception, not httplib's EXCEPTION_WHAT
-//     header; a context handler's is logged (ctx/http/request_log.h).
-//     set_exception_handler replaces this answer.
+//     header; a context handler's is logged (ctx/http/request_log.h), and
+//     one that throws once its context is done is answered for the context
+//     (504, 503 or 499, as if it had returned). set_exception_handler
+//     replaces the 500. A content provider, an error or post-routing
+//     handler, or a set_logger logger that throws (httplib catches none of
+//     those) closes its connection, the response cut wherever it was, and
+//     is logged as a 500 "response failed".
+//   - Any response written once a shutdown began says Connection: close.
 //   - TCP_NODELAY is on by default.
 // httplib's own socket settings (set_keep_alive_*, set_read_timeout,
 // set_write_timeout, set_tcp_nodelay, set_socket_options,

@@ -19,9 +19,9 @@
 //     canceled, while the handler ran
 //   malformed X-Request-Timeout / grpc-timeout     400     "bad <header>:
 //                                                          <reason>"
-//   the handler threw (a plain httplib handler     500     "internal server
-//     too, unless set_exception_handler replaced           error" (nothing of
-//     the server's answer)                                 the exception)
+//   the handler threw while its context was live   500     "internal server
+//     (a plain httplib handler too, unless                 error" (nothing of
+//     set_exception_handler replaced the answer)           the exception)
 // clang-format on
 //
 // 499 is nginx's "client closed request": not a standard code, used only in
@@ -64,8 +64,8 @@ namespace ctx::http {
 
 // Status codes the bridge produces (see the table above).
 inline constexpr int kStatusBadRequest = 400;
-inline constexpr int kStatusInternalServerError = 500;
 inline constexpr int kStatusClientClosedRequest = 499;
+inline constexpr int kStatusInternalServerError = 500;
 inline constexpr int kStatusServiceUnavailable = 503;
 inline constexpr int kStatusGatewayTimeout = 504;
 
