@@ -3,6 +3,7 @@
 
 #include "response_range.h"
 
+#include <limits>
 #include <string>
 
 namespace ctx::http::internal {
@@ -49,11 +50,18 @@ std::optional<ByteSpan> ResolveRange(const httplib::Range& r, uint64_t size) {
 
 void ServeRange(const httplib::Request& req, httplib::Response& res,
                 const httplib::Ranges& asked) {
+  // httplib's static files (mount points) answer any Range with a 206 that
+  // it would have cut itself: whole, it is a 200.
+  if (!asked.empty() && res.status == 206 && !res.has_header("Content-Range")) {
+    res.status = 200;
+  }
   if (asked.size() != 1 || res.status != 200 || req.method != "GET") return;
   const bool provider = static_cast<bool>(res.content_provider_);
   if (provider &&
-      (res.is_chunked_content_provider_ || res.content_length_ == 0)) {
-    return;  // no size to count a range in
+      (res.is_chunked_content_provider_ || res.content_length_ == 0 ||
+       res.content_length_ >
+           static_cast<size_t>(std::numeric_limits<ssize_t>::max()))) {
+    return;  // no size to count a range in (httplib's positions are signed)
   }
   if (!IfRangeHolds(req, res)) return;
   const uint64_t size = provider ? res.content_length_ : res.body.size();
@@ -61,6 +69,7 @@ void ServeRange(const httplib::Request& req, httplib::Response& res,
   if (!span) {
     res.status = 416;
     res.body.clear();
+    res.headers.erase("Content-Encoding");  // of the body no longer sent
     res.content_provider_ = nullptr;  // released as the response is destroyed
     SetOne(res, "Content-Range", "bytes */" + std::to_string(size));
     SetOne(res, "Content-Length", "0");

@@ -7,8 +7,10 @@
 // (a cache would store the part as the whole), a range past the body's end
 // was named as asked ("bytes 5-30/10" for five bytes), and a 416 said
 // "bytes 100-9/10". So the server takes the ranges off httplib's request
-// before routing (httplib then serves every response whole) and applies them
-// here, just before the response is written (response_framing.h):
+// before routing (httplib then serves every response whole; its static files
+// still say 206, read here as the 200 they are) and applies them here, just
+// before the response is written (response_framing.h), after the user's
+// post-routing handler:
 //   - only to a 200 answer to GET whose size is known (a body in memory, after
 //     any compression httplib applied, or a content provider of a stated
 //     length), and only for one range (the forwarded head passes no more:

@@ -7,7 +7,10 @@
 // served whole, since httplib would repeat the body once per range.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -211,6 +214,52 @@ TEST_F(RangeTest, RangeOfACompressedResponseCountsItsBytes) {
   EXPECT_EQ(r.header("content-range"),
             "bytes 0-1/" + std::to_string(whole.body.size()));
   EXPECT_EQ(r.body, whole.body.substr(0, 2));
+  const testing::RawResponse past =
+      Get({"Accept-Encoding: gzip", "Range: bytes=100000-"}, "/explicit200");
+  EXPECT_EQ(past.status, 416);
+  EXPECT_EQ(past.header("content-encoding"), "") << "of an empty body";
+}
+
+// StaticFileRangeTest serves kBody as /static/f.txt from a mount point
+// (httplib's static files, which answer any Range with a 206 of their own).
+class StaticFileRangeTest : public RangeTest {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ctx-range-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    std::ofstream(dir_ / "f.txt") << kBody;
+    server_ = std::make_unique<RunningServer>();
+    ASSERT_TRUE(server_->server().set_mount_point("/static", dir_.string()));
+    server_->Start();
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(StaticFileRangeTest, RangeOfAStaticFileIsServed) {
+  const testing::RawResponse r = Get({"Range: bytes=2-4"}, "/static/f.txt");
+  EXPECT_EQ(r.status, 206);
+  EXPECT_EQ(r.header("content-range"), "bytes 2-4/10");
+  EXPECT_EQ(r.body, "234");
+}
+
+TEST_F(StaticFileRangeTest, StaticFileServedWholeSays200) {
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"Range: bytes=2-4", "If-Range: \"nope\""},
+        std::vector<std::string>{"Range: bytes=0-,0-"}}) {
+    const testing::RawResponse r = Get(extra, "/static/f.txt");
+    EXPECT_EQ(r.status, 200) << extra[0];
+    EXPECT_EQ(r.header("content-range"), "") << extra[0];
+    EXPECT_EQ(r.body, kBody) << extra[0];
+  }
+  const testing::RawResponse past = Get({"Range: bytes=50-"}, "/static/f.txt");
+  EXPECT_EQ(past.status, 416);
+  EXPECT_EQ(past.header("content-range"), "bytes */10");
 }
 
 }  // namespace
