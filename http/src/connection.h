@@ -124,6 +124,12 @@ class Connection {
   // httplib was told so (it says Connection: close itself), or the response
   // turned out to need the close (FrameResponse); the worker's, per request.
   bool last_response = false;
+  // provider_body_left: the body bytes a sized content provider's response
+  // may still write (its stated length), kNoBodyLimit for other responses;
+  // set by the post-routing step, counted down by RequestStream; the
+  // worker's, per request.
+  static constexpr uint64_t kNoBodyLimit = UINT64_MAX;
+  uint64_t provider_body_left = kNoBodyLimit;
   // ranges: the request's byte ranges, taken off httplib's request before
   // routing (response_range.h applies them); the worker's, per request.
   std::vector<std::pair<ssize_t, ssize_t>> ranges;

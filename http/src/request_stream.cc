@@ -73,6 +73,28 @@ ssize_t RequestStream::read(char* ptr, size_t size) {
 }
 
 ssize_t RequestStream::write(const char* ptr, size_t size) {
+  uint64_t& left = conn_.provider_body_left;
+  const bool head = status_ == 0;  // httplib writes the head with one call
+  if (head || size <= left) {      // or body within its length
+    const ssize_t r = WriteOut(ptr, size);
+    if (!head && r > 0 && left != Connection::kNoBodyLimit) {
+      left -= static_cast<uint64_t>(r);
+    }
+    return r;
+  }
+  // A content provider wrote past the length its response states: the
+  // client would read the rest as the next response. The rest is dropped
+  // and the connection closes after this response.
+  conn_.last_response = true;
+  if (left == 0) return static_cast<ssize_t>(size);
+  const ssize_t r = WriteOut(ptr, static_cast<size_t>(left));
+  if (r <= 0) return r;
+  const bool all = static_cast<uint64_t>(r) == left;
+  left -= static_cast<uint64_t>(r);
+  return all ? static_cast<ssize_t>(size) : r;
+}
+
+ssize_t RequestStream::WriteOut(const char* ptr, size_t size) {
   // The first write starts the response deadline; a spent one fails every
   // later write, even one the socket would take.
   if (conn_.drop_response || WriteWait() <= std::chrono::milliseconds(0)) {

@@ -52,7 +52,8 @@ class RequestStream final : public httplib::Stream {
   // write sends what the socket takes at once and leaves the rest to the
   // tail (see the file comment), else waits within the write timeout; -1
   // when the socket fails or the response deadline has passed. Never raises
-  // SIGPIPE.
+  // SIGPIPE. Body bytes past Connection::provider_body_left are dropped (and
+  // the connection closes after the response).
   ssize_t write(const char* ptr, size_t size) override;
   void get_remote_ip_and_port(std::string& ip, int& port) const override;
   void get_local_ip_and_port(std::string& ip, int& port) const override;
@@ -78,6 +79,8 @@ class RequestStream final : public httplib::Stream {
   bool Keep(const char* ptr, size_t size);
   // Flush writes the tail, waiting as write does; false when it fails.
   bool Flush();
+  // WriteOut is write without the body's limit.
+  ssize_t WriteOut(const char* ptr, size_t size);
   // Send sends what the socket takes, waiting as write does; -1: failed.
   ssize_t Send(const char* ptr, size_t size);
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "connection.h"
 #include "response_range.h"
 
 namespace ctx::http::internal {
@@ -40,6 +41,18 @@ bool FrameResponse(const httplib::Request& req, httplib::Response& res,
   if (req.method == "HEAD" && res.has_header("Content-Length")) return false;
   SetContentLength(res, res.body.size());
   return false;
+}
+
+uint64_t ProviderBodySize(const httplib::Request& req,
+                          const httplib::Response& res) {
+  if (!res.content_provider_ || res.is_chunked_content_provider_ ||
+      res.content_length_ == 0 || req.method == "HEAD") {
+    return Connection::kNoBodyLimit;
+  }
+  if (req.ranges.empty()) return res.content_length_;
+  // ServeRange left one resolved range.
+  const auto [first, last] = req.ranges.front();
+  return static_cast<uint64_t>(last - first) + 1;
 }
 
 void SayClose(httplib::Response& res) {

@@ -24,6 +24,8 @@
 
 #include <httplib.h>
 
+#include <cstdint>
+
 namespace ctx::http::internal {
 
 // FrameResponse adjusts `res`, the response to `req`, as the file comment
@@ -33,6 +35,13 @@ namespace ctx::http::internal {
 [[nodiscard]] bool FrameResponse(const httplib::Request& req,
                                  httplib::Response& res,
                                  const httplib::Ranges& asked);
+
+// ProviderBodySize is how many body bytes httplib asks `res`'s content
+// provider for when it writes the response to `req` (after FrameResponse):
+// its length, or its range's; Connection::kNoBodyLimit when `res` has no
+// provider of a stated length, or no body is written (HEAD).
+[[nodiscard]] uint64_t ProviderBodySize(const httplib::Request& req,
+                                        const httplib::Response& res);
 
 // SayClose makes `res` say Connection: close, and no Keep-Alive hint.
 void SayClose(httplib::Response& res);

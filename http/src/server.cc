@@ -157,8 +157,10 @@ Server::Server(ServerOptions options)
           conn->last_response = true;
         }
         // A body the client cannot take at once moves to the tail, not
-        // copied (a streamed one is written by its provider).
+        // copied (a streamed one is written by its provider, held to its
+        // length).
         if (!res.content_provider_) conn->response_body = &res.body;
+        conn->provider_body_left = internal::ProviderBodySize(req, res);
       });
 }
 
@@ -247,6 +249,7 @@ void Server::ServeConnection(
         conn->Stopping();
     conn->last_response = last;
     conn->ranges.clear();
+    conn->provider_body_left = internal::Connection::kNoBodyLimit;
     bool connection_closed = false;
     // httplib would apply the ranges to any response: FrameResponse applies
     // them instead.

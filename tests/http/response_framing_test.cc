@@ -51,6 +51,18 @@ class ResponseFramingTest : public ::testing::Test {
             return true;
           });
     });
+    s.Get("/overrun", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content_provider(
+          kDigits.size(), "text/plain",
+          [](size_t, size_t, httplib::DataSink& sink) {
+            // Ignores what it is asked for, and writes past its length what
+            // would read as a response of its own.
+            const std::string more =
+                kDigits + "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
+            sink.write(more.data(), more.size());
+            return true;
+          });
+    });
     s.Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
       res.set_chunked_content_provider(
           "text/plain", [](size_t, httplib::DataSink& sink) {
@@ -141,6 +153,20 @@ TEST_F(ResponseFramingTest, RangeAProviderCannotServeGets416) {
     EXPECT_EQ(r.status, 416) << range;
     EXPECT_EQ(r.header("content-range"), "bytes */10") << range;
     EXPECT_EQ(r.body, "") << range;
+  }
+}
+
+TEST_F(ResponseFramingTest, ProviderWritingPastItsLengthIsCutAndClosed) {
+  for (const auto& [range, body] :
+       std::vector<std::pair<std::string, std::string>>{{"", kDigits},
+                                                        {"bytes=2-4", "012"}}) {
+    std::vector<std::string> extra;
+    if (!range.empty()) extra.push_back("Range: " + range);
+    const testing::Answer a = testing::Exchange(
+        server_->port(), GetRequest("/overrun", extra) + GetRequest("/ok"));
+    ASSERT_TRUE(a.response.has_value()) << range;
+    EXPECT_EQ(a.response->body, body) << range;
+    EXPECT_EQ(a.after, "") << range << ": bytes past the stated length";
   }
 }
 

@@ -70,7 +70,8 @@
 //   - Every response httplib writes ends where its framing says: a body in
 //     memory is sent with its Content-Length (also a 500 a user's exception
 //     handler made), a content provider's bytes are sent (with
-//     Content-Length or chunked).
+//     Content-Length or chunked; what a provider writes past its stated
+//     length is dropped, and the connection closes after the response).
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
 //     close); an idle keep-alive connection closes after idle_timeout;
