@@ -16,12 +16,9 @@ constexpr std::string_view kContinue = "HTTP/1.x 100";
 }  // namespace
 
 void ResponseHeadEscaper::StatusLineEnds() noexcept {
-  // The bytes before the LF, less a CR that ends them: "HTTP/1.x 100" alone,
-  // or followed by a space (continue_so_far_ checked that byte).
-  const size_t content = line_size_ - (last_cr_ ? 1 : 0);
-  const bool is_continue =
-      continue_so_far_ && content >= kContinue.size() &&
-      (content == kContinue.size() || line_size_ > kContinue.size());
+  // Every byte was checked as it came: a 100's line is complete once it has
+  // its code.
+  const bool is_continue = continue_so_far_ && line_size_ >= kContinue.size();
   line_ = is_continue ? Line::kSkipped : Line::kHeader;
   continue_so_far_ = true;
 }
@@ -46,14 +43,18 @@ bool ResponseHeadEscaper::Escapes(char c) noexcept {
     return false;
   }
   const size_t at = line_size_++;
+  const bool after_cr = last_cr_;
   last_cr_ = c == '\r';
   switch (line_) {
     case Line::kStatus:
+      // httplib matches the line (as a C string) to
+      // (HTTP/1\.[01]) (\d{3})(?: (.*?))?\r?\n, '.' being no CR or LF.
       if (at < kContinue.size()) {
         if (at == 7 ? (c != '0' && c != '1') : c != kContinue[at]) {
           continue_so_far_ = false;
         }
-      } else if (at == kContinue.size() && c != ' ' && c != '\r') {
+      } else if ((at == kContinue.size() && c != ' ' && c != '\r') ||
+                 c == '\0' || after_cr) {
         continue_so_far_ = false;
       }
       return false;

@@ -9,8 +9,10 @@
 // values arrive as sent. The escaper follows the bytes exactly as httplib
 // 0.11.4 reads them, so the two never disagree about what is a value:
 //   - a status line ends at LF (CR LF or bare LF); when it reads as a 100
-//     (`HTTP/1.x 100`, then a space or the line's end), httplib skips the next
-//     line whatever it holds and reads the one after as the status line;
+//     (`HTTP/1.x 100`, then the line's end or a space and a reason without
+//     CR, LF or NUL), httplib skips the next line whatever it holds and
+//     reads the one after as the status line (any other line that fails its
+//     pattern fails the call, but for CONNECT, whose next lines are headers);
 //   - a header line ends at LF; its value is what follows its first ':'
 //     (names and lines without a ':' are left alone);
 //   - the head ends at the first line of exactly CR LF; the body, and the
@@ -38,6 +40,14 @@ class ResponseHeadEscaper {
   [[nodiscard]] bool Escapes(char c) noexcept;
   // in_head reports whether the next byte may still be part of a head.
   [[nodiscard]] bool in_head() const noexcept { return line_ != Line::kBody; }
+  // status_line_too_long reports whether the current status line has passed
+  // kMaxStatusLine bytes: httplib matches it with a recursive regex, which a
+  // long enough line takes past the end of the stack.
+  [[nodiscard]] bool status_line_too_long() const noexcept {
+    return line_ == Line::kStatus && line_size_ > kMaxStatusLine;
+  }
+
+  static constexpr size_t kMaxStatusLine = 8 * 1024;
 
  private:
   enum class Line { kStatus, kSkipped, kHeader, kBody };

@@ -83,6 +83,7 @@ ssize_t SocketStream::read(char* ptr, size_t size) {
     if (r <= 0) return n > 0 ? static_cast<ssize_t>(n) : r;
     ptr[n++] = c;
     if (head_.Escapes(c)) escape_left_ = 2;
+    if (head_.status_line_too_long()) return -1;
   }
   return static_cast<ssize_t>(n);
 }

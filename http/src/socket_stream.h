@@ -51,7 +51,8 @@ class SocketStream final : public httplib::Stream {
   bool is_writable() const override;
   // read returns buffered input first, then waits (read timeout) and reads
   // from the socket; in the response's head, each '%' of a header value as
-  // "%25". Returns the byte count, 0 at EOF, -1 on timeout, abort or error.
+  // "%25". Returns the byte count, 0 at EOF, -1 on timeout, abort or error,
+  // or a status line longer than ResponseHeadEscaper::kMaxStatusLine.
   ssize_t read(char* ptr, size_t size) override;
   // write waits (write timeout) and writes what the socket takes now; returns
   // the byte count (maybe fewer than `size`) or -1.

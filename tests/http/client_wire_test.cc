@@ -486,6 +486,34 @@ TEST(ClientWireTest, HeaderNameWithPercentIsKept) {
   EXPECT_EQ(r->get_header_value("X-100%"), "yes");
 }
 
+TEST(ClientWireTest, ConnectResponseValuesArriveAsSent) {
+  // The first line fails httplib's status pattern, which CONNECT tolerates:
+  // the lines after it are read as headers.
+  RawServer server([](const std::string&) {
+    return std::string(
+        "HTTP/1.1 100 x\ry\r\nLocation: /a%20b\r\nX-Id: a%2Fb\r\n\r\n");
+  });
+  Client client("127.0.0.1", server.port());
+  httplib::Request req;
+  req.method = "CONNECT";
+  req.path = "/x";
+  Result r = client.Send(Background(), req);
+  ASSERT_TRUE(r.ok()) << r.error().ToString();
+  EXPECT_EQ(r->get_header_value("Location"), "/a%20b");
+  EXPECT_EQ(r->get_header_value("X-Id"), "a%2Fb");
+}
+
+TEST(ClientWireTest, HugeStatusLineFailsTheCall) {
+  // httplib's status pattern recursed once per byte: 400 KB took the stack.
+  RawServer server([](const std::string&) {
+    return "HTTP/1.1 200 " + std::string(400'000, 'a') +
+           "\r\nContent-Length: 2\r\n\r\nok";
+  });
+  Client client("127.0.0.1", server.port());
+  Result r = client.Get(Background(), "/x");
+  EXPECT_FALSE(r.ok());
+}
+
 TEST(ClientWireTest, ResponseLargerThanLimitFails) {
   RawServer server([](const std::string&) {
     return Answer("Content-Length: 1001\r\n", std::string(1001, 'x'));

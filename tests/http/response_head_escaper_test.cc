@@ -52,6 +52,29 @@ TEST(ResponseHeadEscaper, StatusLineMayEndInABareLf) {
             "HTTP/1.1 100\n\r\nHTTP/1.1 200 OK\nX: %25\r\n\r\n%");
 }
 
+TEST(ResponseHeadEscaper, LineHttplibDoesNotReadAsA100IsNotOne) {
+  // A CR inside the reason, or a NUL, fails httplib's pattern: for CONNECT
+  // the lines after it are headers.
+  EXPECT_EQ(Escaped("HTTP/1.1 100 x\ry\r\nX: %\r\n\r\n"),
+            "HTTP/1.1 100 x\ry\r\nX: %25\r\n\r\n");
+  EXPECT_EQ(Escaped(std::string("HTTP/1.1 100 \0\r\nX: %\r\n\r\n", 25)),
+            std::string("HTTP/1.1 100 \0\r\nX: %25\r\n\r\n", 27));
+  EXPECT_EQ(Escaped("HTTP/1.1 100\rx\r\nX: %\r\n\r\n"),
+            "HTTP/1.1 100\rx\r\nX: %25\r\n\r\n");
+}
+
+TEST(ResponseHeadEscaper, LongStatusLineIsTooLong) {
+  ResponseHeadEscaper e;
+  const std::string line =
+      "HTTP/1.1 200 " + std::string(ResponseHeadEscaper::kMaxStatusLine, 'a');
+  bool too_long = false;
+  for (const char c : line) {
+    (void)e.Escapes(c);
+    too_long = too_long || e.status_line_too_long();
+  }
+  EXPECT_TRUE(too_long);
+}
+
 TEST(ResponseHeadEscaper, RepeatedContinuesAreFollowed) {
   EXPECT_EQ(Escaped("HTTP/1.1 100\r\n\r\nHTTP/1.1 100 x\r\n\r\n"
                     "HTTP/1.1 200 OK\r\nX: %\r\n\r\n%"),
