@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -30,11 +31,32 @@ constexpr socket_t kServingMark = std::numeric_limits<socket_t>::max();
 // kInternalErrorBody is a throwing handler's answer.
 constexpr std::string_view kInternalErrorBody = "internal server error\n";
 
+// GuardedReleaser runs a content provider's releaser and swallows what it
+// throws: httplib calls it from Response's destructor, where an exception
+// ends the process. The user's bug; the response is over either way.
+struct GuardedReleaser {
+  std::function<void(bool)> release;
+  void operator()(bool success) const noexcept {
+    try {
+      release(success);
+    } catch (...) {
+    }
+  }
+};
+
+// GuardReleaser guards `res`'s releaser, if it has one not guarded yet.
+void GuardReleaser(httplib::Response& res) {
+  auto& release = res.content_provider_resource_releaser_;
+  if (!release || release.target<GuardedReleaser>() != nullptr) return;
+  release = GuardedReleaser{std::move(release)};
+}
+
 // ReplaceResponse answers for the handler: drops what it set (releasing a
 // content provider's resources as httplib would), keeps nothing but the
 // request id (none when empty).
 void ReplaceResponse(httplib::Response& res, int status, std::string body,
                      const std::string& request_id) {
+  GuardReleaser(res);
   if (res.content_provider_resource_releaser_) {
     res.content_provider_resource_releaser_(false);
   }
@@ -145,7 +167,9 @@ Server::Server(ServerOptions options)
   // handler, a plain one, an error handler) or httplib made it.
   httplib::Server::set_post_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
+        GuardReleaser(res);
         if (post_routing_) post_routing_(req, res);
+        GuardReleaser(res);  // one the user's handler set or replaced
         internal::Connection* conn = internal::CurrentConnection();
         if (conn == nullptr) return;  // served by stock httplib
         // A response that only a close can end, or one written once a
@@ -378,11 +402,13 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
       RequestInfo{req.method, req.path, req.remote_addr, req.remote_port});
 
   // A budget of zero (or a root already done) skips the handler.
+  bool threw = false;
   if (!c.Done().Ready()) {
     HandlerWindow window(internal::CurrentConnection(), cancel);
     try {
       handler(c, req, res);
     } catch (...) {
+      threw = true;
       // A handler that gave up by throwing once its context ended is
       // answered as one that returned (504, 503 or 499, below). Else the
       // exception handler answers 500; the request is over, and so is its
@@ -404,8 +430,11 @@ void Server::Serve(const ContextHandler& handler, const httplib::Request& req,
     if (status == kStatusClientClosedRequest && conn != nullptr) {
       // 499 is for the log only. A client that half-closed may still read:
       // what the handler set is written (as Go does); when it set nothing,
-      // no response is written and the connection closes.
-      if (!HandlerResponded(res)) conn->drop_response = true;
+      // or threw (what it set is half built, and its provider may refer to
+      // what the throw unwound), no response is written and the connection
+      // closes.
+      if (threw) ReplaceResponse(res, status, "", request_id);
+      if (threw || !HandlerResponded(res)) conn->drop_response = true;
     } else {
       ReplaceResponse(res, status, std::string(reason) + "\n", request_id);
     }

@@ -6,6 +6,8 @@
 // step that throws outside the handler closes its connection and no more.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
 #include <mutex>
@@ -47,6 +49,14 @@ class ThrowingHandlerTest : public ::testing::Test {
       res.set_content(std::string("half-built ") + kSecret, "text/plain");
       throw 42;
     });
+    s.Get("/gave-up-half-built",
+          [this](const Context& c, const httplib::Request&,
+                 httplib::Response& res) {
+            res.set_content(std::string("half-built ") + kSecret, "text/plain");
+            started_.Fire();
+            c.Done().Wait();
+            throw std::runtime_error("gave up half way");
+          });
     s.Get("/gave-up",
           [](const Context& c, const httplib::Request&, httplib::Response&) {
             c.Done().Wait();
@@ -85,6 +95,7 @@ class ThrowingHandlerTest : public ::testing::Test {
   std::unique_ptr<RunningServer> server_;
   std::mutex mu_;
   std::optional<Context> seen_;
+  testing::Event started_;
 };
 
 TEST_F(ThrowingHandlerTest, ContextHandlerClientGetsAPlain500) {
@@ -134,6 +145,17 @@ TEST_F(ThrowingHandlerTest, ThrowOnceTheContextEndedIsAnsweredForTheContext) {
   const auto records = log_.records();
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].status, 504);
+}
+
+TEST_F(ThrowingHandlerTest, HalfClosedClientOfAHandlerThatThrewGetsNothing) {
+  server_->Start();
+  const int fd = testing::Connect(server_->port());
+  testing::SendAll(fd, GetRequest("/gave-up-half-built"));
+  ASSERT_TRUE(started_.WaitFor());
+  ::shutdown(fd, SHUT_WR);  // the client goes: the handler gives up, throwing
+  EXPECT_EQ(testing::ReadToEof(fd), "")
+      << "a thrown handler's half-built response was written";
+  ::close(fd);
 }
 
 TEST_F(ThrowingHandlerTest, SetExceptionHandlerDecidesTheAnswer) {
@@ -219,6 +241,27 @@ TEST_F(ThrowingResponseStepTest, ErrorHandlerThatThrowsClosesTheConnection) {
       });
   server_->Start();
   ExpectClosedThenServed("/missing");
+}
+
+TEST_F(ThrowingResponseStepTest, ProviderReleaserThatThrowsIsContained) {
+  server_->server().Get(
+      "/r", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content_provider(
+            2, "text/plain",
+            [](size_t, size_t, httplib::DataSink& sink) {
+              sink.write("ok", 2);
+              return true;
+            },
+            [](bool) { throw std::runtime_error("releaser threw"); });
+      });
+  server_->Start();
+  const testing::Answer a =
+      testing::Exchange(server_->port(), GetRequest("/r"));
+  ASSERT_TRUE(a.response.has_value());
+  EXPECT_EQ(a.response->body, "ok");
+  const testing::Answer next =
+      testing::Exchange(server_->port(), GetRequest("/ok"));
+  ASSERT_TRUE(next.response.has_value()) << "the server stopped serving";
 }
 
 TEST_F(ThrowingResponseStepTest, LoggerThatThrowsClosesTheConnection) {

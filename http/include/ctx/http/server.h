@@ -112,7 +112,9 @@
 //     replaces the 500. A content provider, an error or post-routing
 //     handler, or a set_logger logger that throws (httplib catches none of
 //     those) closes its connection, the response cut wherever it was, and
-//     is logged as a 500 "response failed".
+//     is logged as a 500 "response failed"; what a provider's resource
+//     releaser throws is dropped. A handler that threw writes nothing to a
+//     client that half-closed (499).
 //   - Any response written once a shutdown began says Connection: close.
 //   - TCP_NODELAY is on by default.
 // httplib's own socket settings (set_keep_alive_*, set_read_timeout,
