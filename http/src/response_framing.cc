@@ -3,9 +3,9 @@
 
 #include "response_framing.h"
 
+#include <optional>
 #include <string>
 
-#include "connection.h"
 #include "response_range.h"
 
 namespace ctx::http::internal {
@@ -19,40 +19,30 @@ void SetContentLength(httplib::Response& res, size_t size) {
 
 }  // namespace
 
-bool FrameResponse(const httplib::Request& req, httplib::Response& res,
-                   const httplib::Ranges& asked) {
+Framing FrameResponse(const httplib::Request& req, httplib::Response& res,
+                      const httplib::Ranges& asked) {
   if (res.status < 200 || res.status == 204 || res.status == 304) {
     // No body may follow: what was set would be read as the next response.
     // A provider dropped here is released as the response is destroyed.
     res.body.clear();
     res.content_provider_ = nullptr;
     res.headers.erase("Content-Length");
-    return false;
+    return {};
   }
-  ServeRange(req, res, asked);
+  const std::optional<ByteSpan> part = ServeRange(req, res, asked);
   if (res.content_provider_) {
-    if (res.is_chunked_content_provider_) return false;
+    if (res.is_chunked_content_provider_) return {};
     // Written until the provider is done, with nothing to say where that
     // is: only the connection's close can end it.
-    if (res.content_length_ == 0) return true;
-    return false;
+    if (res.content_length_ == 0) return {.must_close = true};
+    if (req.method == "HEAD") return {};
+    return {.provider_body =
+                part ? part->last - part->first + 1 : res.content_length_};
   }
   // A HEAD response may state the length of the body a GET would get.
-  if (req.method == "HEAD" && res.has_header("Content-Length")) return false;
+  if (req.method == "HEAD" && res.has_header("Content-Length")) return {};
   SetContentLength(res, res.body.size());
-  return false;
-}
-
-uint64_t ProviderBodySize(const httplib::Request& req,
-                          const httplib::Response& res) {
-  if (!res.content_provider_ || res.is_chunked_content_provider_ ||
-      res.content_length_ == 0 || req.method == "HEAD") {
-    return Connection::kNoBodyLimit;
-  }
-  if (req.ranges.empty()) return res.content_length_;
-  // ServeRange left one resolved range.
-  const auto [first, last] = req.ranges.front();
-  return static_cast<uint64_t>(last - first) + 1;
+  return {};
 }
 
 void SayClose(httplib::Response& res) {

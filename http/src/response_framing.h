@@ -26,22 +26,28 @@
 
 #include <cstdint>
 
+#include "connection.h"
+
 namespace ctx::http::internal {
 
-// FrameResponse adjusts `res`, the response to `req`, as the file comment
-// says; true when the connection must close after it (then SayClose). `asked`
-// is the ranges taken off `req` before routing; `req` is httplib's own request
-// object (see ServeRange).
-[[nodiscard]] bool FrameResponse(const httplib::Request& req,
-                                 httplib::Response& res,
-                                 const httplib::Ranges& asked);
+// Framing is what FrameResponse decided for a response.
+struct Framing {
+  // must_close: only the connection's close can end the response (then
+  // SayClose).
+  bool must_close = false;
+  // provider_body: how many body bytes httplib asks the response's content
+  // provider for when it writes it: its length, or its range's;
+  // Connection::kNoBodyLimit when it has no provider of a stated length, or
+  // no body is written (HEAD).
+  uint64_t provider_body = Connection::kNoBodyLimit;
+};
 
-// ProviderBodySize is how many body bytes httplib asks `res`'s content
-// provider for when it writes the response to `req` (after FrameResponse):
-// its length, or its range's; Connection::kNoBodyLimit when `res` has no
-// provider of a stated length, or no body is written (HEAD).
-[[nodiscard]] uint64_t ProviderBodySize(const httplib::Request& req,
-                                        const httplib::Response& res);
+// FrameResponse adjusts `res`, the response to `req`, as the file comment
+// says. `asked` is the ranges taken off `req` before routing; `req` is
+// httplib's own request object (see ServeRange).
+[[nodiscard]] Framing FrameResponse(const httplib::Request& req,
+                                    httplib::Response& res,
+                                    const httplib::Ranges& asked);
 
 // SayClose makes `res` say Connection: close, and no Keep-Alive hint.
 void SayClose(httplib::Response& res);

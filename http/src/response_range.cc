@@ -48,22 +48,25 @@ std::optional<ByteSpan> ResolveRange(const httplib::Range& r, uint64_t size) {
   return ByteSpan{n < size ? size - n : 0, size - 1};
 }
 
-void ServeRange(const httplib::Request& req, httplib::Response& res,
-                const httplib::Ranges& asked) {
+std::optional<ByteSpan> ServeRange(const httplib::Request& req,
+                                   httplib::Response& res,
+                                   const httplib::Ranges& asked) {
   // httplib's static files (mount points) answer any Range with a 206 that
   // it would have cut itself: whole, it is a 200.
   if (!asked.empty() && res.status == 206 && !res.has_header("Content-Range")) {
     res.status = 200;
   }
-  if (asked.size() != 1 || res.status != 200 || req.method != "GET") return;
+  if (asked.size() != 1 || res.status != 200 || req.method != "GET")
+    return std::nullopt;
   const bool provider = static_cast<bool>(res.content_provider_);
   if (provider &&
       (res.is_chunked_content_provider_ || res.content_length_ == 0 ||
        res.content_length_ >
            static_cast<size_t>(std::numeric_limits<ssize_t>::max()))) {
-    return;  // no size to count a range in (httplib's positions are signed)
+    // No size to count a range in (httplib's positions are signed).
+    return std::nullopt;
   }
-  if (!IfRangeHolds(req, res)) return;
+  if (!IfRangeHolds(req, res)) return std::nullopt;
   const uint64_t size = provider ? res.content_length_ : res.body.size();
   const std::optional<ByteSpan> span = ResolveRange(asked.front(), size);
   if (!span) {
@@ -73,7 +76,7 @@ void ServeRange(const httplib::Request& req, httplib::Response& res,
     res.content_provider_ = nullptr;  // released as the response is destroyed
     SetOne(res, "Content-Range", "bytes */" + std::to_string(size));
     SetOne(res, "Content-Length", "0");
-    return;
+    return std::nullopt;
   }
   const uint64_t length = span->last - span->first + 1;
   res.status = 206;
@@ -88,6 +91,7 @@ void ServeRange(const httplib::Request& req, httplib::Response& res,
   } else {
     res.body = res.body.substr(span->first, length);
   }
+  return span;
 }
 
 }  // namespace ctx::http::internal

@@ -47,11 +47,13 @@ struct ByteSpan {
                                                    uint64_t size);
 
 // ServeRange applies `asked` (the ranges taken off `req`) to `res` as the file
-// comment says. `req` is httplib's own request object (not const: httplib
-// declared it so): a content provider's range is handed back to it, for
-// httplib to ask the provider for those bytes.
-void ServeRange(const httplib::Request& req, httplib::Response& res,
-                const httplib::Ranges& asked);
+// comment says, and returns the span it served as a 206 (nullopt: the whole
+// response, or a 416). `req` is httplib's own request object (not const:
+// httplib declared it so): a content provider's range is handed back to it,
+// for httplib to ask the provider for those bytes.
+std::optional<ByteSpan> ServeRange(const httplib::Request& req,
+                                   httplib::Response& res,
+                                   const httplib::Ranges& asked);
 
 }  // namespace ctx::http::internal
 

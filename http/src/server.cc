@@ -175,8 +175,9 @@ Server::Server(ServerOptions options)
         // A response that only a close can end, or one written once a
         // shutdown began, is the connection's last, and says so (httplib
         // said so already when it knew before the handler ran).
-        const bool must_close = internal::FrameResponse(req, res, conn->ranges);
-        if (must_close || (conn->Stopping() && !conn->last_response)) {
+        const internal::Framing framing =
+            internal::FrameResponse(req, res, conn->ranges);
+        if (framing.must_close || (conn->Stopping() && !conn->last_response)) {
           internal::SayClose(res);
           conn->last_response = true;
         }
@@ -184,7 +185,7 @@ Server::Server(ServerOptions options)
         // copied (a streamed one is written by its provider, held to its
         // length).
         if (!res.content_provider_) conn->response_body = &res.body;
-        conn->provider_body_left = internal::ProviderBodySize(req, res);
+        conn->provider_body_left = framing.provider_body;
       });
 }
 
