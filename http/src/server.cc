@@ -16,6 +16,7 @@
 #include "ctx/propagation.h"
 #include "ctx/proxy_headers.h"
 #include "ctx/trace_context.h"
+#include "handler_answer.h"
 #include "request_stream.h"
 #include "response_framing.h"
 #include "server_loop.h"
@@ -23,90 +24,17 @@
 namespace ctx::http {
 namespace {
 
+using internal::HandlerResponded;
+using internal::kInternalErrorBody;
+using internal::LogUnattributed;
+using internal::Reason;
+using internal::ReplaceResponse;
+using internal::WhatOf;
+
 // kServingMark stands in httplib's listening socket while the server serves
 // (see listen_after_bind): not INVALID_SOCKET, and no descriptor, should
 // anything ever use it as one.
 constexpr socket_t kServingMark = std::numeric_limits<socket_t>::max();
-
-// kInternalErrorBody is a throwing handler's answer.
-constexpr std::string_view kInternalErrorBody = "internal server error\n";
-
-// GuardedReleaser runs a content provider's releaser and swallows what it
-// throws: httplib calls it from Response's destructor, where an exception
-// ends the process. The user's bug; the response is over either way.
-struct GuardedReleaser {
-  std::function<void(bool)> release;
-  void operator()(bool success) const noexcept {
-    try {
-      release(success);
-    } catch (...) {
-    }
-  }
-};
-
-// GuardReleaser guards `res`'s releaser, if it has one not guarded yet.
-void GuardReleaser(httplib::Response& res) {
-  auto& release = res.content_provider_resource_releaser_;
-  if (!release || release.target<GuardedReleaser>() != nullptr) return;
-  release = GuardedReleaser{std::move(release)};
-}
-
-// ReplaceResponse answers for the handler: drops what it set (releasing a
-// content provider's resources as httplib would), keeps nothing but the
-// request id (none when empty).
-void ReplaceResponse(httplib::Response& res, int status, std::string body,
-                     const std::string& request_id) {
-  GuardReleaser(res);
-  if (res.content_provider_resource_releaser_) {
-    res.content_provider_resource_releaser_(false);
-  }
-  res = httplib::Response();
-  res.status = status;
-  if (!request_id.empty()) {
-    res.set_header(std::string(kRequestIdHeader), request_id);
-  }
-  res.set_content(std::move(body), "text/plain");
-}
-
-// WhatOf is an exception's what(), or a fixed text for one of another type.
-std::string WhatOf(const std::exception_ptr& e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::exception& x) {
-    return x.what();
-  } catch (...) {
-    return "exception of unknown type";
-  }
-}
-
-// Reason names the outcome of a done context for the body and the log.
-std::string_view Reason(int status) {
-  switch (status) {
-    case kStatusGatewayTimeout:
-      return "deadline exceeded";
-    case kStatusClientClosedRequest:
-      return "client disconnected";
-    default:
-      return "server stopping";
-  }
-}
-
-// LogUnattributed reports an outcome that belongs to no parsed request (a
-// connection refused, a response that failed half written).
-void LogUnattributed(const RequestLogger& logger, int status,
-                     std::string_view reason) {
-  if (!logger) return;
-  logger(RequestLogRecord{
-      .status = status,
-      .request_id = "",
-      .trace_id = "",
-      .span_id = "",
-      .method = "",
-      .path = "",
-      .reason = reason,
-      .elapsed = Clock::duration::zero(),
-  });
-}
 
 // HandlerWindow keeps the connection's handler phase open for its scope.
 class HandlerWindow {
@@ -124,13 +52,6 @@ class HandlerWindow {
  private:
   internal::Connection* const conn_;
 };
-
-// HandlerResponded says whether a handler set any part of a response of its
-// own (a status, a body or a content provider).
-bool HandlerResponded(const httplib::Response& res) {
-  return res.status != -1 || !res.body.empty() ||
-         static_cast<bool>(res.content_provider_);
-}
 
 // IsFramingError says whether a status httplib wrote means the request was
 // malformed or too large: the connection then closes.
@@ -167,9 +88,9 @@ Server::Server(ServerOptions options)
   // handler, a plain one, an error handler) or httplib made it.
   httplib::Server::set_post_routing_handler(
       [this](const httplib::Request& req, httplib::Response& res) {
-        GuardReleaser(res);
+        internal::GuardReleaser(res);
         if (post_routing_) post_routing_(req, res);
-        GuardReleaser(res);  // one the user's handler set or replaced
+        internal::GuardReleaser(res);  // one the user's handler set or replaced
         internal::Connection* conn = internal::CurrentConnection();
         if (conn == nullptr) return;  // served by stock httplib
         // A response that only a close can end, or one written once a
