@@ -9,8 +9,8 @@
 #include <string>
 #include <utility>
 
-#include "call_info.h"
 #include "call_state.h"
+#include "call_values.h"
 #include "ctx/grpc/call_context.h"
 #include "ctx/internal/http_syntax.h"
 #include "ctx/propagation.h"
@@ -81,10 +81,6 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
                     const EarlyEnd* early) {
   const ScannedMetadata scanned =
       ScanMetadata(metadata, options.request_id_key, options.session_key);
-  IncomingIds ids = ReadIncomingIds(scanned);
-  AcceptedTrace trace = ReadIncomingTrace(scanned, options.trace);
-  PassThroughHeaders pass = ReadPassThrough(metadata, options.pass_through);
-
   BuiltCall built;
   built.deadline = EffectiveDeadline(
       options, sc->raw_deadline(),
@@ -123,26 +119,21 @@ BuiltCall BuildCall(const ServerOptions& options, ::grpc::ServerContextBase* sc,
     built.end_call = std::move(d.cancel);
     c = std::move(d.context);
   }
-  // Echo only an id the client does not know yet (generated, or replacing an
-  // invalid one), unless always_echo_request_id. Echo first: the value node
-  // can then take the id's string.
-  if (echo && options.echo_request_id &&
-      (options.always_echo_request_id ||
-       ids.request_id.source != IdSource::kIncoming))
-    sc->AddInitialMetadata(options.request_id_key, ids.request_id.id);
   // The call's values share one node (one allocation).
-  using ::ctx::internal::OptionalValue;
-  const IdSource source = ids.request_id.source;
-  std::optional<PassThroughHeaders> passed;
-  if (!pass.empty()) passed = std::move(pass);
-  built.context = ::ctx::internal::WithValues(
-      std::move(c),
-      OptionalValue<std::string>{&kRequestIdKey, std::move(ids.request_id.id)},
-      OptionalValue<std::string>{&kSessionIdKey, std::move(ids.session_id)},
-      OptionalValue<TraceContext>{&kTraceContextKey, std::move(trace.context)},
-      OptionalValue<PassThroughHeaders>{&kPassThroughKey, std::move(passed)},
-      OptionalValue<CallInfo>{
-          &kCallInfoKey, CallInfoMaker::Make(sc, method, !generic, source)});
+  const AcceptedId* id = nullptr;
+  built.context = WithCallValues(std::move(c),
+                                 CallValuesSource{.scanned = scanned,
+                                                  .metadata = metadata,
+                                                  .options = options,
+                                                  .sc = sc,
+                                                  .method = method,
+                                                  .registered = !generic},
+                                 &id);
+  // Echo only an id the client does not know yet (generated, or replacing an
+  // invalid one), unless always_echo_request_id.
+  if (echo && options.echo_request_id &&
+      (options.always_echo_request_id || id->source != IdSource::kIncoming))
+    sc->AddInitialMetadata(options.request_id_key, id->id);
   return built;
 }
 
