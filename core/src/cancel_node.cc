@@ -107,7 +107,13 @@ const Error* CancelNode::CauseOrNull() const noexcept {
 }
 
 CancelNode* CancelNode::Create(Node* parent) {
-  CancelNode* n = new CancelNode(NodeKind::kCancel, parent);
+  CancelNode* n;
+  try {
+    n = new CancelNode(NodeKind::kCancel, parent);
+  } catch (...) {
+    Unref(parent);  // no node adopted it
+    throw;
+  }
   n->Register();
   return n;
 }

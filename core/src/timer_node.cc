@@ -23,7 +23,13 @@ TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
 
 TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
                              TimePoint now) {
-  TimerNode* n = new TimerNode(parent, deadline, std::move(cause));
+  TimerNode* n;
+  try {
+    n = new TimerNode(parent, deadline, std::move(cause));
+  } catch (...) {
+    Unref(parent);  // no node adopted it
+    throw;
+  }
   n->Register();  // may be born done (parent done)
   if (n->Ready()) return n;
   if (deadline <= now) {

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// A With* call whose node cannot be allocated throws std::bad_alloc and leaves
+// nothing behind: its parent's reference is dropped, so the parent dies with
+// its last handle.
+//
+// This binary replaces the global operator new so that the calling thread's
+// n-th next allocation throws. Nodes come from it only where the node pool is
+// off (ASan builds); elsewhere the pool carves them from chunks it keeps, and
+// these tests skip.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+#include "ctx/context.h"
+#include "gtest/gtest.h"
+#include "node_pool.h"
+#include "test_peer.h"
+
+namespace {
+
+// t_fail_in: how many more allocations this thread makes before one throws;
+// negative: none throws.
+thread_local int t_fail_in = -1;
+
+void* Allocate(std::size_t size) {
+  if (t_fail_in >= 0 && t_fail_in-- == 0) throw std::bad_alloc();
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+
+}  // namespace
+
+void* operator new(std::size_t size) { return Allocate(size); }
+void* operator new[](std::size_t size) { return Allocate(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace ctx {
+namespace {
+
+// ExpectNothingLeftBy checks that `with` (a With* call on a parent of its own)
+// throws std::bad_alloc when its `n`-th allocation fails, and that every node
+// is gone once the parent's handles are.
+template <class F>
+void ExpectNothingLeftBy(int n, F with) {
+  if (internal::kNodePoolEnabled) GTEST_SKIP() << "nodes come from the pool";
+  const int64_t before = ContextTestPeer::LiveNodes();
+  {
+    ContextAndCancel parent = WithCancel(Background());
+    t_fail_in = n;
+    EXPECT_THROW(with(parent.context), std::bad_alloc);
+    t_fail_in = -1;
+  }
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), before) << "a node outlived its "
+                                                     "handles";
+}
+
+TEST(OutOfMemory, WithCancelThatThrowsDropsItsParent) {
+  ExpectNothingLeftBy(0, [](const Context& p) { (void)WithCancel(p); });
+}
+
+TEST(OutOfMemory, WithCancelCauseThatThrowsDropsItsParent) {
+  ExpectNothingLeftBy(0, [](const Context& p) { (void)WithCancelCause(p); });
+}
+
+TEST(OutOfMemory, WithTimeoutThatThrowsDropsItsParent) {
+  ExpectNothingLeftBy(
+      0, [](const Context& p) { (void)WithTimeout(p, std::chrono::hours(1)); });
+}
+
+// The second allocation is the deadline cause's storage, made in the timer
+// node's constructor.
+TEST(OutOfMemory, WithTimeoutCauseThatThrowsBuildingDropsItsParent) {
+  const Error cause(make_error_code(Errc::kDeadlineExceeded), "budget spent");
+  ExpectNothingLeftBy(1, [&cause](const Context& p) {
+    (void)WithTimeoutCause(p, std::chrono::hours(1), cause);
+  });
+}
+
+}  // namespace
+}  // namespace ctx
