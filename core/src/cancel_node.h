@@ -204,7 +204,7 @@ class CancelNode : public Node, public DoneSignal {
 class TimerNode final : public CancelNode, public Timer {
  public:
   // Create makes a timer node under parent (adopting a reference, or dropping
-  // it when building throws), registers it
+  // it when building or arming throws: nothing is left), registers it
   // and arms its timer, or marks it done at once if the parent is done or the
   // deadline is at or before `now` (the caller's clock reading).
   static TimerNode* Create(Node* parent, TimePoint deadline, Error cause,

@@ -23,8 +23,13 @@ TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
 
 TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
                              TimePoint now) {
+  // What can throw comes before the node is linked under its parent, or
+  // undoes it: the service first (its first use starts its thread), then the
+  // node's memory.
+  TimerService* service;
   TimerNode* n;
   try {
+    service = &TimerService::Get();
     n = new TimerNode(parent, deadline, std::move(cause));
   } catch (...) {
     Unref(parent);  // no node adopted it
@@ -37,8 +42,17 @@ TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
   } else if (deadline != TimePoint::max()) {
     // max() means never: no timer to arm. A cancel that ran after our check
     // above (the parent's) may have missed the timer: look again once armed.
-    TimerService::Get().Add(n, deadline);
-    if (n->Ready()) TimerService::Get().Remove(n);
+    try {
+      service->Add(n, deadline);
+    } catch (...) {
+      // Not armed (the heap could not grow). The two references are the
+      // handles the caller will not get: dropping them unlinks and frees
+      // the node, and releases its parent, as for handles dropped unused.
+      Unref(n);
+      Unref(n);
+      throw;
+    }
+    if (n->Ready()) service->Remove(n);
   }
   return n;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <thread>
 
@@ -57,8 +58,11 @@ TimerService& TimerService::Get() {
     return *s;
   std::lock_guard<std::mutex> lock(g_init_mu);
   if (TimerService* s = g_service.load(std::memory_order_relaxed)) return *s;
-  auto* s = new TimerService();  // never deleted: see StopAtExit
-  s->Start();
+  // Never deleted once started (see StopAtExit); one whose thread could not
+  // start is, and the next call tries again.
+  std::unique_ptr<TimerService> started(new TimerService());
+  started->Start();
+  TimerService* s = started.release();
   static StopAtExit stop_at_exit{s};
   g_service.store(s, std::memory_order_release);
   return *s;

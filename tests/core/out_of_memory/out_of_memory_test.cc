@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// A With* call whose node cannot be allocated throws std::bad_alloc and leaves
-// nothing behind: its parent's reference is dropped, so the parent dies with
-// its last handle.
+// A With* call that runs out of memory throws std::bad_alloc and leaves
+// nothing behind: no node stays linked under its parent, and the parent's
+// reference is dropped, so the parent dies with its last handle.
 //
 // This binary replaces the global operator new so that the calling thread's
 // n-th next allocation throws. Nodes come from it only where the node pool is
 // off (ASan builds); elsewhere the pool carves them from chunks it keeps, and
-// these tests skip.
+// the tests of a node's own allocation skip.
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 
@@ -79,6 +80,46 @@ TEST(OutOfMemory, WithTimeoutCauseThatThrowsBuildingDropsItsParent) {
   ExpectNothingLeftBy(1, [&cause](const Context& p) {
     (void)WithTimeoutCause(p, std::chrono::hours(1), cause);
   });
+}
+
+// ExitCleanIfFirstTimersLeaveNothing makes the process's first timer with
+// each allocation on its way failing in turn (the timer service's own, and its
+// thread's, come first), and exits 0 when every failed attempt left no node
+// and no child under the parent, else 1.
+[[noreturn]] void ExitCleanIfFirstTimersLeaveNothing() {
+  const auto live = [] {
+    return internal::LiveCount::Count(internal::Counted::kNodes);
+  };
+  int status = 0;
+  {
+    ContextAndCancel parent = WithCancel(Background());
+    for (int n = 0; status == 0; ++n) {
+      const int64_t before = live();
+      t_fail_in = n;
+      try {
+        ContextAndCancel timer =
+            WithTimeout(parent.context, std::chrono::hours(1));
+        t_fail_in = -1;
+        break;  // built: every allocation before it has failed once
+      } catch (const std::bad_alloc&) {
+        t_fail_in = -1;
+        if (live() != before ||
+            ContextTestPeer::Children(parent.context) != 0) {
+          std::fprintf(stderr, "allocation %d: a node left behind\n", n);
+          status = 1;
+        }
+      }
+    }
+  }
+  if (live() != 0) status = 1;
+  std::exit(status);
+}
+
+// Runs in a process of its own (no timer service yet there).
+TEST(OutOfMemoryDeathTest, FirstTimerThatThrowsLeavesNothing) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitCleanIfFirstTimersLeaveNothing(),
+              ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
