@@ -107,13 +107,8 @@ const Error* CancelNode::CauseOrNull() const noexcept {
 }
 
 CancelNode* CancelNode::Create(Node* parent) {
-  CancelNode* n;
-  try {
-    n = new CancelNode(NodeKind::kCancel, parent);
-  } catch (...) {
-    Unref(parent);  // no node adopted it
-    throw;
-  }
+  CancelNode* n = new CancelNode(NodeKind::kCancel, parent);
+  Ref(parent);  // once the node exists: a throw above took none
   n->Register();
   return n;
 }

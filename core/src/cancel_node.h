@@ -39,11 +39,11 @@ namespace ctx::internal {
 // Cancel's loop; a node leaves its parent's list only in Unlink.
 class CancelNode : public Node, public DoneSignal {
  public:
-  // Create makes a cancel node under parent (adopting one reference to it, or
-  // dropping it when building throws) and registers it; a node whose parent is
-  // already done is born done with the parent's error and cause. The node
-  // starts with two references, for the Context and the cancel function of
-  // the With* call.
+  // Create makes a cancel node under parent (which the caller keeps alive; the
+  // node takes its own reference once it exists) and registers it; a node
+  // whose parent is already done is born done with the parent's error and
+  // cause. The node starts with two references, for the Context and the
+  // cancel function of the With* call.
   static CancelNode* Create(Node* parent);
 
   // Cancel and timer nodes live in NodePool blocks, not malloc's.
@@ -203,8 +203,8 @@ class CancelNode : public Node, public DoneSignal {
 // (its Timer base) until it is done.
 class TimerNode final : public CancelNode, public Timer {
  public:
-  // Create makes a timer node under parent (adopting a reference, or dropping
-  // it when building or arming throws: nothing is left), registers it
+  // Create makes a timer node under parent (as CancelNode::Create; when
+  // arming throws, nothing is left), registers it
   // and arms its timer, or marks it done at once if the parent is done or the
   // deadline is at or before `now` (the caller's clock reading).
   static TimerNode* Create(Node* parent, TimePoint deadline, Error cause,

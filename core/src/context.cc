@@ -195,8 +195,8 @@ ContextAndCancel NewDeadline(const Context& parent, TimePoint deadline,
     return WithCancel(parent);  // the parent's deadline is sooner: a timer here
                                 // would never fire first
   }
-  TimerNode* n =
-      TimerNode::Create(NewRef(parent), deadline, std::move(cause), now);
+  TimerNode* n = TimerNode::Create(ContextPeer::NodeOf(parent), deadline,
+                                   std::move(cause), now);
   return {ContextPeer::Adopt(n), ContextPeer::AdoptCancel(n)};
 }
 
@@ -267,12 +267,12 @@ void CancelCauseFunc::operator()(Error cause) const noexcept {
 }
 
 ContextAndCancel WithCancel(const Context& parent) {
-  CancelNode* n = CancelNode::Create(internal::NewRef(parent));
+  CancelNode* n = CancelNode::Create(ContextPeer::NodeOf(parent));
   return {ContextPeer::Adopt(n), ContextPeer::AdoptCancel(n)};
 }
 
 ContextAndCancelCause WithCancelCause(const Context& parent) {
-  CancelNode* n = CancelNode::Create(internal::NewRef(parent));
+  CancelNode* n = CancelNode::Create(ContextPeer::NodeOf(parent));
   return {ContextPeer::Adopt(n), ContextPeer::AdoptCancelCause(n)};
 }
 

@@ -23,18 +23,11 @@ TimerNode::TimerNode(Node* parent, TimePoint deadline, Error cause)
 
 TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
                              TimePoint now) {
-  // What can throw comes before the node is linked under its parent, or
-  // undoes it: the service first (its first use starts its thread), then the
-  // node's memory.
-  TimerService* service;
-  TimerNode* n;
-  try {
-    service = &TimerService::Get();
-    n = new TimerNode(parent, deadline, std::move(cause));
-  } catch (...) {
-    Unref(parent);  // no node adopted it
-    throw;
-  }
+  // What can throw comes before the node holds its parent, or undoes it: the
+  // service first (its first use starts its thread), then the node's memory.
+  TimerService& service = TimerService::Get();
+  TimerNode* n = new TimerNode(parent, deadline, std::move(cause));
+  Ref(parent);    // once the node exists: a throw above took none
   n->Register();  // may be born done (parent done)
   if (n->Ready()) return n;
   if (deadline <= now) {
@@ -43,7 +36,7 @@ TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
     // max() means never: no timer to arm. A cancel that ran after our check
     // above (the parent's) may have missed the timer: look again once armed.
     try {
-      service->Add(n, deadline);
+      service.Add(n, deadline);
     } catch (...) {
       // Not armed (the heap could not grow). The two references are the
       // handles the caller will not get: dropping them unlinks and frees
@@ -52,7 +45,7 @@ TimerNode* TimerNode::Create(Node* parent, TimePoint deadline, Error cause,
       Unref(n);
       throw;
     }
-    if (n->Ready()) service->Remove(n);
+    if (n->Ready()) service.Remove(n);
   }
   return n;
 }
