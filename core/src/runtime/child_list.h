@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
 #include "cpu_shard.h"
 #include "ctx/internal/thread_annotations.h"
@@ -216,11 +217,13 @@ class ChildList {
 
   // SplitLocked (owner's lock held) creates the per-CPU lists unless they
   // exist or this is a one-CPU process. Children in the owner's list stay there
-  // (it moves into shard 0).
+  // (it moves into shard 0). Splitting only spreads the lock: out of memory,
+  // the list stays whole and a later contended Link or Unlink tries again.
   void SplitLocked() noexcept {
     const uintptr_t w = word_.load(std::memory_order_relaxed);
     if ((w & kSplit) || ShardCount() < 2) return;
-    Shard* shards = new Shard[1 + ShardCount()];
+    Shard* shards = new (std::nothrow) Shard[1 + ShardCount()];
+    if (shards == nullptr) return;
     shards[0].head.store(w, std::memory_order_relaxed);
     if (w != 0) Traits::Link(reinterpret_cast<T*>(w)).pprev_ = &shards[0].head;
     // Release: a child that finds the shards without the owner's lock sees

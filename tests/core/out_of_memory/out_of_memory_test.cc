@@ -25,20 +25,75 @@ namespace {
 // negative: none throws.
 thread_local int t_fail_in = -1;
 
-void* Allocate(std::size_t size) {
+void* Allocate(std::size_t size, std::size_t align = 0) {
   if (t_fail_in >= 0 && t_fail_in-- == 0) throw std::bad_alloc();
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  if (size == 0) size = 1;
+  // aligned_alloc wants a size that is a multiple of the alignment.
+  void* p = align == 0
+                ? std::malloc(size)
+                : std::aligned_alloc(align, (size + align - 1) / align * align);
+  if (p != nullptr) return p;
   throw std::bad_alloc();
+}
+
+void* AllocateOrNull(std::size_t size, std::size_t align = 0) noexcept {
+  try {
+    return Allocate(size, align);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
 }
 
 }  // namespace
 
+// Every form, the aligned and the nothrow ones too: a sanitizer's runtime
+// would otherwise serve those, past t_fail_in.
 void* operator new(std::size_t size) { return Allocate(size); }
 void* operator new[](std::size_t size) { return Allocate(size); }
+void* operator new(std::size_t size, std::align_val_t a) {
+  return Allocate(size, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t size, std::align_val_t a) {
+  return Allocate(size, static_cast<std::size_t>(a));
+}
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return AllocateOrNull(size);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return AllocateOrNull(size);
+}
+void* operator new(std::size_t size, std::align_val_t a,
+                   const std::nothrow_t&) noexcept {
+  return AllocateOrNull(size, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t size, std::align_val_t a,
+                     const std::nothrow_t&) noexcept {
+  return AllocateOrNull(size, static_cast<std::size_t>(a));
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::align_val_t,
+                     const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::align_val_t,
+                       const std::nothrow_t&) noexcept {
+  std::free(p);
+}
 
 namespace ctx {
 namespace {
@@ -80,6 +135,22 @@ TEST(OutOfMemory, WithTimeoutCauseThatThrowsBuildingDropsItsParent) {
   ExpectNothingLeftBy(1, [&cause](const Context& p) {
     (void)WithTimeoutCause(p, std::chrono::hours(1), cause);
   });
+}
+
+// Splitting a parent's children into per-CPU lists (what contention on its
+// lock does) allocates; out of memory, the list stays whole and works.
+TEST(OutOfMemory, ChildListThatCannotSplitStaysWhole) {
+  ContextAndCancel parent = WithCancel(Background());
+  ContextAndCancel before = WithCancel(parent.context);
+  t_fail_in = 0;
+  ContextTestPeer::ShardChildren(parent.context);
+  t_fail_in = -1;
+  EXPECT_FALSE(ContextTestPeer::ChildrenSharded(parent.context));
+  ContextAndCancel after = WithCancel(parent.context);
+  EXPECT_EQ(ContextTestPeer::Children(parent.context), 2u);
+  parent.cancel();
+  EXPECT_TRUE(before.context.Err());
+  EXPECT_TRUE(after.context.Err());
 }
 
 // ExitCleanIfFirstTimersLeaveNothing makes the process's first timer with
