@@ -86,10 +86,19 @@ RequestParser::State RequestParser::Fail(int status, std::string reason) {
   state_ = State::kError;
   error_status_ = status;
   error_reason_ = std::move(reason);
+  // Nothing of the request is used any more: its body's memory goes back.
+  request_.body = std::string();
+  request_.body_memory.Release();
   in_.clear();
   in_.shrink_to_fit();
   pos_ = 0;
   return state_;
+}
+
+bool RequestParser::TakeBodyMemory(size_t n) {
+  if (request_.body_memory.Grow(limits_.body_budget.get(), n)) return true;
+  Fail(503, "the server's memory for request bodies is in use");
+  return false;
 }
 
 bool RequestParser::NextLine(size_t limit, int too_long,
@@ -317,6 +326,7 @@ RequestParser::State RequestParser::ParseBody() {
   if (chunked_) return ParseChunked();
   const size_t n =
       std::min<uint64_t>(in_.size() - pos_, length_ - request_.body.size());
+  if (!TakeBodyMemory(n)) return state_;
   request_.body.append(in_, pos_, n);
   pos_ += n;
   if (request_.body.size() == length_) return Complete();
@@ -367,6 +377,7 @@ RequestParser::State RequestParser::ParseChunked() {
       }
       case Chunk::kData: {
         const size_t n = std::min<uint64_t>(in_.size() - pos_, length_);
+        if (!TakeBodyMemory(n)) return state_;
         request_.body.append(in_, pos_, n);
         pos_ += n;
         length_ -= n;

@@ -30,9 +30,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "body_budget.h"
 #include "forwarded_head.h"
 
 namespace ctx::http::internal {
@@ -44,12 +46,16 @@ struct ParserLimits {
   size_t max_header_bytes = 32 * 1024;  // request line + headers; 431
   size_t max_header_count = 100;        // 431
   size_t max_body_bytes = 1024 * 1024;  // body without chunk framing; 413
+  // body_budget: what all of the server's bodies may hold at once; a body
+  // that would pass it is refused (503). Null: no such budget.
+  std::shared_ptr<BodyBudget> body_budget;
 };
 
 // ParsedRequest is one complete request, normalized for httplib.
 struct ParsedRequest {
   std::string head;  // as ForwardedHead builds it, ending with the empty line
   std::string body;  // the decoded body
+  BodyReservation body_memory;  // body's bytes, held of the server's budget
   bool http10 = false;
 };
 
@@ -106,6 +112,9 @@ class RequestParser {
   State FinishHead();
   State Complete();
   State Fail(int status, std::string reason);
+  // TakeBodyMemory takes n more bytes of the server's body budget for the
+  // body, or fails the request (503) and returns false.
+  bool TakeBodyMemory(size_t n);
   // NextLine finds the next CRLF-terminated line at pos_ no longer than
   // `limit` bytes (CRLF excluded). Returns false when more input is needed;
   // on a bare LF or an over-long line it fails with 400 or `too_long`.

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,7 @@ ParserLimits ToParserLimits(const ServerLimits& l) {
   p.max_header_bytes = l.max_header_bytes;
   p.max_header_count = l.max_header_count;
   p.max_body_bytes = l.max_body_bytes;
+  p.body_budget = std::make_shared<BodyBudget>(l.max_buffered_body_bytes);
   return p;
 }
 

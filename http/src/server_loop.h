@@ -102,6 +102,11 @@ class ServerLoop {
   [[nodiscard]] size_t connections() const;
   // ShutdownBegun reports whether Shutdown was called (tests).
   [[nodiscard]] bool ShutdownBegun() const;
+  // buffered_body_bytes is what the requests' bodies hold of the body budget
+  // (tests).
+  [[nodiscard]] size_t buffered_body_bytes() const noexcept {
+    return parser_limits_.body_budget->held();
+  }
   // CountConnections is the number of open connections for which `pred`
   // holds (tests).
   [[nodiscard]] size_t CountConnections(

@@ -143,6 +143,60 @@ TEST_F(LimitsTest, BodyAtLimitIsServed) {
   EXPECT_EQ(a.response->body, "10");
 }
 
+// Post is a POST /x that declares `declared` body bytes and sends `sent`.
+std::string Post(size_t declared, size_t sent) {
+  return "POST /x HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+         "Content-Length: " +
+         std::to_string(declared) + "\r\n\r\n" + std::string(sent, 'a');
+}
+
+TEST_F(LimitsTest, BodyPastTheServersBodyBudgetGets503) {
+  ServerLimits limits;
+  limits.max_body_bytes = 100;
+  limits.max_buffered_body_bytes = 100;
+  Start(limits);
+  const auto held = [this] {
+    return ServerTestPeer::BufferedBodyBytes(server_->server());
+  };
+  // A slow client's body holds what it has sent so far.
+  const int slow = Connect(server_->port());
+  SendAll(slow, Post(80, 70));
+  ASSERT_TRUE(testing::WaitFor([&] { return held() == 70; }))
+      << "held: " << held();
+  ExpectAnswer(Post(40, 40), 503);
+  EXPECT_EQ(held(), 70u) << "the refused body's bytes were not given back";
+  // Once the slow request is served, its bytes go back.
+  SendAll(slow, std::string(10, 'a'));
+  std::string buffer;
+  auto r = ReadResponse(slow, buffer);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "80");
+  ::close(slow);
+  ASSERT_TRUE(testing::WaitFor([&] { return held() == 0; }))
+      << "held: " << held();
+  const testing::Answer a = testing::Exchange(server_->port(), Post(40, 40));
+  ASSERT_TRUE(a.response.has_value());
+  EXPECT_EQ(a.response->status, 200);
+}
+
+// A declared length takes nothing of the budget until its bytes arrive.
+TEST_F(LimitsTest, DeclaredBodyLengthTakesNoBodyBudget) {
+  ServerLimits limits;
+  limits.max_body_bytes = 100;
+  limits.max_buffered_body_bytes = 100;
+  Start(limits);
+  const int promise = Connect(server_->port());
+  SendAll(promise, Post(100, 1));
+  ASSERT_TRUE(testing::WaitFor([this] {
+    return ServerTestPeer::BufferedBodyBytes(server_->server()) == 1;
+  }));
+  const testing::Answer a = testing::Exchange(server_->port(), Post(99, 99));
+  ASSERT_TRUE(a.response.has_value());
+  EXPECT_EQ(a.response->status, 200);
+  ::close(promise);
+}
+
 // An encoded body's decoded size is known only by decoding it all, so it
 // cannot be held to max_body_bytes: such a body is refused unread.
 TEST_F(LimitsTest, EncodedBodyIsRefusedWith415) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,60 @@ TEST(RequestParser, BodyBytesAreHeldOnlyInTheRequest) {
   }
   ASSERT_EQ(parser.state(), State::kComplete);
   EXPECT_EQ(parser.Take().body.size(), kChunk * kChunks);
+}
+
+// LimitsWithBudget are the default limits with a body budget of `bytes`.
+ParserLimits LimitsWithBudget(size_t bytes) {
+  ParserLimits limits;
+  limits.body_budget = std::make_shared<BodyBudget>(bytes);
+  return limits;
+}
+
+TEST(RequestParser, BodyHoldsItsBytesOfTheBudgetUntilTheRequestIsGone) {
+  const ParserLimits limits = LimitsWithBudget(100);
+  RequestParser parser(limits);
+  parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 60\r\n\r\n");
+  EXPECT_EQ(limits.body_budget->held(), 0u) << "a declared length took some";
+  parser.Feed(std::string(25, 'b'));
+  EXPECT_EQ(limits.body_budget->held(), 25u);
+  ASSERT_EQ(parser.Feed(std::string(35, 'b')), State::kComplete);
+  {
+    const ParsedRequest request = parser.Take();
+    EXPECT_EQ(limits.body_budget->held(), 60u) << "given back too early";
+  }
+  EXPECT_EQ(limits.body_budget->held(), 0u);
+}
+
+TEST(RequestParser, BodyPastTheBudgetIsRefusedWith503) {
+  const ParserLimits limits = LimitsWithBudget(100);
+  RequestParser first(limits);
+  RequestParser second(limits);
+  ASSERT_EQ(first.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 60"
+                       "\r\n\r\n" +
+                       std::string(60, 'b')),
+            State::kComplete);
+  second.Feed(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "1e\r\n" +
+      std::string(30, 'c') + "\r\n");
+  EXPECT_EQ(limits.body_budget->held(), 90u);
+  ASSERT_EQ(second.Feed("b\r\n" + std::string(11, 'c') + "\r\n"),
+            State::kError);
+  EXPECT_EQ(second.error_status(), 503);
+  EXPECT_EQ(limits.body_budget->held(), 60u)
+      << "the refused body's bytes were not given back";
+}
+
+TEST(RequestParser, RejectedRequestGivesItsBodyBytesBack) {
+  const ParserLimits limits = LimitsWithBudget(100);
+  RequestParser parser(limits);
+  parser.Feed(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nabcde");
+  EXPECT_EQ(limits.body_budget->held(), 5u);
+  ASSERT_EQ(parser.Feed("XX"), State::kError);  // not the CRLF after the data
+  EXPECT_EQ(parser.error_status(), 400);
+  EXPECT_EQ(limits.body_budget->held(), 0u);
 }
 
 TEST(RequestParser, AbsoluteFormBecomesOriginFormWithTheTargetsHost) {

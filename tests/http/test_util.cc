@@ -53,6 +53,10 @@ bool ServerTestPeer::ShutdownBegun(const Server& s) {
   return s.loop_->ShutdownBegun();
 }
 
+size_t ServerTestPeer::BufferedBodyBytes(const Server& s) {
+  return s.loop_->buffered_body_bytes();
+}
+
 namespace testing {
 
 void WaitUntilDoneOr(const Context& c, const Event& release) {

@@ -41,6 +41,9 @@ struct ServerTestPeer {
   // ShutdownBegun reports whether Shutdown (or stop) was called, before the
   // loop acts on it.
   static bool ShutdownBegun(const Server& s);
+  // BufferedBodyBytes is what request bodies hold of the server's budget
+  // (ServerLimits::max_buffered_body_bytes).
+  static size_t BufferedBodyBytes(const Server& s);
 };
 
 namespace testing {

@@ -179,11 +179,16 @@ struct ServerLimits {
   // max_body_bytes: the body as sent (without chunked framing); 413 beyond.
   // The body is held in memory before the handler runs. A request with a
   // Content-Encoding other than identity is refused (415), so the handler
-  // never gets more than this. There is no server-wide budget: every
-  // connection may hold a body (two copies while its handler runs), so
-  // memory for bodies is bounded by about 2 x max_connections x this (2 GiB
-  // with the defaults); lower either on a small machine.
+  // never gets more than this.
   size_t max_body_bytes = 1024 * 1024;
+  // max_buffered_body_bytes: the bodies of all connections together, as their
+  // bytes arrive (a declared Content-Length counts only once sent), until
+  // each request's response is made. A body that would pass it is
+  // answered 503 and its connection closed, so clients that send large
+  // bodies slowly cannot take all the machine's memory. A body is held twice
+  // while its handler runs (httplib's Request has a copy): memory for bodies
+  // stays below about twice this.
+  size_t max_buffered_body_bytes = 256 * 1024 * 1024;
   // head_timeout: from a request's first byte to the end of its head; 408.
   std::chrono::milliseconds head_timeout{10'000};
   // body_timeout: from the end of the head to the end of the body; 408.

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+// The server-wide budget for request bodies. See body_budget.h.
+
+#include "body_budget.h"
+
+#include <utility>
+
+namespace ctx::http::internal {
+
+bool BodyBudget::TryTake(size_t n) noexcept {
+  size_t held = held_.load(std::memory_order_relaxed);
+  do {
+    if (n > limit_ || held > limit_ - n) return false;
+  } while (
+      !held_.compare_exchange_weak(held, held + n, std::memory_order_relaxed));
+  return true;
+}
+
+void BodyBudget::Give(size_t n) noexcept {
+  held_.fetch_sub(n, std::memory_order_relaxed);
+}
+
+BodyReservation& BodyReservation::operator=(BodyReservation&& other) noexcept {
+  if (this != &other) {
+    Release();
+    budget_ = std::exchange(other.budget_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+  }
+  return *this;
+}
+
+bool BodyReservation::Grow(BodyBudget* budget, size_t n) noexcept {
+  if (budget == nullptr || n == 0) return true;
+  if (!budget->TryTake(n)) return false;
+  budget_ = budget;
+  bytes_ += n;
+  return true;
+}
+
+void BodyReservation::Release() noexcept {
+  if (budget_ != nullptr && bytes_ > 0) budget_->Give(bytes_);
+  budget_ = nullptr;
+  bytes_ = 0;
+}
+
+}  // namespace ctx::http::internal

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+// http/src/body_budget.h: the memory all of a server's request bodies may hold
+// at once (ServerLimits::max_buffered_body_bytes). Internal.
+//
+// A request's body takes its bytes from the server's BodyBudget as they
+// arrive, through the BodyReservation that travels with the request, and
+// gives them back when the request is done (its ParsedRequest is destroyed:
+// after the response, or when its connection goes). A declared
+// Content-Length takes nothing up front: only bytes a client actually sent
+// count, so a client cannot hold the budget with a promise.
+
+#ifndef CTX_HTTP_SRC_BODY_BUDGET_H_
+#define CTX_HTTP_SRC_BODY_BUDGET_H_
+
+#include <atomic>
+#include <cstddef>
+
+namespace ctx::http::internal {
+
+// BodyBudget counts the bytes held against a limit.
+//
+// Thread-safety: every member is safe from any thread.
+class BodyBudget {
+ public:
+  explicit BodyBudget(size_t limit) noexcept : limit_(limit) {}
+  BodyBudget(const BodyBudget&) = delete;
+  BodyBudget& operator=(const BodyBudget&) = delete;
+
+  // TryTake takes n bytes unless that would exceed the limit; false then,
+  // and nothing is taken.
+  [[nodiscard]] bool TryTake(size_t n) noexcept;
+  // Give returns n bytes taken earlier.
+  void Give(size_t n) noexcept;
+  // held: the bytes taken now (tests).
+  [[nodiscard]] size_t held() const noexcept {
+    return held_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  const size_t limit_;
+  std::atomic<size_t> held_{0};
+};
+
+// BodyReservation is what one request's body holds of a budget; it gives it
+// all back when destroyed. Move-only.
+//
+// Thread-safety: none (one request's, used by one thread at a time).
+// Lifetime: the budget must outlive it.
+class BodyReservation {
+ public:
+  BodyReservation() noexcept = default;
+  ~BodyReservation() { Release(); }
+  BodyReservation(BodyReservation&& other) noexcept
+      : budget_(other.budget_), bytes_(other.bytes_) {
+    other.budget_ = nullptr;
+    other.bytes_ = 0;
+  }
+  BodyReservation& operator=(BodyReservation&& other) noexcept;
+
+  // Grow takes n more bytes from `budget` (the same budget every time; null:
+  // no budget, always true). False when the budget has not that much left:
+  // what was held stays held.
+  [[nodiscard]] bool Grow(BodyBudget* budget, size_t n) noexcept;
+  // Release gives every byte back now.
+  void Release() noexcept;
+
+ private:
+  BodyBudget* budget_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+}  // namespace ctx::http::internal
+
+#endif  // CTX_HTTP_SRC_BODY_BUDGET_H_
