@@ -5,6 +5,7 @@
 #include "ctx/http/client.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "ctx/propagation.h"
 #include "ctx/proxy_headers.h"
 #include "ctx/trace_context.h"
+#include "redirect.h"
 
 namespace ctx::http {
 namespace {
@@ -139,8 +141,8 @@ std::optional<std::chrono::milliseconds> Client::OutgoingBudget(
   return budget;
 }
 
-Result Client::SendEntered(const Context& c, httplib::Request& req,
-                           std::string request_id) {
+void Client::SetContextHeaders(const Context& c, httplib::Request& req,
+                               const std::string& request_id) const {
   // The context headers, replacing any the caller set.
   req.headers.erase(std::string(kRequestIdHeader));
   req.headers.erase(std::string(kSessionIdHeader));
@@ -165,8 +167,67 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
         SetOnly(req.headers, h.name, h.value);
     }
   }
-  if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
+}
 
+Result Client::SendEntered(const Context& c, httplib::Request& req,
+                           std::string request_id) {
+  SetContextHeaders(c, req, request_id);
+  // A redirect is followed here, not by httplib, so that every hop carries
+  // the context: its budget, its abort, and its waits bounded by the
+  // deadline (redirect.h says which and how).
+  internal::ContextClientImpl* target = impl_.get();
+  std::unique_ptr<internal::ContextClientImpl> elsewhere;
+  bool left_origin = false;
+  std::string location;  // of the last redirect followed
+  for (size_t redirects = 0;; ++redirects) {
+    const bool follow = impl_->follows_redirects();
+    // httplib adds its own headers to what it sends: the next hop starts
+    // from the request as it was.
+    httplib::Request next;
+    if (follow) next = req;
+    Hop hop = SendHop(c, *target, req);
+    if (!hop.response) {
+      return Result(nullptr, std::move(hop.error), std::move(request_id));
+    }
+    const int status = hop.response->status;
+    const std::string to = hop.response->get_header_value("Location");
+    if (!follow || !internal::IsFollowedRedirect(status) || to.empty()) {
+      if (!location.empty()) hop.response->location = location;
+      return Result(std::move(hop.response), Error(), std::move(request_id));
+    }
+    if (redirects == internal::kMaxRedirects) {
+      return Result(nullptr,
+                    Error(TransportError(httplib::Error::ExceedRedirectCount)),
+                    std::move(request_id));
+    }
+    internal::Origin origin;
+    std::string path;
+    if (Error e = internal::ResolveRedirect(target->origin(), next.path, to,
+                                            origin, path)) {
+      return Result(nullptr, std::move(e), std::move(request_id));
+    }
+    left_origin = left_origin || !internal::SameOrigin(origin, impl_->origin());
+    internal::RedirectRequest(next, status, std::move(path), left_origin);
+    req = std::move(next);
+    location = to;
+    if (internal::SameOrigin(origin, impl_->origin())) {
+      target = impl_.get();
+    } else if (!elsewhere ||
+               !internal::SameOrigin(origin, elsewhere->origin())) {
+      elsewhere = std::make_unique<internal::ContextClientImpl>(origin.host,
+                                                                origin.port);
+      elsewhere->CopySettingsFrom(*impl_);
+      target = elsewhere.get();
+    } else {
+      target = elsewhere.get();
+    }
+  }
+}
+
+Client::Hop Client::SendHop(const Context& c,
+                            internal::ContextClientImpl& target,
+                            httplib::Request& req) {
+  if (c.Err()) return Hop{nullptr, ContextError(c)};
   std::optional<TimePoint> deadline = c.Deadline();
   if (deadline == TimePoint::max()) deadline.reset();
   internal::CallLimits limits;
@@ -193,28 +254,24 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
   auto res = std::make_unique<httplib::Response>();
   httplib::Error transport = httplib::Error::Success;
   Error refused;
-  const bool ok = impl_->Send(req, *res, transport, refused, std::move(limits));
+  const bool ok = target.Send(req, *res, transport, refused, std::move(limits));
 
   if (ok && res->get_header_value(std::string(kDeadlineExceededHeader)) ==
                 kDeadlineExceededValue) {
-    return Result(
-        nullptr,
-        Error(Errc::kDeadlineExceeded,
-              "deadline exceeded downstream (x-ctx-deadline-exceeded)"),
-        std::move(request_id));
+    return Hop{nullptr,
+               Error(Errc::kDeadlineExceeded,
+                     "deadline exceeded downstream (x-ctx-deadline-exceeded)")};
   }
-  if (ok) return Result(std::move(res), Error(), std::move(request_id));
-  if (refused) return Result(nullptr, refused, std::move(request_id));
-  if (c.Err()) return Result(nullptr, ContextError(c), std::move(request_id));
+  if (ok) return Hop{std::move(res), Error()};
+  if (refused) return Hop{nullptr, refused};
+  if (c.Err()) return Hop{nullptr, ContextError(c)};
   // Too little left to send (less than the margin), or a wait cut short by
   // the deadline a moment before the context's timer fires: that is still
   // the deadline.
   if (budget_spent || (deadline && Clock::now() >= *deadline)) {
-    return Result(nullptr, Error(Errc::kDeadlineExceeded),
-                  std::move(request_id));
+    return Hop{nullptr, Error(Errc::kDeadlineExceeded)};
   }
-  return Result(nullptr, Error(TransportError(transport)),
-                std::move(request_id));
+  return Hop{nullptr, Error(TransportError(transport))};
 }
 
 }  // namespace ctx::http

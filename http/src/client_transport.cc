@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 #include "ctx/internal/http_syntax.h"
 #include "socket_stream.h"
@@ -196,6 +197,12 @@ bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
   // Anything readable on an idle kept-alive connection (a stray response,
   // EOF) is checked for once, here, where it matters.
   DropIfUnread(/*check_socket=*/true);
+  // httplib follows no redirect in here (the Client does), whatever happens.
+  struct NoFollow {
+    bool& follow;
+    const bool was = std::exchange(follow, false);
+    ~NoFollow() { follow = was; }
+  } no_follow{follow_location_};
   const bool own_body = !req.content_receiver;
   BoundedBody bounded;
   bounded.max = limits.max_response_bytes;
@@ -217,6 +224,22 @@ bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
   }
   if (ok && own_body) res.body = std::move(bounded.body);
   return ok;
+}
+
+void ContextClientImpl::CopySettingsFrom(const ContextClientImpl& other) {
+  copy_settings(other);
+  default_headers_ = other.default_headers_;
+  addr_map_ = other.addr_map_;
+  basic_auth_username_.clear();
+  basic_auth_password_.clear();
+  bearer_token_auth_token_.clear();
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  digest_auth_username_.clear();
+  digest_auth_password_.clear();
+#endif
+  for (const char* name : {"Authorization", "Cookie", "WWW-Authenticate"}) {
+    default_headers_.erase(name);
+  }
 }
 
 void ContextClientImpl::DropIfUnread(bool check_socket) {

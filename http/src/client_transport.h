@@ -28,6 +28,7 @@
 #include "ctx/context.h"
 #include "ctx/errors.h"
 #include "mutex.h"
+#include "redirect.h"
 
 namespace ctx::http::internal {
 
@@ -79,8 +80,25 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // the read as soon as that is known: `refused` is then
   // std::errc::message_size and the connection is closed. A content receiver
   // or response handler set on `req` still runs. The caller serializes calls.
+  // httplib's own following of redirects (set_follow_location) is off
+  // during Send: ctx::http::Client follows them (redirect.h). `req` is left
+  // with httplib's additions (Host, Content-Length, ...): send a copy made
+  // before to another place.
   bool Send(httplib::Request& req, httplib::Response& res,
             httplib::Error& error, Error& refused, CallLimits limits);
+
+  // follows_redirects is httplib's set_follow_location setting.
+  [[nodiscard]] bool follows_redirects() const noexcept {
+    return follow_location_;
+  }
+  // origin is the host and port this client connects to.
+  [[nodiscard]] Origin origin() const { return Origin{host_, port_}; }
+  // CopySettingsFrom takes `other`'s settings (httplib's copy_settings, the
+  // default headers and the host map too), for a redirect to another host:
+  // without its credentials (basic, bearer and digest auth, and
+  // Authorization and Cookie default headers). A proxy's own credentials
+  // stay: they go to the proxy.
+  void CopySettingsFrom(const ContextClientImpl& other);
 
  protected:
   bool create_and_connect_socket(Socket& socket,

@@ -40,8 +40,7 @@
 //     std::errc::message_size. Response header values arrive as sent
 //     (httplib's percent-decoding of them is undone in advance: a Location of
 //     /a%20b reads "/a%20b"; a line that, with each '%' written as "%25",
-//     passes httplib's 8 KiB line limit fails the call), except on a
-//     redirect httplib follows to another host (see httplib_client).
+//     passes httplib's 8 KiB line limit fails the call).
 //
 //   ctx::http::Client client("127.0.0.1", 8080);
 //   auto [c, cancel] = ctx::WithTimeout(parent, std::chrono::seconds(2));
@@ -200,17 +199,35 @@ class CTX_EXPORT Client {
   // (keep-alive, default headers, timeouts for calls without a deadline,
   // ...). Change settings only while no call runs. Calls made directly on it
   // bypass the context handling and the checks above. With
-  // set_follow_location, a redirect to another host or port is followed by a
-  // plain httplib client (httplib's timeouts, no context, header values
-  // percent-decoded). With
+  // set_follow_location(true), the Client follows 301, 302, 303, 307 and 308
+  // itself, up to 20 in a call, each hop within the call's context (its
+  // budget, abort and deadline) and checked as the first: to another host or
+  // port without credentials (Authorization, Cookie, auth settings); 303, and
+  // 301/302 after a method other than GET or HEAD, become a GET without a
+  // body; a Location that is not http, or is malformed, fails the call
+  // (std::errc::protocol_not_supported, std::errc::invalid_argument), one
+  // redirect too many too (a TransportCategory() code). With
   // set_decompress(true), httplib decodes Content-Encoding again and
   // max_response_bytes then counts decoded bytes.
   [[nodiscard]] httplib::ClientImpl& httplib_client() noexcept;
 
  private:
-  // SendEntered makes the call once this caller holds the gate.
+  // Hop is the outcome of one request of a call (a redirect makes more): a
+  // response, or why there is none.
+  struct Hop {
+    std::unique_ptr<httplib::Response> response;
+    Error error;
+  };
+  // SendEntered makes the call once this caller holds the gate, following
+  // redirects when httplib_client() is set to.
   Result SendEntered(const Context& c, httplib::Request& request,
                      std::string request_id);
+  // SetContextHeaders puts the context's headers on `request`.
+  void SetContextHeaders(const Context& c, httplib::Request& request,
+                         const std::string& request_id) const;
+  // SendHop sends `request` through `target` within the context.
+  Hop SendHop(const Context& c, internal::ContextClientImpl& target,
+              httplib::Request& request);
   // OutgoingRequestId is the id to send (empty: none), see the file comment.
   [[nodiscard]] std::string OutgoingRequestId(const Context& c) const;
   // OutgoingBudget is the X-Request-Timeout for `remaining`, or nullopt when
