@@ -76,13 +76,18 @@ constinit std::atomic<bool> g_fork_handler_registered{false};
 // then) before each refill of a pool, for a refill made by another file's
 // static initializer before this one's. Not a function-local static: a child
 // forked while another thread ran that static's first initialization would
-// inherit its guard taken, and wait for it forever.
+// inherit its guard taken, and wait for it forever. The flag is set only
+// once a handler is registered, so no caller goes on to fill a pool before
+// fork() would change the generation; first callers that race may each
+// register one, which is harmless (the generation only has to change). A
+// registration that fails (out of memory) is tried again by the next caller.
 void RegisterForkHandler() noexcept {
-  if (g_fork_handler_registered.load(std::memory_order_relaxed)) return;
-  if (g_fork_handler_registered.exchange(true)) return;
-  pthread_atfork(nullptr, nullptr, [] {
-    g_fork_generation.fetch_add(1, std::memory_order_relaxed);
-  });
+  if (g_fork_handler_registered.load(std::memory_order_acquire)) return;
+  if (pthread_atfork(nullptr, nullptr, [] {
+        g_fork_generation.fetch_add(1, std::memory_order_relaxed);
+      }) == 0) {
+    g_fork_handler_registered.store(true, std::memory_order_release);
+  }
 }
 [[maybe_unused]] const bool g_fork_handler = (RegisterForkHandler(), true);
 
