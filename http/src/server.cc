@@ -17,6 +17,7 @@
 #include "ctx/proxy_headers.h"
 #include "ctx/trace_context.h"
 #include "handler_answer.h"
+#include "provider_pacing.h"
 #include "request_stream.h"
 #include "response_framing.h"
 #include "server_loop.h"
@@ -107,6 +108,7 @@ Server::Server(ServerOptions options)
         // length).
         if (!res.content_provider_) conn->response_body = &res.body;
         conn->provider_body_left = framing.provider_body;
+        internal::PaceContentProvider(res, options_.limits.response_timeout);
       });
 }
 

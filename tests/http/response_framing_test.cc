@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -185,6 +186,45 @@ TEST_F(ResponseFramingTest, ProviderOfUnknownLengthClosesTheConnection) {
   EXPECT_EQ(a.response->header("connection"), "close");
   EXPECT_EQ(a.response->body + a.after, "abc")
       << "want the bytes, then the close";
+}
+
+// A content provider that returns without writing is called again only after
+// a pause, and the response ends (the connection closes) once
+// response_timeout has passed since its first call.
+TEST(ResponseFramingPacing, ProviderThatWritesNothingIsPacedAndTimedOut) {
+  ServerOptions options;
+  options.limits.response_timeout = std::chrono::milliseconds(300);
+  RunningServer server(std::move(options));
+  std::atomic<int> calls{0};
+  const auto idle = [&calls](size_t, size_t, httplib::DataSink&) {
+    calls.fetch_add(1, std::memory_order_relaxed);
+    return true;  // nothing written: waits for data that never comes
+  };
+  server.server().Get(
+      "/sized", [&idle](const httplib::Request&, httplib::Response& res) {
+        res.set_content_provider(kDigits.size(), "text/plain", idle);
+      });
+  server.server().Get(
+      "/chunked", [&idle](const httplib::Request&, httplib::Response& res) {
+        res.set_chunked_content_provider(
+            "text/plain", [&idle](size_t offset, httplib::DataSink& sink) {
+              return idle(offset, 0, sink);
+            });
+      });
+  server.Start();
+  for (const char* path : {"/sized", "/chunked"}) {
+    calls = 0;
+    const int fd = testing::Connect(server.port());
+    testing::SendAll(fd, GetRequest(path));
+    int error = -1;
+    const std::string got = testing::ReadToEof(fd, &error);
+    ::close(fd);
+    EXPECT_EQ(error, 0) << path << ": the connection did not close";
+    EXPECT_NE(got.find("200"), std::string::npos) << path << ": " << got;
+    // About 25 calls in 300 ms (pauses of 1, 2, 4, 8, then 16 ms); a busy
+    // loop makes millions.
+    EXPECT_LT(calls.load(), 1000) << path;
+  }
 }
 
 // A content provider that never writes ends with the shutdown's drain, so

@@ -71,7 +71,11 @@
 //     memory is sent with its Content-Length (also a 500 a user's exception
 //     handler made), a content provider's bytes are sent (with
 //     Content-Length or chunked; what a provider writes past its stated
-//     length is dropped, and the connection closes after the response).
+//     length is dropped, and the connection closes after the response). A
+//     provider that returns true without writing is called again only after
+//     a pause (1 ms, doubling up to 16 ms), so it cannot spin its worker,
+//     and one still writing nothing response_timeout after its first call
+//     fails the response (the connection closes).
 //   - Limits and deadlines (ServerLimits): a request's head must arrive
 //     within head_timeout and its body within body_timeout (else 408 and
 //     close); an idle keep-alive connection closes after idle_timeout;
