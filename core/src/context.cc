@@ -166,6 +166,8 @@ const void* FindValue(const Node* n, const KeyBase* key) noexcept {
   return nullptr;
 }
 
+static_assert(NodePool::ClassOf(kPooledValueNodeBytes) >= 0 &&
+              NodePool::ClassOf(kPooledValueNodeBytes + 1) < 0);
 void* AllocateValueNode(std::size_t size) { return NodePool::New(size); }
 
 void FreeValueNode(void* p, std::size_t size) noexcept {

@@ -54,6 +54,10 @@ class CallValuesNode final : public ValuesNode {
   Entry table_[5];
 };
 
+// A call's values node comes from the node pool, not from malloc, on every
+// call.
+static_assert(sizeof(CallValuesNode) <= ::ctx::internal::kPooledValueNodeBytes);
+
 }  // namespace
 
 Context WithCallValues(Context parent, const CallValuesSource& source,

@@ -60,8 +60,10 @@ class Node {
 };
 
 // AllocateValueNode and FreeValueNode are the memory of value nodes: the node
-// pool's blocks for the sizes it serves (as for cancel and timer nodes), else
-// operator new's. FreeValueNode takes the size AllocateValueNode was given.
+// pool's blocks for the sizes it serves (up to kPooledValueNodeBytes, as for
+// cancel and timer nodes), else operator new's. FreeValueNode takes the size
+// AllocateValueNode was given.
+inline constexpr std::size_t kPooledValueNodeBytes = 512;
 CTX_EXPORT void* AllocateValueNode(std::size_t size);
 CTX_EXPORT void FreeValueNode(void* p, std::size_t size) noexcept;
 
