@@ -191,7 +191,7 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
     }
     const int status = hop.response->status;
     const std::string to = hop.response->get_header_value("Location");
-    if (!follow || !internal::IsFollowedRedirect(status) || to.empty()) {
+    if (!follow || !internal::WillFollow(next, *hop.response)) {
       if (!location.empty()) hop.response->location = location;
       return Result(std::move(hop.response), Error(), std::move(request_id));
     }
@@ -207,7 +207,8 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
       return Result(nullptr, std::move(e), std::move(request_id));
     }
     left_origin = left_origin || !internal::SameOrigin(origin, impl_->origin());
-    internal::RedirectRequest(next, status, std::move(path), left_origin);
+    internal::RedirectRequest(next, status, std::move(path), left_origin,
+                              impl_->via_proxy());
     req = std::move(next);
     location = to;
     if (internal::SameOrigin(origin, impl_->origin())) {

@@ -123,33 +123,40 @@ std::string CheckRequest(const httplib::Request& req, bool url_encode) {
 
 // BoundedBody collects one call's response body up to a limit. Its receivers
 // run on the calling thread, for each response httplib reads in the call
-// (redirects it follows, digest auth retries): each one starts afresh.
+// (a digest auth retry makes two): each one starts afresh.
 struct BoundedBody {
   size_t max = 0;  // 0: no limit
   uint64_t received = 0;
   bool exceeded = false;  // set once the body would pass `max`
   std::string body;       // unless the request had a content receiver
+  bool follow = false;    // redirects are followed (by the Client)
+  bool followed = false;  // the response being read is one it follows
 };
 
 // ReceiveBounded makes `req` deliver its response body to `bounded` (or to
 // the content receiver it already has), failing the read once the body, or
-// the Content-Length announced before it, would pass bounded.max.
+// the Content-Length announced before it, would pass bounded.max. The body
+// of a response the Client follows is dropped (still bounded), and the
+// request's own response handler, content receiver and progress callback
+// never see that response.
 void ReceiveBounded(httplib::Request& req, BoundedBody& bounded) {
-  req.response_handler = [&bounded, next = std::move(req.response_handler)](
-                             const httplib::Response& res) {
-    // A new response: what an earlier one (a 401 before a retry) left goes.
-    bounded.received = 0;
-    bounded.body.clear();
-    uint64_t announced = 0;
-    if (bounded.max != 0 &&
-        ParseDecimal(TrimOws(res.get_header_value("Content-Length")),
-                     announced) &&
-        announced > bounded.max) {
-      bounded.exceeded = true;
-      return false;
-    }
-    return !next || next(res);
-  };
+  req.response_handler =
+      [&bounded, &req,
+       next = std::move(req.response_handler)](const httplib::Response& res) {
+        // A new response: what an earlier one (a 401 before a retry) left goes.
+        bounded.received = 0;
+        bounded.body.clear();
+        uint64_t announced = 0;
+        if (bounded.max != 0 &&
+            ParseDecimal(TrimOws(res.get_header_value("Content-Length")),
+                         announced) &&
+            announced > bounded.max) {
+          bounded.exceeded = true;
+          return false;
+        }
+        bounded.followed = bounded.follow && WillFollow(req, res);
+        return bounded.followed || !next || next(res);
+      };
   req.content_receiver = [&bounded, next = std::move(req.content_receiver)](
                              const char* data, size_t n, uint64_t offset,
                              uint64_t total) {
@@ -158,10 +165,17 @@ void ReceiveBounded(httplib::Request& req, BoundedBody& bounded) {
       return false;
     }
     bounded.received += n;
+    if (bounded.followed) return true;
     if (next) return next(data, n, offset, total);
     bounded.body.append(data, n);
     return true;
   };
+  if (req.progress) {
+    req.progress = [&bounded, next = std::move(req.progress)](uint64_t current,
+                                                              uint64_t total) {
+      return bounded.followed || next(current, total);
+    };
+  }
 }
 
 }  // namespace
@@ -206,6 +220,7 @@ bool ContextClientImpl::Send(httplib::Request& req, httplib::Response& res,
   const bool own_body = !req.content_receiver;
   BoundedBody bounded;
   bounded.max = limits.max_response_bytes;
+  bounded.follow = no_follow.was;
   ReceiveBounded(req, bounded);
   limits_ = std::move(limits);
   read_limited_ = false;
@@ -237,9 +252,8 @@ void ContextClientImpl::CopySettingsFrom(const ContextClientImpl& other) {
   digest_auth_username_.clear();
   digest_auth_password_.clear();
 #endif
-  for (const char* name : {"Authorization", "Cookie", "WWW-Authenticate"}) {
-    default_headers_.erase(name);
-  }
+  DropCredentials(default_headers_, /*via_proxy=*/!proxy_host_.empty());
+  default_headers_.erase("Host");
 }
 
 void ContextClientImpl::DropIfUnread(bool check_socket) {

@@ -95,10 +95,12 @@ class ContextClientImpl final : public httplib::ClientImpl {
   [[nodiscard]] Origin origin() const { return Origin{host_, port_}; }
   // CopySettingsFrom takes `other`'s settings (httplib's copy_settings, the
   // default headers and the host map too), for a redirect to another host:
-  // without its credentials (basic, bearer and digest auth, and
-  // Authorization and Cookie default headers). A proxy's own credentials
-  // stay: they go to the proxy.
+  // without its credentials (basic, bearer and digest auth, and the default
+  // headers DropCredentials drops) or a default Host. The proxy's own auth
+  // settings stay: they go to the proxy.
   void CopySettingsFrom(const ContextClientImpl& other);
+  // via_proxy says whether calls go through a proxy.
+  [[nodiscard]] bool via_proxy() const noexcept { return !proxy_host_.empty(); }
 
  protected:
   bool create_and_connect_socket(Socket& socket,

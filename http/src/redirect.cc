@@ -148,9 +148,19 @@ Error ParseAuthority(std::string_view authority, Origin& o) {
 
 }  // namespace
 
-bool IsFollowedRedirect(int status) noexcept {
-  return status == 301 || status == 302 || status == 303 || status == 307 ||
-         status == 308;
+bool WillFollow(const httplib::Request& req, const httplib::Response& res) {
+  const int s = res.status;
+  if (s != 301 && s != 302 && s != 303 && s != 307 && s != 308) return false;
+  if ((s == 307 || s == 308) && req.content_provider_) return false;
+  return !res.get_header_value("Location").empty();
+}
+
+void DropCredentials(httplib::Headers& headers, bool via_proxy) {
+  for (const char* name : {"Authorization", "Cookie", "Cookie2",
+                           "WWW-Authenticate", "Proxy-Authenticate"}) {
+    headers.erase(name);
+  }
+  if (!via_proxy) headers.erase("Proxy-Authorization");
 }
 
 bool SameOrigin(const Origin& a, const Origin& b) noexcept {
@@ -209,19 +219,20 @@ Error ResolveRedirect(const Origin& from, std::string_view from_path,
 }
 
 void RedirectRequest(httplib::Request& req, int status, std::string path,
-                     bool other_origin) {
+                     bool other_origin, bool via_proxy) {
   req.path = std::move(path);
   const bool get_or_head = req.method == "GET" || req.method == "HEAD";
   if (!get_or_head && (status == 301 || status == 302 || status == 303)) {
     req.method = "GET";
     req.body.clear();
+    req.content_provider_ = nullptr;
+    req.content_length_ = 0;
+    req.is_chunked_content_provider_ = false;
     req.headers.erase("Content-Type");
   }
   if (other_origin) {
-    for (const char* name :
-         {"Authorization", "Cookie", "WWW-Authenticate", "Host"}) {
-      req.headers.erase(name);
-    }
+    DropCredentials(req.headers, via_proxy);
+    req.headers.erase("Host");
   }
 }
 

@@ -3,15 +3,20 @@
 // the request it sends there. Internal.
 //
 // Followed (with httplib_client().set_follow_location(true)): 301, 302, 303,
-// 307 and 308 with a Location. 303, and 301 or 302 after a method other than
-// GET or HEAD, continue with a GET without a body (as browsers and Go do);
-// 307 and 308 repeat the method and body. A Location may be absolute
-// (http only), scheme-relative (//host/path) or relative to the request's
-// path (RFC 3986 section 5.2, dot segments removed); its fragment is
-// dropped. A hop to another host or port sends no credentials: the
-// Authorization, Cookie and WWW-Authenticate headers are dropped from then on
-// (as Go does), and that host's client gets none of the auth settings. A Host
-// the caller set is dropped then too: httplib sends the new host's.
+// 307 and 308 with a Location; a followed response's body is dropped, and the
+// request's response handler, content receiver and progress callback never
+// see it. A method other than GET or HEAD continues, after a 303, 301 or 302,
+// as a GET without a body (as browsers and Go do); 307 and 308 repeat the
+// method and body, except a body from a content provider, which cannot be
+// replayed: that 307 or 308 is the call's response. A Location may be
+// absolute (http only), scheme-relative (//host/path) or relative to the
+// request's path (RFC 3986 section 5.2, dot segments removed); its fragment
+// is dropped. A hop to another host or port sends no credentials: the
+// Authorization, Cookie, Cookie2, WWW-Authenticate, Proxy-Authenticate and
+// (without a proxy) Proxy-Authorization headers are dropped from then on,
+// from the request and the default headers (as Go does), that host's client
+// gets none of the auth settings, and a Host the caller set is dropped too
+// (httplib sends the new host's).
 
 #ifndef CTX_HTTP_SRC_REDIRECT_H_
 #define CTX_HTTP_SRC_REDIRECT_H_
@@ -36,8 +41,15 @@ struct Origin {
   int port = 80;
 };
 
-// IsFollowedRedirect says whether a response with `status` is followed.
-[[nodiscard]] bool IsFollowedRedirect(int status) noexcept;
+// WillFollow says whether `res`, the answer to `req`, is followed when
+// following is on: a followed status with a Location, and a request whose
+// body can be sent again.
+[[nodiscard]] bool WillFollow(const httplib::Request& req,
+                              const httplib::Response& res);
+
+// DropCredentials removes, from `headers`, what must not reach another
+// origin (see the file comment); `via_proxy` keeps Proxy-Authorization.
+void DropCredentials(httplib::Headers& headers, bool via_proxy);
 
 // SameOrigin compares hosts without regard to case, and ports.
 [[nodiscard]] bool SameOrigin(const Origin& a, const Origin& b) noexcept;
@@ -57,9 +69,9 @@ struct Origin {
 // RedirectRequest turns `req` (as the caller made it, before httplib added
 // its own headers) into the request for the redirect's target `path`:
 // `status` decides the method and body; `other_origin` drops the
-// credentials.
+// credentials (DropCredentials) and a Host.
 void RedirectRequest(httplib::Request& req, int status, std::string path,
-                     bool other_origin);
+                     bool other_origin, bool via_proxy);
 
 }  // namespace ctx::http::internal
 

@@ -201,12 +201,16 @@ class CTX_EXPORT Client {
   // bypass the context handling and the checks above. With
   // set_follow_location(true), the Client follows 301, 302, 303, 307 and 308
   // itself, up to 20 in a call, each hop within the call's context (its
-  // budget, abort and deadline) and checked as the first: to another host or
-  // port without credentials (Authorization, Cookie, auth settings); 303, and
-  // 301/302 after a method other than GET or HEAD, become a GET without a
-  // body; a Location that is not http, or is malformed, fails the call
+  // budget, abort and deadline) and checked as the first; a followed
+  // response's body reaches no receiver or handler of the caller's. To
+  // another host or port it sends no credentials (Authorization, Cookie,
+  // auth settings, ...) and no Host the caller set. After a 303, 301 or 302,
+  // a method other than GET or HEAD continues as a GET without a body; a
+  // 307 or 308 after a body from a content provider is not followed. A
+  // Location that is not http, or is malformed, fails the call
   // (std::errc::protocol_not_supported, std::errc::invalid_argument), one
-  // redirect too many too (a TransportCategory() code). With
+  // redirect too many too (a TransportCategory() code). Looking up a host's
+  // name (getaddrinfo) is not interrupted by the context. With
   // set_decompress(true), httplib decodes Content-Encoding again and
   // max_response_bytes then counts decoded bytes.
   [[nodiscard]] httplib::ClientImpl& httplib_client() noexcept;
