@@ -2,12 +2,12 @@
 // http/src/body_budget.h: the memory all of a server's request bodies may hold
 // at once (ServerLimits::max_buffered_body_bytes). Internal.
 //
-// A request's body takes its bytes from the server's BodyBudget as they
-// arrive, through the BodyReservation that travels with the request, and
-// gives them back when the request is done (its ParsedRequest is destroyed:
-// after the response, or when its connection goes). A declared
-// Content-Length takes nothing up front: only bytes a client actually sent
-// count, so a client cannot hold the budget with a promise.
+// A request's body takes the room it grows into (the parser's buffer, which
+// doubles as bytes arrive) from the server's BodyBudget, through the
+// BodyReservation that travels with the request, and gives it back when the
+// request is done: after its response is made, or once its connection
+// stops serving (lingers or closes). A declared Content-Length takes nothing
+// up front, so a client cannot hold the budget with a promise.
 
 #ifndef CTX_HTTP_SRC_BODY_BUDGET_H_
 #define CTX_HTTP_SRC_BODY_BUDGET_H_
@@ -34,6 +34,11 @@ class BodyBudget {
   // held: the bytes taken now (tests).
   [[nodiscard]] size_t held() const noexcept {
     return held_.load(std::memory_order_relaxed);
+  }
+  // available: what is left now (another thread may take it meanwhile).
+  [[nodiscard]] size_t available() const noexcept {
+    const size_t h = held();
+    return h < limit_ ? limit_ - h : 0;
   }
 
  private:
@@ -63,6 +68,8 @@ class BodyReservation {
   [[nodiscard]] bool Grow(BodyBudget* budget, size_t n) noexcept;
   // Release gives every byte back now.
   void Release() noexcept;
+  // bytes: what it holds.
+  [[nodiscard]] size_t bytes() const noexcept { return bytes_; }
 
  private:
   BodyBudget* budget_ = nullptr;

@@ -53,6 +53,10 @@ RequestParser::State RequestParser::Parse() {
   return state_;
 }
 
+void RequestParser::DropRequest() {
+  if (state_ != State::kError) DropBody();
+}
+
 ParsedRequest RequestParser::Take() {
   ParsedRequest out = std::move(request_);
   Reset();
@@ -86,19 +90,43 @@ RequestParser::State RequestParser::Fail(int status, std::string reason) {
   state_ = State::kError;
   error_status_ = status;
   error_reason_ = std::move(reason);
-  // Nothing of the request is used any more: its body's memory goes back.
-  request_.body = std::string();
-  request_.body_memory.Release();
+  DropBody();  // nothing of the request is used any more
   in_.clear();
   in_.shrink_to_fit();
   pos_ = 0;
   return state_;
 }
 
-bool RequestParser::TakeBodyMemory(size_t n) {
-  if (request_.body_memory.Grow(limits_.body_budget.get(), n)) return true;
-  Fail(503, "the server's memory for request bodies is in use");
-  return false;
+bool RequestParser::GrowBody(size_t n) {
+  std::string& body = request_.body;
+  BodyReservation& memory = request_.body_memory;
+  const size_t need = body.size() + n;
+  // The room held of the budget is the body's capacity, as reserved here.
+  const size_t room_now =
+      limits_.body_budget ? memory.bytes() : body.capacity();
+  if (need <= room_now) return true;
+  // Room grows by doubling (from kFirstBodyRoom), up to what the body can
+  // still become: its declared length, or the limit for a chunked one.
+  constexpr size_t kFirstBodyRoom = 4 * 1024;
+  const size_t ceiling = chunked_ ? limits_.max_body_bytes : length_;
+  const size_t room =
+      std::max(need, std::min(ceiling, std::max(2 * room_now, kFirstBodyRoom)));
+  if (!memory.Grow(limits_.body_budget.get(), room - memory.bytes())) {
+    Fail(503, "the server's memory for request bodies is in use");
+    return false;
+  }
+  // Into a new string: reserve on one that holds memory already may round
+  // the room up (to twice its capacity), past what was taken.
+  std::string grown;
+  grown.reserve(room);
+  grown.append(body);
+  body = std::move(grown);
+  return true;
+}
+
+void RequestParser::DropBody() {
+  request_.body = std::string();
+  request_.body_memory.Release();
 }
 
 bool RequestParser::NextLine(size_t limit, int too_long,
@@ -313,11 +341,14 @@ RequestParser::State RequestParser::FinishHead() {
     expect_continue_ = false;
     return Complete();
   }
-  // Reserve no more than a declared length a client has yet to send: the
-  // body grows as its bytes arrive, so a large limit never costs memory up
-  // front (nor a failed allocation on the loop thread).
-  constexpr uint64_t kMaxReserve = 64 * 1024;
-  if (!chunked_) request_.body.reserve(std::min(length_, kMaxReserve));
+  // A client that asks before sending (Expect: 100-continue) is told now
+  // when its body would not fit what the server's bodies hold.
+  if (expect_continue_ && has_length_ && limits_.body_budget &&
+      length_ > limits_.body_budget->available()) {
+    return Fail(503, "the server's memory for request bodies is in use");
+  }
+  // The body's memory grows as its bytes arrive (GrowBody), so a declared
+  // length costs nothing until sent.
   state_ = State::kBody;
   return state_;
 }
@@ -326,7 +357,7 @@ RequestParser::State RequestParser::ParseBody() {
   if (chunked_) return ParseChunked();
   const size_t n =
       std::min<uint64_t>(in_.size() - pos_, length_ - request_.body.size());
-  if (!TakeBodyMemory(n)) return state_;
+  if (!GrowBody(n)) return state_;
   request_.body.append(in_, pos_, n);
   pos_ += n;
   if (request_.body.size() == length_) return Complete();
@@ -377,7 +408,7 @@ RequestParser::State RequestParser::ParseChunked() {
       }
       case Chunk::kData: {
         const size_t n = std::min<uint64_t>(in_.size() - pos_, length_);
-        if (!TakeBodyMemory(n)) return state_;
+        if (!GrowBody(n)) return state_;
         request_.body.append(in_, pos_, n);
         pos_ += n;
         length_ -= n;

@@ -46,8 +46,10 @@ struct ParserLimits {
   size_t max_header_bytes = 32 * 1024;  // request line + headers; 431
   size_t max_header_count = 100;        // 431
   size_t max_body_bytes = 1024 * 1024;  // body without chunk framing; 413
-  // body_budget: what all of the server's bodies may hold at once; a body
-  // that would pass it is refused (503). Null: no such budget.
+  // body_budget: the memory all of the server's bodies may hold at once; a
+  // body whose room would pass it is refused (503), and so is an
+  // "Expect: 100-continue" whose declared length does not fit what is left.
+  // Null: no such budget.
   std::shared_ptr<BodyBudget> body_budget;
 };
 
@@ -55,7 +57,7 @@ struct ParserLimits {
 struct ParsedRequest {
   std::string head;  // as ForwardedHead builds it, ending with the empty line
   std::string body;  // the decoded body
-  BodyReservation body_memory;  // body's bytes, held of the server's budget
+  BodyReservation body_memory;  // the body's room, held of the budget
   bool http10 = false;
 };
 
@@ -86,6 +88,11 @@ class RequestParser {
   // is left (a pipelined request), so state() may be anything after it.
   ParsedRequest Take();
 
+  // DropRequest frees the body of the request being parsed, or complete and
+  // not taken, and gives its room back: the connection will serve no more
+  // requests (it lingers, or closes).
+  void DropRequest();
+
   // WantsContinue is true once per request whose head asked for
   // "Expect: 100-continue" (HTTP/1.1) while its body has not fully arrived;
   // the caller sends the interim response.
@@ -112,9 +119,11 @@ class RequestParser {
   State FinishHead();
   State Complete();
   State Fail(int status, std::string reason);
-  // TakeBodyMemory takes n more bytes of the server's body budget for the
-  // body, or fails the request (503) and returns false.
-  bool TakeBodyMemory(size_t n);
+  // GrowBody makes room in the body for n more bytes, the room taken from
+  // the server's body budget, or fails the request (503) and returns false.
+  bool GrowBody(size_t n);
+  // DropBody frees the body and gives its room back to the budget.
+  void DropBody();
   // NextLine finds the next CRLF-terminated line at pos_ no longer than
   // `limit` bytes (CRLF excluded). Returns false when more input is needed;
   // on a bare LF or an over-long line it fails with 400 or `too_long`.

@@ -41,6 +41,7 @@ RequestStream::RequestStream(Connection& conn, ParsedRequest request,
                              std::chrono::milliseconds response_timeout)
     : conn_(conn),
       request_(std::move(request)),
+      request_size_(request_.head.size() + request_.body.size()),
       write_timeout_(write_timeout),
       response_timeout_(response_timeout) {}
 
@@ -54,21 +55,22 @@ std::chrono::milliseconds RequestStream::WriteWait() const {
   return std::clamp(left, std::chrono::milliseconds(0), write_timeout_);
 }
 
-bool RequestStream::is_readable() const {
-  return read_pos_ < request_.head.size() + request_.body.size();
-}
+bool RequestStream::is_readable() const { return read_pos_ < request_size_; }
 
 bool RequestStream::is_writable() const {
   return !conn_.tail.empty() || WaitWritable(conn_.fd(), WriteWait());
 }
 
 ssize_t RequestStream::read(char* ptr, size_t size) {
+  if (read_pos_ >= request_size_) return 0;
   const size_t head = request_.head.size();
   const std::string& from = read_pos_ < head ? request_.head : request_.body;
   const size_t offset = read_pos_ < head ? read_pos_ : read_pos_ - head;
   const size_t n = std::min(size, from.size() - offset);
   std::memcpy(ptr, from.data() + offset, n);
   read_pos_ += n;
+  // httplib has the whole body now, in its Request: one copy is enough.
+  if (read_pos_ == request_size_) request_.body = std::string();
   return static_cast<ssize_t>(n);
 }
 

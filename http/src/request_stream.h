@@ -47,7 +47,8 @@ class RequestStream final : public httplib::Stream {
   // is_writable is true at once while a tail is pending, else waits (write
   // timeout, response deadline) for room in the socket.
   bool is_writable() const override;
-  // read returns request bytes; 0 once all are read.
+  // read returns request bytes; 0 once all are read (and the body then
+  // freed).
   ssize_t read(char* ptr, size_t size) override;
   // write sends what the socket takes at once and leaves the rest to the
   // tail (see the file comment), else waits within the write timeout; -1
@@ -85,7 +86,11 @@ class RequestStream final : public httplib::Stream {
   ssize_t Send(const char* ptr, size_t size);
 
   Connection& conn_;
-  const ParsedRequest request_;
+  // request_: its body is freed once httplib has read it all (httplib's
+  // Request holds a copy); its room stays held of the server's body budget
+  // until this stream, the response, is done.
+  ParsedRequest request_;
+  const size_t request_size_;  // head and body
   const std::chrono::milliseconds write_timeout_;
   const std::chrono::milliseconds response_timeout_;
   mutable TimePoint response_deadline_{};

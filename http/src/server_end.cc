@@ -111,6 +111,9 @@ void ServerLoop::StartLinger(const std::shared_ptr<Connection>& conn) {
   // too: closing with unread input would send a RST that can destroy the
   // answer before the client reads it.
   ::shutdown(conn->fd(), SHUT_WR);
+  // No request of this connection will be served: a body read for one
+  // gives its memory back now, not when the linger ends.
+  conn->parser().DropRequest();
   conn->linger_left = kLingerBytes;
   if (!conn->Arm(Connection::Phase::kLingering, Clock::now() + kLinger,
                  epoll_fd_, EPOLLIN | EPOLLRDHUP, false)) {

@@ -62,6 +62,11 @@ class LimitsTest : public ::testing::Test {
   void HoldTwoThenExpectRefused(const char* first, const char* second,
                                 const char* third);
 
+  // StartWithBodyBudgetHeld starts a server whose bodies may hold 10000
+  // bytes and returns a connection whose body (`declared` bytes, `sent` of
+  // them sent) holds part of it.
+  int StartWithBodyBudgetHeld(size_t declared, size_t sent);
+
   Counter calls_;
   std::unique_ptr<RunningServer> server_;
 };
@@ -158,14 +163,15 @@ TEST_F(LimitsTest, BodyPastTheServersBodyBudgetGets503) {
   const auto held = [this] {
     return ServerTestPeer::BufferedBodyBytes(server_->server());
   };
-  // A slow client's body holds what it has sent so far.
+  // A slow client's body holds its buffer, here its whole declared length
+  // (a buffer never grows past it).
   const int slow = Connect(server_->port());
   SendAll(slow, Post(80, 70));
-  ASSERT_TRUE(testing::WaitFor([&] { return held() == 70; }))
+  ASSERT_TRUE(testing::WaitFor([&] { return held() == 80; }))
       << "held: " << held();
   ExpectAnswer(Post(40, 40), 503);
-  EXPECT_EQ(held(), 70u) << "the refused body's bytes were not given back";
-  // Once the slow request is served, its bytes go back.
+  EXPECT_EQ(held(), 80u) << "the refused body still holds some";
+  // Once the slow request is served, its memory goes back.
   SendAll(slow, std::string(10, 'a'));
   std::string buffer;
   auto r = ReadResponse(slow, buffer);
@@ -180,21 +186,52 @@ TEST_F(LimitsTest, BodyPastTheServersBodyBudgetGets503) {
   EXPECT_EQ(a.response->status, 200);
 }
 
-// A declared length takes nothing of the budget until its bytes arrive.
-TEST_F(LimitsTest, DeclaredBodyLengthTakesNoBodyBudget) {
+int LimitsTest::StartWithBodyBudgetHeld(size_t declared, size_t sent) {
   ServerLimits limits;
-  limits.max_body_bytes = 100;
-  limits.max_buffered_body_bytes = 100;
+  limits.max_body_bytes = 10'000;
+  limits.max_buffered_body_bytes = 10'000;
   Start(limits);
-  const int promise = Connect(server_->port());
-  SendAll(promise, Post(100, 1));
-  ASSERT_TRUE(testing::WaitFor([this] {
-    return ServerTestPeer::BufferedBodyBytes(server_->server()) == 1;
+  const int fd = Connect(server_->port());
+  SendAll(fd, Post(declared, sent));
+  EXPECT_TRUE(testing::WaitFor([this] {
+    return ServerTestPeer::BufferedBodyBytes(server_->server()) > 0;
   }));
-  const testing::Answer a = testing::Exchange(server_->port(), Post(99, 99));
+  return fd;
+}
+
+// A declared length takes nothing of the budget: the buffer grows as the
+// bytes arrive.
+TEST_F(LimitsTest, DeclaredBodyLengthTakesNoBodyBudget) {
+  const int promise = StartWithBodyBudgetHeld(10'000, 1);
+  const testing::Answer a =
+      testing::Exchange(server_->port(), Post(5'000, 5'000));
   ASSERT_TRUE(a.response.has_value());
   EXPECT_EQ(a.response->status, 200);
   ::close(promise);
+}
+
+// A client that asks first (Expect: 100-continue) is refused before it
+// sends a body that would not fit.
+TEST_F(LimitsTest, ExpectContinueThatDoesNotFitGets503WithoutContinue) {
+  const int slow = StartWithBodyBudgetHeld(8'000, 100);
+  const int asking = Connect(server_->port());
+  SendAll(asking,
+          "POST /x HTTP/1.1\r\nHost: test\r\nContent-Length: 8000\r\n"
+          "Expect: 100-continue\r\n\r\n");
+  std::string buffer;
+  auto r = ReadResponse(asking, buffer, /*skip_interim=*/false);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 503);
+  ::close(asking);
+  ::close(slow);
+}
+
+TEST_F(LimitsTest, BodyLargerThanTheBodyBudgetGets413) {
+  ServerLimits limits;
+  limits.max_body_bytes = 100;
+  limits.max_buffered_body_bytes = 50;
+  Start(limits);
+  ExpectAnswer(Post(60, 60), 413);
 }
 
 // An encoded body's decoded size is known only by decoding it all, so it

@@ -52,50 +52,81 @@ ParserLimits LimitsWithBudget(size_t bytes) {
   return limits;
 }
 
-TEST(RequestParser, BodyHoldsItsBytesOfTheBudgetUntilTheRequestIsGone) {
-  const ParserLimits limits = LimitsWithBudget(100);
+TEST(RequestParser, BodyRoomGrowsByDoublingAndIsHeldUntilTheRequestIsGone) {
+  const ParserLimits limits = LimitsWithBudget(1'000'000);
   RequestParser parser(limits);
-  parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 60\r\n\r\n");
+  parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n");
   EXPECT_EQ(limits.body_budget->held(), 0u) << "a declared length took some";
-  parser.Feed(std::string(25, 'b'));
-  EXPECT_EQ(limits.body_budget->held(), 25u);
-  ASSERT_EQ(parser.Feed(std::string(35, 'b')), State::kComplete);
+  parser.Feed(std::string(1'000, 'b'));
+  EXPECT_EQ(limits.body_budget->held(), 4'096u) << "the first room";
+  parser.Feed(std::string(4'000, 'b'));
+  EXPECT_EQ(limits.body_budget->held(), 8'192u) << "doubled";
+  parser.Feed(std::string(4'000, 'b'));
+  EXPECT_EQ(limits.body_budget->held(), 16'384u) << "doubled";
+  ASSERT_EQ(parser.Feed(std::string(91'000, 'b')), State::kComplete);
+  EXPECT_EQ(limits.body_budget->held(), 100'000u) << "not past the length";
   {
     const ParsedRequest request = parser.Take();
-    EXPECT_EQ(limits.body_budget->held(), 60u) << "given back too early";
+    EXPECT_EQ(request.body.capacity(), 100'000u) << "the room is the memory";
+    EXPECT_EQ(limits.body_budget->held(), 100'000u) << "given back early";
   }
   EXPECT_EQ(limits.body_budget->held(), 0u);
 }
 
-TEST(RequestParser, BodyPastTheBudgetIsRefusedWith503) {
-  const ParserLimits limits = LimitsWithBudget(100);
-  RequestParser first(limits);
-  RequestParser second(limits);
-  ASSERT_EQ(first.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 60"
-                       "\r\n\r\n" +
-                       std::string(60, 'b')),
-            State::kComplete);
-  second.Feed(
-      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "1e\r\n" +
-      std::string(30, 'c') + "\r\n");
-  EXPECT_EQ(limits.body_budget->held(), 90u);
-  ASSERT_EQ(second.Feed("b\r\n" + std::string(11, 'c') + "\r\n"),
-            State::kError);
-  EXPECT_EQ(second.error_status(), 503);
-  EXPECT_EQ(limits.body_budget->held(), 60u)
-      << "the refused body's bytes were not given back";
+// The room stops at the declared length, and the memory is the room (a
+// string's reserve would round 10000 up to twice 8192).
+TEST(RequestParser, BodyRoomIsTheBuffersCapacity) {
+  const ParserLimits limits = LimitsWithBudget(1'000'000);
+  RequestParser parser(limits);
+  parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10000\r\n\r\n" +
+              std::string(1'000, 'b'));
+  parser.Feed(std::string(4'000, 'b'));
+  EXPECT_EQ(limits.body_budget->held(), 8'192u);
+  ASSERT_EQ(parser.Feed(std::string(5'000, 'b')), State::kComplete);
+  EXPECT_EQ(limits.body_budget->held(), 10'000u);
+  EXPECT_EQ(parser.Take().body.capacity(), 10'000u);
 }
 
-TEST(RequestParser, RejectedRequestGivesItsBodyBytesBack) {
-  const ParserLimits limits = LimitsWithBudget(100);
+TEST(RequestParser, BodyPastTheBudgetIsRefusedWith503) {
+  const ParserLimits limits = LimitsWithBudget(10'000);
+  RequestParser first(limits);
+  RequestParser second(limits);
+  ASSERT_EQ(first.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3000"
+                       "\r\n\r\n" +
+                       std::string(3'000, 'b')),
+            State::kComplete);
+  EXPECT_EQ(limits.body_budget->held(), 3'000u);
+  second.Feed(
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "3e8\r\n" +
+      std::string(1'000, 'c') + "\r\n");
+  EXPECT_EQ(limits.body_budget->held(), 3'000u + 4'096u);
+  // The next room (8 KiB) would pass the budget.
+  ASSERT_EQ(second.Feed("fa0\r\n" + std::string(4'000, 'c') + "\r\n"),
+            State::kError);
+  EXPECT_EQ(second.error_status(), 503);
+  EXPECT_EQ(limits.body_budget->held(), 3'000u)
+      << "the refused body's room was not given back";
+}
+
+TEST(RequestParser, RejectedRequestGivesItsBodyRoomBack) {
+  const ParserLimits limits = LimitsWithBudget(1'000'000);
   RequestParser parser(limits);
   parser.Feed(
       "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5\r\nabcde");
-  EXPECT_EQ(limits.body_budget->held(), 5u);
+  EXPECT_GT(limits.body_budget->held(), 0u);
   ASSERT_EQ(parser.Feed("XX"), State::kError);  // not the CRLF after the data
   EXPECT_EQ(parser.error_status(), 400);
+  EXPECT_EQ(limits.body_budget->held(), 0u);
+}
+
+TEST(RequestParser, DroppedRequestGivesItsBodyRoomBack) {
+  const ParserLimits limits = LimitsWithBudget(1'000'000);
+  RequestParser parser(limits);
+  parser.Feed("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nab");
+  EXPECT_GT(limits.body_budget->held(), 0u);
+  parser.DropRequest();
   EXPECT_EQ(limits.body_budget->held(), 0u);
 }
 

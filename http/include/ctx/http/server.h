@@ -167,9 +167,10 @@ using ContextHandler = std::function<void(
     const Context&, const httplib::Request&, httplib::Response&)>;
 
 // ServerLimits bounds what one client can make the server hold or wait for.
-// Every limit is per request or per connection; a zero size or duration is
-// taken as is (a zero head_timeout answers 408 to any request that does not
-// arrive in one read).
+// Every limit is per request or per connection, except max_connections and
+// max_buffered_body_bytes (server-wide); a zero size or duration is taken as
+// is (a zero head_timeout answers 408 to any request that does not arrive in
+// one read).
 struct ServerLimits {
   // max_request_line: longest request line (method, target, version); 414
   // beyond. At most 8190 bytes (httplib's 8 KiB limit counts the CRLF);
@@ -185,13 +186,20 @@ struct ServerLimits {
   // Content-Encoding other than identity is refused (415), so the handler
   // never gets more than this.
   size_t max_body_bytes = 1024 * 1024;
-  // max_buffered_body_bytes: the bodies of all connections together, as their
-  // bytes arrive (a declared Content-Length counts only once sent), until
-  // each request's response is made. A body that would pass it is
-  // answered 503 and its connection closed, so clients that send large
-  // bodies slowly cannot take all the machine's memory. A body is held twice
-  // while its handler runs (httplib's Request has a copy): memory for bodies
-  // stays below about twice this.
+  // max_buffered_body_bytes: the memory the bodies of all connections
+  // together may hold while they are read, each body's buffer growing (by
+  // doubling) as its bytes arrive (a declared Content-Length takes nothing
+  // until sent), and held until its response is made or its connection stops
+  // serving. A body whose buffer would pass it is answered 503 and its
+  // connection closed, and so is an "Expect: 100-continue" whose declared
+  // length does not fit what is left (before the client sends it); one
+  // larger than this itself gets 413. So clients that send large bodies
+  // slowly cannot take all the machine's memory; they can still take this
+  // budget, and make other bodies fail with 503 meanwhile (body_timeout ends
+  // each such connection; max_connections_per_ip bounds one address's
+  // share). Once read, a body moves to httplib's Request (which grows its
+  // copy by doubling too) and the server's buffer is freed: memory for
+  // bodies stays below about three times this.
   size_t max_buffered_body_bytes = 256 * 1024 * 1024;
   // head_timeout: from a request's first byte to the end of its head; 408.
   std::chrono::milliseconds head_timeout{10'000};
