@@ -254,6 +254,16 @@ void ContextClientImpl::CopySettingsFrom(const ContextClientImpl& other) {
 #endif
   DropCredentials(default_headers_, /*via_proxy=*/!proxy_host_.empty());
   default_headers_.erase("Host");
+  if (proxy_host_.empty()) {
+    // httplib sends a Proxy-Authorization from these with or without a proxy.
+    proxy_basic_auth_username_.clear();
+    proxy_basic_auth_password_.clear();
+    proxy_bearer_token_auth_token_.clear();
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    proxy_digest_auth_username_.clear();
+    proxy_digest_auth_password_.clear();
+#endif
+  }
 }
 
 void ContextClientImpl::DropIfUnread(bool check_socket) {

@@ -97,7 +97,7 @@ class ContextClientImpl final : public httplib::ClientImpl {
   // default headers and the host map too), for a redirect to another host:
   // without its credentials (basic, bearer and digest auth, and the default
   // headers DropCredentials drops) or a default Host. The proxy's own auth
-  // settings stay: they go to the proxy.
+  // settings stay when there is a proxy (they go to it), else they go too.
   void CopySettingsFrom(const ContextClientImpl& other);
   // via_proxy says whether calls go through a proxy.
   [[nodiscard]] bool via_proxy() const noexcept { return !proxy_host_.empty(); }

@@ -221,9 +221,8 @@ Error ResolveRedirect(const Origin& from, std::string_view from_path,
 void RedirectRequest(httplib::Request& req, int status, std::string path,
                      bool other_origin, bool via_proxy) {
   req.path = std::move(path);
-  const bool get_or_head = req.method == "GET" || req.method == "HEAD";
-  if (!get_or_head && (status == 301 || status == 302 || status == 303)) {
-    req.method = "GET";
+  if (status == 301 || status == 302 || status == 303) {
+    if (req.method != "GET" && req.method != "HEAD") req.method = "GET";
     req.body.clear();
     req.content_provider_ = nullptr;
     req.content_length_ = 0;

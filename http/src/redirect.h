@@ -5,11 +5,11 @@
 // Followed (with httplib_client().set_follow_location(true)): 301, 302, 303,
 // 307 and 308 with a Location; a followed response's body is dropped, and the
 // request's response handler, content receiver and progress callback never
-// see it. A method other than GET or HEAD continues, after a 303, 301 or 302,
-// as a GET without a body (as browsers and Go do); 307 and 308 repeat the
-// method and body, except a body from a content provider, which cannot be
-// replayed: that 307 or 308 is the call's response. A Location may be
-// absolute (http only), scheme-relative (//host/path) or relative to the
+// see it. After a 303, 301 or 302 the request goes on without a body, and a
+// method other than GET or HEAD becomes GET (as browsers and Go do); 307 and
+// 308 repeat the method and body, except a body from a content provider,
+// which cannot be replayed: that 307 or 308 is the call's response. A Location
+// may be absolute (http only), scheme-relative (//host/path) or relative to the
 // request's path (RFC 3986 section 5.2, dot segments removed); its fragment
 // is dropped. A hop to another host or port sends no credentials: the
 // Authorization, Cookie, Cookie2, WWW-Authenticate, Proxy-Authenticate and

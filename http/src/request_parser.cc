@@ -54,7 +54,10 @@ RequestParser::State RequestParser::Parse() {
 }
 
 void RequestParser::DropRequest() {
-  if (state_ != State::kError) DropBody();
+  if (state_ == State::kError) return;
+  DropBody();
+  // What is left of the request can never be served now.
+  Fail(0, "dropped");
 }
 
 ParsedRequest RequestParser::Take() {
@@ -101,7 +104,8 @@ bool RequestParser::GrowBody(size_t n) {
   std::string& body = request_.body;
   BodyReservation& memory = request_.body_memory;
   const size_t need = body.size() + n;
-  // The room held of the budget is the body's capacity, as reserved here.
+  // The room held of the budget is the body's capacity, as reserved here
+  // (a string keeps up to 15 bytes inline, and allocates at least 30).
   const size_t room_now =
       limits_.body_budget ? memory.bytes() : body.capacity();
   if (need <= room_now) return true;

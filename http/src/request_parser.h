@@ -90,7 +90,8 @@ class RequestParser {
 
   // DropRequest frees the body of the request being parsed, or complete and
   // not taken, and gives its room back: the connection will serve no more
-  // requests (it lingers, or closes).
+  // requests (it lingers, or closes). The parser then stays in kError (with
+  // error_status() 0): nothing more is parsed or taken.
   void DropRequest();
 
   // WantsContinue is true once per request whose head asked for

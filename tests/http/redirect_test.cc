@@ -90,6 +90,21 @@ TEST(RedirectRequest, SeeOtherMakesAGetWithoutBody) {
   EXPECT_TRUE(req.has_header("X-Keep"));
 }
 
+TEST(RedirectRequest, FoundDropsTheBodyOfAGet) {
+  httplib::Request req;
+  req.method = "GET";
+  req.body = "odd";
+  req.content_length_ = 3;
+  req.content_provider_ = [](size_t, size_t, httplib::DataSink&) {
+    return false;
+  };
+  internal::RedirectRequest(req, 302, "/there", /*other_origin=*/false,
+                            /*via_proxy=*/false);
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.body, "");
+  EXPECT_FALSE(req.content_provider_);
+}
+
 TEST(RedirectRequest, TemporaryRedirectKeepsMethodAndBody) {
   httplib::Request req;
   req.method = "PUT";
@@ -269,6 +284,7 @@ TEST_F(RedirectTest, DefaultHostAndProxyCredentialsStayHome) {
   client.httplib_client().set_follow_location(true);
   client.httplib_client().set_default_headers(
       {{"Host", "internal.example"}, {"Proxy-Authorization", "Basic cA=="}});
+  client.httplib_client().set_proxy_bearer_token_auth("proxy-secret");
   Result r = client.Get(Background(), "/to/headers");
   ASSERT_TRUE(r.ok()) << r.error().ToString();
   EXPECT_EQ(Seen("Host"), "127.0.0.1:" + std::to_string(to_.port()));

@@ -128,6 +128,7 @@ TEST(RequestParser, DroppedRequestGivesItsBodyRoomBack) {
   EXPECT_GT(limits.body_budget->held(), 0u);
   parser.DropRequest();
   EXPECT_EQ(limits.body_budget->held(), 0u);
+  EXPECT_EQ(parser.Feed("cdefghij"), State::kError) << "parsed on";
 }
 
 TEST(RequestParser, AbsoluteFormBecomesOriginFormWithTheTargetsHost) {
