@@ -8,17 +8,24 @@
 // off (ASan builds); elsewhere the pool carves them from chunks it keeps, and
 // the tests of a node's own allocation skip.
 
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "cpu_shard.h"
 #include "ctx/context.h"
 #include "gtest/gtest.h"
 #include "node_pool.h"
+#include "sanitizers.h"
 #include "test_peer.h"
+#include "timer_service.h"
 
 namespace {
 
@@ -192,6 +199,71 @@ TEST(OutOfMemory, ChildListThatCannotSplitStaysWhole) {
 TEST(OutOfMemoryDeathTest, FirstTimerThatThrowsLeavesNothing) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(ExitCleanIfFirstTimersLeaveNothing(),
+              ::testing::ExitedWithCode(0), "");
+}
+
+// ExitCleanIfTimerHeapThatCannotGrowLeavesNothing fills this thread's timer
+// heap (the thread pinned to one CPU: one shard), then allows the process no
+// more address space (RLIMIT_AS), so that the next timer's heap growth (an
+// mmap) fails. Exits 0 when that timer threw std::bad_alloc and left no node
+// and no child under its parent, 1 when it left one, 3 when it did not throw,
+// 2 when the test could not set itself up.
+[[noreturn]] void ExitCleanIfTimerHeapThatCannotGrowLeavesNothing() {
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu(), &one);
+  if (sched_setaffinity(0, sizeof(one), &one) != 0) std::exit(2);
+  const auto live = [] {
+    return internal::LiveCount::Count(internal::Counted::kNodes);
+  };
+  ContextAndCancel parent = WithCancel(Background());
+  std::vector<ContextAndCancel> timers;
+  timers.reserve(1 << 16);  // no allocation while the limit holds
+  internal::TimerService& service = internal::TimerService::Get();
+  // A heap entry is 16 bytes: full once as many are armed as fit.
+  constexpr size_t kEntryBytes = 16;
+  while (service.Armed() == 0 ||
+         service.Armed() < service.HeapBytes() / kEntryBytes) {
+    if (timers.size() == timers.capacity()) std::exit(2);
+    timers.push_back(WithTimeout(parent.context, std::chrono::hours(1)));
+  }
+  const int64_t nodes = live();
+  const size_t children = ContextTestPeer::Children(parent.context);
+  // The address space in use now (statm's first field, in pages) is the
+  // limit: any new mapping fails.
+  std::FILE* statm = std::fopen("/proc/self/statm", "r");
+  unsigned long pages = 0;
+  if (statm == nullptr || std::fscanf(statm, "%lu", &pages) != 1) std::exit(2);
+  std::fclose(statm);
+  rlimit old{};
+  if (getrlimit(RLIMIT_AS, &old) != 0) std::exit(2);
+  const rlimit tight{pages * static_cast<unsigned long>(sysconf(_SC_PAGESIZE)),
+                     old.rlim_max};
+  if (setrlimit(RLIMIT_AS, &tight) != 0) std::exit(2);
+  int status = 3;
+  try {
+    ContextAndCancel one_more =
+        WithTimeout(parent.context, std::chrono::hours(1));
+  } catch (const std::bad_alloc&) {
+    status = 0;
+  }
+  setrlimit(RLIMIT_AS, &old);
+  if (status == 0 && (live() != nodes ||
+                      ContextTestPeer::Children(parent.context) != children)) {
+    std::fprintf(stderr, "a timer whose heap could not grow left a node\n");
+    status = 1;
+  }
+  std::exit(status);
+}
+
+// Runs in a process of its own. Not under a sanitizer, whose allocator
+// reports running out of address space instead of failing.
+TEST(OutOfMemoryDeathTest, TimerHeapThatCannotGrowLeavesNothing) {
+  if (internal::kAddressSanitizer || internal::kThreadSanitizer) {
+    GTEST_SKIP() << "a sanitizer's allocator";
+  }
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(ExitCleanIfTimerHeapThatCannotGrowLeavesNothing(),
               ::testing::ExitedWithCode(0), "");
 }
 
