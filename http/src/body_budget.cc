@@ -3,6 +3,7 @@
 
 #include "body_budget.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace ctx::http::internal {
@@ -30,8 +31,7 @@ BodyReservation& BodyReservation::operator=(BodyReservation&& other) noexcept {
 }
 
 bool BodyReservation::Grow(BodyBudget* budget, size_t n) noexcept {
-  if (budget == nullptr || n == 0) return true;
-  if (!budget->TryTake(n)) return false;
+  if (budget != nullptr && !budget->TryTake(n)) return false;
   budget_ = budget;
   bytes_ += n;
   return true;
@@ -41,6 +41,21 @@ void BodyReservation::Release() noexcept {
   if (budget_ != nullptr && bytes_ > 0) budget_->Give(bytes_);
   budget_ = nullptr;
   bytes_ = 0;
+}
+
+bool MakeBodyRoom(std::string& body, BodyReservation& memory,
+                  BodyBudget* budget, size_t n, size_t ceiling) {
+  const size_t need = body.size() + n;
+  if (need <= memory.bytes()) return true;
+  constexpr size_t kFirstRoom = 4 * 1024;
+  const size_t room = std::max(
+      need, std::min(ceiling, std::max(2 * memory.bytes(), kFirstRoom)));
+  if (!memory.Grow(budget, room - memory.bytes())) return false;
+  std::string grown;
+  grown.reserve(room);
+  grown.append(body);
+  body = std::move(grown);
+  return true;
 }
 
 }  // namespace ctx::http::internal

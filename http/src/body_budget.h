@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <cstddef>
+#include <string>
+#include <utility>
 
 namespace ctx::http::internal {
 
@@ -56,15 +58,13 @@ class BodyReservation {
   BodyReservation() noexcept = default;
   ~BodyReservation() { Release(); }
   BodyReservation(BodyReservation&& other) noexcept
-      : budget_(other.budget_), bytes_(other.bytes_) {
-    other.budget_ = nullptr;
-    other.bytes_ = 0;
-  }
+      : budget_(std::exchange(other.budget_, nullptr)),
+        bytes_(std::exchange(other.bytes_, 0)) {}
   BodyReservation& operator=(BodyReservation&& other) noexcept;
 
   // Grow takes n more bytes from `budget` (the same budget every time; null:
-  // no budget, always true). False when the budget has not that much left:
-  // what was held stays held.
+  // no budget, the bytes only counted). False when the budget has not that
+  // much left: what was held stays held.
   [[nodiscard]] bool Grow(BodyBudget* budget, size_t n) noexcept;
   // Release gives every byte back now.
   void Release() noexcept;
@@ -75,6 +75,17 @@ class BodyReservation {
   BodyBudget* budget_ = nullptr;
   size_t bytes_ = 0;
 };
+
+// MakeBodyRoom makes room in `body` for n more bytes, taking it from
+// `budget` (null: none) through `memory` first. The room grows by doubling,
+// from 4 KiB, up to `ceiling` (what the body can still become), and at least
+// to what is needed; the string is rebuilt with exactly that capacity
+// (reserve on a string that holds memory may round up to twice its capacity,
+// past what was taken), so what `memory` holds is the body's capacity, short
+// of a string's own minimum (30 bytes allocated). False, and nothing
+// changed, when the budget has not that much left.
+[[nodiscard]] bool MakeBodyRoom(std::string& body, BodyReservation& memory,
+                                BodyBudget* budget, size_t n, size_t ceiling);
 
 }  // namespace ctx::http::internal
 

@@ -54,10 +54,8 @@ RequestParser::State RequestParser::Parse() {
 }
 
 void RequestParser::DropRequest() {
-  if (state_ == State::kError) return;
-  DropBody();
-  // What is left of the request can never be served now.
-  Fail(0, "dropped");
+  // What is left of the request can never be served now (Fail frees it).
+  if (state_ != State::kError) Fail(0, "dropped");
 }
 
 ParsedRequest RequestParser::Take() {
@@ -101,31 +99,13 @@ RequestParser::State RequestParser::Fail(int status, std::string reason) {
 }
 
 bool RequestParser::GrowBody(size_t n) {
-  std::string& body = request_.body;
-  BodyReservation& memory = request_.body_memory;
-  const size_t need = body.size() + n;
-  // The room held of the budget is the body's capacity, as reserved here
-  // (a string keeps up to 15 bytes inline, and allocates at least 30).
-  const size_t room_now =
-      limits_.body_budget ? memory.bytes() : body.capacity();
-  if (need <= room_now) return true;
-  // Room grows by doubling (from kFirstBodyRoom), up to what the body can
-  // still become: its declared length, or the limit for a chunked one.
-  constexpr size_t kFirstBodyRoom = 4 * 1024;
   const size_t ceiling = chunked_ ? limits_.max_body_bytes : length_;
-  const size_t room =
-      std::max(need, std::min(ceiling, std::max(2 * room_now, kFirstBodyRoom)));
-  if (!memory.Grow(limits_.body_budget.get(), room - memory.bytes())) {
-    Fail(503, "the server's memory for request bodies is in use");
-    return false;
+  if (MakeBodyRoom(request_.body, request_.body_memory,
+                   limits_.body_budget.get(), n, ceiling)) {
+    return true;
   }
-  // Into a new string: reserve on one that holds memory already may round
-  // the room up (to twice its capacity), past what was taken.
-  std::string grown;
-  grown.reserve(room);
-  grown.append(body);
-  body = std::move(grown);
-  return true;
+  Fail(503, "the server's memory for request bodies is in use");
+  return false;
 }
 
 void RequestParser::DropBody() {

@@ -120,8 +120,9 @@ class RequestParser {
   State FinishHead();
   State Complete();
   State Fail(int status, std::string reason);
-  // GrowBody makes room in the body for n more bytes, the room taken from
-  // the server's body budget, or fails the request (503) and returns false.
+  // GrowBody makes room in the body for n more bytes (MakeBodyRoom, up to
+  // the declared length, or max_body_bytes when chunked), or fails the
+  // request (503) and returns false.
   bool GrowBody(size_t n);
   // DropBody frees the body and gives its room back to the budget.
   void DropBody();

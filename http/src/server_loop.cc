@@ -41,7 +41,7 @@ ParserLimits ToParserLimits(const ServerLimits& l) {
   p.max_header_line = kHttplibMaxLine;
   p.max_header_bytes = l.max_header_bytes;
   p.max_header_count = l.max_header_count;
-  // A body larger than all bodies together may be can never be served: 413.
+  // A body larger than the budget for all bodies can never fit it: 413.
   p.max_body_bytes = std::min(l.max_body_bytes, l.max_buffered_body_bytes);
   p.body_budget = std::make_shared<BodyBudget>(l.max_buffered_body_bytes);
   return p;
