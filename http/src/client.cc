@@ -175,12 +175,12 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
   // A redirect is followed here, not by httplib, so that every hop carries
   // the context: its budget, its abort, and its waits bounded by the
   // deadline (redirect.h says which and how).
+  const bool follow = impl_->follows_redirects();
   internal::ContextClientImpl* target = impl_.get();
   std::unique_ptr<internal::ContextClientImpl> elsewhere;
   bool left_origin = false;
   std::string location;  // of the last redirect followed
   for (size_t redirects = 0;; ++redirects) {
-    const bool follow = impl_->follows_redirects();
     // httplib adds its own headers to what it sends: the next hop starts
     // from the request as it was.
     httplib::Request next;
@@ -206,22 +206,19 @@ Result Client::SendEntered(const Context& c, httplib::Request& req,
                                             origin, path)) {
       return Result(nullptr, std::move(e), std::move(request_id));
     }
-    left_origin = left_origin || !internal::SameOrigin(origin, impl_->origin());
+    const bool home = internal::SameOrigin(origin, impl_->origin());
+    left_origin = left_origin || !home;
     internal::RedirectRequest(next, status, std::move(path), left_origin,
                               impl_->via_proxy());
     req = std::move(next);
     location = to;
-    if (internal::SameOrigin(origin, impl_->origin())) {
-      target = impl_.get();
-    } else if (!elsewhere ||
-               !internal::SameOrigin(origin, elsewhere->origin())) {
+    if (!home &&
+        (!elsewhere || !internal::SameOrigin(origin, elsewhere->origin()))) {
       elsewhere = std::make_unique<internal::ContextClientImpl>(origin.host,
                                                                 origin.port);
       elsewhere->CopySettingsFrom(*impl_);
-      target = elsewhere.get();
-    } else {
-      target = elsewhere.get();
     }
+    target = home ? impl_.get() : elsewhere.get();
   }
 }
 

@@ -13,6 +13,7 @@ namespace ctx::http::internal {
 namespace {
 
 using ::ctx::internal::EqualsIgnoreCase;
+using ::ctx::internal::HexDigit;
 using ::ctx::internal::IsControl;
 using ::ctx::internal::ParseDecimal;
 using ::ctx::internal::TrimOws;
@@ -56,9 +57,7 @@ bool IsHostName(std::string_view h) {
 bool IsIpv6Literal(std::string_view h) {
   if (h.empty()) return false;
   for (const char c : h) {
-    const bool hex =
-        IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (!hex && c != ':' && c != '.') return false;
+    if (HexDigit(c) < 0 && c != ':' && c != '.') return false;
   }
   return true;
 }
