@@ -4,6 +4,7 @@
 #include "provider_pacing.h"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -22,21 +23,19 @@ constexpr std::chrono::milliseconds kLongestPause(16);
 struct PacedProvider {
   httplib::ContentProvider inner;
   std::chrono::milliseconds response_timeout;
-  bool called = false;
-  TimePoint deadline{};
+  std::optional<TimePoint> deadline;  // set by the first call
   size_t last_offset = 0;
   std::chrono::milliseconds pause{0};
 
   bool operator()(size_t offset, size_t length, httplib::DataSink& sink) {
-    const TimePoint now = Clock::now();
-    if (!called) {
-      called = true;
-      deadline = now + response_timeout;
+    if (!deadline) {
+      deadline = Clock::now() + response_timeout;
     } else if (offset == last_offset) {
-      if (now >= deadline) return false;
+      const TimePoint now = Clock::now();
+      if (now >= *deadline) return false;
       pause = std::clamp(pause * 2, kFirstPause, kLongestPause);
       std::this_thread::sleep_for(
-          std::min<Clock::duration>(pause, deadline - now));
+          std::min<Clock::duration>(pause, *deadline - now));
     } else {
       pause = std::chrono::milliseconds(0);
     }
