@@ -62,16 +62,12 @@ static_assert(sizeof(CallValuesNode) <= ::ctx::internal::kPooledValueNodeBytes);
 
 Context WithCallValues(Context parent, const CallValuesSource& source,
                        const AcceptedId** request_id) {
-  Node* p = ::ctx::internal::AdoptValueParentFrom(parent);
-  CallValuesNode* n;
-  try {
-    n = new CallValuesNode(p, source);
-  } catch (...) {
-    ::ctx::internal::AbandonValueParent(p);
-    throw;
-  }
-  *request_id = &n->request_id();
-  return ContextPeer::Adopt(n);
+  return ::ctx::internal::BuildValueNode(
+      ::ctx::internal::AdoptValueParentFrom(parent), [&](Node* p) {
+        auto* n = new CallValuesNode(p, source);
+        *request_id = &n->request_id();
+        return n;
+      });
 }
 
 }  // namespace ctx::grpc::internal

@@ -75,6 +75,20 @@ CTX_EXPORT ContextAndCancel NewDeadline(const Context& parent,
 CTX_EXPORT Node* AdoptValueParent(const Context& parent) noexcept;
 CTX_EXPORT Node* AdoptValueParentFrom(Context& parent) noexcept;
 CTX_EXPORT void AbandonValueParent(Node* parent) noexcept;
+// BuildValueNode returns the context of the node make(parent) builds, parent
+// being a reference from AdoptValueParent or AdoptValueParentFrom; when make
+// throws, it abandons parent and rethrows.
+template <class Make>
+Context BuildValueNode(Node* parent, Make&& make) {
+  Node* n;
+  try {
+    n = make(parent);
+  } catch (...) {
+    AbandonValueParent(parent);
+    throw;
+  }
+  return ContextPeer::Adopt(n);
+}
 CTX_EXPORT StopFunc RegisterAfterFunc(const Context& c, Callback* cb);
 
 // SaturatingDeadline returns now + timeout, clamped to TimePoint's range (never
@@ -121,15 +135,10 @@ template <class T, class U>
 Context WithValue(const Context& parent, const Key<T>& key, U&& value) {
   static_assert(std::is_constructible_v<T, U&&>,
                 "ctx::WithValue: value must convert to the key's type");
-  internal::Node* p = internal::AdoptValueParent(parent);
-  internal::Node* n;
-  try {
-    n = new internal::ValueNodeOf<T>(p, &key, std::forward<U>(value));
-  } catch (...) {
-    internal::AbandonValueParent(p);
-    throw;
-  }
-  return ContextPeer::Adopt(n);
+  return internal::BuildValueNode(
+      internal::AdoptValueParent(parent), [&](internal::Node* p) {
+        return new internal::ValueNodeOf<T>(p, &key, std::forward<U>(value));
+      });
 }
 
 namespace internal {
@@ -143,15 +152,9 @@ namespace internal {
 template <class... Ts>
 Context WithValues(Context parent, OptionalValue<Ts>&&... entries) {
   if (!(entries.value.has_value() || ...)) return parent;
-  Node* p = AdoptValueParentFrom(parent);
-  Node* n;
-  try {
-    n = new ValuesNodeOf<Ts...>(p, std::move(entries)...);
-  } catch (...) {
-    AbandonValueParent(p);
-    throw;
-  }
-  return ContextPeer::Adopt(n);
+  return BuildValueNode(AdoptValueParentFrom(parent), [&](Node* p) {
+    return new ValuesNodeOf<Ts...>(p, std::move(entries)...);
+  });
 }
 }  // namespace internal
 
