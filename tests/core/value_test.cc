@@ -2,7 +2,9 @@
 // WithValue / WithoutCancel: typed keys, nearest wins, values survive
 // WithoutCancel.
 
+#include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "ctx/context.h"
@@ -79,6 +81,26 @@ TEST(WithValue, MoveOnlyValuesAreSupported) {
   static const Key<std::unique_ptr<int>> kUnique("unique");
   Context c = WithValue(Background(), kUnique, std::make_unique<int>(5));
   EXPECT_EQ(**c.Value(kUnique), 5);
+}
+
+// A value whose construction throws leaves no node behind, and the parent's
+// reference count as it was: the parent is freed with its last handle.
+TEST(WithValue, ValueThatThrowsLeavesTheParentAsItWas) {
+  struct Fussy {
+    explicit Fussy(int n) {
+      if (n < 0) throw std::invalid_argument("negative");
+    }
+  };
+  static const Key<Fussy> kFussy("fussy");
+  const int64_t live = ContextTestPeer::LiveNodes();
+  {
+    auto [parent, cancel] = WithCancel(Background());
+    EXPECT_THROW((void)WithValue(parent, kFussy, -1), std::invalid_argument);
+    EXPECT_EQ(ContextTestPeer::LiveNodes(), live + 1);
+    cancel();
+    EXPECT_EQ(parent.Err(), Errc::kCanceled);
+  }
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), live) << "the parent leaked";
 }
 
 // Go: TestWithoutCancel

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "ctx/context.h"
@@ -81,6 +82,28 @@ TEST(WithValues, MovedInParentLivesOnThroughTheChild) {
     EXPECT_EQ(c.Err(), Errc::kCanceled);
   }
   EXPECT_EQ(ContextTestPeer::LiveNodes(), before);
+}
+
+// A parent moved in is consumed even when building the node throws: nothing
+// is left alive once the caller's other handles are gone.
+TEST(WithValues, ValueThatThrowsConsumesTheParentAndLeaksNothing) {
+  struct ThrowsOnMove {
+    ThrowsOnMove() = default;
+    ThrowsOnMove(ThrowsOnMove&&) { throw std::runtime_error("moved"); }
+  };
+  static const Key<ThrowsOnMove> kThrows("throws");
+  const int64_t live = ContextTestPeer::LiveNodes();
+  {
+    auto [parent, cancel] = WithCancel(Background());
+    Context moved = parent;
+    OptionalValue<ThrowsOnMove> entry{&kThrows, std::nullopt};
+    entry.value.emplace();
+    EXPECT_THROW((void)WithValues(std::move(moved), std::move(entry)),
+                 std::runtime_error);
+    EXPECT_EQ(ContextTestPeer::LiveNodes(), live + 1);
+    cancel();
+  }
+  EXPECT_EQ(ContextTestPeer::LiveNodes(), live) << "the parent leaked";
 }
 
 // A cause-taking cancel made from a deadline's cancel function ends that node
