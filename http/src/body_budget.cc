@@ -8,10 +8,11 @@
 
 namespace ctx::http::internal {
 
-bool BodyBudget::TryTake(size_t n) noexcept {
+bool BodyBudget::TryTake(size_t n, size_t room) noexcept {
+  const size_t cap = CapFor(room);
   size_t held = held_.load(std::memory_order_relaxed);
   do {
-    if (n > limit_ || held > limit_ - n) return false;
+    if (n > cap || held > cap - n) return false;
   } while (
       !held_.compare_exchange_weak(held, held + n, std::memory_order_relaxed));
   return true;
@@ -31,7 +32,7 @@ BodyReservation& BodyReservation::operator=(BodyReservation&& other) noexcept {
 }
 
 bool BodyReservation::Grow(BodyBudget* budget, size_t n) noexcept {
-  if (budget != nullptr && !budget->TryTake(n)) return false;
+  if (budget != nullptr && !budget->TryTake(n, bytes_ + n)) return false;
   budget_ = budget;
   bytes_ += n;
   return true;

@@ -12,6 +12,7 @@
 #ifndef CTX_HTTP_SRC_BODY_BUDGET_H_
 #define CTX_HTTP_SRC_BODY_BUDGET_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <string>
@@ -19,32 +20,53 @@
 
 namespace ctx::http::internal {
 
-// BodyBudget counts the bytes held against a limit.
+// BodyBudget counts the bytes held against a limit, of which `reserve` is
+// kept for small bodies: room that makes a body's buffer larger than `small`
+// bytes is taken only while it leaves `reserve` untaken. So large bodies
+// hold at most limit - reserve between them, and while the connections that
+// can hold a body, times `small`, are at most `reserve`, a small body fits
+// whatever the large ones hold.
 //
 // Thread-safety: every member is safe from any thread.
 class BodyBudget {
  public:
-  explicit BodyBudget(size_t limit) noexcept : limit_(limit) {}
+  // A reserve above the limit is the limit.
+  explicit BodyBudget(size_t limit, size_t small = 0,
+                      size_t reserve = 0) noexcept
+      : limit_(limit), small_(small), reserve_(std::min(reserve, limit)) {}
   BodyBudget(const BodyBudget&) = delete;
   BodyBudget& operator=(const BodyBudget&) = delete;
 
-  // TryTake takes n bytes unless that would exceed the limit; false then,
-  // and nothing is taken.
-  [[nodiscard]] bool TryTake(size_t n) noexcept;
+  // TryTake takes n bytes for a body whose room becomes `room` bytes with
+  // them, unless that would pass what such a body may use; false then, and
+  // nothing is taken.
+  [[nodiscard]] bool TryTake(size_t n, size_t room) noexcept;
   // Give returns n bytes taken earlier.
   void Give(size_t n) noexcept;
   // held: the bytes taken now (tests).
   [[nodiscard]] size_t held() const noexcept {
     return held_.load(std::memory_order_relaxed);
   }
-  // available: what is left now (another thread may take it meanwhile).
-  [[nodiscard]] size_t available() const noexcept {
-    const size_t h = held();
-    return h < limit_ ? limit_ - h : 0;
+  // Fits says whether a body of `bytes` would fit what is left now (another
+  // thread may take it meanwhile).
+  [[nodiscard]] bool Fits(size_t bytes) const noexcept {
+    const size_t cap = CapFor(bytes);
+    return bytes <= cap && held() <= cap - bytes;
+  }
+  // LargestBody is the largest body that can ever fit.
+  [[nodiscard]] size_t LargestBody() const noexcept {
+    return std::max(std::min(small_, limit_), limit_ - reserve_);
   }
 
  private:
+  // CapFor is what all bodies may hold once one body's room is `room`.
+  [[nodiscard]] size_t CapFor(size_t room) const noexcept {
+    return room <= small_ ? limit_ : limit_ - reserve_;
+  }
+
   const size_t limit_;
+  const size_t small_;
+  const size_t reserve_;
   std::atomic<size_t> held_{0};
 };
 
@@ -64,7 +86,7 @@ class BodyReservation {
 
   // Grow takes n more bytes from `budget` (the same budget every time; null:
   // no budget, the bytes only counted). False when the budget has not that
-  // much left: what was held stays held.
+  // much left for a body of bytes() + n: what was held stays held.
   [[nodiscard]] bool Grow(BodyBudget* budget, size_t n) noexcept;
   // Release gives every byte back now.
   void Release() noexcept;

@@ -328,7 +328,7 @@ RequestParser::State RequestParser::FinishHead() {
   // A client that asks before sending (Expect: 100-continue) is told now
   // when its body would not fit what the server's bodies hold.
   if (expect_continue_ && has_length_ && limits_.body_budget &&
-      length_ > limits_.body_budget->available()) {
+      !limits_.body_budget->Fits(length_)) {
     return Fail(503, "the server's memory for request bodies is in use");
   }
   // The body's memory grows as its bytes arrive (GrowBody), so a declared

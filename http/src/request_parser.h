@@ -47,8 +47,8 @@ struct ParserLimits {
   size_t max_header_count = 100;        // 431
   size_t max_body_bytes = 1024 * 1024;  // body without chunk framing; 413
   // body_budget: the memory all of the server's bodies may hold at once; a
-  // body whose room would pass it is refused (503), and so is an
-  // "Expect: 100-continue" whose declared length does not fit what is left.
+  // body whose room would pass what it may use of it is refused (503), and
+  // so is an "Expect: 100-continue" whose declared length does not fit.
   // Null: no such budget.
   std::shared_ptr<BodyBudget> body_budget;
 };

@@ -41,9 +41,17 @@ ParserLimits ToParserLimits(const ServerLimits& l) {
   p.max_header_line = kHttplibMaxLine;
   p.max_header_bytes = l.max_header_bytes;
   p.max_header_count = l.max_header_count;
-  // A body larger than the budget for all bodies can never fit it: 413.
-  p.max_body_bytes = std::min(l.max_body_bytes, l.max_buffered_body_bytes);
-  p.body_budget = std::make_shared<BodyBudget>(l.max_buffered_body_bytes);
+  // Small bodies keep a reserve that every connection's small body fits in,
+  // up to half the budget (see ServerLimits::max_buffered_body_bytes).
+  constexpr size_t kSmallBody = 64 * 1024;
+  const size_t half = l.max_buffered_body_bytes / 2;
+  const size_t reserve = l.max_connections > half / kSmallBody
+                             ? half
+                             : l.max_connections * kSmallBody;
+  p.body_budget = std::make_shared<BodyBudget>(l.max_buffered_body_bytes,
+                                               kSmallBody, reserve);
+  // A body that can never fit the budget: 413.
+  p.max_body_bytes = std::min(l.max_body_bytes, p.body_budget->LargestBody());
   return p;
 }
 

@@ -109,6 +109,21 @@ TEST(RequestParser, BodyPastTheBudgetIsRefusedWith503) {
       << "the refused body's room was not given back";
 }
 
+// Room that makes a body larger than `small` leaves the reserve untaken;
+// small bodies may use it.
+TEST(BodyBudget, LargeBodiesLeaveTheReserveToSmallOnes) {
+  BodyBudget budget(/*limit=*/100, /*small=*/10, /*reserve=*/40);
+  EXPECT_EQ(budget.LargestBody(), 60u);
+  ASSERT_TRUE(budget.TryTake(60, 60));
+  EXPECT_FALSE(budget.TryTake(8, 20)) << "a large body took the reserve";
+  EXPECT_FALSE(budget.Fits(11));
+  EXPECT_TRUE(budget.Fits(10));
+  EXPECT_TRUE(budget.TryTake(10, 10)) << "a small body was refused";
+  EXPECT_TRUE(budget.TryTake(30, 10));
+  EXPECT_FALSE(budget.TryTake(1, 1)) << "past the limit";
+  EXPECT_EQ(budget.held(), 100u);
+}
+
 TEST(RequestParser, RejectedRequestGivesItsBodyRoomBack) {
   const ParserLimits limits = LimitsWithBudget(1'000'000);
   RequestParser parser(limits);

@@ -193,13 +193,16 @@ struct ServerLimits {
   // serving. A body whose buffer would pass it is answered 503 and its
   // connection closed, and so is an "Expect: 100-continue" whose declared
   // length does not fit what is left (before the client sends it); one
-  // larger than this itself gets 413. So clients that send large bodies
-  // slowly cannot take all the machine's memory; they can still take this
-  // budget, and make other bodies fail with 503 meanwhile (body_timeout ends
-  // each such connection; max_connections_per_ip bounds one address's
-  // share). Once read, a body moves to httplib's Request (which grows its
-  // copy by doubling too) and the server's buffer is freed: memory for
-  // bodies stays below about three times this.
+  // larger than this can hold gets 413. So clients that send large bodies
+  // slowly cannot take all the machine's memory. Nor can they take all of
+  // this: bodies of at most 64 KiB keep a reserve of max_connections times
+  // 64 KiB (at most half of this) that larger bodies cannot use, so small
+  // requests are still served while large ones hold the rest. Large bodies
+  // past their share fail with 503 meanwhile (body_timeout ends each slow
+  // connection; max_connections_per_ip bounds one address's share). Once
+  // read, a body moves to httplib's Request (which grows its copy by
+  // doubling too) and the server's buffer is freed: memory for bodies stays
+  // below about three times this.
   size_t max_buffered_body_bytes = 256 * 1024 * 1024;
   // head_timeout: from a request's first byte to the end of its head; 408.
   std::chrono::milliseconds head_timeout{10'000};
