@@ -17,8 +17,9 @@
 //                                  const Req* q, Resp* r) override {
 //     return ctx::grpc::ServeUnary(sc, [&](grpc::ServerUnaryReactor* reactor) {
 //       ctx::Context c = ctx::grpc::CallContext(sc);
-//       ...
-//       reactor->Finish(grpc::Status::OK);
+//       // Work that waits runs elsewhere, with c, and Finishes the reactor
+//       // (see "What differs" below):
+//       pool.Post([=] { ...; reactor->Finish(grpc::Status::OK); });
 //     });
 //   }
 //
@@ -32,8 +33,9 @@
 //     context. Unary handlers return UnaryReactorFor(sc); stream reactors call
 //     NotifyCallCanceled(sc) from their OnCancel.
 //   - the interceptor (server_interceptor.h) for sync and async services, for
-//     servers that mix APIs or register generic services, and when handlers
-//     cannot be changed: it needs nothing from them.
+//     servers that mix APIs or register generic services, when handlers
+//     cannot be changed (it needs nothing from them), and when callback
+//     handlers do their work inside the handler method (below).
 // Install one of them per server: with both, every callback call builds two
 // contexts (CallContext returns the allocator's).
 //
@@ -50,10 +52,17 @@
 //     its first read without a lock: two first reads on two threads race.
 //     Ask for the context on the handler's thread before another thread may
 //     read the metadata (ServeUnary builds it before the handler runs).
-//   - The context learns of a client's cancel only through the reactor: a
-//     unary handler that returns sc->DefaultReactor() (or a stream reactor
-//     that does not forward OnCancel) sees its context end at its deadline or
-//     when the call is done, not when the client goes away.
+//   - The context learns of a client's cancel only through the reactor, and
+//     gRPC calls the reactor's OnCancel only once the handler method has
+//     returned it: code running inside the handler method (ServeUnary's
+//     handler included) sees its context end at its deadline, not when the
+//     client goes away; the cancel reaches the context as soon as the method
+//     returns. Work that should stop when the client cancels runs after that,
+//     on a thread of its own (as gRPC's callback API asks of any work that
+//     waits), or the server uses the interceptor, whose context ends at once
+//     either way. A unary handler that returns sc->DefaultReactor() (or a
+//     stream reactor that does not forward OnCancel) sees its context end at
+//     its deadline or when the call is done, never at a cancel.
 //   - ServerOptions::min_timeout: a call below the minimum is answered with
 //     DEADLINE_EXCEEDED (and the marker "x-ctx-deadline-exceeded: 1") before
 //     the handler's own code runs, when the handler is written with
