@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
-// bench/grpc/malloc_count.h: how many heap allocations this process has made.
+// bench/common/malloc_count.h: how many heap allocations this process has made.
 //
 // malloc_count.cc replaces the C allocator's entry points (malloc, calloc,
 // realloc, the aligned forms) in the executable that links it, so every
 // allocation counts, whoever makes it: gRPC core (gpr_malloc), protobuf,
-// libstdc++'s operator new, the bridge. glibc only: the replacements forward
-// to glibc's __libc_* functions.
-#ifndef CTX_BENCH_GRPC_MALLOC_COUNT_H_
-#define CTX_BENCH_GRPC_MALLOC_COUNT_H_
+// libstdc++'s operator new, httplib, the bridges. glibc only: the replacements
+// forward to glibc's __libc_* functions.
+#ifndef CTX_BENCH_COMMON_MALLOC_COUNT_H_
+#define CTX_BENCH_COMMON_MALLOC_COUNT_H_
 
 #include <cstdint>
 
@@ -20,4 +20,4 @@ uint64_t Mallocs() noexcept;
 
 }  // namespace bench
 
-#endif  // CTX_BENCH_GRPC_MALLOC_COUNT_H_
+#endif  // CTX_BENCH_COMMON_MALLOC_COUNT_H_
