@@ -75,11 +75,20 @@ ssize_t RequestStream::read(char* ptr, size_t size) {
 }
 
 ssize_t RequestStream::write(const char* ptr, size_t size) {
-  uint64_t& left = conn_.provider_body_left;
-  const bool head = status_ == 0;  // httplib writes the head with one call
-  if (head || size <= left) {      // or body within its length
+  if (status_ == 0) {  // a head: an interim one, or the final one's start
     const ssize_t r = WriteOut(ptr, size);
-    if (!head && r > 0 && left != Connection::kNoBodyLimit) {
+    if (status_ != 0 && r >= 0) head_left_ = size - static_cast<size_t>(r);
+    return r;
+  }
+  if (head_left_ > 0) {  // the rest of the final head
+    const ssize_t r = WriteOut(ptr, std::min(size, head_left_));
+    if (r > 0) head_left_ -= static_cast<size_t>(r);
+    return r;
+  }
+  uint64_t& left = conn_.provider_body_left;
+  if (size <= left) {  // body within its length
+    const ssize_t r = WriteOut(ptr, size);
+    if (r > 0 && left != Connection::kNoBodyLimit) {
       left -= static_cast<uint64_t>(r);
     }
     return r;

@@ -96,6 +96,10 @@ class RequestStream final : public httplib::Stream {
   mutable TimePoint response_deadline_{};
   size_t read_pos_ = 0;  // into head then body
   int status_ = 0;
+  // head_left_: bytes of the final response's head not yet written. httplib
+  // writes a head with one call, and what the socket did not take with the
+  // next ones: those are head too, not body.
+  size_t head_left_ = 0;
 };
 
 }  // namespace ctx::http::internal
