@@ -3,8 +3,10 @@
 
 #include "response_framing.h"
 
+#include <iterator>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "response_range.h"
 
@@ -15,6 +17,22 @@ namespace {
 void SetContentLength(httplib::Response& res, size_t size) {
   res.headers.erase("Content-Length");
   res.set_header("Content-Length", std::to_string(size));
+}
+
+// Unchunk makes a chunked provider's response one of unknown length, and
+// takes off what httplib set for its chunks: Transfer-Encoding, and the
+// Content-Encoding it would have compressed them with (httplib adds it after
+// any the handler set, and compresses only chunks).
+void Unchunk(const httplib::Request& req, httplib::Response& res) {
+  res.is_chunked_content_provider_ = false;
+  res.headers.erase("Transfer-Encoding");
+  using httplib::detail::EncodingType;
+  const EncodingType type = httplib::detail::encoding_type(req, res);
+  if (type == EncodingType::None) return;
+  const std::string_view added = type == EncodingType::Gzip ? "gzip" : "br";
+  const auto [first, last] = res.headers.equal_range("Content-Encoding");
+  if (first != last && std::prev(last)->second == added)
+    res.headers.erase(std::prev(last));
 }
 
 }  // namespace
@@ -31,7 +49,12 @@ Framing FrameResponse(const httplib::Request& req, httplib::Response& res,
   }
   const std::optional<ByteSpan> part = ServeRange(req, res, asked);
   if (res.content_provider_) {
-    if (res.is_chunked_content_provider_) return {};
+    if (res.is_chunked_content_provider_) {
+      if (req.version != "HTTP/1.0") return {};
+      // An HTTP/1.0 client cannot read chunked framing (RFC 9112, 7): the
+      // provider's bytes go out as they are, and the close ends them.
+      Unchunk(req, res);
+    }
     // Written until the provider is done, with nothing to say where that
     // is: only the connection's close can end it.
     if (res.content_length_ == 0) return {.must_close = true};

@@ -14,7 +14,9 @@
 //     handler set) and no Content-Length (a 304's may be left out, and one
 //     counting a body not sent would mislead a naive client);
 //   - a content provider's response of unknown length (neither a length nor
-//     chunked) closes the connection: only the close can end it;
+//     chunked) closes the connection: only the close can end it. So does a
+//     chunked provider's response to HTTP/1.0, which goes out unchunked (an
+//     HTTP/1.0 client cannot read chunked framing);
 //   - the request's byte range is applied (response_range.h), after the
 //     rules above: httplib applies none (the server took the ranges off its
 //     request before routing).

@@ -188,6 +188,24 @@ TEST_F(ResponseFramingTest, ProviderOfUnknownLengthClosesTheConnection) {
       << "want the bytes, then the close";
 }
 
+// An HTTP/1.0 client cannot read chunked framing: a chunked provider's bytes
+// go to it as they are, ended by the close, even when it asked to keep the
+// connection.
+TEST_F(ResponseFramingTest, ChunkedProviderAnswersHttp10UnchunkedAndCloses) {
+  // httplib would gzip the chunks: not the bytes sent unchunked.
+  const testing::Answer a =
+      testing::Exchange(server_->port(),
+                        "GET /chunked HTTP/1.0\r\nConnection: keep-alive\r\n"
+                        "Accept-Encoding: gzip\r\n\r\n");
+  ASSERT_TRUE(a.response.has_value()) << "not a response: " << a.after;
+  EXPECT_EQ(a.response->status, 200);
+  EXPECT_EQ(a.response->header("transfer-encoding"), "");
+  EXPECT_EQ(a.response->header("content-encoding"), "");
+  EXPECT_EQ(a.response->header("connection"), "close");
+  EXPECT_EQ(a.response->body + a.after, kDigits)
+      << "want the bytes, then the close";
+}
+
 // A content provider that returns without writing is called again only after
 // a pause, and the response ends (the connection closes) once
 // response_timeout has passed since its first call.
