@@ -54,8 +54,9 @@ class HandlerWindow {
   internal::Connection* const conn_;
 };
 
-// IsFramingError says whether a status httplib wrote means the request was
-// malformed or too large: the connection then closes.
+// IsFramingError says whether a response's status (httplib's or a
+// handler's) means the request was malformed or too large: the connection
+// then closes.
 bool IsFramingError(int status) {
   return status == 400 || status == 408 || status == 411 || status == 413 ||
          status == 414 || status == 431;
@@ -94,12 +95,14 @@ Server::Server(ServerOptions options)
         internal::GuardReleaser(res);  // one the user's handler set or replaced
         internal::Connection* conn = internal::CurrentConnection();
         if (conn == nullptr) return;  // served by stock httplib
-        // A response that only a close can end, or one written once a
-        // shutdown began, is the connection's last, and says so (httplib
-        // said so already when it knew before the handler ran).
+        // A response that only a close can end, one to a request refused as
+        // malformed or too large, or one written once a shutdown began, is
+        // the connection's last, and says so (httplib said so already when
+        // it knew before the handler ran).
         const internal::Framing framing =
             internal::FrameResponse(req, res, conn->ranges);
-        if (framing.must_close || (conn->Stopping() && !conn->last_response)) {
+        if (framing.must_close || IsFramingError(res.status) ||
+            (conn->Stopping() && !conn->last_response)) {
           internal::SayClose(res);
           conn->last_response = true;
         }
@@ -223,9 +226,8 @@ void Server::ServeConnection(
       return;
     }
     // last_response: also when the response turned out to need the close
-    // (FrameResponse).
-    const bool close_after = conn->last_response || connection_closed ||
-                             IsFramingError(stream.status());
+    // (the post-routing step above).
+    const bool close_after = conn->last_response || connection_closed;
     if (!conn->tail.empty()) {
       // The client reads slowly: the loop writes the rest, this worker goes.
       loop_->WriteTail(conn, close_after, stream.response_deadline());

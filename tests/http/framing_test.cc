@@ -92,6 +92,12 @@ std::string Hex(size_t n) {
   return buf;
 }
 
+// A request httplib itself refuses (it serves no CONNECT) is answered with
+// a close that the answer announces: no Keep-Alive promise before the EOF.
+TEST_F(FramingTest, RequestHttplibRefusesSaysItCloses) {
+  ExpectRejected("CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n" + kHidden, 400);
+}
+
 TEST_F(FramingTest, ContentLengthBodyOnGetIsReadNotParsed) {
   ExpectTwoHealthz(GetRequest("/healthz", {"Content-Length: " +
                                            std::to_string(kHidden.size())}) +
