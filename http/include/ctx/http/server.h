@@ -100,9 +100,11 @@
 //   - Shutdown(grace) stops accepting, closes connections holding no complete
 //     request (half-closing first, and discarding input for at most 1 s, one
 //     that received part of a request or input the server has not read: a
-//     close could reset the previous response), serves every complete one
-//     (then closes its connection; a context handler's response says
-//     Connection: close),
+//     close could reset the previous response), serves the complete request
+//     each other connection holds (one; a context handler's response says
+//     Connection: close) and then closes the connection, so requests
+//     pipelined behind it go unanswered, for the client to send again as
+//     RFC 9112 asks of it,
 //     cancels handlers still running after `grace` (Cause: ServerStopping(),
 //     answered 503), and shuts every remaining socket down drain_timeout
 //     later, so it returns within grace + drain_timeout whatever clients do
