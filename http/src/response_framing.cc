@@ -20,12 +20,11 @@ void SetContentLength(httplib::Response& res, size_t size) {
 }
 
 // Unchunk makes a chunked provider's response one of unknown length, and
-// takes off what httplib set for its chunks: Transfer-Encoding, and the
-// Content-Encoding it would have compressed them with (httplib adds it after
-// any the handler set, and compresses only chunks).
+// takes off the Content-Encoding httplib set to compress its chunks (added
+// after any the handler set; it compresses only chunks). Its
+// Transfer-Encoding is the caller's to take off.
 void Unchunk(const httplib::Request& req, httplib::Response& res) {
   res.is_chunked_content_provider_ = false;
-  res.headers.erase("Transfer-Encoding");
   using httplib::detail::EncodingType;
   const EncodingType type = httplib::detail::encoding_type(req, res);
   if (type == EncodingType::None) return;
@@ -45,23 +44,38 @@ Framing FrameResponse(const httplib::Request& req, httplib::Response& res,
     res.body.clear();
     res.content_provider_ = nullptr;
     res.headers.erase("Content-Length");
+    res.headers.erase("Transfer-Encoding");
     return {};
   }
   const std::optional<ByteSpan> part = ServeRange(req, res, asked);
   if (res.content_provider_) {
     if (res.is_chunked_content_provider_) {
-      if (req.version != "HTTP/1.0") return {};
+      if (req.version != "HTTP/1.0") {
+        // Its chunks say where it ends; a length a handler set would not.
+        res.headers.erase("Content-Length");
+        return {};
+      }
       // An HTTP/1.0 client cannot read chunked framing (RFC 9112, 7): the
       // provider's bytes go out as they are, and the close ends them.
       Unchunk(req, res);
     }
-    // Written until the provider is done, with nothing to say where that
-    // is: only the connection's close can end it.
-    if (res.content_length_ == 0) return {.must_close = true};
+    // The server frames the response: a Transfer-Encoding a handler set
+    // would contradict it.
+    res.headers.erase("Transfer-Encoding");
+    if (res.content_length_ == 0) {
+      // Written until the provider is done, with nothing to say where that
+      // is: only the connection's close can end it.
+      res.headers.erase("Content-Length");
+      return {.must_close = true};
+    }
+    const uint64_t length =
+        part ? part->last - part->first + 1 : res.content_length_;
+    // One length: httplib adds its own after any the handler set.
+    SetContentLength(res, length);
     if (req.method == "HEAD") return {};
-    return {.provider_body =
-                part ? part->last - part->first + 1 : res.content_length_};
+    return {.provider_body = length};
   }
+  res.headers.erase("Transfer-Encoding");
   // A HEAD response may state the length of the body a GET would get.
   if (req.method == "HEAD" && res.has_header("Content-Length")) return {};
   SetContentLength(res, res.body.size());

@@ -6,13 +6,18 @@
 // FrameResponse runs in httplib's post-routing step (after the handler, the
 // error handler and httplib's own range handling, just before the status line
 // is written), for every response httplib writes:
+//   - the server alone frames a response: a Transfer-Encoding or
+//     Content-Length a handler set is replaced by what the response is (two
+//     lengths, or a length and chunked, read differently by two parsers, are
+//     how a response is smuggled past a proxy);
 //   - a response with a body in memory states its size (Content-Length).
 //     httplib leaves it out when a handler throws after setting a body, and a
 //     client on a kept-alive connection would then read the rest as the next
 //     response;
 //   - a 1xx, 204 or 304 response carries no body (httplib would write one a
-//     handler set) and no Content-Length (a 304's may be left out, and one
-//     counting a body not sent would mislead a naive client);
+//     handler set), no Content-Length (a 304's may be left out, and one
+//     counting a body not sent would mislead a naive client) and no
+//     Transfer-Encoding;
 //   - a content provider's response of unknown length (neither a length nor
 //     chunked) closes the connection: only the close can end it. So does a
 //     chunked provider's response to HTTP/1.0, which goes out unchunked (an

@@ -76,6 +76,21 @@ class ResponseFramingTest : public ::testing::Test {
       res.set_content(std::string(1000, 'b'), "text/plain");
       throw std::runtime_error("after the body");
     });
+    s.Get("/claims-chunked",
+          [](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Transfer-Encoding", "chunked");
+            res.set_content("3\r\nabc\r\n0\r\n\r\n", "text/plain");
+          });
+    s.Get("/claims-length",
+          [](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Content-Length", "999");
+            res.set_content_provider(
+                kDigits.size(), "text/plain",
+                [](size_t offset, size_t length, httplib::DataSink& sink) {
+                  sink.write(kDigits.data() + offset, length);
+                  return true;
+                });
+          });
     s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok", "text/plain");
     });
@@ -124,6 +139,25 @@ TEST_F(ResponseFramingTest, ChunkedProviderResponseCarriesItsBytes) {
   const RawResponse r = Both(GetRequest("/chunked"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, kDigits);
+}
+
+// Framing headers a handler set give way to the response's own: a client
+// and a proxy must not read two different ends of it.
+TEST_F(ResponseFramingTest, HandlersTransferEncodingGivesWayToTheBodysLength) {
+  const RawResponse r = Both(GetRequest("/claims-chunked"));
+  EXPECT_EQ(r.header("transfer-encoding"), "");
+  EXPECT_EQ(r.header("content-length"), "13");
+  EXPECT_EQ(r.body, "3\r\nabc\r\n0\r\n\r\n");
+}
+
+TEST_F(ResponseFramingTest, HandlersContentLengthGivesWayToTheProviders) {
+  const auto r = testing::ExchangeMany(
+      server_->port(), GetRequest("/claims-length") + GetRequest("/ok"), 2);
+  ASSERT_EQ(r.size(), 2u) << "a response is missing";
+  EXPECT_EQ(r[0].headers.count("content-length"), 1u) << "two lengths";
+  EXPECT_EQ(r[0].header("content-length"), "10");
+  EXPECT_EQ(r[0].body, kDigits);
+  EXPECT_EQ(r[1].body, "ok");
 }
 
 TEST_F(ResponseFramingTest, HandlerThatThrowsAfterABodyGetsAFramed500) {
