@@ -106,9 +106,18 @@ ssize_t RequestStream::write(const char* ptr, size_t size) {
 }
 
 ssize_t RequestStream::WriteOut(const char* ptr, size_t size) {
+  const ssize_t r = WriteSome(ptr, size);
+  // httplib writes the body even when writing the head failed: once a write
+  // fails, every later one does, and the response is not whole (failed()).
+  if (r < 0) failed_ = true;
+  return r;
+}
+
+ssize_t RequestStream::WriteSome(const char* ptr, size_t size) {
   // The first write starts the response deadline; a spent one fails every
   // later write, even one the socket would take.
-  if (conn_.drop_response || WriteWait() <= std::chrono::milliseconds(0)) {
+  if (failed_ || conn_.drop_response ||
+      WriteWait() <= std::chrono::milliseconds(0)) {
     return -1;
   }
   if (status_ == 0) {

@@ -63,6 +63,9 @@ class RequestStream final : public httplib::Stream {
   // status is the status code of the final (non-1xx) response written, or 0
   // before its status line.
   [[nodiscard]] int status() const noexcept { return status_; }
+  // failed says whether a write failed: the response was not written whole
+  // (httplib does not always say so), and the connection must close.
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
   // response_deadline is when the response must be written whole (the first
   // write plus the response timeout); TimePoint() before the first write.
   [[nodiscard]] TimePoint response_deadline() const noexcept {
@@ -80,8 +83,10 @@ class RequestStream final : public httplib::Stream {
   bool Keep(const char* ptr, size_t size);
   // Flush writes the tail, waiting as write does; false when it fails.
   bool Flush();
-  // WriteOut is write without the body's limit.
+  // WriteOut is write without the body's limit; WriteSome is WriteOut
+  // without recording a failure.
   ssize_t WriteOut(const char* ptr, size_t size);
+  ssize_t WriteSome(const char* ptr, size_t size);
   // Send sends what the socket takes, waiting as write does; -1: failed.
   ssize_t Send(const char* ptr, size_t size);
 
@@ -96,6 +101,7 @@ class RequestStream final : public httplib::Stream {
   mutable TimePoint response_deadline_{};
   size_t read_pos_ = 0;  // into head then body
   int status_ = 0;
+  bool failed_ = false;  // a write failed: every later one fails too
   // head_left_: bytes of the final response's head not yet written. httplib
   // writes a head with one call, and what the socket did not take with the
   // next ones: those are head too, not body.

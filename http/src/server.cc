@@ -221,7 +221,8 @@ void Server::ServeConnection(
           "response failed: " + LogSafe(WhatOf(std::current_exception())));
     }
     conn->response_body = nullptr;  // it was the finished request's
-    if (!ok) {                      // the response was not written whole
+    // Not written whole (httplib returns true when only its head failed).
+    if (!ok || stream.failed()) {
       loop_->Close(conn);
       return;
     }

@@ -80,5 +80,33 @@ TEST(RequestStream, HeadTheSocketTakesInPartsIsNotCountedAsBody) {
   ::close(fds[1]);
 }
 
+// httplib writes the body even when the head's write failed: every write
+// after a failed one fails, so no body byte goes out in the head's place,
+// and the stream says the response was not written whole.
+TEST(RequestStream, WriteAfterAFailedOneFails) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+  const int small = 4096;
+  ASSERT_EQ(::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
+            0);
+  ParserLimits limits;
+  {
+    Connection conn(fds[0], 1, Peer{}, limits);
+    RequestStream stream(conn, ParsedRequest{}, std::chrono::milliseconds(50),
+                         std::chrono::seconds(5));
+    // Past what the tail may copy: the worker waits for the reader, which
+    // never reads, until the write timeout.
+    const std::string head =
+        "HTTP/1.1 200 OK\r\nX-Big: " +
+        std::string(RequestStream::kMaxCopiedTail * 2, 'h') + "\r\n\r\n";
+    EXPECT_FALSE(WriteAll(stream, head)) << "the head was written";
+    EXPECT_EQ(stream.write("body", 4), -1) << "a body byte went out";
+    EXPECT_TRUE(stream.failed());
+  }
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
 }  // namespace
 }  // namespace ctx::http::internal
