@@ -8,18 +8,42 @@
 
 namespace ctx::http::internal {
 
+bool BodyBudget::FitsLocked(size_t n, size_t past) const noexcept {
+  const size_t past_cap = limit_ - reserve_;
+  return n <= limit_ && held_ <= limit_ - n && past <= past_cap &&
+         held_past_ <= past_cap - past;
+}
+
 bool BodyBudget::TryTake(size_t n, size_t room) noexcept {
-  const size_t cap = CapFor(room);
-  size_t held = held_.load(std::memory_order_relaxed);
-  do {
-    if (n > cap || held > cap - n) return false;
-  } while (
-      !held_.compare_exchange_weak(held, held + n, std::memory_order_relaxed));
+  const size_t past = Past(room) - Past(room - n);
+  MutexLock lock(mu_);
+  if (!FitsLocked(n, past)) return false;
+  held_ += n;
+  held_past_ += past;
   return true;
 }
 
-void BodyBudget::Give(size_t n) noexcept {
-  held_.fetch_sub(n, std::memory_order_relaxed);
+void BodyBudget::Give(size_t n, size_t room) noexcept {
+  const size_t past = Past(room) - Past(room - n);
+  MutexLock lock(mu_);
+  held_ -= n;
+  held_past_ -= past;
+}
+
+size_t BodyBudget::held() const noexcept {
+  MutexLock lock(mu_);
+  return held_;
+}
+
+bool BodyBudget::Fits(size_t bytes) const noexcept {
+  MutexLock lock(mu_);
+  return FitsLocked(bytes, Past(bytes));
+}
+
+size_t BodyBudget::LargestBody() const noexcept {
+  const size_t past_cap = limit_ - reserve_;
+  const size_t small = std::min(small_, limit_);
+  return past_cap > limit_ - small ? limit_ : small + past_cap;
 }
 
 BodyReservation& BodyReservation::operator=(BodyReservation&& other) noexcept {
@@ -39,7 +63,7 @@ bool BodyReservation::Grow(BodyBudget* budget, size_t n) noexcept {
 }
 
 void BodyReservation::Release() noexcept {
-  if (budget_ != nullptr && bytes_ > 0) budget_->Give(bytes_);
+  if (budget_ != nullptr && bytes_ > 0) budget_->Give(bytes_, bytes_);
   budget_ = nullptr;
   bytes_ = 0;
 }

@@ -13,19 +13,22 @@
 #define CTX_HTTP_SRC_BODY_BUDGET_H_
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <string>
 #include <utility>
 
+#include "ctx/internal/thread_annotations.h"
+#include "mutex.h"
+
 namespace ctx::http::internal {
 
 // BodyBudget counts the bytes held against a limit, of which `reserve` is
-// kept for small bodies: room that makes a body's buffer larger than `small`
-// bytes is taken only while it leaves `reserve` untaken. So large bodies
-// hold at most limit - reserve between them, and while the connections that
-// can hold a body, times `small`, are at most `reserve`, a small body fits
-// whatever the large ones hold.
+// kept for small bodies: a body's bytes past its first `small` (a large
+// body's rest) may hold only limit - reserve between them. So large bodies
+// cannot take the reserve, and small bodies (and each body's first `small`
+// bytes) take from the rest only what large ones do not hold: while the
+// connections that can hold a body, times `small`, are at most `reserve`,
+// a small body fits whatever the large ones hold.
 //
 // Thread-safety: every member is safe from any thread.
 class BodyBudget {
@@ -38,36 +41,36 @@ class BodyBudget {
   BodyBudget& operator=(const BodyBudget&) = delete;
 
   // TryTake takes n bytes for a body whose room becomes `room` bytes with
-  // them, unless that would pass what such a body may use; false then, and
-  // nothing is taken.
-  [[nodiscard]] bool TryTake(size_t n, size_t room) noexcept;
-  // Give returns n bytes taken earlier.
-  void Give(size_t n) noexcept;
+  // them, unless that would pass the limit, or the large bodies' share with
+  // the bytes of it past `small`; false then, and nothing is taken.
+  [[nodiscard]] bool TryTake(size_t n, size_t room) noexcept
+      CTX_LOCKS_EXCLUDED(mu_);
+  // Give returns n bytes taken earlier, the last of a body's `room` bytes.
+  void Give(size_t n, size_t room) noexcept CTX_LOCKS_EXCLUDED(mu_);
   // held: the bytes taken now (tests).
-  [[nodiscard]] size_t held() const noexcept {
-    return held_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] size_t held() const noexcept CTX_LOCKS_EXCLUDED(mu_);
   // Fits says whether a body of `bytes` would fit what is left now (another
   // thread may take it meanwhile).
-  [[nodiscard]] bool Fits(size_t bytes) const noexcept {
-    const size_t cap = CapFor(bytes);
-    return bytes <= cap && held() <= cap - bytes;
-  }
+  [[nodiscard]] bool Fits(size_t bytes) const noexcept CTX_LOCKS_EXCLUDED(mu_);
   // LargestBody is the largest body that can ever fit.
-  [[nodiscard]] size_t LargestBody() const noexcept {
-    return std::max(std::min(small_, limit_), limit_ - reserve_);
-  }
+  [[nodiscard]] size_t LargestBody() const noexcept;
 
  private:
-  // CapFor is what all bodies may hold once one body's room is `room`.
-  [[nodiscard]] size_t CapFor(size_t room) const noexcept {
-    return room <= small_ ? limit_ : limit_ - reserve_;
+  // Past is how many of a body's first `room` bytes lie past `small`.
+  [[nodiscard]] size_t Past(size_t room) const noexcept {
+    return room > small_ ? room - small_ : 0;
   }
+  // FitsLocked says whether n more bytes, `past` of them past some body's
+  // first `small`, fit.
+  [[nodiscard]] bool FitsLocked(size_t n, size_t past) const noexcept
+      CTX_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const size_t limit_;
   const size_t small_;
   const size_t reserve_;
-  std::atomic<size_t> held_{0};
+  mutable Mutex mu_;
+  size_t held_ CTX_GUARDED_BY(mu_) = 0;
+  size_t held_past_ CTX_GUARDED_BY(mu_) = 0;  // of held_, past `small`
 };
 
 // BodyReservation is what one request's body holds of a budget; it gives it

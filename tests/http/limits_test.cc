@@ -186,11 +186,12 @@ TEST_F(LimitsTest, BodyPastTheServersBodyBudgetGets503) {
   EXPECT_EQ(a.response->status, 200);
 }
 
-// Bodies past 64 KiB cannot take the reserve kept for small ones: while two
-// slow clients hold large bodies, a small request is still served.
+// Bodies' bytes past their first 64 KiB cannot take the reserve kept for
+// small ones: while two slow clients hold large bodies, a small request is
+// still served.
 TEST_F(LimitsTest, SmallBodyIsServedWhileLargeBodiesHoldTheirShare) {
   ServerLimits limits;
-  limits.max_body_bytes = 1024 * 1024;
+  limits.max_body_bytes = 256 * 1024;
   limits.max_buffered_body_bytes = 512 * 1024;
   limits.max_connections = 4;  // a reserve of 4 x 64 KiB: half the budget
   limits.body_timeout = std::chrono::seconds(5);
@@ -198,13 +199,14 @@ TEST_F(LimitsTest, SmallBodyIsServedWhileLargeBodiesHoldTheirShare) {
   const auto held = [this] {
     return ServerTestPeer::BufferedBodyBytes(server_->server());
   };
-  // 200 KiB sent of 256: a room of up to 256 KiB, the large bodies' share
-  // (and the largest body that can ever fit).
+  // 200 KiB sent of 256: a room of up to 256 KiB, up to 192 KiB of it past
+  // its first 64 KiB, of the large bodies' share of 256 KiB.
   const int first = Connect(server_->port());
   SendAll(first, Post(256 * 1024, 200 * 1024));
   ASSERT_TRUE(testing::WaitFor([&] { return held() > 200 * 1024; }))
       << "held: " << held();
-  // A second large body is refused once it grows past 64 KiB.
+  // A second large body is refused once its bytes past 64 KiB would pass
+  // the share.
   const int second = Connect(server_->port());
   SendAll(second, Post(256 * 1024, 200 * 1024));
   std::string buffer;

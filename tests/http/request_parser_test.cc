@@ -109,19 +109,32 @@ TEST(RequestParser, BodyPastTheBudgetIsRefusedWith503) {
       << "the refused body's room was not given back";
 }
 
-// Room that makes a body larger than `small` leaves the reserve untaken;
+// The bytes of bodies past their first `small` leave the reserve untaken;
 // small bodies may use it.
 TEST(BodyBudget, LargeBodiesLeaveTheReserveToSmallOnes) {
   BodyBudget budget(/*limit=*/100, /*small=*/10, /*reserve=*/40);
-  EXPECT_EQ(budget.LargestBody(), 60u);
-  ASSERT_TRUE(budget.TryTake(60, 60));
-  EXPECT_FALSE(budget.TryTake(8, 20)) << "a large body took the reserve";
+  EXPECT_EQ(budget.LargestBody(), 70u);
+  ASSERT_TRUE(budget.TryTake(60, 60));  // 50 past its first 10
+  ASSERT_TRUE(budget.TryTake(20, 20));  // 10 more: the large share is full
+  EXPECT_FALSE(budget.TryTake(10, 30)) << "a large body took the reserve";
   EXPECT_FALSE(budget.Fits(11));
   EXPECT_TRUE(budget.Fits(10));
   EXPECT_TRUE(budget.TryTake(10, 10)) << "a small body was refused";
-  EXPECT_TRUE(budget.TryTake(30, 10));
+  EXPECT_TRUE(budget.TryTake(10, 10)) << "a small body was refused";
   EXPECT_FALSE(budget.TryTake(1, 1)) << "past the limit";
   EXPECT_EQ(budget.held(), 100u);
+  budget.Give(60, 60);
+  EXPECT_EQ(budget.held(), 40u);
+  EXPECT_TRUE(budget.TryTake(50, 60)) << "the share given back stayed taken";
+}
+
+// What small bodies hold does not shrink the large bodies' share: only the
+// total limit bounds both.
+TEST(BodyBudget, SmallBodiesDoNotShrinkTheLargeShare) {
+  BodyBudget budget(/*limit=*/100, /*small=*/10, /*reserve=*/40);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(budget.TryTake(10, 10));
+  EXPECT_TRUE(budget.Fits(60));
+  EXPECT_TRUE(budget.TryTake(60, 60)) << "small bodies held the large share";
 }
 
 TEST(RequestParser, RejectedRequestGivesItsBodyRoomBack) {
