@@ -25,6 +25,11 @@ void SetContentLength(httplib::Response& res, size_t size) {
 // Transfer-Encoding is the caller's to take off.
 void Unchunk(const httplib::Request& req, httplib::Response& res) {
   res.is_chunked_content_provider_ = false;
+  // httplib sets both headers together (apply_ranges): without its chunked
+  // last, the Content-Encoding is the handler's.
+  const auto te = res.headers.equal_range("Transfer-Encoding");
+  if (te.first == te.second || std::prev(te.second)->second != "chunked")
+    return;
   using httplib::detail::EncodingType;
   const EncodingType type = httplib::detail::encoding_type(req, res);
   if (type == EncodingType::None) return;
@@ -45,14 +50,19 @@ Framing FrameResponse(const httplib::Request& req, httplib::Response& res,
     res.content_provider_ = nullptr;
     res.headers.erase("Content-Length");
     res.headers.erase("Transfer-Encoding");
-    return {};
+    // A handler's 1xx is no final response: a client would go on waiting
+    // for one, and read the next request's as it. Only the close ends it.
+    return {.must_close = res.status < 200};
   }
   const std::optional<ByteSpan> part = ServeRange(req, res, asked);
   if (res.content_provider_) {
     if (res.is_chunked_content_provider_) {
       if (req.version != "HTTP/1.0") {
-        // Its chunks say where it ends; a length a handler set would not.
+        // Its chunks say where it ends, and only they: one Transfer-Encoding
+        // (a handler's would add to or contradict httplib's), no length.
         res.headers.erase("Content-Length");
+        res.headers.erase("Transfer-Encoding");
+        res.set_header("Transfer-Encoding", "chunked");
         return {};
       }
       // An HTTP/1.0 client cannot read chunked framing (RFC 9112, 7): the

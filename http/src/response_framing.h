@@ -17,7 +17,8 @@
 //   - a 1xx, 204 or 304 response carries no body (httplib would write one a
 //     handler set), no Content-Length (a 304's may be left out, and one
 //     counting a body not sent would mislead a naive client) and no
-//     Transfer-Encoding;
+//     Transfer-Encoding; a 1xx a handler made the final response closes the
+//     connection (a client would wait on for a final one);
 //   - a content provider's response of unknown length (neither a length nor
 //     chunked) closes the connection: only the close can end it. So does a
 //     chunked provider's response to HTTP/1.0, which goes out unchunked (an

@@ -91,6 +91,19 @@ class ResponseFramingTest : public ::testing::Test {
                   return true;
                 });
           });
+    s.Get("/claims-gzip-te",
+          [](const httplib::Request&, httplib::Response& res) {
+            res.set_header("Transfer-Encoding", "gzip");
+            res.set_chunked_content_provider(
+                "text/plain", [](size_t, httplib::DataSink& sink) {
+                  sink.write(kDigits.data(), kDigits.size());
+                  sink.done();
+                  return true;
+                });
+          });
+    s.Get("/interim", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 101;
+    });
     s.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("ok", "text/plain");
     });
@@ -158,6 +171,23 @@ TEST_F(ResponseFramingTest, HandlersContentLengthGivesWayToTheProviders) {
   EXPECT_EQ(r[0].header("content-length"), "10");
   EXPECT_EQ(r[0].body, kDigits);
   EXPECT_EQ(r[1].body, "ok");
+}
+
+TEST_F(ResponseFramingTest, HandlersTransferEncodingGivesWayToTheChunks) {
+  const RawResponse r = Both(GetRequest("/claims-gzip-te"));
+  EXPECT_EQ(r.headers.count("transfer-encoding"), 1u) << "two codings";
+  EXPECT_EQ(r.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(r.body, kDigits);
+}
+
+// A 1xx is no final response: the connection closes after it, so no later
+// response is read as the final one.
+TEST_F(ResponseFramingTest, HandlersInterimStatusClosesTheConnection) {
+  const auto r = testing::ExchangeMany(
+      server_->port(), GetRequest("/interim") + GetRequest("/ok"), 2);
+  // The 1xx is read as interim and skipped: then comes the close.
+  EXPECT_TRUE(r.empty()) << "a final response followed the 1xx: "
+                         << (r.empty() ? "" : r.front().body);
 }
 
 TEST_F(ResponseFramingTest, HandlerThatThrowsAfterABodyGetsAFramed500) {
