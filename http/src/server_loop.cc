@@ -42,18 +42,13 @@ ParserLimits ToParserLimits(const ServerLimits& l) {
   p.max_header_bytes = l.max_header_bytes;
   p.max_header_count = l.max_header_count;
   // Small bodies keep a reserve that every connection's small body fits in,
-  // up to half the budget, and short of what one body of max_body_bytes
-  // needs (see ServerLimits::max_buffered_body_bytes).
+  // up to half the budget (see ServerLimits::max_buffered_body_bytes).
   constexpr size_t kSmallBody = 64 * 1024;
   const size_t budget = l.max_buffered_body_bytes;
-  const size_t largest = std::min(l.max_body_bytes, budget);
   const size_t half = budget / 2;
-  size_t reserve = l.max_connections > half / kSmallBody
-                       ? half
-                       : l.max_connections * kSmallBody;
-  // A body of `largest` needs largest - kSmallBody of the large share.
-  if (largest > kSmallBody)
-    reserve = std::min(reserve, budget - (largest - kSmallBody));
+  const size_t reserve = l.max_connections > half / kSmallBody
+                             ? half
+                             : l.max_connections * kSmallBody;
   p.body_budget = std::make_shared<BodyBudget>(budget, kSmallBody, reserve);
   // A body that can never fit the budget: 413.
   p.max_body_bytes = std::min(l.max_body_bytes, p.body_budget->LargestBody());

@@ -221,6 +221,18 @@ TEST_F(LimitsTest, SmallBodyIsServedWhileLargeBodiesHoldTheirShare) {
   ::close(first);
 }
 
+// A body that would need more than the large bodies' share (plus its first
+// 64 KiB) can never fit without taking the small bodies' reserve: 413, even
+// within max_body_bytes.
+TEST_F(LimitsTest, BodyPastTheLargeBodiesShareGets413) {
+  ServerLimits limits;
+  limits.max_body_bytes = 512 * 1024;
+  limits.max_buffered_body_bytes = 512 * 1024;
+  limits.max_connections = 4;  // a reserve of 256 KiB: a share of 256 KiB
+  Start(limits);
+  ExpectAnswer(Post(400 * 1024, 0), 413);
+}
+
 int LimitsTest::StartWithBodyBudgetHeld(size_t declared, size_t sent) {
   ServerLimits limits;
   limits.max_body_bytes = 10'000;

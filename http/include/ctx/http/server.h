@@ -195,14 +195,15 @@ struct ServerLimits {
   // serving. A body whose buffer would pass it is answered 503 and its
   // connection closed, and so is an "Expect: 100-continue" whose declared
   // length does not fit what is left (before the client sends it); one
-  // larger than this gets 413. So clients that send large bodies slowly
+  // that can never fit gets 413. So clients that send large bodies slowly
   // cannot take all the machine's memory. Nor can they take all of this:
   // small bodies keep a reserve that the bytes of bodies past their first
-  // 64 KiB cannot use: max_connections times 64 KiB, at most half of this,
-  // and short of what one body of max_body_bytes needs. So small requests
-  // are still served while large ones hold the rest; a large body past that
-  // share fails with 503 (body_timeout ends each slow connection;
-  // max_connections_per_ip bounds one address's share). Once
+  // 64 KiB cannot use, max_connections times 64 KiB, at most half of this.
+  // So small requests are still served while large ones hold the rest; a
+  // large body past that share fails with 503 (body_timeout ends each slow
+  // connection; max_connections_per_ip bounds one address's share), and one
+  // larger than the share plus 64 KiB gets 413 (with the defaults, 192 MiB
+  // and 64 KiB: above max_body_bytes). Once
   // read, a body moves to httplib's Request (which grows its copy by
   // doubling too) and the server's buffer is freed: memory for bodies stays
   // below about three times this.
