@@ -46,16 +46,22 @@ std::string ReadAll(int fd, size_t want) {
   return got;
 }
 
-// A head the socket takes only part of is finished by httplib's next writes;
-// those bytes are head, not the sized body (which they would have cut to its
-// stated length, ending the response inside its head).
-TEST(RequestStream, HeadTheSocketTakesInPartsIsNotCountedAsBody) {
-  int fds[2];
+// SmallBufferedPair makes a socket pair whose first end (the server's) is
+// non-blocking with a small send buffer, so a write of a few KiB fills it.
+void SmallBufferedPair(int fds[2]) {
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
   ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
   const int small = 4096;
   ASSERT_EQ(::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
             0);
+}
+
+// A head the socket takes only part of is finished by httplib's next writes;
+// those bytes are head, not the sized body (which they would have cut to its
+// stated length, ending the response inside its head).
+TEST(RequestStream, HeadTheSocketTakesInPartsIsNotCountedAsBody) {
+  int fds[2];
+  ASSERT_NO_FATAL_FAILURE(SmallBufferedPair(fds));
   ParserLimits limits;
   {
     Connection conn(fds[0], 1, Peer{}, limits);
@@ -85,11 +91,7 @@ TEST(RequestStream, HeadTheSocketTakesInPartsIsNotCountedAsBody) {
 // and the stream says the response was not written whole.
 TEST(RequestStream, WriteAfterAFailedOneFails) {
   int fds[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  ASSERT_EQ(::fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
-  const int small = 4096;
-  ASSERT_EQ(::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
-            0);
+  ASSERT_NO_FATAL_FAILURE(SmallBufferedPair(fds));
   ParserLimits limits;
   {
     Connection conn(fds[0], 1, Peer{}, limits);

@@ -34,6 +34,13 @@ using testing::RunningServer;
 
 const std::string kDigits = "0123456789";
 
+// ChunkedDigits is a chunked content provider that writes kDigits once.
+bool ChunkedDigits(size_t, httplib::DataSink& sink) {
+  sink.write(kDigits.data(), kDigits.size());
+  sink.done();
+  return true;
+}
+
 class ResponseFramingTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -65,12 +72,7 @@ class ResponseFramingTest : public ::testing::Test {
           });
     });
     s.Get("/chunked", [](const httplib::Request&, httplib::Response& res) {
-      res.set_chunked_content_provider(
-          "text/plain", [](size_t, httplib::DataSink& sink) {
-            sink.write(kDigits.data(), kDigits.size());
-            sink.done();
-            return true;
-          });
+      res.set_chunked_content_provider("text/plain", ChunkedDigits);
     });
     s.Get("/throw", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string(1000, 'b'), "text/plain");
@@ -94,12 +96,7 @@ class ResponseFramingTest : public ::testing::Test {
     s.Get("/claims-gzip-te",
           [](const httplib::Request&, httplib::Response& res) {
             res.set_header("Transfer-Encoding", "gzip");
-            res.set_chunked_content_provider(
-                "text/plain", [](size_t, httplib::DataSink& sink) {
-                  sink.write(kDigits.data(), kDigits.size());
-                  sink.done();
-                  return true;
-                });
+            res.set_chunked_content_provider("text/plain", ChunkedDigits);
           });
     s.Get("/interim", [](const httplib::Request&, httplib::Response& res) {
       res.status = 101;
